@@ -1,0 +1,92 @@
+// quickstart: an agent's working memory in inmem, from schema to runs to typed KV.
+//
+// Build and run: scripts/run-example.sh
+#include <inmem/inmem.hpp>
+
+#include <range/v3/view/filter.hpp>
+#include <range/v3/view/transform.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+// 1. Declare the agent's data as plain structs: no macros, no registration.
+struct Plan {
+    std::string goal;
+    std::vector<std::string> steps;
+    int budget = 0;
+};
+
+struct ToolResult {
+    std::string tool;
+    std::variant<std::string, double> output;
+    std::chrono::milliseconds took{};
+    std::optional<std::string> error;
+};
+
+struct ToolCall {
+    std::string tool;
+    std::map<std::string, std::string> args;
+};
+
+// 2. List them in a schema, by primitive. Events are declared now and used by a later release.
+using agent_schema = inmem::schema<inmem::kv<Plan, ToolResult, std::string>, inmem::events<ToolCall>>;
+
+int main() {
+    // 3. A database: in memory, safe to share across threads (the default policies).
+    inmem::database<agent_schema> db;
+
+    // 4. Every write belongs to a run: one agent execution, with a name, tags and lineage.
+    inmem::run_id run = db.begin_run({.name = "triage ticket 4711", .tags = {"support", "prod"}});
+
+    auto plans = db.kv<Plan>();
+    auto results = db.kv<ToolResult>();
+    auto notes = db.kv<std::string>();
+
+    plans.put(run, "plan", Plan{"answer the customer", {"search docs", "draft reply"}, 3});
+    results.put(run, "tool:search", ToolResult{"search", std::string("3 articles"), std::chrono::milliseconds(42), {}});
+    results.put(run, "tool:price", ToolResult{"price", 19.99, std::chrono::milliseconds(7), {}});
+    results.put(run, "tool:mail", ToolResult{"mail", std::string(), std::chrono::milliseconds(900), "timeout"});
+    notes.put(run, "mood", "customer is in a hurry");
+
+    // Every write returns the key's new version; versions only grow.
+    inmem::version_t v1 = plans.put(run, "plan", Plan{"answer the customer", {"search docs", "draft reply", "send"}, 2});
+    std::printf("plan rewritten at version %llu, now %zu steps\n", static_cast<unsigned long long>(v1),
+                plans.get(run, "plan")->steps.size());
+
+    // 5. list() returns a view that range-v3 composes with, even as a temporary.
+    auto failed = results.list(run, "tool:") |
+                  ranges::views::filter([](const auto& e) { return e.value.error.has_value(); }) |
+                  ranges::views::transform([](const auto& e) { return e.key + " (" + *e.value.error + ")"; });
+    for (const auto& line : failed) std::printf("failed tool call: %s\n", line.c_str());
+
+    // 6. Runs have lineage and a status; an ended run is read-only.
+    inmem::run_id retry = db.begin_run({.name = "retry mail", .parent = run});
+    db.end_run(run, inmem::run_status::failed);
+    try {
+        notes.put(run, "late", "too late");
+    } catch (const inmem::error& e) {
+        std::printf("as expected: %s\n", e.what());
+    }
+    notes.put(retry, "mood", "calmer");
+    db.end_run(retry);
+
+    for (const inmem::run_info& info : db.runs())
+        std::printf("run %llu '%s' %s%s\n", static_cast<unsigned long long>(info.id.value), info.name.c_str(),
+                    std::string(inmem::to_string(info.status)).c_str(),
+                    info.parent ? (" (child of run " + std::to_string(info.parent->value) + ")").c_str() : "");
+
+    // 7. Each run's data is its own: the same key in two runs holds two values.
+    std::printf("mood in run %llu: %s; in run %llu: %s\n", static_cast<unsigned long long>(run.value),
+                notes.get(run, "mood")->c_str(), static_cast<unsigned long long>(retry.value),
+                notes.get(retry, "mood")->c_str());
+
+    // The schema has a stable fingerprint: data written under another layout is refused.
+    std::printf("Plan is stored as %s\n", inmem::describe<Plan>().c_str());
+    std::printf("schema fingerprint %016llx\n", static_cast<unsigned long long>(agent_schema::fingerprint));
+    return 0;
+}

@@ -1,0 +1,70 @@
+// inmem/database.hpp: basic_database, which composes a schema, the policies and the primitives.
+#pragma once
+
+#include <inmem/concurrency/locked.hpp>
+#include <inmem/concurrency/single_thread.hpp>
+#include <inmem/durability/none.hpp>
+#include <inmem/engine.hpp>
+#include <inmem/fwd.hpp>
+#include <inmem/policy.hpp>
+#include <inmem/primitives/kv.hpp>
+#include <inmem/primitives/runs.hpp>
+#include <inmem/schema/schema.hpp>
+#include <inmem/storage/memory.hpp>
+
+#include <vector>
+
+namespace inmem {
+
+template <class Schema, class... Policies>
+class basic_database {
+    static_assert(detail::is_schema_v<Schema>,
+                  "inmem: the first argument of basic_database is the schema, inmem::schema<...>; "
+                  "policies follow it, e.g. basic_database<my_schema, inmem::durability::none>");
+    static_assert(detail::check_policies<Policies...>());
+    static_assert(Schema::checked); // instantiates the schema: its storable checks run here
+
+public:
+    using schema_type = Schema;
+    using storage_policy = detail::select_policy_t<storage_kind, storage::memory, Policies...>;
+    using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::locked, Policies...>;
+    using durability_policy = detail::select_policy_t<durability_kind, durability::none, Policies...>;
+    using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy>;
+
+    /// An empty database in memory.
+    basic_database() = default;
+    basic_database(const basic_database&) = delete;
+    basic_database& operator=(const basic_database&) = delete;
+
+    /// Starts a run and returns its id, never used before. Throws unknown_run if
+    /// options.parent is not a run of this database.
+    run_id begin_run(run_options options = {}) { return engine_.begin_run(std::move(options)); }
+
+    /// Ends an active run with a final status; it accepts no more writes but stays readable.
+    /// Throws unknown_run, run_not_active (already ended) or invalid_argument (status active).
+    void end_run(run_id run, run_status status = run_status::completed) { engine_.end_run(run, status); }
+
+    /// The run index record of run. Throws unknown_run.
+    run_info run(run_id run) const { return engine_.run(run); }
+
+    /// Every run's record, oldest first.
+    std::vector<run_info> runs() const { return engine_.runs(); }
+
+    /// The typed KV of value type T, which the schema must list in inmem::kv<...>.
+    template <class T>
+    kv_handle<engine_type, T> kv() noexcept {
+        static_assert(Schema::template contains<primitive::kv, T>,
+                      "inmem: db.kv<T>() needs T in the schema's KV types; add it: "
+                      "inmem::schema<inmem::kv<..., T>, ...>");
+        if constexpr (Schema::template contains<primitive::kv, T>)
+            return kv_handle<engine_type, T>(engine_, Schema::template slot_of<primitive::kv, T>);
+    }
+
+    /// The version of the latest commit (0 in a new database).
+    version_t last_version() const { return engine_.last_version(); }
+
+private:
+    engine_type engine_;
+};
+
+} // namespace inmem

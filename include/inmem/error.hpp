@@ -1,0 +1,78 @@
+// inmem/error.hpp: how inmem reports failure.
+//
+// One style for the whole public API:
+//  - an operation that cannot do what was asked throws inmem::error, a std::system_error
+//    whose code() is an inmem::errc in inmem::error_category() (branch on it) and whose
+//    what() says what went wrong and what to do (show it to a person);
+//  - an outcome that is a normal answer is a value: an absent key is an empty optional;
+//  - decoding bytes that may not be ours returns inmem::result<T> (Boost.Outcome), never
+//    throws and never crashes.
+#pragma once
+
+#include <boost/outcome/std_result.hpp>
+
+#include <string>
+#include <system_error>
+
+namespace inmem {
+
+/// Error codes of inmem::error and inmem::result. Stable: values are never renumbered.
+enum class errc : int {
+    ok = 0,
+    unknown_run = 1,       ///< the run id was never returned by begin_run on this database
+    run_not_active = 2,    ///< the run has ended; writes need an active run
+    invalid_argument = 3,  ///< a caller's argument is out of its documented domain
+    key_too_large = 4,     ///< a key exceeds inmem::max_key_size
+    decode_truncated = 20, ///< the bytes end before the value does
+    decode_invalid = 21,   ///< a tag, flag or length in the bytes is not one we write
+    decode_trailing = 22,  ///< bytes remain after a complete value
+    corruption = 30,       ///< stored bytes failed to decode: the store is damaged
+};
+
+namespace detail {
+class error_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "inmem"; }
+    std::string message(int code) const override {
+        switch (static_cast<errc>(code)) {
+        case errc::ok: return "success";
+        case errc::unknown_run: return "unknown run";
+        case errc::run_not_active: return "run is not active";
+        case errc::invalid_argument: return "invalid argument";
+        case errc::key_too_large: return "key too large";
+        case errc::decode_truncated: return "encoded value is truncated";
+        case errc::decode_invalid: return "encoded value is malformed";
+        case errc::decode_trailing: return "encoded value has trailing bytes";
+        case errc::corruption: return "stored data is corrupt";
+        }
+        return "unknown inmem error";
+    }
+};
+} // namespace detail
+
+/// The category of every inmem::errc.
+inline const std::error_category& error_category() noexcept {
+    static const detail::error_category_impl category;
+    return category;
+}
+
+/// Makes errc usable as a std::error_code (found by argument-dependent lookup).
+inline std::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+/// The exception every throwing inmem operation throws. code() is an inmem::errc.
+class error : public std::system_error {
+public:
+    error(errc code, const std::string& what) : std::system_error(make_error_code(code), what) {}
+    error(std::error_code code, const std::string& what) : std::system_error(code, what) {}
+};
+
+/// A value or an error code, for operations on untrusted input (see inmem::decode).
+template <class T>
+using result = boost::outcome_v2::std_result<T>;
+
+} // namespace inmem
+
+template <>
+struct std::is_error_code_enum<inmem::errc> : std::true_type {};

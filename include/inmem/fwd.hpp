@@ -1,0 +1,45 @@
+// inmem/fwd.hpp: declarations of inmem's main templates and policies, with their defaults.
+// Include it to name the types in headers of your own without paying for their definitions.
+#pragma once
+
+namespace inmem {
+
+template <class... Entries>
+struct schema;
+template <class... T>
+struct kv;
+template <class... T>
+struct events;
+template <class... T>
+struct states;
+template <class... T>
+struct traces;
+template <class... T>
+struct vectors;
+
+struct run_id;
+struct run_options;
+struct run_info;
+
+namespace storage {
+struct memory;
+}
+namespace concurrency {
+struct locked;
+struct single_thread;
+} // namespace concurrency
+namespace durability {
+struct none;
+}
+
+/// A database of Schema, configured by Policies: at most one storage, one concurrency and
+/// one durability policy, in any order. Omitted kinds default to storage::memory,
+/// concurrency::locked and durability::none.
+template <class Schema, class... Policies>
+class basic_database;
+
+/// A database of Schema with every policy at its default.
+template <class Schema>
+using database = basic_database<Schema>;
+
+} // namespace inmem

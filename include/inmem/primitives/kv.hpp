@@ -1,0 +1,131 @@
+// inmem/primitives/kv.hpp: typed key/value working memory, scoped to a run.
+#pragma once
+
+#include <inmem/error.hpp>
+#include <inmem/primitives/runs.hpp>
+#include <inmem/schema/codec.hpp>
+#include <inmem/schema/reflect.hpp>
+#include <inmem/schema/schema.hpp>
+#include <inmem/storage/key.hpp>
+#include <inmem/storage/record.hpp>
+
+#include <range/v3/range_fwd.hpp>
+
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace inmem {
+
+/// One KV record: its key, its value and the version of the commit that wrote it.
+template <class T>
+struct kv_entry {
+    std::string key;
+    T value;
+    version_t version = 0;
+};
+
+/// The result of kv_handle::list: a view of entries in key order, taken at one moment.
+/// Copying it is O(1) (the entries are shared), so it composes with range-v3 and std views
+/// even as a temporary: `db.kv<Plan>().list(run) | ranges::views::filter(...)`.
+/// (It tags itself as a view rather than deriving from std::ranges::view_interface, which
+/// clang 14 cannot instantiate with libstdc++ 12.)
+template <class T>
+class kv_range : public std::ranges::view_base, public ranges::view_base {
+public:
+    using entries_type = std::vector<kv_entry<T>>;
+
+    kv_range() = default;
+    explicit kv_range(entries_type entries)
+        : entries_(std::make_shared<const entries_type>(std::move(entries))) {}
+
+    typename entries_type::const_iterator begin() const noexcept {
+        return entries_ ? entries_->begin() : typename entries_type::const_iterator{};
+    }
+    typename entries_type::const_iterator end() const noexcept {
+        return entries_ ? entries_->end() : typename entries_type::const_iterator{};
+    }
+    std::size_t size() const noexcept { return entries_ ? entries_->size() : 0; }
+    bool empty() const noexcept { return size() == 0; }
+    const kv_entry<T>& operator[](std::size_t i) const noexcept { return (*entries_)[i]; }
+
+private:
+    std::shared_ptr<const entries_type> entries_;
+};
+
+/// Typed KV of one value type T, obtained from db.kv<T>(). Cheap to copy; valid while the
+/// database lives. Keys are arbitrary bytes up to inmem::max_key_size, private to each run.
+/// Throws inmem::error: unknown_run, run_not_active (writes), key_too_large, corruption.
+template <class Engine, class T>
+class kv_handle {
+public:
+    kv_handle(Engine& engine, std::uint16_t slot) noexcept : engine_(&engine), slot_(slot) {}
+
+    /// Stores value under key for run; returns the new version of key (larger than any before).
+    version_t put(run_id run, std::string_view key, const T& value) const {
+        detail::check_user_key(key);
+        detail::write_op op{detail::write_op::kind::put, full_key(run, key), encode(value)};
+        return engine_->commit(run, std::span(&op, 1));
+    }
+
+    /// The value under key in run, or nullopt.
+    std::optional<T> get(run_id run, std::string_view key) const {
+        detail::check_user_key(key);
+        return engine_->read(run, full_key(run, key), [&](const detail::stored_record* rec) -> std::optional<T> {
+            if (!rec) return std::nullopt;
+            return decode_stored(run, key, rec->bytes);
+        });
+    }
+
+    /// The entry (value and version) under key in run, or nullopt.
+    std::optional<kv_entry<T>> entry(run_id run, std::string_view key) const {
+        detail::check_user_key(key);
+        return engine_->read(run, full_key(run, key),
+                             [&](const detail::stored_record* rec) -> std::optional<kv_entry<T>> {
+                                 if (!rec) return std::nullopt;
+                                 return kv_entry<T>{std::string(key), decode_stored(run, key, rec->bytes),
+                                                    rec->version};
+                             });
+    }
+
+    /// Removes key from run; true if it was there.
+    bool erase(run_id run, std::string_view key) const {
+        detail::check_user_key(key);
+        return engine_->erase(run, full_key(run, key));
+    }
+
+    /// The entries of run whose key starts with prefix (all of them for ""), in key order.
+    kv_range<T> list(run_id run, std::string_view prefix = {}) const {
+        detail::check_user_key(prefix);
+        std::vector<kv_entry<T>> out;
+        engine_->scan(run, full_key(run, prefix), [&](std::string_view key, const detail::stored_record& rec) {
+            auto user_key = key.substr(detail::run_key_prefix_size);
+            out.push_back(kv_entry<T>{std::string(user_key), decode_stored(run, user_key, rec.bytes), rec.version});
+        });
+        return kv_range<T>(std::move(out));
+    }
+
+private:
+    std::string full_key(run_id run, std::string_view key) const {
+        return detail::run_data_key(detail::default_namespace, run.value, static_cast<std::uint8_t>(primitive::kv),
+                                    slot_, key);
+    }
+
+    static T decode_stored(run_id run, std::string_view key, std::string_view bytes) {
+        auto value = decode<T>(bytes);
+        if (!value)
+            throw error(errc::corruption, "inmem: the value under key '" + std::string(key) + "' of run " +
+                                              std::to_string(run.value) + " does not decode as " +
+                                              std::string(detail::type_name<T>()) + ": " +
+                                              value.error().message());
+        return std::move(value).value();
+    }
+
+    Engine* engine_;
+    std::uint16_t slot_;
+};
+
+} // namespace inmem

@@ -1,0 +1,25 @@
+// inmem/schema/customize.hpp: the two customization points of a stored type.
+//
+// A plain aggregate needs neither. Specialize them to rename a type or its fields, or to
+// store a type that is not an aggregate (a class with invariants, a third-party type).
+#pragma once
+
+namespace inmem {
+
+/// Refines how a stored type is described. Specialize with either or both of:
+///   static constexpr std::string_view name = "Plan";                  // type name in output
+///   static constexpr std::array<std::string_view, N> field_names = {...}; // one per field
+/// Without it, both are derived from the compiler (gcc >= 12, clang >= 14); field names are
+/// part of the schema fingerprint, so declared names must match what was derived before.
+template <class T>
+struct schema_traits {};
+
+/// Stores a type that is not an aggregate through one that is storable. Specialize with:
+///   using stored_type = ...;                         // any storable type
+///   static stored_type to_stored(const T&);
+///   static T from_stored(stored_type&&);             // may throw to reject bad data
+/// T must be default-constructible when it is a field of a stored struct.
+template <class T>
+struct adapt {};
+
+} // namespace inmem

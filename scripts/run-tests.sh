@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything and runs the whole test suite.
+# Environment: INMEM_BUILD_DIR (default build), INMEM_MESON_ARGS (extra `meson setup` options),
+# INMEM_TEST_ARGS (extra `meson test` arguments, e.g. "--suite unit").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+build=${INMEM_BUILD_DIR:-build}
+# shellcheck disable=SC2086
+if [ -f "$build/build.ninja" ]; then
+  [ -z "${INMEM_MESON_ARGS:-}" ] || meson configure "$build" ${INMEM_MESON_ARGS}
+else
+  meson setup "$build" ${INMEM_MESON_ARGS:-}
+fi
+meson compile -C "$build"
+# shellcheck disable=SC2086
+meson test -C "$build" --print-errorlogs --num-processes "$(nproc)" ${INMEM_TEST_ARGS:-}
