@@ -1,1 +1,52 @@
+// Tests of inmem/policy.hpp: policies given in any order, defaults for omitted kinds.
 #include <catch2/catch.hpp>
+#include <inmem/inmem.hpp>
+
+#include <type_traits>
+
+namespace {
+struct Note {
+    std::string text;
+};
+using note_schema = inmem::schema<inmem::kv<Note>>;
+
+struct custom_durability {
+    using policy_kind = inmem::durability_kind;
+    using journal = inmem::detail::null_journal;
+};
+} // namespace
+
+TEST_CASE("omitted policy kinds take their defaults", "[policy]") {
+    using db = inmem::database<note_schema>;
+    STATIC_REQUIRE(std::is_same_v<db::storage_policy, inmem::storage::memory>);
+    STATIC_REQUIRE(std::is_same_v<db::concurrency_policy, inmem::concurrency::locked>);
+    STATIC_REQUIRE(std::is_same_v<db::durability_policy, inmem::durability::none>);
+}
+
+TEST_CASE("policies are picked by kind whatever their order", "[policy]") {
+    using a = inmem::basic_database<note_schema, inmem::concurrency::single_thread, inmem::durability::none,
+                                    inmem::storage::memory>;
+    using b = inmem::basic_database<note_schema, inmem::storage::memory, inmem::durability::none,
+                                    inmem::concurrency::single_thread>;
+    STATIC_REQUIRE(std::is_same_v<a::concurrency_policy, inmem::concurrency::single_thread>);
+    STATIC_REQUIRE(std::is_same_v<b::concurrency_policy, inmem::concurrency::single_thread>);
+    STATIC_REQUIRE(std::is_same_v<a::engine_type, b::engine_type>);
+}
+
+TEST_CASE("a user-defined policy of a known kind is accepted", "[policy]") {
+    using db = inmem::basic_database<note_schema, custom_durability>;
+    STATIC_REQUIRE(std::is_same_v<db::durability_policy, custom_durability>);
+    db d;
+    auto run = d.begin_run();
+    d.kv<Note>().put(run, "k", Note{"v"});
+    CHECK(d.kv<Note>().get(run, "k")->text == "v");
+}
+
+TEST_CASE("policy checks classify types", "[policy]") {
+    STATIC_REQUIRE(inmem::detail::is_known_policy<inmem::storage::memory>());
+    STATIC_REQUIRE(inmem::detail::is_known_policy<custom_durability>());
+    STATIC_REQUIRE_FALSE(inmem::detail::is_known_policy<int>());
+    STATIC_REQUIRE_FALSE(inmem::detail::is_known_policy<Note>());
+    STATIC_REQUIRE(inmem::detail::count_kind_v<inmem::concurrency_kind, inmem::concurrency::locked,
+                                               inmem::storage::memory, inmem::concurrency::single_thread> == 2);
+}

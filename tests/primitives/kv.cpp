@@ -1,1 +1,188 @@
+// Tests of inmem/primitives/kv.hpp: typed, versioned, run-scoped KV.
 #include <catch2/catch.hpp>
+#include <inmem/inmem.hpp>
+
+#include <range/v3/algorithm/count_if.hpp>
+#include <range/v3/range/conversion.hpp>
+#include <range/v3/view/filter.hpp>
+#include <range/v3/view/take.hpp>
+#include <range/v3/view/transform.hpp>
+
+#include <map>
+#include <random>
+
+namespace {
+struct Plan {
+    std::string goal;
+    std::vector<std::string> steps;
+    int budget = 0;
+    bool operator==(const Plan&) const = default;
+};
+using kv_schema = inmem::schema<inmem::kv<Plan, std::string, int>>;
+using kv_db = inmem::database<kv_schema>;
+
+template <class F>
+inmem::errc error_of(F&& f) {
+    try {
+        f();
+    } catch (const inmem::error& e) {
+        return static_cast<inmem::errc>(e.code().value());
+    }
+    return inmem::errc::ok;
+}
+} // namespace
+
+TEST_CASE("put then get returns the value; absent keys are nullopt", "[kv]") {
+    kv_db db;
+    auto run = db.begin_run();
+    auto plans = db.kv<Plan>();
+    Plan p{"ship", {"build", "test"}, 3};
+    plans.put(run, "plan", p);
+    CHECK(plans.get(run, "plan") == p);
+    CHECK_FALSE(plans.get(run, "other"));
+}
+
+TEST_CASE("versions grow with every write, across keys and types", "[kv]") {
+    kv_db db;
+    auto run = db.begin_run();
+    auto plans = db.kv<Plan>();
+    auto ints = db.kv<int>();
+    auto v1 = plans.put(run, "a", Plan{});
+    auto v2 = ints.put(run, "a", 1);
+    auto v3 = plans.put(run, "a", Plan{"x", {}, 1});
+    CHECK(v1 < v2);
+    CHECK(v2 < v3);
+    CHECK(plans.entry(run, "a")->version == v3);
+    CHECK(ints.entry(run, "a")->version == v2);
+    CHECK(db.last_version() == v3);
+    plans.erase(run, "a");
+    auto v4 = plans.put(run, "a", Plan{});
+    CHECK(v4 > v3 + 1); // the erase took a version too
+}
+
+TEST_CASE("each value type has its own keys", "[kv]") {
+    kv_db db;
+    auto run = db.begin_run();
+    db.kv<int>().put(run, "k", 7);
+    db.kv<std::string>().put(run, "k", "seven");
+    CHECK(db.kv<int>().get(run, "k") == 7);
+    CHECK(db.kv<std::string>().get(run, "k") == "seven");
+    CHECK_FALSE(db.kv<Plan>().get(run, "k"));
+    CHECK(db.kv<int>().list(run).size() == 1);
+}
+
+TEST_CASE("runs do not see each other's keys", "[kv]") {
+    kv_db db;
+    auto a = db.begin_run();
+    auto b = db.begin_run();
+    auto ints = db.kv<int>();
+    ints.put(a, "x", 1);
+    ints.put(b, "x", 2);
+    ints.put(b, "y", 3);
+    CHECK(ints.get(a, "x") == 1);
+    CHECK(ints.get(b, "x") == 2);
+    CHECK_FALSE(ints.get(a, "y"));
+    CHECK(ints.list(a).size() == 1);
+    CHECK(ints.list(b).size() == 2);
+}
+
+TEST_CASE("erase removes a key and reports whether it was there", "[kv]") {
+    kv_db db;
+    auto run = db.begin_run();
+    auto ints = db.kv<int>();
+    ints.put(run, "x", 1);
+    auto version = db.last_version();
+    CHECK(ints.erase(run, "x"));
+    CHECK_FALSE(ints.get(run, "x"));
+    auto after_erase = db.last_version();
+    CHECK(after_erase > version);
+    CHECK_FALSE(ints.erase(run, "x"));
+    CHECK(db.last_version() == after_erase); // nothing to erase: no commit
+}
+
+TEST_CASE("list returns entries under a prefix in byte order, with versions", "[kv]") {
+    kv_db db;
+    auto run = db.begin_run();
+    auto ints = db.kv<int>();
+    std::map<std::string, int> model;
+    std::mt19937 rng(11);
+    for (int i = 0; i < 500; ++i) {
+        std::string key = std::string(1, "abc"[rng() % 3]) + ":" + std::to_string(rng() % 200);
+        ints.put(run, key, i);
+        model[key] = i;
+    }
+    for (std::string prefix : {"", "a", "a:", "b:1", "zzz"}) {
+        auto listed = ints.list(run, prefix);
+        std::vector<std::pair<std::string, int>> got;
+        for (const auto& e : listed) {
+            got.emplace_back(e.key, e.value);
+            CHECK(e.version == ints.entry(run, e.key)->version);
+        }
+        std::vector<std::pair<std::string, int>> want;
+        for (const auto& [k, v] : model)
+            if (k.starts_with(prefix)) want.emplace_back(k, v);
+        CAPTURE(prefix);
+        CHECK(got == want);
+    }
+}
+
+TEST_CASE("list composes with range-v3 views, also as a temporary", "[kv]") {
+    kv_db db;
+    auto run = db.begin_run();
+    auto plans = db.kv<Plan>();
+    for (int i = 0; i < 10; ++i) plans.put(run, "p" + std::to_string(i), Plan{"g" + std::to_string(i), {}, i});
+    auto goals = plans.list(run, "p") | ranges::views::filter([](const auto& e) { return e.value.budget % 2 == 0; }) |
+                 ranges::views::transform([](const auto& e) { return e.value.goal; }) | ranges::views::take(3) |
+                 ranges::to<std::vector>();
+    CHECK(goals == std::vector<std::string>{"g0", "g2", "g4"});
+    CHECK(ranges::count_if(plans.list(run), [](const auto& e) { return e.value.budget > 5; }) == 4);
+}
+
+TEST_CASE("a listed range is a snapshot: later writes do not change it", "[kv]") {
+    kv_db db;
+    auto run = db.begin_run();
+    auto ints = db.kv<int>();
+    ints.put(run, "a", 1);
+    auto snapshot = ints.list(run);
+    auto copy = snapshot;
+    ints.put(run, "a", 2);
+    ints.put(run, "b", 3);
+    REQUIRE(snapshot.size() == 1);
+    CHECK(snapshot[0].value == 1);
+    CHECK(copy.begin() == snapshot.begin()); // copies share the entries
+    inmem::kv_range<int> empty;
+    CHECK(empty.empty());
+    CHECK(empty.begin() == empty.end());
+}
+
+TEST_CASE("keys are arbitrary bytes up to max_key_size", "[kv]") {
+    kv_db db;
+    auto run = db.begin_run();
+    auto ints = db.kv<int>();
+    const std::string binary("\0\xff\x01k\0", 5);
+    ints.put(run, binary, 1);
+    ints.put(run, "", 2);
+    ints.put(run, std::string(inmem::max_key_size, 'x'), 3);
+    CHECK(ints.get(run, binary) == 1);
+    CHECK(ints.get(run, "") == 2);
+    CHECK(ints.get(run, std::string(inmem::max_key_size, 'x')) == 3);
+    CHECK_FALSE(ints.get(run, std::string("\0\xff\x01k", 4)));
+    CHECK(error_of([&] { ints.put(run, std::string(inmem::max_key_size + 1, 'x'), 4); }) ==
+          inmem::errc::key_too_large);
+    CHECK(error_of([&] { ints.get(run, std::string(inmem::max_key_size + 1, 'x')); }) == inmem::errc::key_too_large);
+}
+
+TEST_CASE("unknown and ended runs are refused with distinct errors", "[kv]") {
+    kv_db db;
+    auto ints = db.kv<int>();
+    inmem::run_id never{12345};
+    CHECK(error_of([&] { ints.put(never, "k", 1); }) == inmem::errc::unknown_run);
+    CHECK(error_of([&] { ints.get(never, "k"); }) == inmem::errc::unknown_run);
+    CHECK(error_of([&] { ints.list(never); }) == inmem::errc::unknown_run);
+    CHECK(error_of([&] { ints.erase(never, "k"); }) == inmem::errc::unknown_run);
+    CHECK(error_of([&] { ints.put(inmem::run_id{}, "k", 1); }) == inmem::errc::unknown_run);
+    auto run = db.begin_run();
+    db.end_run(run);
+    CHECK(error_of([&] { ints.put(run, "k", 1); }) == inmem::errc::run_not_active);
+    CHECK(db.last_version() == 2); // begin_run and end_run; no failed write took a version
+}
