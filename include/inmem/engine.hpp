@@ -56,9 +56,9 @@ public:
     }
 
     void end_run(run_id run, run_status status) {
-        if (status == run_status::active)
-            throw error(errc::invalid_argument,
-                        "inmem: end_run needs a final status (completed, failed or cancelled), not active");
+        if (status != run_status::completed && status != run_status::failed && status != run_status::cancelled)
+            throw error(errc::invalid_argument, "inmem: end_run needs a final status (completed, failed or "
+                                                "cancelled), not " + std::string(to_string(status)));
         std::unique_lock lock(mutex_);
         check_writable(run);
         run_info info = load_run(run);
@@ -155,7 +155,7 @@ private:
         if (it->second != run_status::active)
             throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) + ": it has ended (" +
                                                   std::string(to_string(it->second)) +
-                                                  "); begin a new run, or fork this one");
+                                                  "); begin a new run to write more");
     }
 
     run_info load_run(run_id run) const {

@@ -502,6 +502,9 @@ struct std::hash<inmem::run_id> {
 // check_storable<T>() walks T's structure once. The first thing it cannot store stops the
 // build with a static_assert that says why and what to do; the compiler's "required from"
 // lines name the offending type (T = ...) and the types that contain it (Path = {...}).
+// Two mistakes are caught by Boost.PFR before us, with its own words: a struct with a base
+// class ("Inherited types are not supported") and a C-array member (a structured binding
+// error); flatten the base into members, and use std::array.
 
 // ---- begin inmem/schema/classify.hpp ----
 // inmem/schema/classify.hpp: which family of the codec a C++ type belongs to.
@@ -529,7 +532,8 @@ struct schema_traits {};
 ///   using stored_type = ...;                         // any storable type
 ///   static stored_type to_stored(const T&);
 ///   static T from_stored(stored_type&&);             // may throw to reject bad data
-/// T must be default-constructible when it is a field of a stored struct.
+/// T must be default-constructible and move-assignable: decoding creates a T, then assigns
+/// from_stored's result to it.
 template <class T>
 struct adapt {};
 
@@ -734,6 +738,9 @@ consteval bool check_storable() {
             { adapt<U>::from_stored(std::move(s)) } -> std::convertible_to<U>;
         }, "inmem: inmem::adapt<T> must declare static stored_type to_stored(const T&) and "
            "static T from_stored(stored_type&&)");
+        static_assert(std::is_default_constructible_v<U> && std::is_move_assignable_v<U>,
+                      "inmem: a type stored through inmem::adapt<T> must be default-constructible and "
+                      "move-assignable (decoding creates a T, then assigns from_stored's result to it)");
         return check_storable<stored, U, Path...>();
     } else if constexpr (kind == value_kind::boolean || kind == value_kind::integer ||
                          kind == value_kind::floating || kind == value_kind::string) {
@@ -767,7 +774,15 @@ consteval bool check_storable() {
     } else if constexpr (kind == value_kind::duration) {
         return check_storable<typename U::rep, U, Path...>();
     } else if constexpr (kind == value_kind::time_point) {
-        return check_storable<typename U::duration, U, Path...>();
+        using clock = typename U::clock;
+        constexpr bool named_clock = std::is_same_v<clock, std::chrono::system_clock> ||
+                                     std::is_same_v<clock, std::chrono::steady_clock> ||
+                                     requires { std::string_view{schema_traits<clock>::name}; };
+        static_assert(named_clock,
+                      "inmem: a time_point of a clock other than system_clock or steady_clock needs a "
+                      "portable name for the schema fingerprint: specialize inmem::schema_traits<Clock> "
+                      "with static constexpr std::string_view name = \"...\"");
+        return named_clock && check_storable<typename U::duration, U, Path...>();
     } else if constexpr (kind == value_kind::aggregate) {
         constexpr bool fields_ok = check_fields<U, Path...>(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
         // PFR sees a reference member as the type it refers to, so such a member shows up
@@ -1225,9 +1240,9 @@ public:
     }
 
     void end_run(run_id run, run_status status) {
-        if (status == run_status::active)
-            throw error(errc::invalid_argument,
-                        "inmem: end_run needs a final status (completed, failed or cancelled), not active");
+        if (status != run_status::completed && status != run_status::failed && status != run_status::cancelled)
+            throw error(errc::invalid_argument, "inmem: end_run needs a final status (completed, failed or "
+                                                "cancelled), not " + std::string(to_string(status)));
         std::unique_lock lock(mutex_);
         check_writable(run);
         run_info info = load_run(run);
@@ -1324,7 +1339,7 @@ private:
         if (it->second != run_status::active)
             throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) + ": it has ended (" +
                                                   std::string(to_string(it->second)) +
-                                                  "); begin a new run, or fork this one");
+                                                  "); begin a new run to write more");
     }
 
     run_info load_run(run_id run) const {
@@ -1413,6 +1428,7 @@ using database = basic_database<Schema>;
 
 #include <boost/pfr/core.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <string_view>
@@ -1473,29 +1489,29 @@ consteval std::string_view raw_field_name() {
     return __PRETTY_FUNCTION__;
 }
 
-// The member's name is the identifier after the last '.', without its class qualifier (gcc
-// prints "Plan::budget", or "{anonymous}::Anon::x" in an unnamed namespace), before the
-// closing punctuation of the template argument.
+constexpr bool is_identifier_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// The member's name is the identifier that closes the template argument: gcc prints
+// "(& fake_object<P>.<...>::value.Plan::budget)}", clang "{&fake_object.value.budget}]".
+// Searching for that closing pair and walking back over identifier characters copes with
+// qualifiers such as "{anonymous}::" or "main()::Local::" in front of the member.
 constexpr std::string_view parse_field_name(std::string_view s) {
     auto dot = s.rfind('.');
     if (dot == std::string_view::npos) return {};
     s.remove_prefix(dot + 1);
-    std::size_t end = 0;
-    for (; end < s.size(); ++end) {
-        char c = s[end];
-        bool closes = c == ')' || c == ']' || c == ';' || (c == '}' && s.substr(end + 1, 2) != "::");
-        if (closes) break;
-    }
-    s = s.substr(0, end);
-    if (auto colon = s.rfind("::"); colon != std::string_view::npos) s.remove_prefix(colon + 2);
-    return s;
+    auto end = std::min(s.find(")}"), s.find("}]"));
+    if (end == std::string_view::npos) return {};
+    auto begin = end;
+    while (begin > 0 && is_identifier_char(s[begin - 1])) --begin;
+    return s.substr(begin, end - begin);
 }
 
 constexpr bool is_identifier(std::string_view s) {
     if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
     for (char c : s)
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-            return false;
+        if (!is_identifier_char(c)) return false;
     return true;
 }
 
@@ -1672,7 +1688,7 @@ constexpr void describe_to(Sink& sink) {
         sink.add("time_point<");
         if constexpr (std::is_same_v<clock, std::chrono::system_clock>) sink.add("system");
         else if constexpr (std::is_same_v<clock, std::chrono::steady_clock>) sink.add("steady");
-        else sink.add(type_name<clock>());
+        else sink.add(schema_traits<clock>::name); // required by check_storable: portable
         sink.add(",");
         describe_to<typename U::duration>(sink);
         sink.add(">");

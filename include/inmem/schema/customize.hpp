@@ -18,7 +18,8 @@ struct schema_traits {};
 ///   using stored_type = ...;                         // any storable type
 ///   static stored_type to_stored(const T&);
 ///   static T from_stored(stored_type&&);             // may throw to reject bad data
-/// T must be default-constructible when it is a field of a stored struct.
+/// T must be default-constructible and move-assignable: decoding creates a T, then assigns
+/// from_stored's result to it.
 template <class T>
 struct adapt {};
 

@@ -120,7 +120,7 @@ constexpr void describe_to(Sink& sink) {
         sink.add("time_point<");
         if constexpr (std::is_same_v<clock, std::chrono::system_clock>) sink.add("system");
         else if constexpr (std::is_same_v<clock, std::chrono::steady_clock>) sink.add("steady");
-        else sink.add(type_name<clock>());
+        else sink.add(schema_traits<clock>::name); // required by check_storable: portable
         sink.add(",");
         describe_to<typename U::duration>(sink);
         sink.add(">");

@@ -12,6 +12,7 @@
 
 #include <boost/pfr/core.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <string_view>
@@ -72,29 +73,29 @@ consteval std::string_view raw_field_name() {
     return __PRETTY_FUNCTION__;
 }
 
-// The member's name is the identifier after the last '.', without its class qualifier (gcc
-// prints "Plan::budget", or "{anonymous}::Anon::x" in an unnamed namespace), before the
-// closing punctuation of the template argument.
+constexpr bool is_identifier_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// The member's name is the identifier that closes the template argument: gcc prints
+// "(& fake_object<P>.<...>::value.Plan::budget)}", clang "{&fake_object.value.budget}]".
+// Searching for that closing pair and walking back over identifier characters copes with
+// qualifiers such as "{anonymous}::" or "main()::Local::" in front of the member.
 constexpr std::string_view parse_field_name(std::string_view s) {
     auto dot = s.rfind('.');
     if (dot == std::string_view::npos) return {};
     s.remove_prefix(dot + 1);
-    std::size_t end = 0;
-    for (; end < s.size(); ++end) {
-        char c = s[end];
-        bool closes = c == ')' || c == ']' || c == ';' || (c == '}' && s.substr(end + 1, 2) != "::");
-        if (closes) break;
-    }
-    s = s.substr(0, end);
-    if (auto colon = s.rfind("::"); colon != std::string_view::npos) s.remove_prefix(colon + 2);
-    return s;
+    auto end = std::min(s.find(")}"), s.find("}]"));
+    if (end == std::string_view::npos) return {};
+    auto begin = end;
+    while (begin > 0 && is_identifier_char(s[begin - 1])) --begin;
+    return s.substr(begin, end - begin);
 }
 
 constexpr bool is_identifier(std::string_view s) {
     if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
     for (char c : s)
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-            return false;
+        if (!is_identifier_char(c)) return false;
     return true;
 }
 

@@ -3,6 +3,9 @@
 // check_storable<T>() walks T's structure once. The first thing it cannot store stops the
 // build with a static_assert that says why and what to do; the compiler's "required from"
 // lines name the offending type (T = ...) and the types that contain it (Path = {...}).
+// Two mistakes are caught by Boost.PFR before us, with its own words: a struct with a base
+// class ("Inherited types are not supported") and a C-array member (a structured binding
+// error); flatten the base into members, and use std::array.
 #pragma once
 
 #include <inmem/schema/classify.hpp>
@@ -113,6 +116,9 @@ consteval bool check_storable() {
             { adapt<U>::from_stored(std::move(s)) } -> std::convertible_to<U>;
         }, "inmem: inmem::adapt<T> must declare static stored_type to_stored(const T&) and "
            "static T from_stored(stored_type&&)");
+        static_assert(std::is_default_constructible_v<U> && std::is_move_assignable_v<U>,
+                      "inmem: a type stored through inmem::adapt<T> must be default-constructible and "
+                      "move-assignable (decoding creates a T, then assigns from_stored's result to it)");
         return check_storable<stored, U, Path...>();
     } else if constexpr (kind == value_kind::boolean || kind == value_kind::integer ||
                          kind == value_kind::floating || kind == value_kind::string) {
@@ -146,7 +152,15 @@ consteval bool check_storable() {
     } else if constexpr (kind == value_kind::duration) {
         return check_storable<typename U::rep, U, Path...>();
     } else if constexpr (kind == value_kind::time_point) {
-        return check_storable<typename U::duration, U, Path...>();
+        using clock = typename U::clock;
+        constexpr bool named_clock = std::is_same_v<clock, std::chrono::system_clock> ||
+                                     std::is_same_v<clock, std::chrono::steady_clock> ||
+                                     requires { std::string_view{schema_traits<clock>::name}; };
+        static_assert(named_clock,
+                      "inmem: a time_point of a clock other than system_clock or steady_clock needs a "
+                      "portable name for the schema fingerprint: specialize inmem::schema_traits<Clock> "
+                      "with static constexpr std::string_view name = \"...\"");
+        return named_clock && check_storable<typename U::duration, U, Path...>();
     } else if constexpr (kind == value_kind::aggregate) {
         constexpr bool fields_ok = check_fields<U, Path...>(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
         // PFR sees a reference member as the type it refers to, so such a member shows up
