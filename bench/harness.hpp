@@ -2,7 +2,8 @@
 //
 // - do_not_optimize(v): the compiler must assume v is read (and memory clobbered), so work
 //   whose result reaches it cannot be dropped;
-// - time_ns(f): wall time of f() on std::chrono::steady_clock, in nanoseconds;
+// - time_ns(f): wall time of f() on std::chrono::steady_clock, the thread's CPU time (ns), and
+//   the heap allocations f() made (with allocation_count, where the program counts them);
 // - median(xs);
 // - machine_info(): CPU model (from /proc/cpuinfo), core count, compiler, build type;
 // - json_string(s): s quoted as a JSON string.
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -34,13 +36,47 @@ inline void do_not_optimize(const T& value) {
 #endif
 }
 
-/// Wall-clock nanoseconds taken by f().
+/// Nanoseconds f() took: wall time on std::chrono::steady_clock (the figure reported), and
+/// the CPU time of the calling thread, which leaves out the time the thread was descheduled;
+/// on a shared machine the gap between the two says how disturbed a measurement was.
+struct timing {
+    double wall_ns = 0;
+    double cpu_ns = 0;
+    double allocations = 0; ///< heap allocations f() made, if the program counts them
+};
+
+/// Heap allocations so far. A program that wants them counted replaces the global operator
+/// new to increment it (kv_bench does); it stays 0 otherwise.
+inline std::uint64_t allocation_count = 0;
+
+inline double thread_cpu_ns() {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+#else
+    return 0;
+#endif
+}
+
+// Not inlined, so each timed loop is a function of its own (time_ns<lambda>) that callgrind
+// and perf attribute costs to; called once per loop, it costs nothing measurable.
+#if defined(__GNUC__) || defined(__clang__)
+#define BENCH_NOINLINE __attribute__((noinline))
+#else
+#define BENCH_NOINLINE
+#endif
+
 template <class F>
-double time_ns(F&& f) {
+BENCH_NOINLINE timing time_ns(F&& f) {
+    const std::uint64_t allocations_start = allocation_count;
+    const double cpu_start = thread_cpu_ns();
     const auto start = std::chrono::steady_clock::now();
     f();
     const auto stop = std::chrono::steady_clock::now();
-    return std::chrono::duration<double, std::nano>(stop - start).count();
+    const double cpu_stop = thread_cpu_ns();
+    return {std::chrono::duration<double, std::nano>(stop - start).count(), cpu_stop - cpu_start,
+            static_cast<double>(allocation_count - allocations_start)};
 }
 
 inline double median(std::vector<double> xs) {

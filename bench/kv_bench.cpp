@@ -1,15 +1,18 @@
 // kv_bench: inmem's typed KV and begin_run against a boost::unordered_flat_map doing the
-// same work, in both concurrency modes. Prints ns/op and the ratio inmem / baseline.
+// same work, in both concurrency modes. Prints ns/op, the ratio inmem / baseline (the
+// figure that matters) and heap allocations per operation. docs/performance.md has results.
 //
-//   kv_bench [--n N] [--reps R] [--quick] [--json FILE]
+//   kv_bench [--n N] [--reps R] [--warmup W] [--quick] [--cpu-time] [--json FILE]
 //
 // Method: every row times a fixed number of operations (n, default 200000) as one loop on
-// std::chrono::steady_clock and divides by n; each repetition runs every row for the
-// baseline and both modes (in a rotating order), and the table shows the median over the
-// repetitions (one unrecorded warm-up repetition runs first). Keys, values and the order
-// in which they are visited (shuffled, a different permutation per row) are prepared
-// before any timing. Results reach bench::do_not_optimize so the work cannot be dropped,
-// and every repetition checks (untimed) that what was read back is what was written.
+// std::chrono::steady_clock and divides by n. A measurement runs every row for one
+// contender (the baseline, or inmem in one mode) in a child process of its own, after one
+// unrecorded warm-up pass there; a repetition measures the three, in an order that rotates
+// between repetitions; the table shows the median over the repetitions. Keys, values and
+// the visiting order (shuffled, another permutation per row) are prepared before any
+// timing. Results reach bench::do_not_optimize so the work cannot be dropped, and each
+// pass checks (untimed) that what is read back is what was written. The thread's CPU time
+// is recorded beside the wall time: their gap says how busy the machine was.
 #include "harness.hpp"
 
 #include <inmem/inmem.hpp>
@@ -23,16 +26,39 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <limits>
 #include <memory>
+#include <new>
 #include <numeric>
 #include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
-// The value type: what an agent keeps in working memory (about 140 bytes encoded).
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/wait.h>
+#include <unistd.h>
+#define KV_BENCH_FORK 1
+#endif
+
+// Every heap allocation is counted (allocs/op): the replaced operator new is malloc plus a
+// counter increment, as cheap as the library's own. The benchmark is single-threaded. Not
+// inlined, like the library's (and so gcc does not pair new with free in its warnings).
+BENCH_NOINLINE void* operator new(std::size_t size) {
+    ++bench::allocation_count;
+    if (void* p = std::malloc(size ? size : 1)) return p;
+    throw std::bad_alloc();
+}
+BENCH_NOINLINE void operator delete(void* p) noexcept { std::free(p); }
+BENCH_NOINLINE void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+// The value type: what an agent keeps in working memory (about 134 bytes encoded).
 struct Plan {
     std::string goal;
     std::vector<std::string> steps;
@@ -52,21 +78,31 @@ bool same_plan(const Plan& a, const Plan& b) { return a.goal == b.goal && a.step
 constexpr std::size_t value_pool_size = 1024;
 constexpr std::size_t overwrite_shift = 7; // overwrites store values[(i + 7) % pool]: a different value
 
+/// Key number i of the present keys (24 bytes: "agent:plan:0000000000246"), or of the absent
+/// ones (same shape, interleaved with the present ones in key order).
+std::string make_key(std::uint64_t i, bool present = true);
+
+/// One timed loop's inputs: key i = index[j] is visited j-th, and keys[j] is its text. The
+/// strings are made in visiting order, so reading them is sequential and costs every
+/// contender the same (little): the timed loop measures the container, not the workload.
+struct pass {
+    std::vector<std::uint32_t> index;
+    std::vector<std::string> keys;
+};
+
 /// Everything the timed loops use, made before any timing.
 struct workload {
     std::size_t n = 0;
-    std::vector<std::string> keys;      // present keys, 24 bytes: "agent:plan:0000000000246"
-    std::vector<std::string> miss_keys; // absent keys of the same shape, interleaved in key order
-    std::vector<Plan> values;           // a pool of distinct values, values[i % pool] goes with key i
-    std::vector<std::uint32_t> put_order, overwrite_order, get_order, miss_order;
+    std::vector<Plan> values; // a pool of distinct values, values[i % pool] goes with key i
+    pass put, overwrite, get, miss; // each a different shuffle of 0..n-1
 
     const Plan& value(std::size_t i) const { return values[i % values.size()]; }
     const Plan& new_value(std::size_t i) const { return values[(i + overwrite_shift) % values.size()]; }
 };
 
-std::string make_key(std::uint64_t number) {
+std::string make_key(std::uint64_t i, bool present) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "agent:plan:%013llu", static_cast<unsigned long long>(number));
+    std::snprintf(buf, sizeof buf, "agent:plan:%013llu", static_cast<unsigned long long>(2 * i + (present ? 0 : 1)));
     return buf;
 }
 
@@ -79,12 +115,6 @@ workload make_workload(std::size_t n) {
     workload w;
     w.n = n;
     std::mt19937_64 rng(20261123);
-    w.keys.reserve(n);
-    w.miss_keys.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        w.keys.push_back(make_key(2 * i));
-        w.miss_keys.push_back(make_key(2 * i + 1));
-    }
     w.values.reserve(value_pool_size);
     for (std::size_t i = 0; i < value_pool_size; ++i) {
         Plan p;
@@ -99,16 +129,19 @@ workload make_workload(std::size_t n) {
         p.budget = static_cast<int>(rng() % 100);
         w.values.push_back(std::move(p));
     }
-    auto permutation = [&] {
-        std::vector<std::uint32_t> order(n);
-        std::iota(order.begin(), order.end(), 0u);
-        std::shuffle(order.begin(), order.end(), rng);
-        return order;
+    auto make_pass = [&](bool present) {
+        pass p;
+        p.index.resize(n);
+        std::iota(p.index.begin(), p.index.end(), 0u);
+        std::shuffle(p.index.begin(), p.index.end(), rng);
+        p.keys.reserve(n);
+        for (std::uint32_t i : p.index) p.keys.push_back(make_key(i, present));
+        return p;
     };
-    w.put_order = permutation();
-    w.overwrite_order = permutation();
-    w.get_order = permutation();
-    w.miss_order = permutation();
+    w.put = make_pass(true);
+    w.overwrite = make_pass(true);
+    w.get = make_pass(true);
+    w.miss = make_pass(false);
     return w;
 }
 
@@ -116,8 +149,13 @@ enum row : std::size_t { put_new, put_overwrite, get_hit, get_miss, begin_run, r
 constexpr std::array<const char*, row_count> row_names = {"put (new key)", "put (overwrite)", "get (hit)",
                                                           "get (miss)", "begin_run"};
 
-/// ns/op of every row in one repetition.
-using sample = std::array<double, row_count>;
+/// ns/op of every row in one repetition (wall and thread CPU time).
+using sample = std::array<bench::timing, row_count>;
+
+bench::timing per_op(bench::timing t, std::size_t n) {
+    const auto d = static_cast<double>(n);
+    return {t.wall_ns / d, t.cpu_ns / d, t.allocations / d};
+}
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error("kv_bench: check failed: " + what); }
 
@@ -126,44 +164,44 @@ using sample = std::array<double, row_count>;
 template <class Db>
 sample run_inmem(const workload& w) {
     sample s{};
-    const auto n = static_cast<double>(w.n);
     {
         auto db = std::make_unique<Db>();
         const inmem::run_id run = db->begin_run({.name = "bench"});
         auto plans = db->template kv<Plan>();
 
-        s[put_new] = bench::time_ns([&] {
-            for (std::uint32_t i : w.put_order) bench::do_not_optimize(plans.put(run, w.keys[i], w.value(i)));
-        }) / n;
+        s[put_new] = per_op(bench::time_ns([&] {
+            for (std::size_t j = 0; j < w.n; ++j)
+                bench::do_not_optimize(plans.put(run, w.put.keys[j], w.value(w.put.index[j])));
+        }), w.n);
 
-        s[put_overwrite] = bench::time_ns([&] {
-            for (std::uint32_t i : w.overwrite_order)
-                bench::do_not_optimize(plans.put(run, w.keys[i], w.new_value(i)));
-        }) / n;
+        s[put_overwrite] = per_op(bench::time_ns([&] {
+            for (std::size_t j = 0; j < w.n; ++j)
+                bench::do_not_optimize(plans.put(run, w.overwrite.keys[j], w.new_value(w.overwrite.index[j])));
+        }), w.n);
 
         std::uint64_t acc = 0;
-        s[get_hit] = bench::time_ns([&] {
-            for (std::uint32_t i : w.get_order) {
-                std::optional<Plan> v = plans.get(run, w.keys[i]);
+        s[get_hit] = per_op(bench::time_ns([&] {
+            for (std::size_t j = 0; j < w.n; ++j) {
+                std::optional<Plan> v = plans.get(run, w.get.keys[j]);
                 bench::do_not_optimize(v);
                 acc += static_cast<std::uint64_t>(v->budget);
             }
-        }) / n;
+        }), w.n);
 
-        s[get_miss] = bench::time_ns([&] {
-            for (std::uint32_t i : w.miss_order) {
-                std::optional<Plan> v = plans.get(run, w.miss_keys[i]);
+        s[get_miss] = per_op(bench::time_ns([&] {
+            for (std::size_t j = 0; j < w.n; ++j) {
+                std::optional<Plan> v = plans.get(run, w.miss.keys[j]);
                 bench::do_not_optimize(v);
                 acc += v.has_value();
             }
-        }) / n;
+        }), w.n);
         bench::do_not_optimize(acc);
 
         // Untimed: what we read is what we wrote, and misses miss.
         for (std::size_t i = 0; i < std::min<std::size_t>(w.n, 1000); ++i) {
-            auto v = plans.get(run, w.keys[i]);
-            if (!v || !same_plan(*v, w.new_value(i))) fail("inmem get returned another value for " + w.keys[i]);
-            if (plans.get(run, w.miss_keys[i])) fail("inmem get found the absent key " + w.miss_keys[i]);
+            auto v = plans.get(run, make_key(i));
+            if (!v || !same_plan(*v, w.new_value(i))) fail("inmem get returned another value for " + make_key(i));
+            if (plans.get(run, make_key(i, false))) fail("inmem get found the absent key " + make_key(i, false));
         }
         if (db->last_version() != 1 + 2 * w.n) fail("inmem version count");
     } // the database is destroyed here, untimed
@@ -171,12 +209,12 @@ sample run_inmem(const workload& w) {
     {
         auto db = std::make_unique<Db>();
         inmem::run_id last{};
-        s[begin_run] = bench::time_ns([&] {
+        s[begin_run] = per_op(bench::time_ns([&] {
             for (std::size_t i = 0; i < w.n; ++i) {
                 last = db->begin_run({.name = "agent run"});
                 bench::do_not_optimize(last);
             }
-        }) / n;
+        }), w.n);
         if (last.value != w.n || db->run(last).name != "agent run") fail("inmem begin_run");
     }
     return s;
@@ -196,54 +234,53 @@ struct run_record {
 
 sample run_baseline(const workload& w) {
     sample s{};
-    const auto n = static_cast<double>(w.n);
     {
         auto map = std::make_unique<boost::unordered_flat_map<std::string, Plan>>();
 
-        s[put_new] = bench::time_ns([&] {
-            for (std::uint32_t i : w.put_order) {
-                auto [it, inserted] = map->insert_or_assign(w.keys[i], w.value(i));
+        s[put_new] = per_op(bench::time_ns([&] {
+            for (std::size_t j = 0; j < w.n; ++j) {
+                auto [it, inserted] = map->insert_or_assign(w.put.keys[j], w.value(w.put.index[j]));
                 bench::do_not_optimize(it->second);
             }
-        }) / n;
+        }), w.n);
 
-        s[put_overwrite] = bench::time_ns([&] {
-            for (std::uint32_t i : w.overwrite_order) {
-                auto [it, inserted] = map->insert_or_assign(w.keys[i], w.new_value(i));
+        s[put_overwrite] = per_op(bench::time_ns([&] {
+            for (std::size_t j = 0; j < w.n; ++j) {
+                auto [it, inserted] = map->insert_or_assign(w.overwrite.keys[j], w.new_value(w.overwrite.index[j]));
                 bench::do_not_optimize(it->second);
             }
-        }) / n;
+        }), w.n);
 
         std::uint64_t acc = 0;
-        s[get_hit] = bench::time_ns([&] {
-            for (std::uint32_t i : w.get_order) {
+        s[get_hit] = per_op(bench::time_ns([&] {
+            for (std::size_t j = 0; j < w.n; ++j) {
                 std::optional<Plan> v;
-                if (auto it = map->find(w.keys[i]); it != map->end()) v = it->second;
+                if (auto it = map->find(w.get.keys[j]); it != map->end()) v = it->second;
                 bench::do_not_optimize(v);
                 acc += static_cast<std::uint64_t>(v->budget);
             }
-        }) / n;
+        }), w.n);
 
-        s[get_miss] = bench::time_ns([&] {
-            for (std::uint32_t i : w.miss_order) {
+        s[get_miss] = per_op(bench::time_ns([&] {
+            for (std::size_t j = 0; j < w.n; ++j) {
                 std::optional<Plan> v;
-                if (auto it = map->find(w.miss_keys[i]); it != map->end()) v = it->second;
+                if (auto it = map->find(w.miss.keys[j]); it != map->end()) v = it->second;
                 bench::do_not_optimize(v);
                 acc += v.has_value();
             }
-        }) / n;
+        }), w.n);
         bench::do_not_optimize(acc);
 
         for (std::size_t i = 0; i < std::min<std::size_t>(w.n, 1000); ++i) {
-            auto it = map->find(w.keys[i]);
+            auto it = map->find(make_key(i));
             if (it == map->end() || !same_plan(it->second, w.new_value(i))) fail("baseline find");
-            if (map->contains(w.miss_keys[i])) fail("baseline miss");
+            if (map->contains(make_key(i, false))) fail("baseline miss");
         }
     }
     {
         auto runs = std::make_unique<boost::unordered_flat_map<std::uint64_t, run_record>>();
         std::uint64_t next = 1;
-        s[begin_run] = bench::time_ns([&] {
+        s[begin_run] = per_op(bench::time_ns([&] {
             for (std::size_t i = 0; i < w.n; ++i) {
                 inmem::run_options options{.name = "agent run"};
                 const std::uint64_t id = next++;
@@ -256,7 +293,7 @@ sample run_baseline(const workload& w) {
                                              .started = std::chrono::system_clock::now()});
                 bench::do_not_optimize(id);
             }
-        }) / n;
+        }), w.n);
         if (runs->size() != w.n) fail("baseline begin_run");
     }
     return s;
@@ -277,19 +314,76 @@ sample run_mode(mode m, const workload& w) {
     return {};
 }
 
+/// One measurement of mode m: `warmup` unrecorded passes, then the recorded one. Where fork()
+/// exists it runs in a child process, so that every measurement starts from the same heap
+/// (the parent's, with the workload in it) and no contender inherits the free lists another
+/// one left behind; the passes before it touch the pages the recorded pass then reuses.
+sample measure(mode m, const workload& w, int warmup) {
+#ifdef KV_BENCH_FORK
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("kv_bench: pipe failed");
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("kv_bench: fork failed");
+    if (pid == 0) {
+        close(fds[0]);
+        int status = 0;
+        try {
+            for (int i = 0; i < warmup; ++i) run_mode(m, w);
+            const sample s = run_mode(m, w);
+            const char* p = reinterpret_cast<const char*>(&s);
+            for (std::size_t done = 0; done < sizeof s;) {
+                const ssize_t k = write(fds[1], p + done, sizeof s - done);
+                if (k <= 0) {
+                    status = 1;
+                    break;
+                }
+                done += static_cast<std::size_t>(k);
+            }
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            status = 1;
+        }
+        close(fds[1]);
+        _exit(status);
+    }
+    close(fds[1]);
+    sample s{};
+    std::size_t done = 0;
+    while (done < sizeof s) {
+        const ssize_t k = read(fds[0], reinterpret_cast<char*>(&s) + done, sizeof s - done);
+        if (k <= 0) break;
+        done += static_cast<std::size_t>(k);
+    }
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (done != sizeof s || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw std::runtime_error(std::string("kv_bench: the measurement of ") + mode_names[m] + " failed");
+    return s;
+#else
+    for (int i = 0; i < warmup; ++i) run_mode(m, w);
+    return run_mode(m, w);
+#endif
+}
+
 struct options {
     std::size_t n = 200000;
     int reps = 5;
     int warmup = 1;
+    bool cpu_time = false;
     std::string json;
 };
 
 void usage(std::FILE* to) {
-    std::fputs("usage: kv_bench [--n N] [--reps R] [--quick] [--json FILE]\n"
+    std::fputs("usage: kv_bench [--n N] [--reps R] [--warmup W] [--quick] [--cpu-time] [--json FILE]\n"
                "  --n N        operations per row (default 200000)\n"
                "  --reps R     repetitions; the median is reported (default 5)\n"
-               "  --quick      a smoke test: n 2000, 1 repetition, no warm-up\n"
-               "  --json FILE  also write the results as JSON to FILE\n",
+               "  --warmup W   unrecorded passes before each measurement (default 1)\n"
+               "  --quick      a smoke test: n 2000, 1 repetition\n"
+               "  --cpu-time   tabulate thread CPU time instead of wall time (for a busy machine)\n"
+               "  --json FILE  also write the results as JSON to FILE (both clocks)\n",
                to);
 }
 
@@ -302,16 +396,26 @@ options parse(int argc, char** argv) {
         if (*end != '\0' || v < 1) throw std::invalid_argument(std::string(name) + " needs a positive integer");
         return v;
     };
+    for (int i = 1; i < argc; ++i) { // --quick sets defaults that --n, --reps and --warmup override
+        if (std::string_view(argv[i]) == "--quick") {
+            o.n = 2000;
+            o.reps = 1;
+        }
+    }
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--quick") {
-            o.n = 2000;
-            o.reps = 1;
-            o.warmup = 0;
+            // handled above
         } else if (a == "--n") {
             o.n = static_cast<std::size_t>(number(i, "--n"));
         } else if (a == "--reps") {
             o.reps = static_cast<int>(number(i, "--reps"));
+        } else if (a == "--warmup") {
+            if (i + 1 >= argc) throw std::invalid_argument("--warmup needs a value");
+            o.warmup = std::atoi(argv[++i]);
+            if (o.warmup < 0) throw std::invalid_argument("--warmup needs a count, 0 or more");
+        } else if (a == "--cpu-time") {
+            o.cpu_time = true;
         } else if (a == "--json") {
             if (i + 1 >= argc) throw std::invalid_argument("--json needs a file name");
             o.json = argv[++i];
@@ -335,8 +439,22 @@ std::string utc_now() {
 
 } // namespace
 
+/// Keeps freed memory in the process, so that the recorded pass reuses the pages its warm-up
+/// pass touched: a first touch costs a page fault (microseconds in a VM), which would
+/// otherwise weigh most on whichever contender allocates large blocks (the flat map's
+/// table). Returns a note for the header.
+const char* keep_freed_memory() {
+#if defined(__GLIBC__)
+    const bool ok = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max()) == 1;
+    return ok ? "glibc malloc, freed memory kept for reuse (no mmap, no trim)" : "glibc malloc (mallopt failed)";
+#else
+    return "system malloc";
+#endif
+}
+
 int main(int argc, char** argv) try {
     const options opt = parse(argc, argv);
+    const char* allocator_note = keep_freed_memory();
     const bench::machine m = bench::machine_info();
     const workload w = make_workload(opt.n);
 
@@ -348,36 +466,67 @@ int main(int argc, char** argv) try {
     std::printf("cpu:        %s, %u cores\n", m.cpu.c_str(), m.cores);
     std::printf("compiler:   %s\n", m.compiler.c_str());
     std::printf("build:      %s%s\n", m.build_type.c_str(), m.asserts ? " (assertions on)" : " (NDEBUG)");
-    std::printf("workload:   n %zu ops per row, %d repetitions (median) + %d warm-up; key %zu bytes; "
-                "value Plan, %.0f bytes encoded\n\n",
-                w.n, opt.reps, opt.warmup, w.keys.front().size(), value_bytes);
+    std::printf("allocator:  %s\n", allocator_note);
+#ifdef KV_BENCH_FORK
+    const char* isolation = " (each in a child process)";
+#else
+    const char* isolation = "";
+#endif
+    std::printf("workload:   n %zu ops per row, median of %d repetition%s, each after %d warm-up pass%s%s; "
+                "key %zu bytes; value Plan, %.0f bytes encoded\n\n",
+                w.n, opt.reps, opt.reps == 1 ? "" : "s", opt.warmup, opt.warmup == 1 ? "" : "es", isolation,
+                make_key(0).size(), value_bytes);
     std::fflush(stdout);
 
-    // samples[mode][row] holds one ns/op per recorded repetition.
-    std::array<std::array<std::vector<double>, row_count>, mode_count> samples;
-    for (int rep = -opt.warmup; rep < opt.reps; ++rep) {
+    // wall[mode][row] and cpu[mode][row] hold one ns/op per recorded repetition.
+    using table = std::array<std::array<std::vector<double>, row_count>, mode_count>;
+    table wall, cpu;
+    std::array<std::array<double, row_count>, mode_count> allocs{}; // per op, the same every repetition
+    for (int rep = 0; rep < opt.reps; ++rep) {
         for (std::size_t k = 0; k < mode_count; ++k) {
-            const auto md = static_cast<mode>((static_cast<std::size_t>(rep + opt.warmup) + k) % mode_count);
-            const sample s = run_mode(md, w);
-            if (rep < 0) continue;
-            for (std::size_t r = 0; r < row_count; ++r) samples[md][r].push_back(s[r]);
+            const auto md = static_cast<mode>((static_cast<std::size_t>(rep) + k) % mode_count);
+            const sample s = measure(md, w, opt.warmup);
+            for (std::size_t r = 0; r < row_count; ++r) {
+                wall[md][r].push_back(s[r].wall_ns);
+                cpu[md][r].push_back(s[r].cpu_ns);
+                allocs[md][r] = s[r].allocations;
+            }
         }
     }
 
-    std::array<std::array<double, row_count>, mode_count> med{};
-    for (std::size_t md = 0; md < mode_count; ++md)
-        for (std::size_t r = 0; r < row_count; ++r) med[md][r] = bench::median(samples[md][r]);
+    auto medians = [](const table& t) {
+        std::array<std::array<double, row_count>, mode_count> med{};
+        for (std::size_t md = 0; md < mode_count; ++md)
+            for (std::size_t r = 0; r < row_count; ++r) med[md][r] = bench::median(t[md][r]);
+        return med;
+    };
+    const auto wall_med = medians(wall);
+    const auto cpu_med = medians(cpu);
+    const auto& med = opt.cpu_time ? cpu_med : wall_med;
 
-    std::printf("%-16s %12s %12s %8s %14s %8s\n", "operation", "baseline", "locked", "ratio", "single_thread",
-                "ratio");
-    std::printf("%-16s %12s %12s %8s %14s %8s\n", "", "ns/op", "ns/op", "", "ns/op", "");
+    std::printf("%-16s %10s %10s %7s %14s %7s %14s\n", "operation", "baseline", "locked", "ratio", "single_thread",
+                "ratio", "allocs/op");
+    std::printf("%-16s %10s %10s %7s %14s %7s %14s\n", "", "ns/op", "ns/op", "", "ns/op", "", "base / inmem");
     for (std::size_t r = 0; r < row_count; ++r) {
         const double b = med[baseline][r];
-        std::printf("%-16s %12.1f %12.1f %7.1fx %14.1f %7.1fx\n", row_names[r], b, med[locked][r],
-                    med[locked][r] / b, med[single_thread][r], med[single_thread][r] / b);
+        std::printf("%-16s %10.1f %10.1f %6.2fx %14.1f %6.2fx %6.1f / %5.1f\n", row_names[r], b, med[locked][r],
+                    med[locked][r] / b, med[single_thread][r], med[single_thread][r] / b, allocs[baseline][r],
+                    allocs[locked][r]);
     }
-    std::printf("\nbaseline: boost::unordered_flat_map<std::string, Plan> (begin_run: "
-                "unordered_flat_map<uint64_t, run_record>); ratio = inmem / baseline\n");
+    double wall_sum = 0, cpu_sum = 0;
+    for (std::size_t md = 0; md < mode_count; ++md)
+        for (std::size_t r = 0; r < row_count; ++r)
+            for (std::size_t i = 0; i < wall[md][r].size(); ++i) {
+                wall_sum += wall[md][r][i];
+                cpu_sum += cpu[md][r][i];
+            }
+    const double descheduled = wall_sum > 0 && cpu_sum > 0 ? std::max(0.0, 1 - cpu_sum / wall_sum) : 0;
+    std::printf("\nns/op: median of %d, %s; ratio = inmem / baseline.\n"
+                "baseline: boost::unordered_flat_map<std::string, Plan> (begin_run: "
+                "unordered_flat_map<uint64_t, run_record>).\n"
+                "descheduled: %.0f%% of the timed wall time went to other processes%s\n",
+                opt.reps, opt.cpu_time ? "thread CPU time" : "wall time (steady_clock)", 100 * descheduled,
+                descheduled > 0.05 ? " (a busy machine: trust the ratios, or rerun; --cpu-time helps)" : "");
 
     if (!opt.json.empty()) {
         std::ofstream out(opt.json);
@@ -396,14 +545,20 @@ int main(int argc, char** argv) try {
             << ",\n  \"compiler\": " << bench::json_string(m.compiler)
             << ",\n  \"build_type\": " << bench::json_string(m.build_type)
             << ",\n  \"ndebug\": " << (m.asserts ? "false" : "true") << ",\n  \"n\": " << w.n
-            << ",\n  \"repetitions\": " << opt.reps << ",\n  \"key_bytes\": " << w.keys.front().size()
-            << ",\n  \"value_bytes\": " << value_bytes << ",\n  \"unit\": \"ns/op\",\n  \"rows\": [\n";
+            << ",\n  \"repetitions\": " << opt.reps << ",\n  \"key_bytes\": " << make_key(0).size()
+            << ",\n  \"value_bytes\": " << value_bytes << ",\n  \"descheduled\": " << descheduled
+            << ",\n  \"unit\": \"ns/op; median is wall time (steady_clock), cpu_median thread CPU time\""
+            << ",\n  \"rows\": [\n";
         for (std::size_t r = 0; r < row_count; ++r) {
             out << "    {\"op\": " << bench::json_string(row_names[r]);
             for (std::size_t md = 0; md < mode_count; ++md) {
-                out << ", " << bench::json_string(mode_names[md]) << ": {\"median\": " << med[md][r];
-                if (md != baseline) out << ", \"ratio\": " << med[md][r] / med[baseline][r];
-                out << ", \"samples\": " << list(samples[md][r]) << "}";
+                out << ", " << bench::json_string(mode_names[md]) << ": {\"median\": " << wall_med[md][r];
+                if (md != baseline) out << ", \"ratio\": " << wall_med[md][r] / wall_med[baseline][r];
+                out << ", \"cpu_median\": " << cpu_med[md][r];
+                if (md != baseline) out << ", \"cpu_ratio\": " << cpu_med[md][r] / cpu_med[baseline][r];
+                out << ", \"allocs_per_op\": " << allocs[md][r];
+                out << ", \"samples\": " << list(wall[md][r]) << ", \"cpu_samples\": " << list(cpu[md][r])
+                    << "}";
             }
             out << "}" << (r + 1 < row_count ? "," : "") << "\n";
         }

@@ -18,7 +18,6 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace inmem::detail {
@@ -38,7 +37,7 @@ public:
 
     run_id begin_run(run_options options) {
         std::unique_lock lock(mutex_);
-        if (options.parent && !statuses_.contains(options.parent->value))
+        if (options.parent && !status_of(*options.parent))
             throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
                                                " does not exist in this database");
         run_info info{.id = run_id{next_run_},
@@ -49,8 +48,10 @@ public:
                       .started = std::chrono::system_clock::now(),
                       .ended = std::nullopt};
         write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), encode(info)};
+        if (statuses_.size() == statuses_.capacity()) // grow first, so recording the status cannot fail
+            statuses_.reserve(std::max<std::size_t>(64, statuses_.capacity() * 2));
         commit_locked(std::span(&op, 1));
-        statuses_.emplace(info.id.value, run_status::active);
+        statuses_.push_back(run_status::active); // statuses_[id - 1]: ids are dense from 1
         ++next_run_;
         return info.id;
     }
@@ -66,7 +67,7 @@ public:
         info.ended = std::chrono::system_clock::now();
         write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
         commit_locked(std::span(&op, 1));
-        statuses_[run.value] = status;
+        statuses_[run.value - 1] = status;
     }
 
     run_info run(run_id run) const {
@@ -90,7 +91,7 @@ public:
     }
 
     /// Applies ops written by run (which must be active) as one commit; returns its version.
-    version_t commit(run_id run, std::span<const write_op> ops) {
+    version_t commit(run_id run, std::span<write_op> ops) {
         std::unique_lock lock(mutex_);
         check_writable(run);
         return commit_locked(ops);
@@ -130,31 +131,38 @@ public:
     }
 
 private:
-    version_t commit_locked(std::span<const write_op> ops) {
+    // The journal sees the ops first (durability logs them before they are visible); then
+    // the store takes their keys and bytes, so the ops are left empty.
+    version_t commit_locked(std::span<write_op> ops) {
         const version_t version = version_ + 1;
-        journal_.append(ops, version);
-        for (const auto& op : ops) {
-            if (op.op == write_op::kind::put) store_.put(std::string(op.key), std::string(op.bytes), version);
+        journal_.append(std::span<const write_op>(ops), version);
+        for (auto& op : ops) {
+            if (op.op == write_op::kind::put) store_.put(std::move(op.key), std::move(op.bytes), version);
             else store_.erase(op.key);
         }
         version_ = version;
         return version;
     }
 
+    // The status of run, or nullptr when it is not a run of this database.
+    const run_status* status_of(run_id run) const noexcept {
+        return run.value - 1 < statuses_.size() ? &statuses_[run.value - 1] : nullptr;
+    }
+
     void check_known(run_id run) const {
-        if (!statuses_.contains(run.value))
+        if (!status_of(run))
             throw error(errc::unknown_run, "inmem: " + describe_run(run) +
                                                " does not exist in this database (begin_run returns run ids)");
     }
 
     void check_writable(run_id run) const {
-        auto it = statuses_.find(run.value);
-        if (it == statuses_.end())
+        const run_status* status = status_of(run);
+        if (!status)
             throw error(errc::unknown_run, "inmem: cannot write to " + describe_run(run) +
                                                ": it does not exist in this database (begin_run returns run ids)");
-        if (it->second != run_status::active)
+        if (*status != run_status::active)
             throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) + ": it has ended (" +
-                                                  std::string(to_string(it->second)) +
+                                                  std::string(to_string(*status)) +
                                                   "); begin a new run to write more");
     }
 
@@ -177,7 +185,7 @@ private:
     journal_type journal_;
     version_t version_ = 0;
     std::uint64_t next_run_ = 1;
-    std::unordered_map<std::uint64_t, run_status> statuses_;
+    std::vector<run_status> statuses_; // of run id i at [i - 1]
 };
 
 } // namespace inmem::detail

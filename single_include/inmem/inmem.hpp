@@ -266,8 +266,11 @@ template <>
 struct std::is_error_code_enum<inmem::errc> : std::true_type {};
 // ---- end inmem/error.hpp ----
 
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -297,6 +300,17 @@ void append_big_endian(std::string& out, Int v) {
         out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
+// Writes v big-endian at out: one byte swap and one store, not a byte at a time.
+template <class Int>
+void store_big_endian(char* out, Int v) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        if constexpr (sizeof(Int) == 2) v = static_cast<Int>(__builtin_bswap16(static_cast<std::uint16_t>(v)));
+        else if constexpr (sizeof(Int) == 4) v = static_cast<Int>(__builtin_bswap32(static_cast<std::uint32_t>(v)));
+        else if constexpr (sizeof(Int) == 8) v = static_cast<Int>(__builtin_bswap64(static_cast<std::uint64_t>(v)));
+    }
+    std::memcpy(out, &v, sizeof v);
+}
+
 template <class Int>
 Int read_big_endian(std::string_view in, std::size_t at) noexcept {
     Int v = 0;
@@ -311,18 +325,41 @@ inline void check_user_key(std::string_view key) {
                                              std::to_string(max_key_size) + ")");
 }
 
-/// The key of a record a run wrote: prefix (ns, run, primitive, slot) then the user's key.
+/// Writes into out the key of a record a run wrote: (ns, run, primitive, slot) then the
+/// user's key. Reusing out avoids an allocation on read paths.
+inline void run_data_key_into(std::string& out, std::uint32_t ns, std::uint64_t run, std::uint8_t primitive,
+                              std::uint16_t slot, std::string_view user_key) {
+    std::array<char, run_key_prefix_size> prefix;
+    store_big_endian(prefix.data(), ns);
+    prefix[4] = static_cast<char>(key_space::run);
+    store_big_endian(prefix.data() + 5, run);
+    prefix[13] = static_cast<char>(primitive);
+    store_big_endian(prefix.data() + 14, slot);
+    out.resize(run_key_prefix_size + user_key.size());
+    std::memcpy(out.data(), prefix.data(), prefix.size());
+    if (!user_key.empty()) std::memcpy(out.data() + prefix.size(), user_key.data(), user_key.size());
+}
+
+/// The key of a record a run wrote, as a new string.
 inline std::string run_data_key(std::uint32_t ns, std::uint64_t run, std::uint8_t primitive, std::uint16_t slot,
                                 std::string_view user_key) {
     std::string key;
-    key.reserve(run_key_prefix_size + user_key.size());
-    append_big_endian(key, ns);
-    key.push_back(static_cast<char>(key_space::run));
-    append_big_endian(key, run);
-    key.push_back(static_cast<char>(primitive));
-    append_big_endian(key, slot);
-    key.append(user_key);
+    run_data_key_into(key, ns, run, primitive, slot, user_key);
     return key;
+}
+
+/// The length of the prefix that records listed together share: one run's data
+/// (ns space run), the run index (ns space kind), one slot of shared records (ns space
+/// primitive slot). The memory backend keeps an ordered index per such group. A key too
+/// short to name its space gets 5 (ns and space).
+constexpr std::size_t group_prefix_size(std::string_view key) noexcept {
+    if (key.size() < 5) return 5;
+    switch (static_cast<key_space>(key[4])) {
+    case key_space::run: return 13;
+    case key_space::catalog: return 6;
+    case key_space::shared: return 8;
+    }
+    return 5;
 }
 
 /// The key of a run's record in the run index.
@@ -1174,11 +1211,16 @@ void encode_to(const T& value, std::string& out) {
     detail::encode_value(w, value);
 }
 
-/// The encoding of value, as bytes in a std::string.
+/// The encoding of value, as bytes in a std::string of exactly that size.
 template <class T>
 std::string encode(const T& value) {
-    std::string out;
-    encode_to(value, out);
+    // Encoding appends piecemeal; doing it in a reused buffer and copying once costs one
+    // allocation instead of one per doubling of the string.
+    thread_local std::string scratch;
+    scratch.clear();
+    encode_to(value, scratch);
+    std::string out(scratch);
+    if (scratch.capacity() > (std::size_t{1} << 20)) scratch = std::string(); // do not pin huge buffers
     return out;
 }
 
@@ -1202,7 +1244,6 @@ result<T> decode(std::string_view bytes) {
 #include <shared_mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace inmem::detail {
@@ -1222,7 +1263,7 @@ public:
 
     run_id begin_run(run_options options) {
         std::unique_lock lock(mutex_);
-        if (options.parent && !statuses_.contains(options.parent->value))
+        if (options.parent && !status_of(*options.parent))
             throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
                                                " does not exist in this database");
         run_info info{.id = run_id{next_run_},
@@ -1233,8 +1274,10 @@ public:
                       .started = std::chrono::system_clock::now(),
                       .ended = std::nullopt};
         write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), encode(info)};
+        if (statuses_.size() == statuses_.capacity()) // grow first, so recording the status cannot fail
+            statuses_.reserve(std::max<std::size_t>(64, statuses_.capacity() * 2));
         commit_locked(std::span(&op, 1));
-        statuses_.emplace(info.id.value, run_status::active);
+        statuses_.push_back(run_status::active); // statuses_[id - 1]: ids are dense from 1
         ++next_run_;
         return info.id;
     }
@@ -1250,7 +1293,7 @@ public:
         info.ended = std::chrono::system_clock::now();
         write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
         commit_locked(std::span(&op, 1));
-        statuses_[run.value] = status;
+        statuses_[run.value - 1] = status;
     }
 
     run_info run(run_id run) const {
@@ -1274,7 +1317,7 @@ public:
     }
 
     /// Applies ops written by run (which must be active) as one commit; returns its version.
-    version_t commit(run_id run, std::span<const write_op> ops) {
+    version_t commit(run_id run, std::span<write_op> ops) {
         std::unique_lock lock(mutex_);
         check_writable(run);
         return commit_locked(ops);
@@ -1314,31 +1357,38 @@ public:
     }
 
 private:
-    version_t commit_locked(std::span<const write_op> ops) {
+    // The journal sees the ops first (durability logs them before they are visible); then
+    // the store takes their keys and bytes, so the ops are left empty.
+    version_t commit_locked(std::span<write_op> ops) {
         const version_t version = version_ + 1;
-        journal_.append(ops, version);
-        for (const auto& op : ops) {
-            if (op.op == write_op::kind::put) store_.put(std::string(op.key), std::string(op.bytes), version);
+        journal_.append(std::span<const write_op>(ops), version);
+        for (auto& op : ops) {
+            if (op.op == write_op::kind::put) store_.put(std::move(op.key), std::move(op.bytes), version);
             else store_.erase(op.key);
         }
         version_ = version;
         return version;
     }
 
+    // The status of run, or nullptr when it is not a run of this database.
+    const run_status* status_of(run_id run) const noexcept {
+        return run.value - 1 < statuses_.size() ? &statuses_[run.value - 1] : nullptr;
+    }
+
     void check_known(run_id run) const {
-        if (!statuses_.contains(run.value))
+        if (!status_of(run))
             throw error(errc::unknown_run, "inmem: " + describe_run(run) +
                                                " does not exist in this database (begin_run returns run ids)");
     }
 
     void check_writable(run_id run) const {
-        auto it = statuses_.find(run.value);
-        if (it == statuses_.end())
+        const run_status* status = status_of(run);
+        if (!status)
             throw error(errc::unknown_run, "inmem: cannot write to " + describe_run(run) +
                                                ": it does not exist in this database (begin_run returns run ids)");
-        if (it->second != run_status::active)
+        if (*status != run_status::active)
             throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) + ": it has ended (" +
-                                                  std::string(to_string(it->second)) +
+                                                  std::string(to_string(*status)) +
                                                   "); begin a new run to write more");
     }
 
@@ -1361,7 +1411,7 @@ private:
     journal_type journal_;
     version_t version_ = 0;
     std::uint64_t next_run_ = 1;
-    std::unordered_map<std::uint64_t, run_status> statuses_;
+    std::vector<run_status> statuses_; // of run id i at [i - 1]
 };
 
 } // namespace inmem::detail
@@ -1973,7 +2023,7 @@ public:
     /// The value under key in run, or nullopt.
     std::optional<T> get(run_id run, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->read(run, full_key(run, key), [&](const detail::stored_record* rec) -> std::optional<T> {
+        return engine_->read(run, lookup_key(run, key), [&](const detail::stored_record* rec) -> std::optional<T> {
             if (!rec) return std::nullopt;
             return decode_stored(run, key, rec->bytes);
         });
@@ -1982,7 +2032,7 @@ public:
     /// The entry (value and version) under key in run, or nullopt.
     std::optional<kv_entry<T>> entry(run_id run, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->read(run, full_key(run, key),
+        return engine_->read(run, lookup_key(run, key),
                              [&](const detail::stored_record* rec) -> std::optional<kv_entry<T>> {
                                  if (!rec) return std::nullopt;
                                  return kv_entry<T>{std::string(key), decode_stored(run, key, rec->bytes),
@@ -2000,7 +2050,7 @@ public:
     kv_range<T> list(run_id run, std::string_view prefix = {}) const {
         detail::check_user_key(prefix);
         std::vector<kv_entry<T>> out;
-        engine_->scan(run, full_key(run, prefix), [&](std::string_view key, const detail::stored_record& rec) {
+        engine_->scan(run, lookup_key(run, prefix), [&](std::string_view key, const detail::stored_record& rec) {
             auto user_key = key.substr(detail::run_key_prefix_size);
             out.push_back(kv_entry<T>{std::string(user_key), decode_stored(run, user_key, rec.bytes), rec.version});
         });
@@ -2011,6 +2061,14 @@ private:
     std::string full_key(run_id run, std::string_view key) const {
         return detail::run_data_key(detail::default_namespace, run.value, static_cast<std::uint8_t>(primitive::kv),
                                     slot_, key);
+    }
+
+    // The full key in a per-thread buffer: reads need it only for the lookup itself.
+    std::string_view lookup_key(run_id run, std::string_view key) const {
+        thread_local std::string buffer;
+        detail::run_data_key_into(buffer, detail::default_namespace, run.value,
+                                  static_cast<std::uint8_t>(primitive::kv), slot_, key);
+        return buffer;
     }
 
     static T decode_stored(run_id run, std::string_view key, std::string_view bytes) {
@@ -2031,58 +2089,167 @@ private:
 // ---- end inmem/primitives/kv.hpp ----
 // ---- begin inmem/storage/memory.hpp ----
 // inmem/storage/memory.hpp: the in-memory storage backend.
+//
+// Two indexes over one set of records:
+//  - a hash index (node-based, so records never move) for every point operation: find,
+//    put and erase cost O(1) whatever the size of the store;
+//  - an ordered index per group of records that are listed together (one run's data, the
+//    run index; see group_prefix_size): a vector of pointers to the records, sorted lazily
+//    the first time it is scanned after an insert. Agents write and read far more than they
+//    list, so keeping order is deferred to the scan and paid once per batch of inserts.
+// Erased records stay as tombstones until the group is compacted by a later writer, so a
+// concurrent scan (under a shared lock) never meets a freed record.
 
 
+#include <boost/container_hash/hash.hpp>
+#include <boost/unordered/unordered_map.hpp>
+
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace inmem::detail {
 
-/// One ordered map of every record: point reads in O(log n), and the records under a key
-/// prefix (a run, a primitive, a slot) in one ordered scan.
+struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return boost::hash<std::string_view>{}(s); }
+};
+struct string_equal {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+};
+
 class memory_backend {
+    struct slot {
+        stored_record record;
+        bool erased = false;
+    };
+    using record_map = boost::unordered_map<std::string, slot, string_hash, string_equal>;
+    using entry = record_map::value_type; // its address is stable until the record is erased
+
+    struct group {
+        std::vector<entry*> entries; // [0, sorted) in key order, the rest in insertion order
+        std::size_t sorted = 0;
+        std::size_t erased = 0; // tombstones among entries
+        std::mutex sort_mutex;  // scans sort under a shared lock, so they serialize here
+    };
+
 public:
+    memory_backend() = default;
+    memory_backend(const memory_backend&) = delete;
+    memory_backend& operator=(const memory_backend&) = delete;
+
     const stored_record* find(std::string_view key) const {
-        auto it = map_.find(key);
-        return it == map_.end() ? nullptr : &it->second;
+        auto it = records_.find(key);
+        return it == records_.end() || it->second.erased ? nullptr : &it->second.record;
     }
 
     void put(std::string&& key, std::string&& bytes, version_t version) {
-        auto [it, inserted] = map_.try_emplace(std::move(key));
-        it->second.version = version;
-        it->second.bytes = std::move(bytes);
+        auto it = records_.find(std::string_view(key));
+        if (it != records_.end()) {
+            if (it->second.erased) {
+                it->second.erased = false;
+                --group_of(it->first).erased;
+                --erased_;
+            }
+            it->second.record = stored_record{version, std::move(bytes)};
+            return;
+        }
+        auto& g = group_of(key);
+        auto inserted = records_.emplace(std::move(key), slot{stored_record{version, std::move(bytes)}, false}).first;
+        g.entries.push_back(&*inserted);
     }
 
     bool erase(std::string_view key) {
-        auto it = map_.find(key);
-        if (it == map_.end()) return false;
-        map_.erase(it);
+        auto it = records_.find(key);
+        if (it == records_.end() || it->second.erased) return false;
+        it->second.erased = true;
+        it->second.record.bytes = std::string();
+        ++erased_;
+        auto& g = group_of(it->first);
+        if (++g.erased > 32 && g.erased * 2 > g.entries.size()) compact(g);
         return true;
     }
 
     /// Calls f(key, record) for every key that starts with prefix, in key order.
     template <class F>
     void scan_prefix(std::string_view prefix, F&& f) const {
-        auto end_key = prefix_end(prefix);
-        auto it = map_.lower_bound(prefix);
-        auto end = end_key.empty() ? map_.end() : map_.lower_bound(std::string_view(end_key));
-        for (; it != end; ++it) f(std::string_view(it->first), it->second);
+        const std::size_t group_size = group_prefix_size(prefix);
+        if (prefix.size() >= group_size) { // within one group
+            auto it = groups_.find(prefix.substr(0, group_size));
+            if (it != groups_.end()) scan_group(it->second, prefix, f);
+            return;
+        }
+        for (auto it = groups_.lower_bound(prefix); it != groups_.end() && it->first.starts_with(prefix); ++it)
+            scan_group(it->second, prefix, f);
     }
 
-    std::size_t size() const noexcept { return map_.size(); }
+    /// Number of records (tombstones excluded).
+    std::size_t size() const noexcept { return records_.size() - erased_; }
 
 private:
-    std::map<std::string, stored_record, std::less<>> map_;
+    group& group_of(std::string_view key) {
+        auto prefix = key.substr(0, std::min(key.size(), group_prefix_size(key)));
+        auto it = groups_.find(prefix);
+        if (it == groups_.end()) it = groups_.try_emplace(std::string(prefix)).first;
+        return it->second;
+    }
+
+    static bool entry_less(const entry* a, const entry* b) noexcept { return a->first < b->first; }
+
+    template <class F>
+    static void scan_group(group& g, std::string_view prefix, F& f) {
+        std::lock_guard lock(g.sort_mutex);
+        if (g.sorted < g.entries.size()) {
+            auto middle = g.entries.begin() + static_cast<std::ptrdiff_t>(g.sorted);
+            std::sort(middle, g.entries.end(), entry_less);
+            std::inplace_merge(g.entries.begin(), middle, g.entries.end(), entry_less);
+            g.sorted = g.entries.size();
+        }
+        auto it = std::lower_bound(g.entries.begin(), g.entries.end(), prefix,
+                                   [](const entry* e, std::string_view p) { return std::string_view(e->first) < p; });
+        for (; it != g.entries.end() && std::string_view((*it)->first).starts_with(prefix); ++it)
+            if (!(*it)->second.erased) f(std::string_view((*it)->first), std::as_const((*it)->second.record));
+    }
+
+    // Drops the group's tombstones; called by writers, who hold the store exclusively.
+    void compact(group& g) {
+        std::vector<entry*> live;
+        live.reserve(g.entries.size() - g.erased);
+        std::size_t sorted_live = 0;
+        for (std::size_t i = 0; i < g.entries.size(); ++i) {
+            entry* e = g.entries[i];
+            if (e->second.erased) {
+                records_.erase(records_.find(std::string_view(e->first)));
+                --erased_;
+            } else {
+                live.push_back(e);
+                if (i < g.sorted) ++sorted_live;
+            }
+        }
+        g.entries = std::move(live);
+        g.sorted = sorted_live;
+        g.erased = 0;
+    }
+
+    record_map records_;
+    // Scans sort groups under a shared lock: the groups themselves are mutable there.
+    mutable std::map<std::string, group, std::less<>> groups_;
+    std::size_t erased_ = 0;
 };
 
 } // namespace inmem::detail
 
 namespace inmem::storage {
 
-/// Keeps every record in RAM in one ordered map (the default storage policy).
+/// Keeps every record in RAM (the default storage policy): O(1) point reads and writes,
+/// ordered scans of a run's records.
 struct memory {
     using policy_kind = storage_kind;
     using backend = detail::memory_backend;

@@ -74,7 +74,7 @@ public:
     /// The value under key in run, or nullopt.
     std::optional<T> get(run_id run, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->read(run, full_key(run, key), [&](const detail::stored_record* rec) -> std::optional<T> {
+        return engine_->read(run, lookup_key(run, key), [&](const detail::stored_record* rec) -> std::optional<T> {
             if (!rec) return std::nullopt;
             return decode_stored(run, key, rec->bytes);
         });
@@ -83,7 +83,7 @@ public:
     /// The entry (value and version) under key in run, or nullopt.
     std::optional<kv_entry<T>> entry(run_id run, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->read(run, full_key(run, key),
+        return engine_->read(run, lookup_key(run, key),
                              [&](const detail::stored_record* rec) -> std::optional<kv_entry<T>> {
                                  if (!rec) return std::nullopt;
                                  return kv_entry<T>{std::string(key), decode_stored(run, key, rec->bytes),
@@ -101,7 +101,7 @@ public:
     kv_range<T> list(run_id run, std::string_view prefix = {}) const {
         detail::check_user_key(prefix);
         std::vector<kv_entry<T>> out;
-        engine_->scan(run, full_key(run, prefix), [&](std::string_view key, const detail::stored_record& rec) {
+        engine_->scan(run, lookup_key(run, prefix), [&](std::string_view key, const detail::stored_record& rec) {
             auto user_key = key.substr(detail::run_key_prefix_size);
             out.push_back(kv_entry<T>{std::string(user_key), decode_stored(run, user_key, rec.bytes), rec.version});
         });
@@ -112,6 +112,14 @@ private:
     std::string full_key(run_id run, std::string_view key) const {
         return detail::run_data_key(detail::default_namespace, run.value, static_cast<std::uint8_t>(primitive::kv),
                                     slot_, key);
+    }
+
+    // The full key in a per-thread buffer: reads need it only for the lookup itself.
+    std::string_view lookup_key(run_id run, std::string_view key) const {
+        thread_local std::string buffer;
+        detail::run_data_key_into(buffer, detail::default_namespace, run.value,
+                                  static_cast<std::uint8_t>(primitive::kv), slot_, key);
+        return buffer;
     }
 
     static T decode_stored(run_id run, std::string_view key, std::string_view bytes) {

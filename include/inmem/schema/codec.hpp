@@ -360,11 +360,16 @@ void encode_to(const T& value, std::string& out) {
     detail::encode_value(w, value);
 }
 
-/// The encoding of value, as bytes in a std::string.
+/// The encoding of value, as bytes in a std::string of exactly that size.
 template <class T>
 std::string encode(const T& value) {
-    std::string out;
-    encode_to(value, out);
+    // Encoding appends piecemeal; doing it in a reused buffer and copying once costs one
+    // allocation instead of one per doubling of the string.
+    thread_local std::string scratch;
+    scratch.clear();
+    encode_to(value, scratch);
+    std::string out(scratch);
+    if (scratch.capacity() > (std::size_t{1} << 20)) scratch = std::string(); // do not pin huge buffers
     return out;
 }
 

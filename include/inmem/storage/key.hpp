@@ -14,8 +14,11 @@
 
 #include <inmem/error.hpp>
 
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -45,6 +48,17 @@ void append_big_endian(std::string& out, Int v) {
         out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
+// Writes v big-endian at out: one byte swap and one store, not a byte at a time.
+template <class Int>
+void store_big_endian(char* out, Int v) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        if constexpr (sizeof(Int) == 2) v = static_cast<Int>(__builtin_bswap16(static_cast<std::uint16_t>(v)));
+        else if constexpr (sizeof(Int) == 4) v = static_cast<Int>(__builtin_bswap32(static_cast<std::uint32_t>(v)));
+        else if constexpr (sizeof(Int) == 8) v = static_cast<Int>(__builtin_bswap64(static_cast<std::uint64_t>(v)));
+    }
+    std::memcpy(out, &v, sizeof v);
+}
+
 template <class Int>
 Int read_big_endian(std::string_view in, std::size_t at) noexcept {
     Int v = 0;
@@ -59,18 +73,41 @@ inline void check_user_key(std::string_view key) {
                                              std::to_string(max_key_size) + ")");
 }
 
-/// The key of a record a run wrote: prefix (ns, run, primitive, slot) then the user's key.
+/// Writes into out the key of a record a run wrote: (ns, run, primitive, slot) then the
+/// user's key. Reusing out avoids an allocation on read paths.
+inline void run_data_key_into(std::string& out, std::uint32_t ns, std::uint64_t run, std::uint8_t primitive,
+                              std::uint16_t slot, std::string_view user_key) {
+    std::array<char, run_key_prefix_size> prefix;
+    store_big_endian(prefix.data(), ns);
+    prefix[4] = static_cast<char>(key_space::run);
+    store_big_endian(prefix.data() + 5, run);
+    prefix[13] = static_cast<char>(primitive);
+    store_big_endian(prefix.data() + 14, slot);
+    out.resize(run_key_prefix_size + user_key.size());
+    std::memcpy(out.data(), prefix.data(), prefix.size());
+    if (!user_key.empty()) std::memcpy(out.data() + prefix.size(), user_key.data(), user_key.size());
+}
+
+/// The key of a record a run wrote, as a new string.
 inline std::string run_data_key(std::uint32_t ns, std::uint64_t run, std::uint8_t primitive, std::uint16_t slot,
                                 std::string_view user_key) {
     std::string key;
-    key.reserve(run_key_prefix_size + user_key.size());
-    append_big_endian(key, ns);
-    key.push_back(static_cast<char>(key_space::run));
-    append_big_endian(key, run);
-    key.push_back(static_cast<char>(primitive));
-    append_big_endian(key, slot);
-    key.append(user_key);
+    run_data_key_into(key, ns, run, primitive, slot, user_key);
     return key;
+}
+
+/// The length of the prefix that records listed together share: one run's data
+/// (ns space run), the run index (ns space kind), one slot of shared records (ns space
+/// primitive slot). The memory backend keeps an ordered index per such group. A key too
+/// short to name its space gets 5 (ns and space).
+constexpr std::size_t group_prefix_size(std::string_view key) noexcept {
+    if (key.size() < 5) return 5;
+    switch (static_cast<key_space>(key[4])) {
+    case key_space::run: return 13;
+    case key_space::catalog: return 6;
+    case key_space::shared: return 8;
+    }
+    return 5;
 }
 
 /// The key of a run's record in the run index.
