@@ -20,8 +20,13 @@
 // The schema fingerprint (fingerprint.hpp) guards against reading bytes with another layout.
 //
 // Decoding assumes nothing about its input: every length is checked against the bytes left
-// before anything is read or allocated, so a hostile input yields an error, never a crash
-// and never an allocation larger than a constant times its own size.
+// before anything is read or allocated, so a hostile input yields an error, never a crash.
+// Memory is bounded by the input: a count is refused unless the bytes left can hold that
+// many elements at their smallest encoding, so what decoding allocates is at most the
+// input's size times a constant of the type (the in-memory size of an element over its
+// smallest encoding, e.g. 1 for vector<char>, 32 for vector<std::string>, sizeof(T) for
+// vector<optional<T>>), multiplied through nesting. Map keys need not be in order, but a
+// key given twice is refused.
 #pragma once
 
 #include <inmem/config.hpp>
@@ -33,6 +38,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -242,8 +248,10 @@ bool decode_value(reader& r, T& v) {
         if (!decode_value(r, stored)) return false;
         try {
             v = adapt<T>::from_stored(std::move(stored));
-        } catch (const std::exception&) {
-            return r.fail(errc::decode_invalid);
+        } catch (const std::bad_alloc&) {
+            throw; // out of memory is not a property of the bytes
+        } catch (...) {
+            return r.fail(errc::decode_invalid); // from_stored rejected the value
         }
         return true;
     } else if constexpr (kind == value_kind::boolean) {
@@ -280,7 +288,7 @@ bool decode_value(reader& r, T& v) {
             const char* p;
             if (!r.bytes(n * sizeof(E), p)) return false;
             v.resize(n);
-            std::memcpy(v.data(), p, n * sizeof(E));
+            if (n != 0) std::memcpy(v.data(), p, n * sizeof(E)); // an empty vector's data() may be null
             return true;
         } else {
             v.reserve(n);
@@ -374,7 +382,8 @@ std::string encode(const T& value) {
 }
 
 /// Decodes a T that must fill bytes exactly. Never throws for bad input: truncated, malformed
-/// or trailing bytes give errc::decode_truncated, decode_invalid or decode_trailing.
+/// or trailing bytes give errc::decode_truncated, decode_invalid or decode_trailing (also
+/// when adapt<T>::from_stored throws). Only std::bad_alloc propagates.
 template <class T>
 result<T> decode(std::string_view bytes) {
     static_assert(detail::storable_v<T>);

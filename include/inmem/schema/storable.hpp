@@ -6,6 +6,9 @@
 // Two mistakes are caught by Boost.PFR before us, with its own words: a struct with a base
 // class ("Inherited types are not supported") and a C-array member (a structured binding
 // error); flatten the base into members, and use std::array.
+// A compiler limit, not ours: gcc 12 crashes ("internal compiler error" in
+// check_noexcept_r) counting the fields of a struct with a member std::array of a
+// non-trivial type (std::array<std::string, N>); clang 14 is fine. Use std::vector there.
 #pragma once
 
 #include <inmem/schema/classify.hpp>
