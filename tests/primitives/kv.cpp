@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 #include <inmem/inmem.hpp>
 
+#include "../support.hpp"
+
 #include <range/v3/algorithm/count_if.hpp>
 #include <range/v3/range/conversion.hpp>
 #include <range/v3/view/filter.hpp>
@@ -10,6 +12,8 @@
 
 #include <map>
 #include <random>
+
+using inmem_test::error_of;
 
 namespace {
 struct Plan {
@@ -21,15 +25,6 @@ struct Plan {
 using kv_schema = inmem::schema<inmem::kv<Plan, std::string, int>>;
 using kv_db = inmem::database<kv_schema>;
 
-template <class F>
-inmem::errc error_of(F&& f) {
-    try {
-        f();
-    } catch (const inmem::error& e) {
-        return static_cast<inmem::errc>(e.code().value());
-    }
-    return inmem::errc::ok;
-}
 } // namespace
 
 TEST_CASE("put then get returns the value; absent keys are nullopt", "[kv]") {

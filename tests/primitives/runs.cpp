@@ -2,7 +2,11 @@
 #include <catch2/catch.hpp>
 #include <inmem/inmem.hpp>
 
+#include "../support.hpp"
+
 #include <set>
+
+using inmem_test::error_of;
 
 namespace {
 struct Note {
@@ -10,15 +14,6 @@ struct Note {
 };
 using note_db = inmem::database<inmem::schema<inmem::kv<Note>>>;
 
-template <class F>
-inmem::errc error_of(F&& f) {
-    try {
-        f();
-    } catch (const inmem::error& e) {
-        return static_cast<inmem::errc>(e.code().value());
-    }
-    return inmem::errc::ok;
-}
 } // namespace
 
 TEST_CASE("begin_run returns distinct, increasing, non-zero ids", "[runs]") {

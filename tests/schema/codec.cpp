@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <inmem/inmem.hpp>
 
+#include "../support.hpp"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -24,6 +26,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+using inmem_test::Money;
 
 namespace {
 
@@ -110,19 +114,6 @@ enum Unscoped { u_zero, u_one, u_big = 0x7fffffff };
 enum UnscopedChar : char { uc_a = 'a' };
 enum class S32 : std::int32_t { min = std::numeric_limits<std::int32_t>::min() };
 
-// Not an aggregate; stored as its cents, and from_stored refuses negative amounts.
-class Money {
-public:
-    Money() = default;
-    explicit Money(std::int64_t cents) : cents_(cents) {
-        if (cents < 0) throw std::invalid_argument("negative money");
-    }
-    std::int64_t cents() const { return cents_; }
-    bool operator==(const Money&) const = default;
-
-private:
-    std::int64_t cents_ = 0;
-};
 // Adapted through a composite stored type.
 class Email {
 public:
@@ -158,12 +149,6 @@ struct tick_clock {
 template <>
 struct inmem::schema_traits<tick_clock> {
     static constexpr std::string_view name = "tick";
-};
-template <>
-struct inmem::adapt<Money> {
-    using stored_type = std::int64_t;
-    static stored_type to_stored(const Money& m) { return m.cents(); }
-    static Money from_stored(stored_type&& c) { return Money(c); }
 };
 template <>
 struct inmem::adapt<Email> {

@@ -10,6 +10,8 @@
 #include <catch2/catch.hpp>
 #include <inmem/inmem.hpp>
 
+#include "../support.hpp"
+
 #include <boost/pfr/core.hpp>
 
 #include <algorithm>
@@ -128,6 +130,10 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::f
 void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 
+// Money (support.hpp) is not an aggregate; from_stored refuses negative amounts, which hostile
+// bytes hit too.
+using inmem_test::Money;
+
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -170,18 +176,6 @@ std::uint64_t salt(std::string_view s) {
 enum class Status : std::uint8_t { idle, running, done };
 enum Legacy : std::int16_t { legacy_a = -1, legacy_b = 300 };
 
-// Not an aggregate; from_stored refuses negative amounts (hostile bytes hit that too).
-class Money {
-public:
-    Money() = default;
-    explicit Money(std::int64_t cents) : cents_(cents) {
-        if (cents < 0) throw std::domain_error("negative money");
-    }
-    std::int64_t cents() const { return cents_; }
-
-private:
-    std::int64_t cents_ = 0;
-};
 
 struct Point {
     std::int16_t x;
@@ -247,12 +241,6 @@ struct Deep {
 
 } // namespace
 
-template <>
-struct inmem::adapt<Money> {
-    using stored_type = std::int64_t;
-    static stored_type to_stored(const Money& m) { return m.cents(); }
-    static Money from_stored(stored_type&& c) { return Money(c); }
-};
 
 namespace {
 

@@ -7,6 +7,8 @@
 #include <catch2/catch.hpp>
 #include <inmem/inmem.hpp>
 
+#include "../support.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -19,6 +21,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+using inmem_test::Money;
 
 namespace {
 
@@ -148,16 +152,6 @@ struct NamedType {
     std::string second;
 };
 
-// Stored as an int64: describes as one.
-class Money {
-public:
-    Money() = default;
-    explicit Money(std::int64_t c) : cents_(c) {}
-    std::int64_t cents() const { return cents_; }
-
-private:
-    std::int64_t cents_ = 0;
-};
 struct WithMoney {
     Money amount;
 };
@@ -198,12 +192,6 @@ struct inmem::schema_traits<Overridden> {
 template <>
 struct inmem::schema_traits<NamedType> {
     static constexpr std::string_view name = "Renamed";
-};
-template <>
-struct inmem::adapt<Money> {
-    using stored_type = std::int64_t;
-    static stored_type to_stored(const Money& m) { return m.cents(); }
-    static Money from_stored(stored_type&& c) { return Money(c); }
 };
 template <>
 struct inmem::schema_traits<lamport_clock> {

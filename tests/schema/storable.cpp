@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <inmem/inmem.hpp>
 
+#include "../support.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -20,6 +22,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+using inmem_test::Money;
 
 namespace {
 struct Empty {};
@@ -42,16 +46,6 @@ enum class Small : std::uint16_t { a, b };
 enum Plain : std::int32_t { plain_a, plain_b };
 enum class Wide : std::uint64_t { big = ~std::uint64_t{0} };
 
-// Not an aggregate: stored through adapt<Money> as an int64.
-class Money {
-public:
-    Money() = default;
-    explicit Money(std::int64_t cents) : cents_(cents) {}
-    std::int64_t cents() const { return cents_; }
-
-private:
-    std::int64_t cents_ = 0;
-};
 // An aggregate and an enum that are nevertheless stored through adapt: adapt wins.
 struct Celsius {
     double degrees;
@@ -87,12 +81,6 @@ struct Rich {
 template <>
 struct inmem::schema_traits<named_clock> {
     static constexpr std::string_view name = "named";
-};
-template <>
-struct inmem::adapt<Money> {
-    using stored_type = std::int64_t;
-    static stored_type to_stored(const Money& m) { return m.cents(); }
-    static Money from_stored(stored_type&& c) { return Money(c); }
 };
 template <>
 struct inmem::adapt<Celsius> {

@@ -1,0 +1,45 @@
+// Helpers shared by the tests: catching an inmem::error's code, and one non-aggregate type
+// stored through inmem::adapt.
+#pragma once
+
+#include <inmem/inmem.hpp>
+
+#include <cstdint>
+#include <stdexcept>
+
+namespace inmem_test {
+
+/// The errc that f() throws as an inmem::error, or errc::ok when it throws nothing.
+template <class F>
+inmem::errc error_of(F&& f) {
+    try {
+        f();
+    } catch (const inmem::error& e) {
+        return static_cast<inmem::errc>(e.code().value());
+    }
+    return inmem::errc::ok;
+}
+
+/// A class with an invariant (no negative amounts), so not an aggregate: it is stored as an
+/// int64 through inmem::adapt, whose from_stored rejects what breaks the invariant.
+class Money {
+public:
+    Money() = default;
+    explicit Money(std::int64_t cents) : cents_(cents) {
+        if (cents < 0) throw std::invalid_argument("negative money");
+    }
+    std::int64_t cents() const { return cents_; }
+    bool operator==(const Money&) const = default;
+
+private:
+    std::int64_t cents_ = 0;
+};
+
+} // namespace inmem_test
+
+template <>
+struct inmem::adapt<inmem_test::Money> {
+    using stored_type = std::int64_t;
+    static stored_type to_stored(const inmem_test::Money& m) { return m.cents(); }
+    static inmem_test::Money from_stored(stored_type&& c) { return inmem_test::Money(c); }
+};
