@@ -10,9 +10,10 @@ struct Note {
 };
 using note_schema = inmem::schema<inmem::kv<Note>>;
 
+// A policy of the user's own: durability kind, in memory only.
 struct custom_durability {
     using policy_kind = inmem::durability_kind;
-    using journal = inmem::detail::null_journal;
+    static constexpr bool persistent = false;
 };
 } // namespace
 
@@ -20,7 +21,7 @@ TEST_CASE("omitted policy kinds take their defaults", "[policy]") {
     using db = inmem::database<note_schema>;
     STATIC_REQUIRE(std::is_same_v<db::storage_policy, inmem::storage::memory>);
     STATIC_REQUIRE(std::is_same_v<db::concurrency_policy, inmem::concurrency::locked>);
-    STATIC_REQUIRE(std::is_same_v<db::durability_policy, inmem::durability::none>);
+    STATIC_REQUIRE(std::is_same_v<db::durability_policy, inmem::durability::batched<>>);
 }
 
 TEST_CASE("policies are picked by kind whatever their order", "[policy]") {

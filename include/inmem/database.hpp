@@ -3,7 +3,10 @@
 
 #include <inmem/concurrency/locked.hpp>
 #include <inmem/concurrency/single_thread.hpp>
+#include <inmem/durability/batched.hpp>
 #include <inmem/durability/none.hpp>
+#include <inmem/durability/recovery.hpp>
+#include <inmem/durability/strict.hpp>
 #include <inmem/engine.hpp>
 #include <inmem/fwd.hpp>
 #include <inmem/policy.hpp>
@@ -28,11 +31,22 @@ public:
     using schema_type = Schema;
     using storage_policy = detail::select_policy_t<storage_kind, storage::memory, Policies...>;
     using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::locked, Policies...>;
-    using durability_policy = detail::select_policy_t<durability_kind, durability::none, Policies...>;
+    using durability_policy = detail::select_policy_t<durability_kind, durability::batched<>, Policies...>;
     using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy>;
 
-    /// An empty database in memory.
+    /// An empty database in memory: nothing is written to disk, whatever the durability policy.
     basic_database() = default;
+
+    /// Opens the database in directory dir, creating it or recovering what it holds (see
+    /// recovery()). Throws database_locked if another process has it open, schema_mismatch
+    /// if it was written under another schema, corruption if the log is damaged before its
+    /// end (unless options.repair), io_error or no_space.
+    explicit basic_database(const std::filesystem::path& dir, open_options options = {})
+        : engine_(dir, std::move(options), detail::schema_stamp::of<Schema>()) {
+        static_assert(durability_policy::persistent,
+                      "inmem: durability::none keeps nothing on disk, so it cannot open a directory; "
+                      "use durability::batched<> (the default) or durability::strict");
+    }
     basic_database(const basic_database&) = delete;
     basic_database& operator=(const basic_database&) = delete;
 
@@ -62,6 +76,17 @@ public:
 
     /// The version of the latest commit (0 in a new database).
     version_t last_version() const { return engine_.last_version(); }
+
+    /// What opening the directory found and did (all zero for a database in memory).
+    const recovery_report& recovery() const noexcept { return engine_.recovery(); }
+
+    /// Makes every commit so far durable before returning (batched: without waiting for the
+    /// next flush). Throws io_error, no_space or failed.
+    void sync() { engine_.sync(); }
+
+    /// Writes a snapshot of the whole state now and deletes the WAL it makes obsolete
+    /// (also taken automatically, see open_options::snapshot_after_bytes).
+    void snapshot() { engine_.snapshot(); }
 
 private:
     engine_type engine_;

@@ -27,6 +27,11 @@ enum class errc : int {
     decode_invalid = 21,   ///< a tag, flag or length in the bytes is not one we write
     decode_trailing = 22,  ///< bytes remain after a complete value
     corruption = 30,       ///< stored bytes failed to decode: the store is damaged
+    io_error = 40,         ///< a file operation failed (the message names the file and errno)
+    no_space = 41,         ///< the disk is full (ENOSPC); nothing acknowledged is lost
+    database_locked = 42,  ///< another process has the database directory open
+    schema_mismatch = 43,  ///< the files were written under another schema
+    failed = 44,           ///< an earlier I/O failure stopped all writes; reopen to recover
 };
 
 namespace detail {
@@ -44,6 +49,11 @@ public:
         case errc::decode_invalid: return "encoded value is malformed";
         case errc::decode_trailing: return "encoded value has trailing bytes";
         case errc::corruption: return "stored data is corrupt";
+        case errc::io_error: return "I/O error";
+        case errc::no_space: return "no space left on device";
+        case errc::database_locked: return "database is locked by another process";
+        case errc::schema_mismatch: return "data was written under another schema";
+        case errc::failed: return "database stopped after an I/O failure";
         }
         return "unknown inmem error";
     }

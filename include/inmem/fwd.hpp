@@ -2,6 +2,8 @@
 // Include it to name the types in headers of your own without paying for their definitions.
 #pragma once
 
+#include <cstdint>
+
 namespace inmem {
 
 template <class... Entries>
@@ -30,11 +32,21 @@ struct single_thread;
 } // namespace concurrency
 namespace durability {
 struct none;
-}
+struct strict;
+
+/// When batched durability flushes: every interval_ms, or sooner once max_bytes of WAL wait.
+/// A plain struct so it can be a template argument: batched<{.interval_ms = 20}>.
+struct batch_options {
+    std::uint32_t interval_ms = 100;
+    std::uint64_t max_bytes = std::uint64_t{4} << 20;
+};
+template <batch_options Options = batch_options{}>
+struct batched;
+} // namespace durability
 
 /// A database of Schema, configured by Policies: at most one storage, one concurrency and
 /// one durability policy, in any order. Omitted kinds default to storage::memory,
-/// concurrency::locked and durability::none.
+/// concurrency::locked and durability::batched<>.
 template <class Schema, class... Policies>
 class basic_database;
 

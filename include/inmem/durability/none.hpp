@@ -2,25 +2,14 @@
 #pragma once
 
 #include <inmem/policy.hpp>
-#include <inmem/storage/record.hpp>
-
-#include <span>
-
-namespace inmem::detail {
-
-/// The journal of durability::none: records nothing.
-struct null_journal {
-    void append(std::span<const write_op>, version_t) noexcept {}
-};
-
-} // namespace inmem::detail
 
 namespace inmem::durability {
 
-/// Nothing is written to disk: the fastest mode, for scratch state and tests.
+/// Nothing is written to disk: the fastest mode, for scratch state and tests. A database
+/// with this policy cannot be opened on a directory.
 struct none {
     using policy_kind = durability_kind;
-    using journal = detail::null_journal;
+    static constexpr bool persistent = false;
 };
 
 } // namespace inmem::durability

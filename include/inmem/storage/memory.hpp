@@ -104,6 +104,13 @@ public:
             scan_group(it->second, prefix, f);
     }
 
+    /// Calls f(key, record) for every record, in no particular order.
+    template <class F>
+    void for_each(F&& f) const {
+        for (const auto& [key, slot] : records_)
+            if (!slot.erased) f(std::string_view(key), slot.record);
+    }
+
     /// Number of records (tombstones excluded).
     std::size_t size() const noexcept { return records_.size() - erased_; }
 

@@ -1,0 +1,23 @@
+// inmem/durability/batched.hpp: commits return at memory speed; a background thread makes
+// them durable every interval.
+#pragma once
+
+#include <inmem/fwd.hpp>
+#include <inmem/policy.hpp>
+
+namespace inmem::durability {
+
+/// Commits return once logged in memory; a background thread writes and fdatasyncs the WAL
+/// every Options.interval_ms (or once Options.max_bytes wait), on db.sync() and on close.
+/// A crash loses at most about the last interval of commits, and always a suffix: what
+/// survives is a prefix of the commit sequence. The default durability policy.
+template <batch_options Options>
+struct batched {
+    using policy_kind = durability_kind;
+    static constexpr bool persistent = true;
+    static constexpr bool sync_each_commit = false;
+    static constexpr batch_options options = Options;
+    static_assert(Options.interval_ms > 0, "inmem: batched<{.interval_ms = N}> needs N > 0");
+};
+
+} // namespace inmem::durability
