@@ -43,3 +43,35 @@ struct inmem::adapt<inmem_test::Money> {
     static stored_type to_stored(const inmem_test::Money& m) { return m.cents(); }
     static inmem_test::Money from_stored(stored_type&& c) { return inmem_test::Money(c); }
 };
+
+#include <atomic>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <unistd.h>
+
+namespace inmem_test {
+
+/// A fresh directory under the system's temp dir, removed with everything in it on destruction.
+class temp_dir {
+public:
+    temp_dir() {
+        static std::atomic<int> counter{0};
+        path_ = std::filesystem::temp_directory_path() /
+                ("inmem-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+                 std::to_string(std::random_device{}()));
+        std::filesystem::create_directories(path_);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    const std::filesystem::path& path() const noexcept { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+} // namespace inmem_test
