@@ -93,12 +93,19 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         first_segment = data->next_segment;
         break;
     }
-    if (report.snapshot.empty() && !snapshots.empty() && !segments.empty() && segments.begin()->first != 1 &&
-        !options.repair)
-        throw error(errc::corruption, "inmem: every snapshot in " + dir.string() +
-                                          " is damaged and the WAL before segment " +
+    // Without a snapshot the log must start at segment 1: a later start means history is gone.
+    if (report.snapshot.empty() && !segments.empty() && segments.begin()->first != 1 && !options.repair)
+        throw error(errc::corruption, "inmem: " + dir.string() + " has no readable snapshot" +
+                                          (snapshots.empty() ? std::string() : " (every snapshot is damaged)") +
+                                          " and its WAL starts at segment " +
                                           std::to_string(segments.begin()->first) +
-                                          " is gone; open with repair to keep what the WAL still holds");
+                                          ", so what came before is gone; open with repair to keep what the WAL "
+                                          "still holds");
+    if (report.snapshot.empty() && !segments.empty() && segments.begin()->first != 1) {
+        report.repaired = true;
+        report.dropped_why = "no readable snapshot, and the WAL before segment " +
+                             std::to_string(segments.begin()->first) + " is gone";
+    }
     out.first_live_segment = first_segment;
 
     auto fail_or_repair = [&](const std::string& file, std::uint64_t keep, std::uint64_t size, const std::string& why,
