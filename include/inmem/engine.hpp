@@ -234,9 +234,13 @@ public:
             });
         }
         wal_->sync(); // the segments the snapshot replaces are complete on disk
-        auto& fs = *options_.fs;
-        write_snapshot(fs, dir_, version, next_segment, schema_, records);
-        remove_obsolete_files();
+        try {
+            write_snapshot(*options_.fs, dir_, version, next_segment, schema_, records);
+            remove_obsolete_files();
+        } catch (const error& e) {
+            wal_->fail(e); // fail-stop: a failed write or sync is never retried and trusted
+            throw;
+        }
     }
 
 private:
@@ -268,12 +272,16 @@ private:
             }
         }
         // Past the threshold, the first committer to notice takes the snapshot; the others go on.
-        if (options_.snapshot_after_bytes && ticket - snapshot_ticket_.load() >= options_.snapshot_after_bytes &&
+        const std::uint64_t since = snapshot_ticket_.load();
+        if (options_.snapshot_after_bytes && ticket > since && ticket - since >= options_.snapshot_after_bytes &&
             !snapshot_running_.exchange(true)) {
             struct clear_flag {
                 std::atomic<bool>& flag;
                 ~clear_flag() { flag = false; }
             } clear{snapshot_running_};
+            // If the snapshot fails, this durable commit reports the I/O error: the database has
+            // stopped (fail-stop), so the caller cannot apply it twice by retrying; a reopen
+            // shows it.
             snapshot();
         }
     }

@@ -35,7 +35,7 @@ struct none;
 struct strict;
 
 /// When batched durability flushes: every interval_ms, or sooner once max_bytes of WAL wait.
-/// A plain struct so it can be a template argument: batched<{.interval_ms = 20}>.
+/// A plain struct so it can be a template argument: batched<batch_options{.interval_ms = 20}>.
 struct batch_options {
     std::uint32_t interval_ms = 100;
     std::uint64_t max_bytes = std::uint64_t{4} << 20;

@@ -207,7 +207,7 @@ struct none;
 struct strict;
 
 /// When batched durability flushes: every interval_ms, or sooner once max_bytes of WAL wait.
-/// A plain struct so it can be a template argument: batched<{.interval_ms = 20}>.
+/// A plain struct so it can be a template argument: batched<batch_options{.interval_ms = 20}>.
 struct batch_options {
     std::uint32_t interval_ms = 100;
     std::uint64_t max_bytes = std::uint64_t{4} << 20;
@@ -231,6 +231,8 @@ using database = basic_database<Schema>;
 
 namespace inmem::durability {
 
+/// Options are given as a struct value: batched<batch_options{.interval_ms = 20}> (gcc
+/// also takes batched<{.interval_ms = 20}>; clang 14 does not).
 /// Commits return once logged in memory; a background thread writes and fdatasyncs the WAL
 /// every Options.interval_ms (or once Options.max_bytes wait), on db.sync() and on close.
 /// A crash loses at most about the last interval of commits, and always a suffix: what
@@ -2893,6 +2895,12 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
             break;
         }
     }
+    // What was replayed may still sit only in the page cache (a crash between write and
+    // fdatasync); make it durable before anything is built on it, or a power loss could
+    // keep later commits and lose these. Rotation syncs a segment before the next begins,
+    // so only the last one can hold unsynced bytes.
+    if (auto last = segments.lower_bound(first_segment); last != segments.end())
+        fs.open_append(dir / segments.rbegin()->second, false)->sync();
     out.next_segment = segments.empty() ? std::max<std::uint32_t>(first_segment, 1)
                                         : std::max(segments.rbegin()->first + 1, first_segment);
     report.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
@@ -3010,9 +3018,11 @@ public:
                 write_out(chunks);
             } catch (const error& e) {
                 lock.lock();
-                failed_.emplace(e.code(), e.what());
-                syncing_ = false;
-                cv_.notify_all();
+                fail_locked(e.code(), e.what());
+                throw;
+            } catch (const std::exception& e) { // anything else must not leave syncing_ set
+                lock.lock();
+                fail_locked(make_error_code(errc::io_error), e.what());
                 throw;
             }
             lock.lock();
@@ -3025,6 +3035,14 @@ public:
 
     /// Makes everything appended so far durable.
     void sync() { sync_to(appended()); }
+
+    /// Stops the log for good after an I/O failure elsewhere (a snapshot's): every later
+    /// append and sync throws errc::failed.
+    void fail(const error& e) {
+        std::lock_guard lock(mu_);
+        if (!failed_) failed_.emplace(e.code(), e.what());
+        cv_.notify_all();
+    }
 
     std::uint64_t appended() const {
         std::lock_guard lock(mu_);
@@ -3077,6 +3095,12 @@ private:
             if (!c.bytes.empty()) file_->append(c.bytes);
         }
         if (file_) file_->sync();
+    }
+
+    void fail_locked(std::error_code code, const std::string& what) {
+        if (!failed_) failed_.emplace(code, what);
+        syncing_ = false;
+        cv_.notify_all();
     }
 
     void throw_if_failed() const {
@@ -3389,9 +3413,13 @@ public:
             });
         }
         wal_->sync(); // the segments the snapshot replaces are complete on disk
-        auto& fs = *options_.fs;
-        write_snapshot(fs, dir_, version, next_segment, schema_, records);
-        remove_obsolete_files();
+        try {
+            write_snapshot(*options_.fs, dir_, version, next_segment, schema_, records);
+            remove_obsolete_files();
+        } catch (const error& e) {
+            wal_->fail(e); // fail-stop: a failed write or sync is never retried and trusted
+            throw;
+        }
     }
 
 private:
@@ -3423,12 +3451,16 @@ private:
             }
         }
         // Past the threshold, the first committer to notice takes the snapshot; the others go on.
-        if (options_.snapshot_after_bytes && ticket - snapshot_ticket_.load() >= options_.snapshot_after_bytes &&
+        const std::uint64_t since = snapshot_ticket_.load();
+        if (options_.snapshot_after_bytes && ticket > since && ticket - since >= options_.snapshot_after_bytes &&
             !snapshot_running_.exchange(true)) {
             struct clear_flag {
                 std::atomic<bool>& flag;
                 ~clear_flag() { flag = false; }
             } clear{snapshot_running_};
+            // If the snapshot fails, this durable commit reports the I/O error: the database has
+            // stopped (fail-stop), so the caller cannot apply it twice by retrying; a reopen
+            // shows it.
             snapshot();
         }
     }

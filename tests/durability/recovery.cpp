@@ -19,7 +19,7 @@ struct Note {
 };
 using note_schema = inmem::schema<inmem::kv<Note>>;
 using strict_db = inmem::basic_database<note_schema, inmem::durability::strict>;
-using batched_db = inmem::basic_database<note_schema, inmem::durability::batched<{.interval_ms = 10}>>;
+using batched_db = inmem::basic_database<note_schema, inmem::durability::batched<inmem::durability::batch_options{.interval_ms = 10}>>;
 using durable_dbs = std::tuple<strict_db, batched_db>;
 
 std::size_t count_files(const std::filesystem::path& dir, std::string_view prefix) {
@@ -138,7 +138,7 @@ TEST_CASE("batched commits are durable after sync() and after close", "[recovery
     temp_dir dir;
     inmem::run_id run;
     {
-        inmem::basic_database<note_schema, inmem::durability::batched<{.interval_ms = 60000}>> db(dir.path());
+        inmem::basic_database<note_schema, inmem::durability::batched<inmem::durability::batch_options{.interval_ms = 60000}>> db(dir.path());
         run = db.begin_run();
         db.kv<Note>().put(run, "a", Note{"a", 1});
         db.sync();

@@ -7,6 +7,8 @@
 
 namespace inmem::durability {
 
+/// Options are given as a struct value: batched<batch_options{.interval_ms = 20}> (gcc
+/// also takes batched<{.interval_ms = 20}>; clang 14 does not).
 /// Commits return once logged in memory; a background thread writes and fdatasyncs the WAL
 /// every Options.interval_ms (or once Options.max_bytes wait), on db.sync() and on close.
 /// A crash loses at most about the last interval of commits, and always a suffix: what

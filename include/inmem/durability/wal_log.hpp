@@ -82,9 +82,11 @@ public:
                 write_out(chunks);
             } catch (const error& e) {
                 lock.lock();
-                failed_.emplace(e.code(), e.what());
-                syncing_ = false;
-                cv_.notify_all();
+                fail_locked(e.code(), e.what());
+                throw;
+            } catch (const std::exception& e) { // anything else must not leave syncing_ set
+                lock.lock();
+                fail_locked(make_error_code(errc::io_error), e.what());
                 throw;
             }
             lock.lock();
@@ -97,6 +99,14 @@ public:
 
     /// Makes everything appended so far durable.
     void sync() { sync_to(appended()); }
+
+    /// Stops the log for good after an I/O failure elsewhere (a snapshot's): every later
+    /// append and sync throws errc::failed.
+    void fail(const error& e) {
+        std::lock_guard lock(mu_);
+        if (!failed_) failed_.emplace(e.code(), e.what());
+        cv_.notify_all();
+    }
 
     std::uint64_t appended() const {
         std::lock_guard lock(mu_);
@@ -149,6 +159,12 @@ private:
             if (!c.bytes.empty()) file_->append(c.bytes);
         }
         if (file_) file_->sync();
+    }
+
+    void fail_locked(std::error_code code, const std::string& what) {
+        if (!failed_) failed_.emplace(code, what);
+        syncing_ = false;
+        cv_.notify_all();
     }
 
     void throw_if_failed() const {
