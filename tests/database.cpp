@@ -104,6 +104,7 @@ TEST_CASE("concurrent writers in their own runs and concurrent readers (locked)"
     std::vector<std::thread> threads;
     for (int w = 0; w < writers; ++w)
         threads.emplace_back([&, w] {
+            while (reads.load() == 0) std::this_thread::yield(); // overlap with the reader for sure
             for (int i = 0; i < per_writer; ++i) {
                 counters.put(runs[w], "c" + std::to_string(i % 50), i);
                 counters.put(runs[w], "last", i);
