@@ -235,8 +235,9 @@ namespace inmem::durability {
 /// also takes batched<{.interval_ms = 20}>; clang 14 does not).
 /// Commits return once logged in memory; a background thread writes and fdatasyncs the WAL
 /// every Options.interval_ms (or once Options.max_bytes wait), on db.sync() and on close.
-/// A crash loses at most about the last interval of commits, and always a suffix: what
-/// survives is a prefix of the commit sequence. The default durability policy.
+/// A crash loses at most the commits of about the last interval plus one flush (a slow
+/// fdatasync delays the next batch), and always a suffix: what survives is a prefix of the
+/// commit sequence. The default durability policy.
 template <batch_options Options>
 struct batched {
     using policy_kind = durability_kind;
@@ -2295,13 +2296,16 @@ inline std::string wal_segment_name(std::uint32_t segment) {
 
 /// The segment number of a file name, or nullopt when it is not a segment.
 inline std::optional<std::uint32_t> parse_wal_segment_name(std::string_view name) {
-    if (name.size() != 16 || !name.starts_with("wal-") || !name.ends_with(".log")) return std::nullopt;
-    std::uint32_t n = 0;
-    for (char c : name.substr(4, 8)) {
+    // %08u: 8 digits, up to 10 past 99999999.
+    if (name.size() < 16 || name.size() > 18 || !name.starts_with("wal-") || !name.ends_with(".log"))
+        return std::nullopt;
+    std::uint64_t n = 0;
+    for (char c : name.substr(4, name.size() - 8)) {
         if (c < '0' || c > '9') return std::nullopt;
-        n = n * 10 + static_cast<std::uint32_t>(c - '0');
+        n = n * 10 + static_cast<std::uint64_t>(c - '0');
     }
-    return n;
+    if (n > UINT32_MAX || (name.size() > 16 && name[4] == '0')) return std::nullopt;
+    return static_cast<std::uint32_t>(n);
 }
 
 /// The schema part of a file header: what the writer's types were.
@@ -2524,11 +2528,31 @@ inline bool physical_at(std::string_view data, std::size_t pos, std::uint32_t se
     return true;
 }
 
-// Whether any valid physical record starts after pos: in pos's block at any offset, or at
-// the start of a later block. Only called after damage, so its cost does not matter.
-inline bool valid_record_after(std::string_view data, std::size_t pos, std::uint32_t segment) {
+// The length a damaged record's header claims, when the header itself looks sound (a known
+// type, this segment, fits its block): then its payload is the record's own bytes.
+inline std::optional<std::size_t> sound_header_length(std::string_view data, std::size_t pos,
+                                                      std::uint32_t segment) {
+    const std::size_t block_left = wal_block_size - pos % wal_block_size;
+    if (data.size() - pos < wal_header_size || block_left < wal_header_size) return std::nullopt;
+    std::uint16_t length;
+    std::uint32_t seg;
+    std::memcpy(&length, data.data() + pos + 4, 2);
+    std::memcpy(&seg, data.data() + pos + 7, 4);
+    const auto t = static_cast<std::uint8_t>(data[pos + 6]);
+    length = to_little_endian(length);
+    if (t < 1 || t > 4 || to_little_endian(seg) != segment || wal_header_size + length > block_left)
+        return std::nullopt;
+    return length;
+}
+
+// Whether any valid physical record starts at or after from: in from's block at any
+// offset, or at the start of a later block. Only called after damage, so its cost does not
+// matter.
+inline bool valid_record_after(std::string_view data, std::size_t from, std::uint32_t segment) {
     wal_type type;
     std::string_view payload;
+    if (from >= data.size()) return false;
+    const std::size_t pos = from - 1;
     const std::size_t block_end = std::min(data.size(), (pos / wal_block_size + 1) * wal_block_size);
     for (std::size_t p = pos + 1; p < block_end; ++p)
         if (physical_at(data, p, segment, type, payload)) return true;
@@ -2566,7 +2590,13 @@ wal_scan scan_wal_segment(std::string_view data, std::uint32_t segment, F&& on_r
         std::string_view payload;
         if (!wal_detail::physical_at(data, pos, segment, type, payload)) {
             const bool zeros = wal_detail::all_zero(data.substr(pos));
-            const bool more = !zeros && wal_detail::valid_record_after(data, pos, segment);
+            // A sound header whose payload runs past the end is a write cut short: torn. One
+            // whose payload is all there fails its checksum: look for valid records past it,
+            // not inside it (a value may itself hold bytes that look like records).
+            const auto claimed = wal_detail::sound_header_length(data, pos, segment);
+            const bool cut_short = claimed && pos + wal_header_size + *claimed > data.size();
+            const std::size_t search_from = claimed ? pos + wal_header_size + *claimed : pos + 1;
+            const bool more = !zeros && !cut_short && wal_detail::valid_record_after(data, search_from, segment);
             result.how = more ? wal_scan::end::corrupt : wal_scan::end::torn;
             result.why = std::string(zeros ? "zeroed bytes" : more ? "a damaged record followed by valid ones"
                                                                   : "an incomplete or damaged last record") +
@@ -2812,21 +2842,20 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         first_segment = data->next_segment;
         break;
     }
-    // Without a snapshot the log must start at segment 1: a later start means history is gone.
-    if (report.snapshot.empty() && !segments.empty() && segments.begin()->first != 1 && !options.repair)
+    // Without a snapshot the log must start at segment 1: a later start means the history
+    // before it is gone, and with it records (the run index) that later commits build on.
+    // Repair cannot rebuild that, so this is refused whatever the options.
+    if (report.snapshot.empty() && !segments.empty() && segments.begin()->first != 1)
         throw error(errc::corruption, "inmem: " + dir.string() + " has no readable snapshot" +
                                           (snapshots.empty() ? std::string() : " (every snapshot is damaged)") +
                                           " and its WAL starts at segment " +
                                           std::to_string(segments.begin()->first) +
-                                          ", so what came before is gone; open with repair to keep what the WAL "
-                                          "still holds");
-    if (report.snapshot.empty() && !segments.empty() && segments.begin()->first != 1) {
-        report.repaired = true;
-        report.dropped_why = "no readable snapshot, and the WAL before segment " +
-                             std::to_string(segments.begin()->first) + " is gone";
-    }
+                                          ", so the history before it is gone and cannot be rebuilt; restore the "
+                                          "directory from a backup");
     out.first_live_segment = first_segment;
 
+    // Corruption: fail, or (repair) cut file at keep (when file is given) and delete every
+    // segment from next on, counting what goes.
     auto fail_or_repair = [&](const std::string& file, std::uint64_t keep, std::uint64_t size, const std::string& why,
                               std::map<std::uint32_t, std::string>::iterator next) {
         if (!options.repair)
@@ -2834,14 +2863,18 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                                               ". Nothing after it was applied; open with repair to cut the log "
                                               "there and keep what precedes it");
         report.repaired = true;
-        report.bytes_dropped += size - keep;
         report.dropped_why = file + ": " + why;
-        fs.truncate(dir / std::filesystem::path(file).filename(), keep);
+        if (keep < size) {
+            report.bytes_dropped += size - keep;
+            fs.truncate(dir / std::filesystem::path(file).filename(), keep);
+        }
+        const auto first_dropped = next;
         for (; next != segments.end(); ++next) {
             report.bytes_dropped += fs.read_all(dir / next->second).size();
             fs.remove(dir / next->second);
         }
-        segments.erase(next, segments.end());
+        segments.erase(first_dropped, segments.end());
+        fs.sync_directory(dir);
     };
 
     std::uint32_t expected = first_segment;
@@ -2849,7 +2882,8 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         const auto& [number, name] = *it;
         const std::string file = (dir / name).string();
         if (number != expected) {
-            fail_or_repair(file, 0, 0, "segment " + std::to_string(expected) + " is missing before it", it);
+            fail_or_repair(file, 0, 0, "segment " + std::to_string(expected) + " is missing before it",
+                           it); // keep == size: nothing to cut; it and what follows are dropped
             break;
         }
         ++expected;

@@ -11,8 +11,9 @@ namespace inmem::durability {
 /// also takes batched<{.interval_ms = 20}>; clang 14 does not).
 /// Commits return once logged in memory; a background thread writes and fdatasyncs the WAL
 /// every Options.interval_ms (or once Options.max_bytes wait), on db.sync() and on close.
-/// A crash loses at most about the last interval of commits, and always a suffix: what
-/// survives is a prefix of the commit sequence. The default durability policy.
+/// A crash loses at most the commits of about the last interval plus one flush (a slow
+/// fdatasync delays the next batch), and always a suffix: what survives is a prefix of the
+/// commit sequence. The default durability policy.
 template <batch_options Options>
 struct batched {
     using policy_kind = durability_kind;

@@ -93,21 +93,20 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         first_segment = data->next_segment;
         break;
     }
-    // Without a snapshot the log must start at segment 1: a later start means history is gone.
-    if (report.snapshot.empty() && !segments.empty() && segments.begin()->first != 1 && !options.repair)
+    // Without a snapshot the log must start at segment 1: a later start means the history
+    // before it is gone, and with it records (the run index) that later commits build on.
+    // Repair cannot rebuild that, so this is refused whatever the options.
+    if (report.snapshot.empty() && !segments.empty() && segments.begin()->first != 1)
         throw error(errc::corruption, "inmem: " + dir.string() + " has no readable snapshot" +
                                           (snapshots.empty() ? std::string() : " (every snapshot is damaged)") +
                                           " and its WAL starts at segment " +
                                           std::to_string(segments.begin()->first) +
-                                          ", so what came before is gone; open with repair to keep what the WAL "
-                                          "still holds");
-    if (report.snapshot.empty() && !segments.empty() && segments.begin()->first != 1) {
-        report.repaired = true;
-        report.dropped_why = "no readable snapshot, and the WAL before segment " +
-                             std::to_string(segments.begin()->first) + " is gone";
-    }
+                                          ", so the history before it is gone and cannot be rebuilt; restore the "
+                                          "directory from a backup");
     out.first_live_segment = first_segment;
 
+    // Corruption: fail, or (repair) cut file at keep (when file is given) and delete every
+    // segment from next on, counting what goes.
     auto fail_or_repair = [&](const std::string& file, std::uint64_t keep, std::uint64_t size, const std::string& why,
                               std::map<std::uint32_t, std::string>::iterator next) {
         if (!options.repair)
@@ -115,14 +114,18 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                                               ". Nothing after it was applied; open with repair to cut the log "
                                               "there and keep what precedes it");
         report.repaired = true;
-        report.bytes_dropped += size - keep;
         report.dropped_why = file + ": " + why;
-        fs.truncate(dir / std::filesystem::path(file).filename(), keep);
+        if (keep < size) {
+            report.bytes_dropped += size - keep;
+            fs.truncate(dir / std::filesystem::path(file).filename(), keep);
+        }
+        const auto first_dropped = next;
         for (; next != segments.end(); ++next) {
             report.bytes_dropped += fs.read_all(dir / next->second).size();
             fs.remove(dir / next->second);
         }
-        segments.erase(next, segments.end());
+        segments.erase(first_dropped, segments.end());
+        fs.sync_directory(dir);
     };
 
     std::uint32_t expected = first_segment;
@@ -130,7 +133,8 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         const auto& [number, name] = *it;
         const std::string file = (dir / name).string();
         if (number != expected) {
-            fail_or_repair(file, 0, 0, "segment " + std::to_string(expected) + " is missing before it", it);
+            fail_or_repair(file, 0, 0, "segment " + std::to_string(expected) + " is missing before it",
+                           it); // keep == size: nothing to cut; it and what follows are dropped
             break;
         }
         ++expected;

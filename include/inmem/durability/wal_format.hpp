@@ -56,13 +56,16 @@ inline std::string wal_segment_name(std::uint32_t segment) {
 
 /// The segment number of a file name, or nullopt when it is not a segment.
 inline std::optional<std::uint32_t> parse_wal_segment_name(std::string_view name) {
-    if (name.size() != 16 || !name.starts_with("wal-") || !name.ends_with(".log")) return std::nullopt;
-    std::uint32_t n = 0;
-    for (char c : name.substr(4, 8)) {
+    // %08u: 8 digits, up to 10 past 99999999.
+    if (name.size() < 16 || name.size() > 18 || !name.starts_with("wal-") || !name.ends_with(".log"))
+        return std::nullopt;
+    std::uint64_t n = 0;
+    for (char c : name.substr(4, name.size() - 8)) {
         if (c < '0' || c > '9') return std::nullopt;
-        n = n * 10 + static_cast<std::uint32_t>(c - '0');
+        n = n * 10 + static_cast<std::uint64_t>(c - '0');
     }
-    return n;
+    if (n > UINT32_MAX || (name.size() > 16 && name[4] == '0')) return std::nullopt;
+    return static_cast<std::uint32_t>(n);
 }
 
 /// The schema part of a file header: what the writer's types were.
@@ -285,11 +288,31 @@ inline bool physical_at(std::string_view data, std::size_t pos, std::uint32_t se
     return true;
 }
 
-// Whether any valid physical record starts after pos: in pos's block at any offset, or at
-// the start of a later block. Only called after damage, so its cost does not matter.
-inline bool valid_record_after(std::string_view data, std::size_t pos, std::uint32_t segment) {
+// The length a damaged record's header claims, when the header itself looks sound (a known
+// type, this segment, fits its block): then its payload is the record's own bytes.
+inline std::optional<std::size_t> sound_header_length(std::string_view data, std::size_t pos,
+                                                      std::uint32_t segment) {
+    const std::size_t block_left = wal_block_size - pos % wal_block_size;
+    if (data.size() - pos < wal_header_size || block_left < wal_header_size) return std::nullopt;
+    std::uint16_t length;
+    std::uint32_t seg;
+    std::memcpy(&length, data.data() + pos + 4, 2);
+    std::memcpy(&seg, data.data() + pos + 7, 4);
+    const auto t = static_cast<std::uint8_t>(data[pos + 6]);
+    length = to_little_endian(length);
+    if (t < 1 || t > 4 || to_little_endian(seg) != segment || wal_header_size + length > block_left)
+        return std::nullopt;
+    return length;
+}
+
+// Whether any valid physical record starts at or after from: in from's block at any
+// offset, or at the start of a later block. Only called after damage, so its cost does not
+// matter.
+inline bool valid_record_after(std::string_view data, std::size_t from, std::uint32_t segment) {
     wal_type type;
     std::string_view payload;
+    if (from >= data.size()) return false;
+    const std::size_t pos = from - 1;
     const std::size_t block_end = std::min(data.size(), (pos / wal_block_size + 1) * wal_block_size);
     for (std::size_t p = pos + 1; p < block_end; ++p)
         if (physical_at(data, p, segment, type, payload)) return true;
@@ -327,7 +350,13 @@ wal_scan scan_wal_segment(std::string_view data, std::uint32_t segment, F&& on_r
         std::string_view payload;
         if (!wal_detail::physical_at(data, pos, segment, type, payload)) {
             const bool zeros = wal_detail::all_zero(data.substr(pos));
-            const bool more = !zeros && wal_detail::valid_record_after(data, pos, segment);
+            // A sound header whose payload runs past the end is a write cut short: torn. One
+            // whose payload is all there fails its checksum: look for valid records past it,
+            // not inside it (a value may itself hold bytes that look like records).
+            const auto claimed = wal_detail::sound_header_length(data, pos, segment);
+            const bool cut_short = claimed && pos + wal_header_size + *claimed > data.size();
+            const std::size_t search_from = claimed ? pos + wal_header_size + *claimed : pos + 1;
+            const bool more = !zeros && !cut_short && wal_detail::valid_record_after(data, search_from, segment);
             result.how = more ? wal_scan::end::corrupt : wal_scan::end::torn;
             result.why = std::string(zeros ? "zeroed bytes" : more ? "a damaged record followed by valid ones"
                                                                   : "an incomplete or damaged last record") +

@@ -1,0 +1,937 @@
+// crash_suite: kills a committing process at random moments and checks what survives.
+//
+//   crash_suite --mode strict|batched [--kills N] [--seed S] [--dir D] [--keep] [--verbose]
+//               [--window-ms W] [--fixed-window] [--max-delay-ms M] [--rate OPS_PER_MS]
+//
+// The parent re-executes itself (/proc/self/exe --child) with a pipe. The child opens the
+// database directory (recovering it), works out from the recovered version where the commit
+// sequence stands, and goes on committing it, writing one line to the pipe per acknowledged
+// operation (after the call returned, with an unbuffered write(), stamped with
+// CLOCK_MONOTONIC). The parent SIGKILLs it:
+//   - 15% of kills while the child is still opening, so recovery itself is interrupted;
+//   - 25% aimed at a long write: at a learnt delay after the acknowledgment that a snapshot,
+//     a batched db.sync() or a strict commit of a big value follows (torn log tails and
+//     interrupted snapshots come from there);
+//   - the rest 2..40 ms or 40..120 ms (strict) / 40..400 ms (batched) after it is ready.
+// Then the parent opens the directory itself and checks:
+//   - the state is exactly the state after a prefix of the commit sequence: every run record
+//     (count, name, parent, status, end time), every key of the open run (value, payload,
+//     version), no other keys, the version counter; the prefix is read off last_version();
+//   - that prefix is never shorter than what was durable before the child started, and the
+//     child recovered exactly what the parent left behind;
+//   - strict: every acknowledged operation is in the prefix (lost must be 0);
+//   - batched: an acknowledged operation may be missing only if it was acknowledged after
+//     the last acknowledged db.sync() and within the loss window before the kill: 3 x the
+//     20 ms interval + 50 ms, plus twice the slowest fdatasync of the last second (measured
+//     all along by a probe thread: a flush waits for the previous one's fdatasync);
+//   - the log keeps working: the parent commits the next three operations and closes; the
+//     next child must recover them.
+// Loss and violations are counted per kill. A state that is no prefix, or a failed open,
+// ends the run (the sequence cannot go on from it). It ends with one line:
+//   crash: <kills> kills, <acked> acknowledged, <lost> lost, <violations> prefix violations
+// ("prefix violations" counts every violation above; each is printed as it happens) and
+// exits non-zero on any violation, or on any loss in strict mode. On failure the directory
+// is kept: db/ as the parent left it, evidence/ as the last kill left it.
+//
+// The commit sequence is deterministic: operation i belongs to run i / 200 + 1, at position
+// j = i % 200 in it: j = 0 begins the run (its parent the run before), j = 199 ends it
+// (completed, failed or cancelled in turn), the 31 operations before that erase the run's 31
+// keys, and the others put Entry{i, payload(i)} under a key or erase a key (an erase of an
+// absent key commits nothing). Payloads are 8..207 bytes, every 61st 20..50 KB (batched) or
+// 256 KB..1 MB (strict), so records cross WAL blocks and writes last long enough to be torn.
+// Every run has the same shape, so the number of commits per run is fixed and each
+// operation's version is known in advance. Batched children commit at most 5 operations per
+// millisecond, so the flusher, not the syncs of automatic snapshots, is what makes most
+// commits durable.
+#include <inmem/inmem.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Entry {
+    std::int64_t seq = 0;
+    std::string payload;
+};
+using crash_schema = inmem::schema<inmem::kv<Entry>>;
+
+constexpr std::uint32_t batch_interval_ms = 20;
+using strict_db = inmem::basic_database<crash_schema, inmem::durability::strict>;
+// (The options named, not braced: clang 14 takes no braced list as a template argument.)
+using batched_db = inmem::basic_database<
+    crash_schema, inmem::durability::batched<inmem::durability::batch_options{.interval_ms = batch_interval_ms}>>;
+
+enum class mode { strict, batched };
+
+std::int64_t now_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Small segments and snapshot thresholds, so rotation and automatic snapshots happen under
+// kills too. (Strict writes a 256 KB..1 MB value every 61 operations, so it snapshots after
+// 2 MB rather than after each of them; batched snapshots, which sync the log, are kept rarer
+// than the flushes whose loss is measured.)
+inmem::open_options options_for(mode m) {
+    inmem::open_options o;
+    o.segment_bytes = m == mode::strict ? 64 << 10 : 128 << 10;
+    o.snapshot_after_bytes = m == mode::strict ? 2 << 20 : 1 << 20;
+    return o;
+}
+
+// ---------------------------------------------------------------------------------------
+// The commit sequence.
+
+constexpr std::int64_t ops_per_run = 200;
+constexpr int keys_per_run = 31;
+constexpr std::int64_t cleanup_from = ops_per_run - 1 - keys_per_run; // first erase of the cleanup
+
+enum class op_kind { begin, put, erase, end };
+struct op_desc {
+    op_kind kind;
+    int key = -1;
+};
+
+op_desc op_at_position(std::int64_t j) {
+    if (j == 0) return {op_kind::begin};
+    if (j == ops_per_run - 1) return {op_kind::end};
+    if (j >= cleanup_from) return {op_kind::erase, static_cast<int>(j - cleanup_from)};
+    if (j % 4 == 3) return {op_kind::erase, static_cast<int>((j * 13) % keys_per_run)};
+    return {op_kind::put, static_cast<int>((j * 7) % keys_per_run)};
+}
+
+std::uint64_t mix(std::uint64_t x) { // splitmix64
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+bool big_payload(std::int64_t i) { return i % 61 == 17; }
+
+// The value of operation i. Big ones are 20..50 KB in batched mode and 256 KB..1 MB in
+// strict mode, whose commits are written one by one: a write that long is where a kill tears
+// the log's tail (the 4 KB blocks after the first are copies, each stamped, to be quick).
+std::string payload(std::int64_t i, mode m) {
+    const std::uint64_t h = mix(static_cast<std::uint64_t>(i));
+    const std::size_t n = !big_payload(i)        ? 8 + h % 200
+                          : m == mode::batched ? 20000 + h % 30000
+                                               : (256 << 10) + h % (768 << 10);
+    std::string s(n, '\0');
+    std::uint64_t x = h;
+    for (std::size_t k = 0; k < std::min<std::size_t>(n, 4096); ++k) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        s[k] = static_cast<char>('!' + (x >> 33) % 94);
+    }
+    for (std::size_t at = 4096; at < n; at += 4096) {
+        std::memcpy(s.data() + at, s.data(), std::min<std::size_t>(4096, n - at));
+        const std::uint64_t stamp = mix(h + at);
+        std::memcpy(s.data() + at, &stamp, std::min<std::size_t>(sizeof stamp, n - at));
+    }
+    return s;
+}
+
+std::string key_name(int k) { return "k" + std::to_string(k); }
+std::string run_name(std::uint64_t id) { return "crash-run-" + std::to_string(id); }
+inmem::run_status end_status(std::uint64_t id) {
+    static constexpr inmem::run_status s[] = {inmem::run_status::completed, inmem::run_status::failed,
+                                              inmem::run_status::cancelled};
+    return s[id % 3];
+}
+std::uint64_t run_of(std::int64_t i) { return static_cast<std::uint64_t>(i / ops_per_run) + 1; }
+
+// Commits per operation, and the mapping between operations and versions.
+class sequence {
+public:
+    sequence() {
+        bool present[keys_per_run] = {};
+        std::uint64_t n = 0;
+        for (std::int64_t j = 0; j < ops_per_run; ++j) {
+            const op_desc op = op_at_position(j);
+            if (op.kind == op_kind::erase) {
+                if (present[op.key]) ++n;
+                present[op.key] = false;
+            } else {
+                ++n;
+                if (op.kind == op_kind::put) present[op.key] = true;
+            }
+            cum_.push_back(n);
+        }
+        per_run_ = n;
+    }
+
+    std::uint64_t commits_per_run() const { return per_run_; }
+
+    /// The version after operations 0..i (0 for i = -1).
+    inmem::version_t version_after(std::int64_t i) const {
+        if (i < 0) return 0;
+        return static_cast<inmem::version_t>(i / ops_per_run) * per_run_ +
+               cum_[static_cast<std::size_t>(i % ops_per_run)];
+    }
+
+    /// The last operation whose prefix has version v (-1 for 0): the operations after the one
+    /// that made version v, up to it, commit nothing.
+    std::int64_t last_op_of_version(inmem::version_t v) const {
+        if (v == 0) return -1;
+        const std::uint64_t run = (v - 1) / per_run_;
+        const std::uint64_t rest = v - run * per_run_;
+        const auto j = std::upper_bound(cum_.begin(), cum_.end(), rest) - cum_.begin() - 1;
+        return static_cast<std::int64_t>(run) * ops_per_run + j;
+    }
+
+    struct expected_entry {
+        std::int64_t seq;
+        inmem::version_t version;
+    };
+    /// The keys of the run that operation last belongs to, after operations 0..last.
+    std::map<std::string, expected_entry> run_contents(std::int64_t last) const {
+        std::map<std::string, expected_entry> out;
+        if (last < 0) return out;
+        for (std::int64_t i = last - last % ops_per_run; i <= last; ++i) {
+            const op_desc op = op_at_position(i % ops_per_run);
+            if (op.kind == op_kind::put) out[key_name(op.key)] = {i, version_after(i)};
+            else if (op.kind == op_kind::erase) out.erase(key_name(op.key));
+        }
+        return out;
+    }
+
+private:
+    std::vector<std::uint64_t> cum_; // commits of a run through position j
+    std::uint64_t per_run_ = 0;
+};
+
+// What a child does after operation i besides committing it.
+bool snapshot_after(mode m, std::int64_t i) { return m == mode::strict ? i % 101 == 50 : i % 1999 == 1000; }
+// (Syncs are rare: most kills find batched commits waiting for the flusher.)
+bool sync_after(mode m, std::int64_t i) { return m == mode::batched && i % 1499 == 700; }
+// The long write a child makes right after acknowledging operation i, if any: kills aimed
+// into it are where torn log tails and interrupted snapshots come from.
+enum class heavy { none, sync, snapshot, big_put };
+heavy heavy_write_after(mode m, std::int64_t i) {
+    if (sync_after(m, i)) return heavy::sync;
+    if (snapshot_after(m, i)) return heavy::snapshot;
+    if (m == mode::strict && big_payload(i + 1) && op_at_position((i + 1) % ops_per_run).kind == op_kind::put)
+        return heavy::big_put;
+    return heavy::none;
+}
+
+std::string snapshot_file_name(inmem::version_t v) { // as the library names them
+    char name[48];
+    std::snprintf(name, sizeof name, "snapshot-%016llx.snap", static_cast<unsigned long long>(v));
+    return name;
+}
+
+template <class Db>
+constexpr mode mode_of = Db::durability_policy::sync_each_commit ? mode::strict : mode::batched;
+
+/// Performs operation i on db; throws std::runtime_error when the database's answer is not
+/// the one the sequence predicts.
+template <class Db>
+void apply_op(Db& db, const sequence& seq, std::int64_t i) {
+    const std::uint64_t run = run_of(i);
+    const op_desc op = op_at_position(i % ops_per_run);
+    auto kv = db.template kv<Entry>();
+    switch (op.kind) {
+    case op_kind::begin: {
+        inmem::run_options o{.name = run_name(run)};
+        if (run > 1) o.parent = inmem::run_id{run - 1};
+        const inmem::run_id id = db.begin_run(std::move(o));
+        if (id.value != run)
+            throw std::runtime_error("begin_run returned run " + std::to_string(id.value) + ", expected " +
+                                     std::to_string(run));
+        break;
+    }
+    case op_kind::put: {
+        const auto v = kv.put(inmem::run_id{run}, key_name(op.key), Entry{i, payload(i, mode_of<Db>)});
+        if (v != seq.version_after(i))
+            throw std::runtime_error("put of operation " + std::to_string(i) + " returned version " +
+                                     std::to_string(v) + ", expected " + std::to_string(seq.version_after(i)));
+        break;
+    }
+    case op_kind::erase: kv.erase(inmem::run_id{run}, key_name(op.key)); break;
+    case op_kind::end: db.end_run(inmem::run_id{run}, end_status(run)); break;
+    }
+    if (db.last_version() != seq.version_after(i))
+        throw std::runtime_error("after operation " + std::to_string(i) + " the version is " +
+                                 std::to_string(db.last_version()) + ", expected " +
+                                 std::to_string(seq.version_after(i)));
+}
+
+struct check_result {
+    std::int64_t last_op = -1; // the prefix: operations 0..last_op
+    std::string problem;       // empty when the state is that prefix exactly
+};
+
+/// Whether db's whole state is the state after a prefix of the sequence, and which.
+template <class Db>
+check_result check_state(Db& db, const sequence& seq) {
+    check_result r;
+    const inmem::version_t v = db.last_version();
+    r.last_op = seq.last_op_of_version(v);
+    auto fail = [&](std::string what) {
+        r.problem = "version " + std::to_string(v) + " (the prefix through operation " + std::to_string(r.last_op) +
+                    "): " + what;
+        return r;
+    };
+    if (db.recovery().last_version != v)
+        return fail("recovery().last_version is " + std::to_string(db.recovery().last_version));
+
+    const std::uint64_t runs_expected = r.last_op < 0 ? 0 : run_of(r.last_op);
+    const bool last_ended = r.last_op >= 0 && r.last_op % ops_per_run == ops_per_run - 1;
+    const auto runs = db.runs();
+    if (runs.size() != runs_expected)
+        return fail(std::to_string(runs.size()) + " runs, expected " + std::to_string(runs_expected));
+    auto kv = db.template kv<Entry>();
+    for (std::size_t n = 0; n < runs.size(); ++n) {
+        const auto& info = runs[n];
+        const std::uint64_t id = n + 1;
+        const bool ended = id < runs_expected || last_ended;
+        const auto status = ended ? end_status(id) : inmem::run_status::active;
+        const std::string which = "run " + std::to_string(id);
+        if (info.id.value != id) return fail(which + " is listed as run " + std::to_string(info.id.value));
+        if (info.name != run_name(id)) return fail(which + " is named '" + info.name + "'");
+        if (!info.tags.empty()) return fail(which + " has tags");
+        if (info.parent.value_or(inmem::run_id{}).value != id - 1)
+            return fail(which + " has parent " + std::to_string(info.parent.value_or(inmem::run_id{}).value));
+        if (info.status != status)
+            return fail(which + " is " + std::string(inmem::to_string(info.status)) + ", expected " +
+                        std::string(inmem::to_string(status)));
+        if (info.ended.has_value() != ended) return fail(which + (ended ? " has no end time" : " has an end time"));
+
+        std::map<std::string, sequence::expected_entry> want;
+        if (!ended) want = seq.run_contents(r.last_op);
+        const auto got = kv.list(info.id);
+        std::size_t k = 0;
+        for (const auto& e : got) {
+            auto it = want.find(e.key);
+            if (it == want.end())
+                return fail(which + " holds key " + e.key + " (seq " + std::to_string(e.value.seq) + ", version " +
+                            std::to_string(e.version) + "), which the prefix does not");
+            if (e.value.seq != it->second.seq || e.version != it->second.version)
+                return fail(which + " key " + e.key + " holds seq " + std::to_string(e.value.seq) + " at version " +
+                            std::to_string(e.version) + ", expected seq " + std::to_string(it->second.seq) +
+                            " at version " + std::to_string(it->second.version));
+            if (e.value.payload != payload(e.value.seq, mode_of<Db>))
+                return fail(which + " key " + e.key + ": the payload of seq " + std::to_string(e.value.seq) +
+                            " differs (" + std::to_string(e.value.payload.size()) + " bytes)");
+            ++k;
+        }
+        if (k != want.size())
+            return fail(which + " holds " + std::to_string(k) + " keys, expected " + std::to_string(want.size()));
+    }
+    return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// The child.
+
+void send_line(int fd, const std::string& line) {
+    std::string_view rest = line;
+    while (!rest.empty()) {
+        const ssize_t n = ::write(fd, rest.data(), rest.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            std::_Exit(4); // the parent is gone
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+// Batched children commit at most rate operations per millisecond (0: as fast as they can),
+// so the background flush, not the syncs of automatic snapshots, is what makes most commits
+// durable, and the loss window is what is measured.
+template <class Db>
+int child_main(mode m, const fs::path& dir, int fd, double rate) {
+    send_line(fd, "o " + std::to_string(now_ns()) + "\n");
+    try {
+        const sequence seq;
+        const auto t0 = now_ns();
+        Db db(dir, options_for(m));
+        const auto open_us = (now_ns() - t0) / 1000;
+        const auto& rep = db.recovery();
+        const std::int64_t first = seq.last_op_of_version(db.last_version()) + 1;
+        send_line(fd, "r " + std::to_string(first) + " " + std::to_string(open_us) + " " +
+                          std::to_string(rep.commits_applied) + " " + std::to_string(rep.bytes_dropped) + "\n");
+        const std::int64_t t_start = now_ns();
+        for (std::int64_t i = first;; ++i) {
+            if (rate > 0) {
+                const auto due = t_start + static_cast<std::int64_t>(static_cast<double>(i - first) / rate * 1e6);
+                const std::int64_t ahead = due - now_ns();
+                if (ahead > 1'000'000) {
+                    const timespec ts{static_cast<time_t>(ahead / 1'000'000'000),
+                                      static_cast<long>(ahead % 1'000'000'000)};
+                    ::nanosleep(&ts, nullptr);
+                }
+            }
+            apply_op(db, seq, i);
+            send_line(fd, "a " + std::to_string(i) + " " + std::to_string(now_ns()) + "\n");
+            if (sync_after(m, i)) {
+                db.sync();
+                send_line(fd, "s " + std::to_string(i) + " " + std::to_string(now_ns()) + "\n");
+            }
+            if (snapshot_after(m, i)) db.snapshot();
+        }
+    } catch (const std::exception& e) {
+        std::string what = e.what();
+        std::replace(what.begin(), what.end(), '\n', ' ');
+        if (what.size() > 3000) what.resize(3000);
+        send_line(fd, "e " + what + "\n");
+        return 3;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The parent.
+
+struct config {
+    mode m = mode::strict;
+    long kills = 200;
+    std::uint64_t seed = 0;
+    bool seed_given = false;
+    fs::path dir;
+    double window_ms = 3.0 * batch_interval_ms + 50; // plus twice the slowest fdatasync of the last second
+    bool probe = true;
+    double max_delay_ms = 0; // 0: the mode's default
+    double rate = 5;         // batched children: operations per millisecond at most
+    bool keep = false;
+    bool verbose = false;
+};
+
+std::string ms(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f", v);
+    return b;
+}
+
+enum class aim { open, write, time };
+
+// Measures how long an fdatasync takes on the database's file system, all the time, with a
+// small write every 5 ms. A batched flush waits for its predecessor's fdatasync (and, at a
+// segment rotation, for one more), so on a loaded machine commits wait longer than the
+// interval; the loss window grows by twice the slowest recent fdatasync.
+class fsync_probe {
+public:
+    explicit fsync_probe(const fs::path& file) {
+        fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd_ >= 0) thread_ = std::thread([this] { loop(); });
+    }
+    ~fsync_probe() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+        if (fd_ >= 0) ::close(fd_);
+    }
+
+    /// The slowest fdatasync that ran in [from, to], an unfinished one counted until to.
+    double slowest_ms(std::int64_t from, std::int64_t to) {
+        std::lock_guard lock(mu_);
+        std::int64_t worst = 0;
+        for (const auto& [start, took] : samples_)
+            if (start + took >= from && start <= to) worst = std::max(worst, took);
+        if (current_ && *current_ <= to) worst = std::max(worst, to - *current_);
+        return static_cast<double>(worst) / 1e6;
+    }
+
+private:
+    void loop() {
+        char block[512] = {};
+        while (!stop_) {
+            const std::int64_t t0 = now_ns();
+            {
+                std::lock_guard lock(mu_);
+                current_ = t0;
+            }
+            const bool ok = ::pwrite(fd_, block, sizeof block, 0) == static_cast<ssize_t>(sizeof block) &&
+                            ::fdatasync(fd_) == 0;
+            const std::int64_t t1 = now_ns();
+            {
+                std::lock_guard lock(mu_);
+                current_.reset();
+                if (ok) samples_.push_back({t0, t1 - t0});
+                while (!samples_.empty() && samples_.front().first < t1 - 5'000'000'000)
+                    samples_.erase(samples_.begin());
+            }
+            const timespec pause{0, 5'000'000};
+            ::nanosleep(&pause, nullptr);
+        }
+    }
+
+    int fd_ = -1;
+    std::atomic<bool> stop_{false};
+    std::mutex mu_;
+    std::vector<std::pair<std::int64_t, std::int64_t>> samples_; // start, duration (ns)
+    std::optional<std::int64_t> current_;
+    std::thread thread_;
+};
+
+struct ack {
+    std::int64_t op;
+    std::int64_t t_ns;
+};
+
+// What one child said and did.
+struct session {
+    std::optional<std::int64_t> t_opening, t_ready;
+    std::int64_t first_op = -1;
+    std::int64_t open_us = 0;
+    std::vector<ack> acks;
+    std::int64_t synced_through = -1; // ops <= this were acknowledged durable by db.sync()
+    std::string error;
+    std::string pending; // a partial line
+
+    void feed(const char* data, std::size_t n) {
+        pending.append(data, n);
+        std::size_t start = 0;
+        for (;;) {
+            const auto nl = pending.find('\n', start);
+            if (nl == std::string::npos) break;
+            line(std::string_view(pending).substr(start, nl - start));
+            start = nl + 1;
+        }
+        pending.erase(0, start);
+    }
+
+    void line(std::string_view l) {
+        if (l.empty()) return;
+        const std::string s(l.substr(std::min<std::size_t>(2, l.size())));
+        long long a = 0, b = 0, c = 0, d = 0;
+        switch (l[0]) {
+        case 'o': t_opening = now_ns(); break;
+        case 'r':
+            t_ready = now_ns();
+            if (std::sscanf(s.c_str(), "%lld %lld %lld %lld", &a, &b, &c, &d) == 4) {
+                first_op = a;
+                open_us = b;
+            }
+            break;
+        case 'a':
+            if (std::sscanf(s.c_str(), "%lld %lld", &a, &b) == 2) acks.push_back({a, b});
+            break;
+        case 's':
+            if (std::sscanf(s.c_str(), "%lld %lld", &a, &b) == 2) synced_through = a;
+            break;
+        case 'e': error = s; break;
+        default: error = "unexpected line from the child: " + std::string(l); break;
+        }
+    }
+};
+
+struct totals {
+    long kills = 0, during_open = 0, aimed = 0, aimed_hits = 0, acked = 0, lost = 0, violations = 0;
+    long parent_ops = 0, torn_tails = 0, snapshot_tmps = 0, snapshots_loaded = 0, snapshots_skipped = 0;
+    long losses_in_window = 0, max_lost_one_kill = 0;
+    double max_loss_age_ms = 0; // batched: the oldest acknowledgment lost, before its kill
+    double max_window_ms = 0;   // batched: the widest loss window allowed
+    std::int64_t max_recovery_us = 0;
+    std::int64_t last_op = -1;
+};
+
+int spawn_child(const config& cfg, const fs::path& dbdir, int& read_fd) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) {
+        std::perror("crash_suite: pipe2");
+        std::exit(2);
+    }
+    const std::string fd_arg = std::to_string(p[1]);
+    const std::string mode_arg = cfg.m == mode::strict ? "strict" : "batched";
+    const std::string dir_arg = dbdir.string();
+    const std::string rate_arg = std::to_string(cfg.m == mode::batched ? cfg.rate : 0.0);
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        std::perror("crash_suite: fork");
+        std::exit(2);
+    }
+    if (pid == 0) {
+        ::fcntl(p[1], F_SETFD, 0); // the write end survives exec
+        const char* argv[] = {"crash_suite", "--child", "--mode",       mode_arg.c_str(), "--dir", dir_arg.c_str(),
+                              "--fd",        fd_arg.c_str(), "--rate", rate_arg.c_str(),  nullptr};
+        ::execv("/proc/self/exe", const_cast<char* const*>(argv));
+        ::_exit(127);
+    }
+    ::close(p[1]);
+    read_fd = p[0];
+    return pid;
+}
+
+// Copies the database files as the kill left them, so a failure can be examined.
+void keep_evidence(const fs::path& dbdir, const fs::path& evidence) {
+    std::error_code ec;
+    fs::remove_all(evidence, ec);
+    std::uintmax_t total = 0;
+    for (const auto& e : fs::directory_iterator(dbdir, ec)) total += e.is_regular_file(ec) ? e.file_size(ec) : 0;
+    if (total > (64u << 20)) return;
+    fs::copy(dbdir, evidence, fs::copy_options::recursive, ec);
+}
+
+template <class Db>
+int parent_main(const config& cfg) {
+    const sequence seq;
+    std::mt19937_64 rng(cfg.seed);
+    auto uniform = [&](double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); };
+    const char* mode_name = cfg.m == mode::strict ? "strict" : "batched";
+
+    fs::path root = cfg.dir;
+    bool made_root = false;
+    if (root.empty()) {
+        const char* tmp = std::getenv("TMPDIR");
+        std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/inmem-crash-XXXXXX";
+        if (!::mkdtemp(tmpl.data())) {
+            std::perror("crash_suite: mkdtemp");
+            return 2;
+        }
+        root = tmpl;
+        made_root = true;
+    }
+    const fs::path dbdir = root / "db", evidence = root / "evidence";
+    {
+        std::error_code ec;
+        fs::create_directories(root, ec);
+        if (fs::exists(dbdir, ec)) {
+            std::fprintf(stderr, "crash_suite: %s already exists; give an empty --dir\n", dbdir.c_str());
+            return 2;
+        }
+    }
+    std::printf("crash %s: %ld kills, seed %" PRIu64 ", %s, %" PRIu64 " commits per run of %" PRId64
+                " operations%s\n",
+                mode_name, cfg.kills, cfg.seed, dbdir.c_str(), seq.commits_per_run(), ops_per_run,
+                cfg.m == mode::batched ? (", loss window " + ms(cfg.window_ms) + " ms").c_str() : "");
+    std::fflush(stdout);
+
+    totals t;
+    std::vector<std::string> failures; // one line per violation, printed at the end too
+    auto violation = [&](long kill, const std::string& what) {
+        ++t.violations;
+        std::string line = "VIOLATION at kill " + std::to_string(kill) + ": " + what;
+        std::printf("%s\n", line.c_str());
+        std::fflush(stdout);
+        if (failures.size() < 20) failures.push_back(line);
+    };
+
+    std::optional<fsync_probe> probe;
+    if (cfg.m == mode::batched && cfg.probe) probe.emplace(root / "fsync-probe");
+
+    // When, after the acknowledgment, each kind of heavy write is under way: learnt from where
+    // aimed kills land (too early: nothing of it on disk; too late: all of it).
+    double est_write_ms[4] = {0, 1, 4, 4};
+
+    std::int64_t durable_next = 0; // operations before it were verified present and closed cleanly
+    double est_open_ms = 2.0;     // how long a child takes to open, for kills during recovery
+    const double max_delay = cfg.max_delay_ms > 0 ? cfg.max_delay_ms : cfg.m == mode::strict ? 120 : 400;
+    const auto started = std::chrono::steady_clock::now();
+    bool fatal = false;
+
+    for (long k = 1; k <= cfg.kills && !fatal; ++k) {
+        // When to kill: while the child opens (recovery), just after it acknowledges an
+        // operation that a heavy write follows, or at a random time after it is ready.
+        const double dice = uniform(0, 1);
+        const aim target = dice < 0.15 ? aim::open : dice < 0.4 ? aim::write : aim::time;
+        double delay_ms = target == aim::open   ? uniform(0, est_open_ms * 1.3)
+                          : target == aim::write ? 3 * max_delay // unless the write comes sooner
+                          : uniform(0, 1) < 0.5  ? uniform(2, 40)
+                                                 : uniform(40, max_delay);
+        const heavy aimed_kind = target != aim::write ? heavy::none
+                                 : uniform(0, 1) < 0.5 ? heavy::snapshot
+                                 : cfg.m == mode::strict ? heavy::big_put
+                                                         : heavy::sync;
+        std::optional<std::int64_t> aimed_at; // the kill time once the acknowledgment arrived
+        std::int64_t aimed_op = -1;
+        std::size_t acks_seen = 0;
+
+        int fd = -1;
+        const pid_t pid = spawn_child(cfg, dbdir, fd);
+        session s;
+        const std::int64_t t_spawn = now_ns();
+        bool eof = false, hung = false;
+        char buf[1 << 16];
+        for (;;) {
+            std::int64_t deadline = t_spawn + std::int64_t{30'000'000'000}; // a child that never opens hangs
+            if (target == aim::write)
+                for (; acks_seen < s.acks.size() && !aimed_at; ++acks_seen)
+                    if (heavy_write_after(cfg.m, s.acks[acks_seen].op) == aimed_kind) {
+                        aimed_op = s.acks[acks_seen].op;
+                        delay_ms = est_write_ms[static_cast<int>(aimed_kind)] * uniform(0.5, 1.5);
+                        aimed_at = now_ns() + static_cast<std::int64_t>(delay_ms * 1e6);
+                    }
+            if (target == aim::open && s.t_opening) deadline = *s.t_opening + static_cast<std::int64_t>(delay_ms * 1e6);
+            else if (aimed_at)
+                deadline = std::min(*aimed_at, *s.t_ready + static_cast<std::int64_t>(3 * max_delay * 1e6));
+            else if (target != aim::open && s.t_ready)
+                deadline = *s.t_ready + static_cast<std::int64_t>(delay_ms * 1e6);
+            const std::int64_t left = deadline - now_ns();
+            if (left <= 0) {
+                hung = !s.t_ready && !(target == aim::open && s.t_opening);
+                break;
+            }
+            pollfd pfd{fd, POLLIN, 0};
+            const timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+            const int n = ::ppoll(&pfd, 1, &ts, nullptr);
+            if (n < 0 && errno != EINTR) {
+                std::perror("crash_suite: ppoll");
+                return 2;
+            }
+            if (n <= 0) continue;
+            const ssize_t got = ::read(fd, buf, sizeof buf);
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) {
+                eof = true; // the child exited on its own
+                break;
+            }
+            s.feed(buf, static_cast<std::size_t>(got));
+        }
+        const std::int64_t t_kill = now_ns();
+        const double window_ms =
+            cfg.window_ms + (probe ? 2 * probe->slowest_ms(t_kill - 1'000'000'000, t_kill) : 0.0);
+        t.max_window_ms = std::max(t.max_window_ms, window_ms);
+        ::kill(pid, SIGKILL);
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        for (;;) { // every acknowledgment written before the kill is in the pipe
+            const ssize_t got = ::read(fd, buf, sizeof buf);
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) break;
+            s.feed(buf, static_cast<std::size_t>(got));
+        }
+        ::close(fd);
+
+        ++t.kills;
+        if (aimed_at) ++t.aimed;
+        if (!s.t_ready) ++t.during_open;
+        else est_open_ms = 0.8 * est_open_ms + 0.2 * (static_cast<double>(s.open_us) / 1000.0);
+        t.acked += static_cast<long>(s.acks.size());
+
+        if (hung) violation(k, "the child did not finish opening in 30 s (hang in recovery?)");
+        if (!s.error.empty()) violation(k, "the child failed: " + s.error);
+        if (eof && s.error.empty())
+            violation(k, "the child exited on its own (" +
+                             (WIFEXITED(status) ? "status " + std::to_string(WEXITSTATUS(status))
+                              : WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                                    : std::string("?")) +
+                             ")");
+        // (Compared as versions: erases of absent keys after the last commit change nothing.)
+        if (s.t_ready && seq.version_after(s.first_op - 1) != seq.version_after(durable_next - 1))
+            violation(k, "the child recovered through operation " + std::to_string(s.first_op - 1) +
+                             " but the parent had left the database at operation " + std::to_string(durable_next - 1));
+
+        keep_evidence(dbdir, evidence);
+        bool snapshot_cut = false, aimed_snapshot_done = false;
+        {
+            std::error_code ec;
+            for (const auto& e : fs::directory_iterator(dbdir, ec))
+                if (e.path().filename().string().ends_with(".snap.tmp")) snapshot_cut = true;
+            if (snapshot_cut) ++t.snapshot_tmps;
+            if (aimed_kind == heavy::snapshot)
+                aimed_snapshot_done = fs::exists(dbdir / snapshot_file_name(seq.version_after(aimed_op)), ec);
+        }
+        try {
+            Db db(dbdir, options_for(cfg.m));
+            const auto& rep = db.recovery();
+            if (rep.bytes_dropped) ++t.torn_tails;
+            if (!rep.snapshot.empty()) ++t.snapshots_loaded;
+            t.snapshots_skipped += static_cast<long>(rep.snapshots_skipped.size());
+            t.max_recovery_us = std::max<std::int64_t>(t.max_recovery_us, rep.took.count());
+            if (rep.repaired) violation(k, "recovery says it repaired: " + rep.dropped_why);
+
+            const check_result c = check_state(db, seq);
+            if (!c.problem.empty()) {
+                violation(k, "the state is not a prefix of the commit sequence: " + c.problem);
+                fatal = true; // the sequence cannot go on from a state that is no prefix
+                break;
+            }
+            const std::int64_t last = c.last_op;
+            if (aimed_at) { // was the kill early, late, or in the write?
+                const bool hit = rep.bytes_dropped > 0 || snapshot_cut;
+                const bool late = aimed_kind == heavy::big_put    ? last > aimed_op
+                                  : aimed_kind == heavy::snapshot ? aimed_snapshot_done
+                                                                  : last >= aimed_op; // sync
+                double& est = est_write_ms[static_cast<int>(aimed_kind)];
+                if (hit) ++t.aimed_hits;
+                else est = std::clamp(est * (late ? 0.7 : 1.4), 0.05, 100.0);
+                if (cfg.verbose)
+                    std::printf("  aimed at the %s after operation %" PRId64 ": %s\n",
+                                aimed_kind == heavy::sync       ? "sync"
+                                : aimed_kind == heavy::snapshot ? "snapshot"
+                                                                : "big put",
+                                aimed_op, hit ? "in it" : late ? "late" : "early");
+            }
+            if (last + 1 < durable_next) {
+                violation(k, "operations " + std::to_string(last + 1) + ".." + std::to_string(durable_next - 1) +
+                                 ", durable before the child started, are gone");
+                t.lost += durable_next - 1 - last;
+            }
+
+            // Acknowledged operations of this child that are not in the prefix.
+            long lost = 0;
+            std::int64_t oldest_lost_ns = -1, first_lost_op = -1;
+            for (const auto& a : s.acks)
+                if (a.op > last) {
+                    ++lost;
+                    if (oldest_lost_ns < 0 || a.t_ns < oldest_lost_ns) oldest_lost_ns = a.t_ns, first_lost_op = a.op;
+                }
+            t.lost += lost;
+            t.max_lost_one_kill = std::max(t.max_lost_one_kill, lost);
+            if (lost) {
+                const double age_ms = static_cast<double>(t_kill - oldest_lost_ns) / 1e6;
+                t.max_loss_age_ms = std::max(t.max_loss_age_ms, age_ms);
+                if (cfg.m == mode::strict) {
+                    std::printf("LOST at kill %ld: %ld acknowledged operations from %" PRId64
+                                " on (acknowledged %.1f ms before the kill; recovered through %" PRId64 ")\n",
+                                k, lost, first_lost_op, age_ms, last);
+                } else if (s.synced_through > last) {
+                    violation(k, "operation " + std::to_string(last + 1) + " is lost though db.sync() returned after "
+                                 "operation " + std::to_string(s.synced_through));
+                } else if (age_ms > window_ms) {
+                    violation(k, "operation " + std::to_string(first_lost_op) + ", acknowledged " + ms(age_ms) +
+                                     " ms before the kill, is lost (window " + ms(window_ms) + " ms)");
+                } else {
+                    ++t.losses_in_window;
+                }
+            }
+            if (cfg.verbose)
+                std::printf("kill %ld: %s%.1f ms, %zu acks, through op %" PRId64 ", lost %ld, recovery %s%s\n", k,
+                            target == aim::open ? "open+" : aimed_at ? "ack+" : "ready+", delay_ms, s.acks.size(),
+                            last, lost,
+                            rep.snapshot.empty() ? "wal only" : rep.snapshot.c_str(),
+                            rep.bytes_dropped ? (", dropped " + std::to_string(rep.bytes_dropped) + " bytes: " +
+                                                 rep.dropped_why)
+                                                    .c_str()
+                                              : "");
+
+            // The log keeps working: the next operations, committed here, must be there next time.
+            std::int64_t next = last + 1;
+            for (int n = 0; n < 3; ++n, ++next) apply_op(db, seq, next);
+            t.parent_ops += 3;
+            db.sync();
+            durable_next = next;
+            t.last_op = next - 1;
+        } catch (const std::exception& e) {
+            violation(k, std::string("the parent's open, check or commits failed: ") + e.what());
+            fatal = true;
+        }
+
+        if (!cfg.verbose && (k % 100 == 0 || k == cfg.kills)) {
+            std::printf("  %ld/%ld kills, %ld acknowledged, %ld lost, %ld violations, %.0f s\n", k, cfg.kills,
+                        t.acked, t.lost, t.violations,
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+            std::fflush(stdout);
+        }
+    }
+
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::printf("stats: %.1f s; %" PRId64 " operations (%" PRIu64 " runs), %ld of them by the parent; kills: %ld "
+                "during open, %ld aimed at a write (%ld in it); %ld torn tails cut, %ld snapshot writes interrupted, "
+                "%ld recoveries from a snapshot, %ld snapshots skipped, slowest recovery %.1f ms",
+                secs, t.last_op + 1, t.last_op < 0 ? 0 : run_of(t.last_op), t.parent_ops, t.during_open, t.aimed,
+                t.aimed_hits, t.torn_tails, t.snapshot_tmps, t.snapshots_loaded, t.snapshots_skipped,
+                static_cast<double>(t.max_recovery_us) / 1000);
+    if (cfg.m == mode::batched)
+        std::printf(", %ld kills lost commits (at most %ld, oldest acknowledged %.1f ms before its kill; window at "
+                    "most %.1f ms)",
+                    t.losses_in_window, t.max_lost_one_kill, t.max_loss_age_ms, t.max_window_ms);
+    std::printf("\n");
+    for (const auto& f : failures) std::printf("%s\n", f.c_str());
+
+    probe.reset();
+    const bool ok = t.violations == 0 && (cfg.m != mode::strict || t.lost == 0) && !fatal;
+    std::error_code ec;
+    if (ok && !cfg.keep) {
+        if (made_root) fs::remove_all(root, ec);
+        else
+            for (const auto& p : {dbdir, evidence, root / "fsync-probe"}) fs::remove_all(p, ec);
+    } else if (!ok) {
+        std::printf("kept %s for examination (seed %" PRIu64 ")\n", root.c_str(), cfg.seed);
+    }
+    std::printf("crash: %ld kills, %ld acknowledged, %ld lost, %ld prefix violations\n", t.kills, t.acked, t.lost,
+                t.violations);
+    std::fflush(stdout);
+    return ok ? 0 : 1;
+}
+
+[[noreturn]] void usage(const char* why) {
+    std::fprintf(stderr,
+                 "crash_suite: %s\nusage: crash_suite --mode strict|batched [--kills N] [--seed S] [--dir D]\n"
+                 "                   [--window-ms W] [--max-delay-ms M] [--rate OPS_PER_MS] [--keep] [--verbose]\n",
+                 why);
+    std::exit(2);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    config cfg;
+    bool child = false, mode_given = false;
+    int fd = -1;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) usage(("missing value after " + std::string(a)).c_str());
+            return argv[++i];
+        };
+        auto number = [&](const std::string& s) {
+            char* end = nullptr;
+            errno = 0;
+            const unsigned long long n = std::strtoull(s.c_str(), &end, 10);
+            if (s.empty() || *end || errno) usage(("not a number: " + s).c_str());
+            return n;
+        };
+        if (a == "--child") child = true;
+        else if (a == "--mode") {
+            const std::string m = value();
+            if (m == "strict") cfg.m = mode::strict;
+            else if (m == "batched") cfg.m = mode::batched;
+            else usage("--mode is strict or batched");
+            mode_given = true;
+        } else if (a == "--kills") cfg.kills = static_cast<long>(number(value()));
+        else if (a == "--seed") cfg.seed = number(value()), cfg.seed_given = true;
+        else if (a == "--dir") cfg.dir = value();
+        else if (a == "--fd") fd = static_cast<int>(number(value()));
+        else if (a == "--window-ms") cfg.window_ms = static_cast<double>(number(value()));
+        else if (a == "--fixed-window") cfg.probe = false;
+        else if (a == "--max-delay-ms") cfg.max_delay_ms = static_cast<double>(number(value()));
+        else if (a == "--rate") {
+            const std::string r = value();
+            char* end = nullptr;
+            cfg.rate = std::strtod(r.c_str(), &end);
+            if (r.empty() || *end || cfg.rate < 0) usage(("not a rate: " + r).c_str());
+        } else if (a == "--keep") cfg.keep = true;
+        else if (a == "--verbose") cfg.verbose = true;
+        else usage(("unknown argument " + std::string(a)).c_str());
+    }
+    if (!mode_given) usage("--mode is required");
+
+    if (child) {
+        if (fd < 0 || cfg.dir.empty()) usage("--child needs --fd and --dir");
+        ::signal(SIGPIPE, SIG_DFL);
+        return cfg.m == mode::strict ? child_main<strict_db>(cfg.m, cfg.dir, fd, cfg.rate)
+                                     : child_main<batched_db>(cfg.m, cfg.dir, fd, cfg.rate);
+    }
+    if (!cfg.seed_given) cfg.seed = static_cast<std::uint64_t>(now_ns()) ^ static_cast<std::uint64_t>(::getpid());
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    return cfg.m == mode::strict ? parent_main<strict_db>(cfg) : parent_main<batched_db>(cfg);
+}
