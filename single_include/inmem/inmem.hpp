@@ -2933,7 +2933,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
     // fdatasync); make it durable before anything is built on it, or a power loss could
     // keep later commits and lose these. Rotation syncs a segment before the next begins,
     // so only the last one can hold unsynced bytes.
-    if (auto last = segments.lower_bound(first_segment); last != segments.end())
+    if (segments.lower_bound(first_segment) != segments.end())
         fs.open_append(dir / segments.rbegin()->second, false)->sync();
     out.next_segment = segments.empty() ? std::max<std::uint32_t>(first_segment, 1)
                                         : std::max(segments.rbegin()->first + 1, first_segment);
@@ -2983,6 +2983,7 @@ struct strict {
 // what reached the disk. Nothing is retried: a failed fsync may have dropped pages.
 
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <memory>
@@ -3045,7 +3046,7 @@ public:
             syncing_ = true;
             auto chunks = std::move(pending_);
             pending_.clear();
-            pending_bytes_ = 0;
+            pending_bytes_.store(0, std::memory_order_relaxed);
             const std::uint64_t target = appended_;
             lock.unlock();
             try {
@@ -3082,10 +3083,8 @@ public:
         std::lock_guard lock(mu_);
         return appended_;
     }
-    std::uint64_t pending_bytes() const {
-        std::lock_guard lock(mu_);
-        return pending_bytes_;
-    }
+    /// Bytes appended and not yet written; read without the lock (committers poll it).
+    std::uint64_t pending_bytes() const noexcept { return pending_bytes_.load(std::memory_order_relaxed); }
     bool failed() const {
         std::lock_guard lock(mu_);
         return failed_.has_value();
@@ -3114,7 +3113,7 @@ private:
         const auto before = out.size();
         formatter_.add(payload, out);
         appended_ += out.size() - before;
-        pending_bytes_ += out.size() - before;
+        pending_bytes_.fetch_add(out.size() - before, std::memory_order_relaxed);
     }
 
     // Only the leader runs this, so file_ needs no lock.
@@ -3155,7 +3154,7 @@ private:
     std::string payload_;
     std::uint64_t appended_ = 0;
     std::uint64_t durable_ = 0;
-    std::uint64_t pending_bytes_ = 0;
+    std::atomic<std::uint64_t> pending_bytes_{0}; // written under mu_, read without it
     bool syncing_ = false;
     std::optional<std::pair<std::error_code, std::string>> failed_;
 

@@ -184,7 +184,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
     // fdatasync); make it durable before anything is built on it, or a power loss could
     // keep later commits and lose these. Rotation syncs a segment before the next begins,
     // so only the last one can hold unsynced bytes.
-    if (auto last = segments.lower_bound(first_segment); last != segments.end())
+    if (segments.lower_bound(first_segment) != segments.end())
         fs.open_append(dir / segments.rbegin()->second, false)->sync();
     out.next_segment = segments.empty() ? std::max<std::uint32_t>(first_segment, 1)
                                         : std::max(segments.rbegin()->first + 1, first_segment);

@@ -13,6 +13,7 @@
 #include <inmem/durability/file.hpp>
 #include <inmem/durability/wal_format.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <memory>
@@ -75,7 +76,7 @@ public:
             syncing_ = true;
             auto chunks = std::move(pending_);
             pending_.clear();
-            pending_bytes_ = 0;
+            pending_bytes_.store(0, std::memory_order_relaxed);
             const std::uint64_t target = appended_;
             lock.unlock();
             try {
@@ -112,10 +113,8 @@ public:
         std::lock_guard lock(mu_);
         return appended_;
     }
-    std::uint64_t pending_bytes() const {
-        std::lock_guard lock(mu_);
-        return pending_bytes_;
-    }
+    /// Bytes appended and not yet written; read without the lock (committers poll it).
+    std::uint64_t pending_bytes() const noexcept { return pending_bytes_.load(std::memory_order_relaxed); }
     bool failed() const {
         std::lock_guard lock(mu_);
         return failed_.has_value();
@@ -144,7 +143,7 @@ private:
         const auto before = out.size();
         formatter_.add(payload, out);
         appended_ += out.size() - before;
-        pending_bytes_ += out.size() - before;
+        pending_bytes_.fetch_add(out.size() - before, std::memory_order_relaxed);
     }
 
     // Only the leader runs this, so file_ needs no lock.
@@ -185,7 +184,7 @@ private:
     std::string payload_;
     std::uint64_t appended_ = 0;
     std::uint64_t durable_ = 0;
-    std::uint64_t pending_bytes_ = 0;
+    std::atomic<std::uint64_t> pending_bytes_{0}; // written under mu_, read without it
     bool syncing_ = false;
     std::optional<std::pair<std::error_code, std::string>> failed_;
 
