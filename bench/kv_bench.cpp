@@ -66,10 +66,10 @@ struct Plan {
 };
 
 using bench_schema = inmem::schema<inmem::kv<Plan>>;
-using locked_db = inmem::basic_database<bench_schema, inmem::concurrency::locked>;
+using optimistic_db = inmem::basic_database<bench_schema, inmem::concurrency::optimistic>;
 using single_thread_db = inmem::basic_database<bench_schema, inmem::concurrency::single_thread>;
-static_assert(std::is_same_v<inmem::database<bench_schema>::concurrency_policy, inmem::concurrency::locked>,
-              "the default database is the locked one");
+static_assert(std::is_same_v<inmem::database<bench_schema>::concurrency_policy, inmem::concurrency::optimistic>,
+              "the default database is the optimistic one");
 
 namespace {
 
@@ -301,13 +301,13 @@ sample run_baseline(const workload& w) {
 
 // ----- driver -----
 
-enum mode : std::size_t { baseline, locked, single_thread, mode_count };
-constexpr std::array<const char*, mode_count> mode_names = {"baseline", "locked", "single_thread"};
+enum mode : std::size_t { baseline, optimistic, single_thread, mode_count };
+constexpr std::array<const char*, mode_count> mode_names = {"baseline", "optimistic", "single_thread"};
 
 sample run_mode(mode m, const workload& w) {
     switch (m) {
     case baseline: return run_baseline(w);
-    case locked: return run_inmem<locked_db>(w);
+    case optimistic: return run_inmem<optimistic_db>(w);
     case single_thread: return run_inmem<single_thread_db>(w);
     default: break;
     }
@@ -504,14 +504,14 @@ int main(int argc, char** argv) try {
     const auto cpu_med = medians(cpu);
     const auto& med = opt.cpu_time ? cpu_med : wall_med;
 
-    std::printf("%-16s %10s %10s %7s %14s %7s %14s\n", "operation", "baseline", "locked", "ratio", "single_thread",
+    std::printf("%-16s %10s %10s %7s %14s %7s %14s\n", "operation", "baseline", "optimistic", "ratio", "single_thread",
                 "ratio", "allocs/op");
     std::printf("%-16s %10s %10s %7s %14s %7s %14s\n", "", "ns/op", "ns/op", "", "ns/op", "", "base / inmem");
     for (std::size_t r = 0; r < row_count; ++r) {
         const double b = med[baseline][r];
-        std::printf("%-16s %10.1f %10.1f %6.2fx %14.1f %6.2fx %6.1f / %5.1f\n", row_names[r], b, med[locked][r],
-                    med[locked][r] / b, med[single_thread][r], med[single_thread][r] / b, allocs[baseline][r],
-                    allocs[locked][r]);
+        std::printf("%-16s %10.1f %10.1f %6.2fx %14.1f %6.2fx %6.1f / %5.1f\n", row_names[r], b, med[optimistic][r],
+                    med[optimistic][r] / b, med[single_thread][r], med[single_thread][r] / b, allocs[baseline][r],
+                    allocs[optimistic][r]);
     }
     double wall_sum = 0, cpu_sum = 0;
     for (std::size_t md = 0; md < mode_count; ++md)

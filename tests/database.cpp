@@ -33,7 +33,7 @@ struct truncating_storage {
 using all_databases =
     std::tuple<inmem::database<step_schema>,
                inmem::basic_database<step_schema, inmem::concurrency::single_thread>,
-               inmem::basic_database<step_schema, inmem::durability::none, inmem::concurrency::locked,
+               inmem::basic_database<step_schema, inmem::durability::none, inmem::concurrency::optimistic,
                                      inmem::storage::memory>>;
 } // namespace
 
@@ -92,7 +92,7 @@ TEMPLATE_LIST_TEST_CASE("the run lifecycle behaves the same under every policy",
     CHECK(db.template kv<std::int64_t>().get(run, "n") == 42);
 }
 
-TEST_CASE("concurrent writers in their own runs and concurrent readers (locked)", "[database]") {
+TEST_CASE("concurrent writers in their own runs and concurrent readers (optimistic)", "[database]") {
     inmem::database<step_schema> db;
     constexpr int writers = 4;
     constexpr int per_writer = 2000;

@@ -20,7 +20,7 @@ struct custom_durability {
 TEST_CASE("omitted policy kinds take their defaults", "[policy]") {
     using db = inmem::database<note_schema>;
     STATIC_REQUIRE(std::is_same_v<db::storage_policy, inmem::storage::memory>);
-    STATIC_REQUIRE(std::is_same_v<db::concurrency_policy, inmem::concurrency::locked>);
+    STATIC_REQUIRE(std::is_same_v<db::concurrency_policy, inmem::concurrency::optimistic>);
     STATIC_REQUIRE(std::is_same_v<db::durability_policy, inmem::durability::batched<>>);
 }
 
@@ -48,6 +48,6 @@ TEST_CASE("policy checks classify types", "[policy]") {
     STATIC_REQUIRE(inmem::detail::is_known_policy<custom_durability>());
     STATIC_REQUIRE_FALSE(inmem::detail::is_known_policy<int>());
     STATIC_REQUIRE_FALSE(inmem::detail::is_known_policy<Note>());
-    STATIC_REQUIRE(inmem::detail::count_kind_v<inmem::concurrency_kind, inmem::concurrency::locked,
+    STATIC_REQUIRE(inmem::detail::count_kind_v<inmem::concurrency_kind, inmem::concurrency::optimistic,
                                                inmem::storage::memory, inmem::concurrency::single_thread> == 2);
 }

@@ -1,7 +1,7 @@
 // inmem/database.hpp: basic_database, which composes a schema, the policies and the primitives.
 #pragma once
 
-#include <inmem/concurrency/locked.hpp>
+#include <inmem/concurrency/optimistic.hpp>
 #include <inmem/concurrency/single_thread.hpp>
 #include <inmem/durability/batched.hpp>
 #include <inmem/durability/none.hpp>
@@ -12,9 +12,17 @@
 #include <inmem/policy.hpp>
 #include <inmem/primitives/kv.hpp>
 #include <inmem/primitives/runs.hpp>
+#include <inmem/primitives/states.hpp>
 #include <inmem/schema/schema.hpp>
 #include <inmem/storage/memory.hpp>
+#include <inmem/transaction.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <random>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace inmem {
@@ -30,9 +38,11 @@ class basic_database {
 public:
     using schema_type = Schema;
     using storage_policy = detail::select_policy_t<storage_kind, storage::memory, Policies...>;
-    using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::locked, Policies...>;
+    using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::optimistic, Policies...>;
     using durability_policy = detail::select_policy_t<durability_kind, durability::batched<>, Policies...>;
     using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy>;
+    /// What begin() returns and transact() hands its closure.
+    using transaction = basic_transaction<engine_type>;
 
     /// An empty database in memory: nothing is written to disk, whatever the durability policy.
     basic_database() = default;
@@ -74,6 +84,49 @@ public:
             return kv_handle<engine_type, T>(engine_, Schema::template slot_of<primitive::kv, T>);
     }
 
+    /// The state records of value type T, which the schema must list in inmem::states<...>.
+    template <class T>
+    state_handle<engine_type, T> states() noexcept {
+        static_assert(Schema::template contains<primitive::state, T>,
+                      "inmem: db.states<T>() needs T in the schema's state types; add it: "
+                      "inmem::schema<inmem::states<..., T>, ...>");
+        if constexpr (Schema::template contains<primitive::state, T>)
+            return state_handle<engine_type, T>(engine_, Schema::template slot_of<primitive::state, T>);
+    }
+
+    /// Opens a transaction of run (which must exist; it must be active when committing) at
+    /// the latest version. See inmem/transaction.hpp.
+    transaction begin(run_id run, transaction_options options = {}) { return transaction(engine_, run, options); }
+
+    /// Runs fn(tx) in a new transaction of run and commits it; on errc::conflict, runs it again
+    /// in a fresh transaction after a short randomised pause, up to options.max_attempts times,
+    /// then throws the conflict. Returns what fn returns or, when fn returns nothing, the
+    /// commit's version. If fn throws, nothing it wrote is applied and the exception propagates.
+    /// fn may run several times: keep its effects outside the database idempotent.
+    template <class Fn>
+    auto transact(run_id run, Fn&& fn, transaction_options options = {}) {
+        static_assert(std::is_invocable_v<Fn&, transaction&>,
+                      "inmem: transact(run, fn) calls fn(tx) with the transaction: take `auto& tx` "
+                      "(or `db_type::transaction& tx`)");
+        using result_type = std::invoke_result_t<Fn&, transaction&>;
+        for (unsigned attempt = 1;; ++attempt) {
+            try {
+                transaction tx = begin(run, options);
+                if constexpr (std::is_void_v<result_type>) {
+                    std::invoke(fn, tx);
+                    return tx.active() ? tx.commit() : tx.committed_version();
+                } else {
+                    result_type out = std::invoke(fn, tx);
+                    if (tx.active()) tx.commit();
+                    return out;
+                }
+            } catch (const error& e) {
+                if (e.code() != errc::conflict || attempt >= std::max(1u, options.max_attempts)) throw;
+            }
+            pause_before_retry(attempt, options);
+        }
+    }
+
     /// The version of the latest commit (0 in a new database).
     version_t last_version() const { return engine_.last_version(); }
 
@@ -89,6 +142,13 @@ public:
     void snapshot() { engine_.snapshot(); }
 
 private:
+    static void pause_before_retry(unsigned attempt, const transaction_options& options) {
+        thread_local std::minstd_rand jitter(std::random_device{}());
+        const auto base = std::min(options.max_backoff, options.first_backoff * (1u << std::min(attempt - 1, 20u)));
+        const auto micros = base.count() / 2 + static_cast<long long>(jitter() % (base.count() + 1));
+        if (micros > 0) std::this_thread::sleep_for(std::chrono::microseconds(micros));
+    }
+
     engine_type engine_;
 };
 

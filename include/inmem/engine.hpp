@@ -8,6 +8,7 @@
 // changes these two places.
 #pragma once
 
+#include <inmem/concurrency/append_only_array.hpp>
 #include <inmem/durability/file.hpp>
 #include <inmem/durability/recovery.hpp>
 #include <inmem/durability/snapshot.hpp>
@@ -16,6 +17,7 @@
 #include <inmem/primitives/runs.hpp>
 #include <inmem/schema/codec.hpp>
 #include <inmem/storage/key.hpp>
+#include <inmem/storage/memory.hpp>
 #include <inmem/storage/record.hpp>
 
 #include <algorithm>
@@ -25,10 +27,11 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace inmem::detail {
@@ -48,6 +51,35 @@ class engine {
 public:
     using backend_type = typename StoragePolicy::backend;
     using mutex_type = typename ConcurrencyPolicy::mutex_type;
+    using snapshots_type = typename ConcurrencyPolicy::snapshots_type;
+
+    /// A registered reader: the versions visible at version() stay readable while it lives.
+    class pinned {
+    public:
+        pinned() = default;
+        pinned(pinned&& other) noexcept : engine_(std::exchange(other.engine_, nullptr)), pin_(other.pin_), at_(other.at_) {}
+        pinned& operator=(pinned&& other) noexcept {
+            if (this != &other) {
+                release();
+                engine_ = std::exchange(other.engine_, nullptr);
+                pin_ = other.pin_;
+                at_ = other.at_;
+            }
+            return *this;
+        }
+        ~pinned() { release(); }
+
+        version_t version() const noexcept { return at_; }
+        void release() noexcept {
+            if (engine_) std::exchange(engine_, nullptr)->snapshots_.unpin(pin_);
+        }
+
+    private:
+        friend class engine;
+        const engine* engine_ = nullptr;
+        typename snapshots_type::pin_type pin_{};
+        version_t at_ = 0;
+    };
 
     /// An empty database in memory.
     engine() = default;
@@ -62,9 +94,14 @@ public:
         auto found = recover_directory(
             fs, dir_, schema_, options_,
             [&](std::string&& key, std::string&& bytes, version_t v) { store_.put(std::move(key), std::move(bytes), v); },
-            [&](version_t v, std::span<write_op> ops) { apply(ops, v); });
+            [&](version_t v, std::span<write_op> ops) {
+                apply(ops, v);
+                if (store_.garbage() >= 4096) store_.collect(v); // nobody reads during recovery
+            });
         report_ = std::move(found.report);
         version_ = report_.last_version;
+        store_.collect(latest_version);
+        visible_.store(version_);
         rebuild_runs();
         wal_ = std::make_unique<wal_log>(options_.fs, dir_, found.next_segment, version_, schema_,
                                          options_.segment_bytes);
@@ -93,15 +130,17 @@ public:
         }
     }
 
+    // ---- Runs
+
     run_id begin_run(run_options options) {
         std::uint64_t ticket = 0;
         run_id id;
         {
             std::unique_lock lock(mutex_);
-            if (options.parent && !status_of(*options.parent))
+            if (options.parent && !known(*options.parent))
                 throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
                                                    " does not exist in this database");
-            run_info info{.id = run_id{next_run_},
+            run_info info{.id = run_id{statuses_.size() + 1},
                           .name = std::move(options.name),
                           .tags = std::move(options.tags),
                           .parent = options.parent,
@@ -109,12 +148,9 @@ public:
                           .started = std::chrono::system_clock::now(),
                           .ended = std::nullopt};
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), encode(info)};
-            if (statuses_.size() == statuses_.capacity()) // grow first, so recording the status cannot fail
-                statuses_.reserve(std::max<std::size_t>(64, statuses_.capacity() * 2));
-            commit_locked(std::span(&op, 1), ticket);
-            statuses_.push_back(run_status::active); // statuses_[id - 1]: ids are dense from 1
+            statuses_.reserve_one(); // so that recording the status after the commit cannot fail
+            commit_locked(std::span(&op, 1), ticket, [&] { statuses_.push_back(run_status::active); });
             id = info.id;
-            ++next_run_;
         }
         finish(ticket);
         return id;
@@ -128,83 +164,144 @@ public:
         {
             std::unique_lock lock(mutex_);
             check_writable(run);
-            run_info info = load_run(run);
+            run_info info = load_run(run, latest_version);
             info.status = status;
             info.ended = std::chrono::system_clock::now();
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
-            commit_locked(std::span(&op, 1), ticket);
-            statuses_[run.value - 1] = status;
+            commit_locked(std::span(&op, 1), ticket, [&] { statuses_.set(run.value - 1, status); });
         }
         finish(ticket);
     }
 
     run_info run(run_id run) const {
-        std::shared_lock lock(mutex_);
         check_known(run);
-        return load_run(run);
+        const pinned at = pin_for_point_read();
+        return load_run(run, at.version());
     }
 
     std::vector<run_info> runs() const {
-        std::shared_lock lock(mutex_);
+        const pinned at = pin_for_point_read();
         const std::string prefix = run_catalog_prefix();
         std::vector<run_info> out;
-        out.reserve(statuses_.size());
-        store_.scan_prefix(prefix, [&](std::string_view key, const stored_record& rec) {
+        store_.scan_prefix(prefix, at.version(), [&](std::string_view key, const stored_record& rec) {
             out.push_back(decode_run(rec, run_id{read_big_endian<std::uint64_t>(key, prefix.size())}));
         });
         return out;
     }
 
+    /// Throws unknown_run unless run is a run of this database. Lock-free.
+    void check_known(run_id run) const {
+        if (!known(run))
+            throw error(errc::unknown_run, "inmem: " + describe_run(run) +
+                                               " does not exist in this database (begin_run returns run ids)");
+    }
+
+    // ---- Reading
+
+    /// Registers a reader at the latest version (transactions hold one for their life).
+    pinned pin() const {
+        pinned p;
+        p.at_ = snapshots_.pin(visible_, p.pin_);
+        p.engine_ = this;
+        return p;
+    }
+
+    /// Calls f(const stored_record*) for key (nullptr when absent) at the latest version and
+    /// returns what f returns. run must exist. Lock-free.
+    template <class F>
+    decltype(auto) read(run_id run, std::string_view key, F&& f) const {
+        check_known(run);
+        return read_latest(key, std::forward<F>(f));
+    }
+
+    /// Calls f(const stored_record*) for key at the latest version, whatever run wrote it.
+    template <class F>
+    decltype(auto) read_latest(std::string_view key, F&& f) const {
+        const pinned at = pin_for_point_read();
+        return f(store_.find(key, at.version()));
+    }
+
+    /// Calls f(const stored_record*) for key as of snapshot at, which the caller has pinned.
+    template <class F>
+    decltype(auto) read_at(version_t at, std::string_view key, F&& f) const {
+        return f(store_.find(key, at));
+    }
+
+    /// Calls f(key, record) for every key under prefix at the latest version, in key order.
+    template <class F>
+    void scan(run_id run, std::string_view prefix, F&& f) const {
+        check_known(run);
+        const pinned at = pin_for_point_read();
+        store_.scan_prefix(prefix, at.version(), f);
+    }
+
+    /// Calls f(key, record) for every key under prefix as of snapshot at, which the caller
+    /// has pinned, in key order.
+    template <class F>
+    void scan_at(version_t at, std::string_view prefix, F&& f) const {
+        store_.scan_prefix(prefix, at, f);
+    }
+
+    /// The version of the latest commit (0 before the first).
+    version_t last_version() const noexcept { return visible_.load(std::memory_order_acquire); }
+
+    // ---- Writing
+
     /// Applies ops written by run (which must be active) as one commit; returns its version
     /// once it is as durable as the policy promises.
     version_t commit(run_id run, std::span<write_op> ops) {
+        return *commit_if(run, ops, [](const backend_type&) { return true; });
+    }
+
+    /// Commits ops for run if check(store) returns true when called under the writers' lock
+    /// (it may look at the latest versions with store.head(key)); returns the commit's
+    /// version, or nullopt (nothing written) when check said no.
+    template <class Check>
+    std::optional<version_t> commit_if(run_id run, std::span<write_op> ops, Check&& check) {
         std::uint64_t ticket = 0;
         version_t version;
         {
             std::unique_lock lock(mutex_);
             check_writable(run);
-            version = commit_locked(ops, ticket);
+            if (!check(std::as_const(store_))) return std::nullopt;
+            version = commit_locked(ops, ticket, [] {});
         }
         finish(ticket);
         return version;
     }
 
-    /// Erases key on behalf of run; false (and no commit) when the key is absent.
-    bool erase(run_id run, std::string key) {
-        std::uint64_t ticket = 0;
-        {
-            std::unique_lock lock(mutex_);
-            check_writable(run);
-            if (!store_.find(key)) return false;
-            write_op op{write_op::kind::erase, std::move(key), {}};
-            commit_locked(std::span(&op, 1), ticket);
-        }
-        finish(ticket);
-        return true;
+    /// What a transaction read, for validation at commit.
+    struct read_set {
+        std::span<const std::string> keys;     ///< keys read (present or not)
+        std::span<const std::string> prefixes; ///< ranges scanned
+    };
+
+    /// Commits a transaction of run that read at snapshot `at`: fails with errc::conflict,
+    /// writing nothing, if a key it writes (ops without append_version) or, when validate
+    /// is given, a key or range it read was written by a commit after at.
+    version_t commit_transaction(run_id run, version_t at, std::span<write_op> ops, const read_set* validate) {
+        return *commit_if(run, ops, [&](const backend_type& store) {
+            for (const write_op& op : ops)
+                if (!op.append_version && store.latest(op.key) > at) throw conflict("wrote", op.key, at);
+            if (!validate) return true;
+            for (const std::string& key : validate->keys)
+                if (store.latest(key) > at) throw conflict("read", key, at);
+            for (const std::string& prefix : validate->prefixes) {
+                // A key added, changed or erased after at under the prefix: erased keys keep a
+                // tombstone, so the latest versions of everything ever listed are all here.
+                bool changed = false;
+                std::string which;
+                store.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
+                    if (!changed && rec.version > at) changed = true, which = key;
+                });
+                if (!changed) changed = erased_after(store, prefix, at, which);
+                if (changed) throw conflict("listed", which, at);
+            }
+            return true;
+        });
     }
 
-    /// Calls f(const stored_record*) for key (nullptr when absent) under a read lock and
-    /// returns what f returns. run must exist.
-    template <class F>
-    decltype(auto) read(run_id run, std::string_view key, F&& f) const {
-        std::shared_lock lock(mutex_);
-        check_known(run);
-        return f(store_.find(key));
-    }
-
-    /// Calls f(key, record) for every key under prefix, in key order, under a read lock.
-    template <class F>
-    void scan(run_id run, std::string_view prefix, F&& f) const {
-        std::shared_lock lock(mutex_);
-        check_known(run);
-        store_.scan_prefix(prefix, f);
-    }
-
-    /// The version of the latest commit (0 before the first).
-    version_t last_version() const {
-        std::shared_lock lock(mutex_);
-        return version_;
-    }
+    // ---- Durability
 
     /// What opening the directory found (empty in memory).
     const recovery_report& recovery() const noexcept { return report_; }
@@ -215,27 +312,30 @@ public:
     }
 
     /// Writes a snapshot of the whole state and deletes the WAL it makes obsolete. Writers
-    /// keep committing while the file is written: the state is copied under the lock (a
-    /// memory copy), the file written after it is released.
+    /// keep committing meanwhile: the snapshot reads the versions of one moment (pinned, so
+    /// they stay), without a lock.
     void snapshot() {
         if (!wal_) return;
         std::lock_guard one_at_a_time(snapshot_mutex_);
-        std::vector<snapshot_record> records;
-        version_t version;
         std::uint32_t next_segment;
+        pinned at;
         {
             std::unique_lock lock(mutex_);
             next_segment = wal_->rotate(version_);
-            version = version_;
+            snapshots_.pin_at(version_, at.pin_);
+            at.at_ = version_;
+            at.engine_ = this;
             snapshot_ticket_ = wal_->appended();
-            records.reserve(store_.size());
-            store_.for_each([&](std::string_view key, const stored_record& rec) {
-                records.push_back({std::string(key), rec.version, rec.bytes});
-            });
         }
+        std::vector<snapshot_record> records;
+        records.reserve(store_.size());
+        store_.for_each(at.version(), [&](std::string_view key, const stored_record& rec) {
+            records.push_back({std::string(key), rec.version, rec.bytes});
+        });
+        at.release();
         wal_->sync(); // the segments the snapshot replaces are complete on disk
         try {
-            write_snapshot(*options_.fs, dir_, version, next_segment, schema_, records);
+            write_snapshot(*options_.fs, dir_, at.version(), next_segment, schema_, records);
             remove_obsolete_files();
         } catch (const error& e) {
             wal_->fail(e); // fail-stop: a failed write or sync is never retried and trusted
@@ -244,12 +344,52 @@ public:
     }
 
 private:
-    // Assigns the next version, logs ops, applies them; sets ticket for finish().
-    version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket) {
+    static error conflict(const char* what, std::string_view key, version_t at) {
+        return error(errc::conflict, std::string("inmem: transaction conflict: another commit changed ") +
+                                         describe_key(key) + ", which the transaction " + what +
+                                         ", after its snapshot (version " + std::to_string(at) +
+                                         "); nothing was written; run the transaction again (transact() does)");
+    }
+
+    // Whether a key under prefix was erased after at (scans skip tombstones).
+    static bool erased_after(const backend_type& store, std::string_view prefix, version_t at, std::string& which) {
+        bool found = false;
+        store.scan_prefix(prefix, at, [&](std::string_view key, const stored_record&) {
+            if (!found && store.find(key, latest_version) == nullptr) found = true, which = key;
+        });
+        return found;
+    }
+
+    pinned pin_for_point_read() const {
+        pinned p;
+        if constexpr (snapshots_type::point_reads_pin) {
+            p.at_ = snapshots_.pin(visible_, p.pin_);
+            p.engine_ = this;
+        } else {
+            p.at_ = visible_.load(std::memory_order_relaxed);
+        }
+        return p;
+    }
+
+    // Assigns the next version, logs ops, applies them, makes the commit visible, then runs
+    // publish (which must not throw): what publish records is only seen with the commit.
+    template <class Publish>
+    version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, Publish&& publish) {
         const version_t version = version_ + 1;
+        for (write_op& op : ops)
+            if (op.append_version) {
+                append_big_endian(op.key, version);
+                op.append_version = false;
+            }
         if (wal_) ticket = wal_->append(std::span<const write_op>(ops), version); // throws when failed
         apply(ops, version);
         version_ = version;
+        visible_.store(version);
+        publish();
+        if (store_.garbage() >= collect_at_) {
+            store_.collect(snapshots_.oldest(visible_));
+            collect_at_ = std::max<std::size_t>(256, store_.garbage() * 2);
+        }
         return version;
     }
 
@@ -257,7 +397,7 @@ private:
     void apply(std::span<write_op> ops, version_t version) {
         for (auto& op : ops) {
             if (op.op == write_op::kind::put) store_.put(std::move(op.key), std::move(op.bytes), version);
-            else store_.erase(op.key);
+            else store_.erase(op.key, version);
         }
     }
 
@@ -326,40 +466,30 @@ private:
     // Rebuilds run statuses from the recovered run index; ids are dense from 1.
     void rebuild_runs() {
         const std::string prefix = run_catalog_prefix();
-        store_.scan_prefix(prefix, [&](std::string_view key, const stored_record& rec) {
+        store_.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
             const run_id id{read_big_endian<std::uint64_t>(key, prefix.size())};
             if (id.value != statuses_.size() + 1)
                 throw error(errc::corruption, "inmem: the run index skips from run " +
                                                   std::to_string(statuses_.size()) + " to " + describe_run(id));
             statuses_.push_back(decode_run(rec, id).status);
         });
-        next_run_ = statuses_.size() + 1;
     }
 
-    // The status of run, or nullptr when it is not a run of this database.
-    const run_status* status_of(run_id run) const noexcept {
-        return run.value - 1 < statuses_.size() ? &statuses_[run.value - 1] : nullptr;
-    }
-
-    void check_known(run_id run) const {
-        if (!status_of(run))
-            throw error(errc::unknown_run, "inmem: " + describe_run(run) +
-                                               " does not exist in this database (begin_run returns run ids)");
-    }
+    bool known(run_id run) const noexcept { return run.value - 1 < statuses_.size(); }
 
     void check_writable(run_id run) const {
-        const run_status* status = status_of(run);
-        if (!status)
+        if (!known(run))
             throw error(errc::unknown_run, "inmem: cannot write to " + describe_run(run) +
                                                ": it does not exist in this database (begin_run returns run ids)");
-        if (*status != run_status::active)
+        const run_status status = statuses_.get(run.value - 1);
+        if (status != run_status::active)
             throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) + ": it has ended (" +
-                                                  std::string(to_string(*status)) +
+                                                  std::string(to_string(status)) +
                                                   "); begin a new run to write more");
     }
 
-    run_info load_run(run_id run) const {
-        const stored_record* rec = store_.find(run_catalog_key(default_namespace, run.value));
+    run_info load_run(run_id run, version_t at) const {
+        const stored_record* rec = store_.find(run_catalog_key(default_namespace, run.value), at);
         if (!rec) throw error(errc::corruption, "inmem: the run index has no record of " + describe_run(run));
         return decode_run(*rec, run);
     }
@@ -372,11 +502,15 @@ private:
         return std::move(info).value();
     }
 
+    // Writers, one at a time.
     mutable mutex_type mutex_;
+    version_t version_ = 0;          // the last commit's version, under mutex_
+    std::size_t collect_at_ = 256;   // garbage count that triggers a collect, under mutex_
+    // Anyone.
     backend_type store_;
-    version_t version_ = 0;
-    std::uint64_t next_run_ = 1;
-    std::vector<run_status> statuses_; // of run id i at [i - 1]
+    std::atomic<version_t> visible_{0}; // the newest version readers may read
+    mutable snapshots_type snapshots_;
+    append_only_array<run_status> statuses_; // of run id i at [i - 1]
 
     // Durable databases only.
     open_options options_;

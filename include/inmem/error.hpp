@@ -23,6 +23,10 @@ enum class errc : int {
     run_not_active = 2,    ///< the run has ended; writes need an active run
     invalid_argument = 3,  ///< a caller's argument is out of its documented domain
     key_too_large = 4,     ///< a key exceeds inmem::max_key_size
+    conflict = 5,          ///< a transaction lost a race: another commit changed what it wrote
+                           ///< (or, serializable, read) after its snapshot; nothing was applied
+    not_found = 6,         ///< the record the operation needs does not exist
+    transaction_closed = 7, ///< the transaction was already committed or aborted
     decode_truncated = 20, ///< the bytes end before the value does
     decode_invalid = 21,   ///< a tag, flag or length in the bytes is not one we write
     decode_trailing = 22,  ///< bytes remain after a complete value
@@ -45,6 +49,9 @@ public:
         case errc::run_not_active: return "run is not active";
         case errc::invalid_argument: return "invalid argument";
         case errc::key_too_large: return "key too large";
+        case errc::conflict: return "transaction conflict";
+        case errc::not_found: return "record not found";
+        case errc::transaction_closed: return "transaction already committed or aborted";
         case errc::decode_truncated: return "encoded value is truncated";
         case errc::decode_invalid: return "encoded value is malformed";
         case errc::decode_trailing: return "encoded value has trailing bytes";

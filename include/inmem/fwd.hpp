@@ -27,7 +27,7 @@ namespace storage {
 struct memory;
 }
 namespace concurrency {
-struct locked;
+struct optimistic;
 struct single_thread;
 } // namespace concurrency
 namespace durability {
@@ -46,7 +46,7 @@ struct batched;
 
 /// A database of Schema, configured by Policies: at most one storage, one concurrency and
 /// one durability policy, in any order. Omitted kinds default to storage::memory,
-/// concurrency::locked and durability::batched<>.
+/// concurrency::optimistic and durability::batched<>.
 template <class Schema, class... Policies>
 class basic_database;
 

@@ -12,7 +12,7 @@ namespace inmem {
 
 /// Kind tag of storage backends (storage::memory, ...).
 struct storage_kind {};
-/// Kind tag of concurrency modes (concurrency::locked, concurrency::single_thread, ...).
+/// Kind tag of concurrency modes (concurrency::optimistic, concurrency::single_thread).
 struct concurrency_kind {};
 /// Kind tag of durability modes (durability::none, ...).
 struct durability_kind {};
@@ -38,7 +38,7 @@ consteval bool check_policy() {
     static_assert(is_known_policy<P>(),
                   "inmem: this template argument of basic_database is not a policy: a policy declares "
                   "`using policy_kind = inmem::storage_kind` (or concurrency_kind, durability_kind). "
-                  "Use e.g. inmem::storage::memory, inmem::concurrency::locked, inmem::durability::none");
+                  "Use e.g. inmem::storage::memory, inmem::concurrency::optimistic, inmem::durability::none");
     return is_known_policy<P>();
 }
 

@@ -37,9 +37,423 @@ static_assert(std::endian::native == std::endian::little || std::endian::native 
 // ---- begin inmem/database.hpp ----
 // inmem/database.hpp: basic_database, which composes a schema, the policies and the primitives.
 
-// ---- begin inmem/concurrency/locked.hpp ----
-// inmem/concurrency/locked.hpp: one reader-writer lock around the whole store.
+// ---- begin inmem/concurrency/optimistic.hpp ----
+// inmem/concurrency/optimistic.hpp: multi-version concurrency, the default.
 
+// ---- begin inmem/concurrency/snapshots.hpp ----
+// inmem/concurrency/snapshots.hpp: who is reading which version, so old versions can go.
+//
+// Every reader pins the version it reads at (its snapshot) for as long as it reads; the
+// writer frees a superseded version only once no pinned snapshot can reach it (see
+// memory_backend::collect). Two registries, one per concurrency policy:
+//  - shared_snapshots (concurrency::optimistic): pin and unpin are lock-free: a reader claims
+//    a free slot of its own cache line (starting at a per-thread hint, so threads do not
+//    share lines), marks it pending, reads the visible version and stores it. The writer's
+//    oldest() reads the visible version first and then every slot; a pending slot makes it
+//    free nothing this time. Why that is enough: a slot the writer saw free was claimed after
+//    the writer read the visible version, so its reader's snapshot is at least that version.
+//  - local_snapshots (concurrency::single_thread): a plain count per pinned version; point
+//    reads do not pin at all (nothing can be freed while they run).
+
+// ---- begin inmem/storage/key.hpp ----
+// inmem/storage/key.hpp: how every stored record is addressed in the one ordered store.
+//
+// Grammar (integers big-endian, so byte order is numeric order):
+//   key          := ns:u32 space:u8 body
+//   space 0 catalog, body := kind:u8 ...
+//     kind 0 run record   := run:u64                      -> run_info
+//   space 1 run data, body := run:u64 primitive:u8 slot:u16 user_key
+//   space 2 shared,   body := primitive:u8 slot:u16 name  (state records, across runs)
+//
+// Everything a run wrote is the contiguous range [ns run, ns run+1) of space 1, which is
+// what makes replaying or diffing a run cost O(run size). ns is a namespace (tenant, app,
+// agent) that outlives runs; 0 is the default and the only one used so far.
+
+// ---- begin inmem/error.hpp ----
+// inmem/error.hpp: how inmem reports failure.
+//
+// One style for the whole public API:
+//  - an operation that cannot do what was asked throws inmem::error, a std::system_error
+//    whose code() is an inmem::errc in inmem::error_category() (branch on it) and whose
+//    what() says what went wrong and what to do (show it to a person);
+//  - an outcome that is a normal answer is a value: an absent key is an empty optional;
+//  - decoding bytes that may not be ours returns inmem::result<T> (Boost.Outcome), never
+//    throws and never crashes.
+
+#include <boost/outcome/std_result.hpp>
+
+#include <string>
+#include <system_error>
+
+namespace inmem {
+
+/// Error codes of inmem::error and inmem::result. Stable: values are never renumbered.
+enum class errc : int {
+    ok = 0,
+    unknown_run = 1,       ///< the run id was never returned by begin_run on this database
+    run_not_active = 2,    ///< the run has ended; writes need an active run
+    invalid_argument = 3,  ///< a caller's argument is out of its documented domain
+    key_too_large = 4,     ///< a key exceeds inmem::max_key_size
+    conflict = 5,          ///< a transaction lost a race: another commit changed what it wrote
+                           ///< (or, serializable, read) after its snapshot; nothing was applied
+    not_found = 6,         ///< the record the operation needs does not exist
+    transaction_closed = 7, ///< the transaction was already committed or aborted
+    decode_truncated = 20, ///< the bytes end before the value does
+    decode_invalid = 21,   ///< a tag, flag or length in the bytes is not one we write
+    decode_trailing = 22,  ///< bytes remain after a complete value
+    corruption = 30,       ///< stored bytes failed to decode: the store is damaged
+    io_error = 40,         ///< a file operation failed (the message names the file and errno)
+    no_space = 41,         ///< the disk is full (ENOSPC); nothing acknowledged is lost
+    database_locked = 42,  ///< another process has the database directory open
+    schema_mismatch = 43,  ///< the files were written under another schema
+    failed = 44,           ///< an earlier I/O failure stopped all writes; reopen to recover
+};
+
+namespace detail {
+class error_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "inmem"; }
+    std::string message(int code) const override {
+        switch (static_cast<errc>(code)) {
+        case errc::ok: return "success";
+        case errc::unknown_run: return "unknown run";
+        case errc::run_not_active: return "run is not active";
+        case errc::invalid_argument: return "invalid argument";
+        case errc::key_too_large: return "key too large";
+        case errc::conflict: return "transaction conflict";
+        case errc::not_found: return "record not found";
+        case errc::transaction_closed: return "transaction already committed or aborted";
+        case errc::decode_truncated: return "encoded value is truncated";
+        case errc::decode_invalid: return "encoded value is malformed";
+        case errc::decode_trailing: return "encoded value has trailing bytes";
+        case errc::corruption: return "stored data is corrupt";
+        case errc::io_error: return "I/O error";
+        case errc::no_space: return "no space left on device";
+        case errc::database_locked: return "database is locked by another process";
+        case errc::schema_mismatch: return "data was written under another schema";
+        case errc::failed: return "database stopped after an I/O failure";
+        }
+        return "unknown inmem error";
+    }
+};
+} // namespace detail
+
+/// The category of every inmem::errc.
+inline const std::error_category& error_category() noexcept {
+    static const detail::error_category_impl category;
+    return category;
+}
+
+/// Makes errc usable as a std::error_code (found by argument-dependent lookup).
+inline std::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+/// The exception every throwing inmem operation throws. code() is an inmem::errc.
+class error : public std::system_error {
+public:
+    error(errc code, const std::string& what) : std::system_error(make_error_code(code), what) {}
+    error(std::error_code code, const std::string& what) : std::system_error(code, what) {}
+};
+
+/// A value or an error code, for operations on untrusted input (see inmem::decode).
+template <class T>
+using result = boost::outcome_v2::std_result<T>;
+
+} // namespace inmem
+
+template <>
+struct std::is_error_code_enum<inmem::errc> : std::true_type {};
+// ---- end inmem/error.hpp ----
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace inmem {
+
+/// A commit's sequence number. Every committed write gets a new, larger one, forever.
+using version_t = std::uint64_t;
+
+/// The largest user key (KV key, record name) in bytes.
+inline constexpr std::size_t max_key_size = 4096;
+
+} // namespace inmem
+
+namespace inmem::detail {
+
+enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
+enum class catalog_kind : std::uint8_t { run = 0 };
+
+/// The namespace every key uses until namespaces are exposed.
+inline constexpr std::uint32_t default_namespace = 0;
+
+inline constexpr std::size_t run_key_prefix_size = 4 + 1 + 8 + 1 + 2;
+
+template <class Int>
+void append_big_endian(std::string& out, Int v) {
+    for (int shift = (sizeof(Int) - 1) * 8; shift >= 0; shift -= 8)
+        out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+// Writes v big-endian at out: one byte swap and one store, not a byte at a time.
+template <class Int>
+void store_big_endian(char* out, Int v) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        if constexpr (sizeof(Int) == 2) v = static_cast<Int>(__builtin_bswap16(static_cast<std::uint16_t>(v)));
+        else if constexpr (sizeof(Int) == 4) v = static_cast<Int>(__builtin_bswap32(static_cast<std::uint32_t>(v)));
+        else if constexpr (sizeof(Int) == 8) v = static_cast<Int>(__builtin_bswap64(static_cast<std::uint64_t>(v)));
+    }
+    std::memcpy(out, &v, sizeof v);
+}
+
+template <class Int>
+Int read_big_endian(std::string_view in, std::size_t at) noexcept {
+    Int v = 0;
+    for (std::size_t i = 0; i < sizeof(Int); ++i) v = static_cast<Int>((v << 8) | static_cast<unsigned char>(in[at + i]));
+    return v;
+}
+
+inline void check_user_key(std::string_view key) {
+    if (key.size() > max_key_size)
+        throw error(errc::key_too_large, "inmem: a key of " + std::to_string(key.size()) +
+                                             " bytes exceeds inmem::max_key_size (" +
+                                             std::to_string(max_key_size) + ")");
+}
+
+/// Writes into out the key of a record a run wrote: (ns, run, primitive, slot) then the
+/// user's key. Reusing out avoids an allocation on read paths.
+inline void run_data_key_into(std::string& out, std::uint32_t ns, std::uint64_t run, std::uint8_t primitive,
+                              std::uint16_t slot, std::string_view user_key) {
+    std::array<char, run_key_prefix_size> prefix;
+    store_big_endian(prefix.data(), ns);
+    prefix[4] = static_cast<char>(key_space::run);
+    store_big_endian(prefix.data() + 5, run);
+    prefix[13] = static_cast<char>(primitive);
+    store_big_endian(prefix.data() + 14, slot);
+    out.resize(run_key_prefix_size + user_key.size());
+    std::memcpy(out.data(), prefix.data(), prefix.size());
+    if (!user_key.empty()) std::memcpy(out.data() + prefix.size(), user_key.data(), user_key.size());
+}
+
+/// The key of a record a run wrote, as a new string.
+inline std::string run_data_key(std::uint32_t ns, std::uint64_t run, std::uint8_t primitive, std::uint16_t slot,
+                                std::string_view user_key) {
+    std::string key;
+    run_data_key_into(key, ns, run, primitive, slot, user_key);
+    return key;
+}
+
+/// The length of the prefix that records listed together share: one run's data
+/// (ns space run), the run index (ns space kind), one slot of shared records (ns space
+/// primitive slot). The memory backend keeps an ordered index per such group. A key too
+/// short to name its space gets 5 (ns and space).
+constexpr std::size_t group_prefix_size(std::string_view key) noexcept {
+    if (key.size() < 5) return 5;
+    switch (static_cast<key_space>(key[4])) {
+    case key_space::run: return 13;
+    case key_space::catalog: return 6;
+    case key_space::shared: return 8;
+    }
+    return 5;
+}
+
+/// Writes into out the key of a shared record (a state record): (ns, primitive, slot) then
+/// its name.
+inline void shared_key_into(std::string& out, std::uint32_t ns, std::uint8_t primitive, std::uint16_t slot,
+                            std::string_view name) {
+    out.resize(8 + name.size());
+    store_big_endian(out.data(), ns);
+    out[4] = static_cast<char>(key_space::shared);
+    out[5] = static_cast<char>(primitive);
+    store_big_endian(out.data() + 6, slot);
+    if (!name.empty()) std::memcpy(out.data() + 8, name.data(), name.size());
+}
+
+/// A stored key as a person reads it in an error message: the run or shared slot it
+/// belongs to, then the user's key (bytes outside printable ASCII as \xNN).
+inline std::string describe_key(std::string_view key) {
+    std::string out;
+    std::size_t user = 0;
+    if (key.size() >= run_key_prefix_size && static_cast<key_space>(key[4]) == key_space::run) {
+        out = "key '";
+        user = run_key_prefix_size;
+    } else if (key.size() >= 8 && static_cast<key_space>(key[4]) == key_space::shared) {
+        out = "record '";
+        user = 8;
+    } else {
+        out = "internal key '";
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    for (char c : key.substr(user)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f && u != '\\') out.push_back(c);
+        else out += {'\\', 'x', hex[u >> 4], hex[u & 15]};
+    }
+    if (key.size() >= run_key_prefix_size && static_cast<key_space>(key[4]) == key_space::run)
+        out += "' of run " + std::to_string(read_big_endian<std::uint64_t>(key, 5));
+    else out += "'";
+    return out;
+}
+
+/// The key of a run's record in the run index.
+inline std::string run_catalog_key(std::uint32_t ns, std::uint64_t run) {
+    std::string key;
+    key.reserve(4 + 1 + 1 + 8);
+    append_big_endian(key, ns);
+    key.push_back(static_cast<char>(key_space::catalog));
+    key.push_back(static_cast<char>(catalog_kind::run));
+    append_big_endian(key, run);
+    return key;
+}
+
+/// The first key after every key that starts with prefix ("" when there is none).
+inline std::string prefix_end(std::string_view prefix) {
+    std::string end(prefix);
+    while (!end.empty()) {
+        auto& last = reinterpret_cast<unsigned char&>(end.back());
+        if (last != 0xff) {
+            ++last;
+            return end;
+        }
+        end.pop_back();
+    }
+    return end;
+}
+
+} // namespace inmem::detail
+// ---- end inmem/storage/key.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+
+namespace inmem::detail {
+
+class shared_snapshots {
+    static constexpr std::uint64_t free_slot = ~std::uint64_t{0};
+    static constexpr std::uint64_t pending_slot = free_slot - 1;
+    static constexpr std::size_t chunk_slots = 64;
+
+    struct alignas(64) slot {
+        std::atomic<std::uint64_t> value{free_slot};
+    };
+    struct chunk {
+        slot slots[chunk_slots];
+        std::atomic<chunk*> next{nullptr};
+    };
+
+public:
+    /// What pin() hands back to unpin().
+    using pin_type = std::atomic<std::uint64_t>*;
+    /// Point reads pin too: a concurrent writer may free versions at any time.
+    static constexpr bool point_reads_pin = true;
+
+    shared_snapshots() = default;
+    shared_snapshots(const shared_snapshots&) = delete;
+    shared_snapshots& operator=(const shared_snapshots&) = delete;
+    ~shared_snapshots() {
+        for (chunk* c = first_.next.load(); c;) {
+            chunk* next = c->next.load();
+            delete c;
+            c = next;
+        }
+    }
+
+    /// Registers a reader at the current value of visible and returns that version.
+    version_t pin(const std::atomic<version_t>& visible, pin_type& out) {
+        slot& s = claim();
+        const version_t at = visible.load();
+        s.value.store(at);
+        out = &s.value;
+        return at;
+    }
+
+    /// Registers a reader at version at, which the caller knows cannot have been freed yet
+    /// (it holds the writer's lock and at is the latest version).
+    void pin_at(version_t at, pin_type& out) {
+        slot& s = claim();
+        s.value.store(at);
+        out = &s.value;
+    }
+
+    static void unpin(pin_type pin) noexcept { pin->store(free_slot, std::memory_order_release); }
+
+    /// The oldest version a reader may still read: the smallest pinned snapshot, or
+    /// visible when none is older; 0 while a reader is between claiming and pinning.
+    version_t oldest(const std::atomic<version_t>& visible) const noexcept {
+        version_t oldest = visible.load();
+        for (const chunk* c = &first_; c; c = c->next.load()) {
+            for (const slot& s : c->slots) {
+                const std::uint64_t v = s.value.load();
+                if (v == pending_slot) return 0;
+                if (v != free_slot) oldest = std::min(oldest, v);
+            }
+        }
+        return oldest;
+    }
+
+private:
+    // A free slot, marked pending; new chunks are appended when every slot is taken.
+    slot& claim() {
+        thread_local std::size_t hint = next_hint_.fetch_add(1, std::memory_order_relaxed) % chunk_slots;
+        for (chunk* c = &first_;;) {
+            for (std::size_t i = 0; i < chunk_slots; ++i) {
+                slot& s = c->slots[(hint + i) % chunk_slots];
+                std::uint64_t expected = free_slot;
+                if (s.value.load(std::memory_order_relaxed) == free_slot &&
+                    s.value.compare_exchange_strong(expected, pending_slot))
+                    return s;
+            }
+            chunk* next = c->next.load(std::memory_order_acquire);
+            if (!next) {
+                auto* fresh = new chunk;
+                if (c->next.compare_exchange_strong(next, fresh)) next = fresh;
+                else delete fresh; // another thread appended one first: use it
+            }
+            c = next;
+        }
+    }
+
+    chunk first_;
+    static inline std::atomic<std::size_t> next_hint_{0};
+};
+
+class local_snapshots {
+public:
+    using pin_type = version_t;
+    static constexpr bool point_reads_pin = false;
+
+    version_t pin(const std::atomic<version_t>& visible, pin_type& out) {
+        const version_t at = visible.load(std::memory_order_relaxed);
+        pin_at(at, out);
+        return at;
+    }
+    void pin_at(version_t at, pin_type& out) {
+        ++pinned_[at];
+        out = at;
+    }
+    void unpin(pin_type pin) noexcept {
+        auto it = pinned_.find(pin);
+        if (--it->second == 0) pinned_.erase(it);
+    }
+    version_t oldest(const std::atomic<version_t>& visible) const noexcept {
+        const version_t now = visible.load(std::memory_order_relaxed);
+        return pinned_.empty() ? now : std::min(now, pinned_.begin()->first);
+    }
+
+private:
+    std::map<version_t, std::size_t> pinned_;
+};
+
+} // namespace inmem::detail
+// ---- end inmem/concurrency/snapshots.hpp ----
 // ---- begin inmem/policy.hpp ----
 // inmem/policy.hpp: policy kinds, and how basic_database picks one policy of each kind.
 //
@@ -54,7 +468,7 @@ namespace inmem {
 
 /// Kind tag of storage backends (storage::memory, ...).
 struct storage_kind {};
-/// Kind tag of concurrency modes (concurrency::locked, concurrency::single_thread, ...).
+/// Kind tag of concurrency modes (concurrency::optimistic, concurrency::single_thread).
 struct concurrency_kind {};
 /// Kind tag of durability modes (durability::none, ...).
 struct durability_kind {};
@@ -80,7 +494,7 @@ consteval bool check_policy() {
     static_assert(is_known_policy<P>(),
                   "inmem: this template argument of basic_database is not a policy: a policy declares "
                   "`using policy_kind = inmem::storage_kind` (or concurrency_kind, durability_kind). "
-                  "Use e.g. inmem::storage::memory, inmem::concurrency::locked, inmem::durability::none");
+                  "Use e.g. inmem::storage::memory, inmem::concurrency::optimistic, inmem::durability::none");
     return is_known_policy<P>();
 }
 
@@ -123,45 +537,47 @@ consteval bool check_policies() {
 } // namespace inmem
 // ---- end inmem/policy.hpp ----
 
-#include <shared_mutex>
+#include <mutex>
 
 namespace inmem::concurrency {
 
-/// Safe to share across threads: reads run in parallel under a shared lock, writes take it
-/// exclusively (encoding happens before the lock is taken). Coarse, and the default for now;
-/// an optimistic (MVCC) mode will replace it as the default.
-struct locked {
+/// Any number of threads (the default). Readers never lock and never wait: each reads the
+/// versions that were committed when it started (its snapshot) while writers add newer
+/// ones. Writers commit one at a time; a transaction commits only if no key it wrote (and,
+/// under isolation::serializable, no key or range it read) changed after its snapshot,
+/// otherwise it fails with errc::conflict. Old versions are freed once no reader can see them.
+struct optimistic {
     using policy_kind = concurrency_kind;
-    using mutex_type = std::shared_mutex;
+    using mutex_type = std::mutex;
+    using snapshots_type = detail::shared_snapshots;
 };
 
 } // namespace inmem::concurrency
-// ---- end inmem/concurrency/locked.hpp ----
+// ---- end inmem/concurrency/optimistic.hpp ----
 // ---- begin inmem/concurrency/single_thread.hpp ----
 // inmem/concurrency/single_thread.hpp: no synchronisation, for a database used by one thread.
 
 
 namespace inmem::detail {
 
-/// Satisfies the SharedMutex requirements and does nothing.
+/// Satisfies the Lockable requirements and does nothing.
 struct null_mutex {
     void lock() noexcept {}
     bool try_lock() noexcept { return true; }
     void unlock() noexcept {}
-    void lock_shared() noexcept {}
-    bool try_lock_shared() noexcept { return true; }
-    void unlock_shared() noexcept {}
 };
 
 } // namespace inmem::detail
 
 namespace inmem::concurrency {
 
-/// No locking at all: the fastest mode, for a database that only one thread touches.
-/// Using it from two threads at once is a data race.
+/// No synchronisation at all: the fastest mode, for a database that only one thread touches.
+/// Transactions still see their snapshot and still conflict with writes made after it.
+/// Using the database from two threads at once is a data race.
 struct single_thread {
     using policy_kind = concurrency_kind;
     using mutex_type = detail::null_mutex;
+    using snapshots_type = detail::local_snapshots;
 };
 
 } // namespace inmem::concurrency
@@ -199,7 +615,7 @@ namespace storage {
 struct memory;
 }
 namespace concurrency {
-struct locked;
+struct optimistic;
 struct single_thread;
 } // namespace concurrency
 namespace durability {
@@ -218,7 +634,7 @@ struct batched;
 
 /// A database of Schema, configured by Policies: at most one storage, one concurrency and
 /// one durability policy, in any order. Omitted kinds default to storage::memory,
-/// concurrency::locked and durability::batched<>.
+/// concurrency::optimistic and durability::batched<>.
 template <class Schema, class... Policies>
 class basic_database;
 
@@ -294,95 +710,6 @@ struct none {
 // disk, or forget what was never synced. posix_file_system is the real one. Every failure
 // throws inmem::error: no_space for ENOSPC, io_error otherwise, with the path and errno text.
 
-// ---- begin inmem/error.hpp ----
-// inmem/error.hpp: how inmem reports failure.
-//
-// One style for the whole public API:
-//  - an operation that cannot do what was asked throws inmem::error, a std::system_error
-//    whose code() is an inmem::errc in inmem::error_category() (branch on it) and whose
-//    what() says what went wrong and what to do (show it to a person);
-//  - an outcome that is a normal answer is a value: an absent key is an empty optional;
-//  - decoding bytes that may not be ours returns inmem::result<T> (Boost.Outcome), never
-//    throws and never crashes.
-
-#include <boost/outcome/std_result.hpp>
-
-#include <string>
-#include <system_error>
-
-namespace inmem {
-
-/// Error codes of inmem::error and inmem::result. Stable: values are never renumbered.
-enum class errc : int {
-    ok = 0,
-    unknown_run = 1,       ///< the run id was never returned by begin_run on this database
-    run_not_active = 2,    ///< the run has ended; writes need an active run
-    invalid_argument = 3,  ///< a caller's argument is out of its documented domain
-    key_too_large = 4,     ///< a key exceeds inmem::max_key_size
-    decode_truncated = 20, ///< the bytes end before the value does
-    decode_invalid = 21,   ///< a tag, flag or length in the bytes is not one we write
-    decode_trailing = 22,  ///< bytes remain after a complete value
-    corruption = 30,       ///< stored bytes failed to decode: the store is damaged
-    io_error = 40,         ///< a file operation failed (the message names the file and errno)
-    no_space = 41,         ///< the disk is full (ENOSPC); nothing acknowledged is lost
-    database_locked = 42,  ///< another process has the database directory open
-    schema_mismatch = 43,  ///< the files were written under another schema
-    failed = 44,           ///< an earlier I/O failure stopped all writes; reopen to recover
-};
-
-namespace detail {
-class error_category_impl final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "inmem"; }
-    std::string message(int code) const override {
-        switch (static_cast<errc>(code)) {
-        case errc::ok: return "success";
-        case errc::unknown_run: return "unknown run";
-        case errc::run_not_active: return "run is not active";
-        case errc::invalid_argument: return "invalid argument";
-        case errc::key_too_large: return "key too large";
-        case errc::decode_truncated: return "encoded value is truncated";
-        case errc::decode_invalid: return "encoded value is malformed";
-        case errc::decode_trailing: return "encoded value has trailing bytes";
-        case errc::corruption: return "stored data is corrupt";
-        case errc::io_error: return "I/O error";
-        case errc::no_space: return "no space left on device";
-        case errc::database_locked: return "database is locked by another process";
-        case errc::schema_mismatch: return "data was written under another schema";
-        case errc::failed: return "database stopped after an I/O failure";
-        }
-        return "unknown inmem error";
-    }
-};
-} // namespace detail
-
-/// The category of every inmem::errc.
-inline const std::error_category& error_category() noexcept {
-    static const detail::error_category_impl category;
-    return category;
-}
-
-/// Makes errc usable as a std::error_code (found by argument-dependent lookup).
-inline std::error_code make_error_code(errc e) noexcept {
-    return {static_cast<int>(e), error_category()};
-}
-
-/// The exception every throwing inmem operation throws. code() is an inmem::errc.
-class error : public std::system_error {
-public:
-    error(errc code, const std::string& what) : std::system_error(make_error_code(code), what) {}
-    error(std::error_code code, const std::string& what) : std::system_error(code, what) {}
-};
-
-/// A value or an error code, for operations on untrusted input (see inmem::decode).
-template <class T>
-using result = boost::outcome_v2::std_result<T>;
-
-} // namespace inmem
-
-template <>
-struct std::is_error_code_enum<inmem::errc> : std::true_type {};
-// ---- end inmem/error.hpp ----
 
 #include <cerrno>
 #include <cstdint>
@@ -2108,144 +2435,6 @@ inline constexpr bool is_schema_v<schema<E...>> = true;
 // ---- begin inmem/storage/record.hpp ----
 // inmem/storage/record.hpp: what the store holds (records) and how it changes (write ops).
 
-// ---- begin inmem/storage/key.hpp ----
-// inmem/storage/key.hpp: how every stored record is addressed in the one ordered store.
-//
-// Grammar (integers big-endian, so byte order is numeric order):
-//   key          := ns:u32 space:u8 body
-//   space 0 catalog, body := kind:u8 ...
-//     kind 0 run record   := run:u64                      -> run_info
-//   space 1 run data, body := run:u64 primitive:u8 slot:u16 user_key
-//   space 2 shared,   body := primitive:u8 slot:u16 name  (state records, across runs)
-//
-// Everything a run wrote is the contiguous range [ns run, ns run+1) of space 1, which is
-// what makes replaying or diffing a run cost O(run size). ns is a namespace (tenant, app,
-// agent) that outlives runs; 0 is the default and the only one used so far.
-
-
-#include <array>
-#include <bit>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <string>
-#include <string_view>
-
-namespace inmem {
-
-/// A commit's sequence number. Every committed write gets a new, larger one, forever.
-using version_t = std::uint64_t;
-
-/// The largest user key (KV key, record name) in bytes.
-inline constexpr std::size_t max_key_size = 4096;
-
-} // namespace inmem
-
-namespace inmem::detail {
-
-enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
-enum class catalog_kind : std::uint8_t { run = 0 };
-
-/// The namespace every key uses until namespaces are exposed.
-inline constexpr std::uint32_t default_namespace = 0;
-
-inline constexpr std::size_t run_key_prefix_size = 4 + 1 + 8 + 1 + 2;
-
-template <class Int>
-void append_big_endian(std::string& out, Int v) {
-    for (int shift = (sizeof(Int) - 1) * 8; shift >= 0; shift -= 8)
-        out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-// Writes v big-endian at out: one byte swap and one store, not a byte at a time.
-template <class Int>
-void store_big_endian(char* out, Int v) noexcept {
-    if constexpr (std::endian::native == std::endian::little) {
-        if constexpr (sizeof(Int) == 2) v = static_cast<Int>(__builtin_bswap16(static_cast<std::uint16_t>(v)));
-        else if constexpr (sizeof(Int) == 4) v = static_cast<Int>(__builtin_bswap32(static_cast<std::uint32_t>(v)));
-        else if constexpr (sizeof(Int) == 8) v = static_cast<Int>(__builtin_bswap64(static_cast<std::uint64_t>(v)));
-    }
-    std::memcpy(out, &v, sizeof v);
-}
-
-template <class Int>
-Int read_big_endian(std::string_view in, std::size_t at) noexcept {
-    Int v = 0;
-    for (std::size_t i = 0; i < sizeof(Int); ++i) v = static_cast<Int>((v << 8) | static_cast<unsigned char>(in[at + i]));
-    return v;
-}
-
-inline void check_user_key(std::string_view key) {
-    if (key.size() > max_key_size)
-        throw error(errc::key_too_large, "inmem: a key of " + std::to_string(key.size()) +
-                                             " bytes exceeds inmem::max_key_size (" +
-                                             std::to_string(max_key_size) + ")");
-}
-
-/// Writes into out the key of a record a run wrote: (ns, run, primitive, slot) then the
-/// user's key. Reusing out avoids an allocation on read paths.
-inline void run_data_key_into(std::string& out, std::uint32_t ns, std::uint64_t run, std::uint8_t primitive,
-                              std::uint16_t slot, std::string_view user_key) {
-    std::array<char, run_key_prefix_size> prefix;
-    store_big_endian(prefix.data(), ns);
-    prefix[4] = static_cast<char>(key_space::run);
-    store_big_endian(prefix.data() + 5, run);
-    prefix[13] = static_cast<char>(primitive);
-    store_big_endian(prefix.data() + 14, slot);
-    out.resize(run_key_prefix_size + user_key.size());
-    std::memcpy(out.data(), prefix.data(), prefix.size());
-    if (!user_key.empty()) std::memcpy(out.data() + prefix.size(), user_key.data(), user_key.size());
-}
-
-/// The key of a record a run wrote, as a new string.
-inline std::string run_data_key(std::uint32_t ns, std::uint64_t run, std::uint8_t primitive, std::uint16_t slot,
-                                std::string_view user_key) {
-    std::string key;
-    run_data_key_into(key, ns, run, primitive, slot, user_key);
-    return key;
-}
-
-/// The length of the prefix that records listed together share: one run's data
-/// (ns space run), the run index (ns space kind), one slot of shared records (ns space
-/// primitive slot). The memory backend keeps an ordered index per such group. A key too
-/// short to name its space gets 5 (ns and space).
-constexpr std::size_t group_prefix_size(std::string_view key) noexcept {
-    if (key.size() < 5) return 5;
-    switch (static_cast<key_space>(key[4])) {
-    case key_space::run: return 13;
-    case key_space::catalog: return 6;
-    case key_space::shared: return 8;
-    }
-    return 5;
-}
-
-/// The key of a run's record in the run index.
-inline std::string run_catalog_key(std::uint32_t ns, std::uint64_t run) {
-    std::string key;
-    key.reserve(4 + 1 + 1 + 8);
-    append_big_endian(key, ns);
-    key.push_back(static_cast<char>(key_space::catalog));
-    key.push_back(static_cast<char>(catalog_kind::run));
-    append_big_endian(key, run);
-    return key;
-}
-
-/// The first key after every key that starts with prefix ("" when there is none).
-inline std::string prefix_end(std::string_view prefix) {
-    std::string end(prefix);
-    while (!end.empty()) {
-        auto& last = reinterpret_cast<unsigned char&>(end.back());
-        if (last != 0xff) {
-            ++last;
-            return end;
-        }
-        end.pop_back();
-    }
-    return end;
-}
-
-} // namespace inmem::detail
-// ---- end inmem/storage/key.hpp ----
 
 #include <string>
 
@@ -2264,6 +2453,9 @@ struct write_op {
     kind op = kind::put;
     std::string key;
     std::string bytes;
+    /// The engine appends the commit's version (8 bytes, big-endian) to key before logging:
+    /// for journal records, one per commit, whose key must name the commit.
+    bool append_version = false;
 };
 
 } // namespace inmem::detail
@@ -2970,6 +3162,76 @@ struct strict {
 // the lock, for the durability its policy promises (finish()). A later concurrency policy
 // changes these two places.
 
+// ---- begin inmem/concurrency/append_only_array.hpp ----
+// inmem/concurrency/append_only_array.hpp: an array one writer appends to and anyone reads.
+
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace inmem::detail {
+
+/// Elements of type T (small, trivially copyable) in chunks of doubling size that never move:
+/// readers load size() and any element below it without a lock; one writer at a time calls
+/// push_back and set. Elements are atomics, so reads and writes of one element do not race.
+template <class T>
+class append_only_array {
+    static constexpr std::size_t first_bits = 6; // chunk k holds 2^(k + 6) elements
+    static constexpr std::size_t chunk_count = 58;
+
+public:
+    append_only_array() = default;
+    append_only_array(const append_only_array&) = delete;
+    append_only_array& operator=(const append_only_array&) = delete;
+    ~append_only_array() {
+        for (auto& c : chunks_) delete[] c.load(std::memory_order_relaxed);
+    }
+
+    std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
+
+    /// Element i < size().
+    T get(std::size_t i) const noexcept { return at(i).load(std::memory_order_acquire); }
+
+    /// Sets element i < size(). The writer only.
+    void set(std::size_t i, T value) noexcept { at(i).store(value, std::memory_order_release); }
+
+    /// Makes room for one more element. The writer only. Throws std::bad_alloc.
+    void reserve_one() {
+        const auto [chunk, offset] = locate(size_.load(std::memory_order_relaxed));
+        if (!chunks_[chunk].load(std::memory_order_relaxed))
+            chunks_[chunk].store(new std::atomic<T>[std::size_t{1} << (chunk + first_bits)], std::memory_order_release);
+    }
+
+    /// Appends value. The writer only. Throws std::bad_alloc (only without reserve_one()
+    /// first), leaving the array unchanged.
+    void push_back(T value) {
+        reserve_one();
+        const std::size_t i = size_.load(std::memory_order_relaxed);
+        const auto [chunk, offset] = locate(i);
+        chunks_[chunk].load(std::memory_order_relaxed)[offset].store(value, std::memory_order_relaxed);
+        size_.store(i + 1, std::memory_order_release);
+    }
+
+private:
+    static std::pair<std::size_t, std::size_t> locate(std::size_t i) noexcept {
+        const std::size_t c = i + (std::size_t{1} << first_bits);
+        const std::size_t chunk = static_cast<std::size_t>(std::bit_width(c)) - first_bits - 1;
+        return {chunk, c - (std::size_t{1} << (chunk + first_bits))};
+    }
+    std::atomic<T>& at(std::size_t i) const noexcept {
+        const auto [chunk, offset] = locate(i);
+        return chunks_[chunk].load(std::memory_order_acquire)[offset];
+    }
+
+    std::array<std::atomic<std::atomic<T>*>, chunk_count> chunks_{};
+    std::atomic<std::size_t> size_{0};
+};
+
+} // namespace inmem::detail
+// ---- end inmem/concurrency/append_only_array.hpp ----
 // ---- begin inmem/durability/wal_log.hpp ----
 // inmem/durability/wal_log.hpp: appending commits to the WAL and making them durable.
 //
@@ -3229,6 +3491,398 @@ struct std::hash<inmem::run_id> {
     std::size_t operator()(inmem::run_id r) const noexcept { return std::hash<std::uint64_t>{}(r.value); }
 };
 // ---- end inmem/primitives/runs.hpp ----
+// ---- begin inmem/storage/memory.hpp ----
+// inmem/storage/memory.hpp: the in-memory storage backend, multi-version.
+//
+// Every key has a chain of versions, newest first; a reader at snapshot version S sees, per
+// key, the newest version at or before S. Writers (one at a time: the engine serialises
+// them) add versions at the head of chains; readers walk chains with no lock at all.
+//
+// Two indexes over the keys, both readable while a writer changes them:
+//  - hash_index (storage/hash_index.hpp), for every point operation: O(1) whatever the size;
+//  - per group of keys that are listed together (one run's data, the run index, one slot of
+//    shared records; see group_prefix_size), a sorted array plus a short append-only tail
+//    of newer keys. A scan sorts a copy of the tail and merges; once the tail is full, the
+//    writer merges it into a new sorted array and publishes that.
+// Nothing a reader may hold is freed at once: a superseded version, a replaced hash table or
+// a replaced group array is retired with the version of the commit that replaced it, and
+// collect(oldest) frees it once no reader's snapshot is older than that version.
+//
+// Erased keys keep their key and a tombstone version; the values and older versions go.
+
+// ---- begin inmem/storage/hash_index.hpp ----
+// inmem/storage/hash_index.hpp: a hash index that readers search while one writer inserts.
+//
+// Open addressing with linear probing over an array of atomic pointers to nodes; a node has
+// a `hash` and a `key` that never change once it is inserted. Readers load the array and
+// probe with acquire loads: no lock, no retry. The one writer fills an empty slot with a
+// release store. When the array is half full the writer builds one twice as large, publishes
+// it, and hands the old array back to the caller to retire (free once no reader can hold it:
+// see memory_backend). Nodes are never removed; their owner frees them.
+
+#include <boost/container_hash/hash.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <string_view>
+
+namespace inmem::detail {
+
+struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return boost::hash<std::string_view>{}(s); }
+};
+
+template <class Node>
+class hash_index {
+public:
+    /// A slot array; what insert() returns when it replaced one.
+    struct table {
+        explicit table(std::size_t size) : mask(size - 1), slots(new std::atomic<Node*>[size]) {
+            for (std::size_t i = 0; i < size; ++i) slots[i].store(nullptr, std::memory_order_relaxed);
+        }
+        ~table() { delete[] slots; }
+        table(const table&) = delete;
+        table& operator=(const table&) = delete;
+
+        std::size_t mask;
+        std::atomic<Node*>* slots;
+    };
+
+    hash_index() : table_(new table(64)) {}
+    hash_index(const hash_index&) = delete;
+    hash_index& operator=(const hash_index&) = delete;
+    ~hash_index() { delete table_.load(std::memory_order_relaxed); }
+
+    /// The node with key (whose hash is hash), or nullptr. Any thread.
+    Node* find(std::string_view key, std::size_t hash) const noexcept {
+        const table* t = table_.load(std::memory_order_acquire);
+        for (std::size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+            Node* n = t->slots[i].load(std::memory_order_acquire);
+            if (!n) return nullptr;
+            if (n->hash == hash && n->key == key) return n;
+        }
+    }
+
+    /// Inserts n, whose key is not in the index. The writer only. Returns the replaced
+    /// array when the index grew (the caller retires it), else nullptr.
+    table* insert(Node* n) {
+        table* t = table_.load(std::memory_order_relaxed);
+        table* old = nullptr;
+        if ((count_ + 1) * 2 > t->mask + 1) {
+            auto* bigger = new table((t->mask + 1) * 2);
+            for (std::size_t i = 0; i <= t->mask; ++i)
+                if (Node* m = t->slots[i].load(std::memory_order_relaxed)) place(*bigger, m);
+            table_.store(bigger, std::memory_order_release);
+            old = t;
+            t = bigger;
+        }
+        place(*t, n);
+        ++count_;
+        return old;
+    }
+
+    /// Calls f(Node*) for every node. Any thread: nodes inserted meanwhile may be missed.
+    template <class F>
+    void for_each(F&& f) const {
+        const table* t = table_.load(std::memory_order_acquire);
+        for (std::size_t i = 0; i <= t->mask; ++i)
+            if (Node* n = t->slots[i].load(std::memory_order_acquire)) f(n);
+    }
+
+    /// Number of nodes (the writer's count).
+    std::size_t size() const noexcept { return count_; }
+
+private:
+    static void place(table& t, Node* n) noexcept {
+        std::size_t i = n->hash & t.mask;
+        while (t.slots[i].load(std::memory_order_relaxed)) i = (i + 1) & t.mask;
+        t.slots[i].store(n, std::memory_order_release);
+    }
+
+    std::atomic<table*> table_;
+    std::size_t count_ = 0;
+};
+
+} // namespace inmem::detail
+// ---- end inmem/storage/hash_index.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <deque>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace inmem::detail {
+
+/// The version to read at to see the latest of everything.
+inline constexpr version_t latest_version = std::numeric_limits<version_t>::max();
+
+/// One version of a key: the record (version and bytes) or, for an erasure, a tombstone.
+struct version_node {
+    stored_record record;
+    bool erased = false;
+    std::atomic<version_node*> older{nullptr};
+};
+
+/// A key and its versions. The key never changes once the node is published.
+struct key_node {
+    std::size_t hash = 0;
+    std::string key;
+    std::atomic<version_node*> head{nullptr};
+};
+
+class memory_backend {
+    // Keys that a scan lists together, in key order as of the last merge, then the newer ones.
+    struct group_view {
+        std::vector<key_node*> sorted;
+        std::size_t capacity = 0;
+        std::unique_ptr<std::atomic<key_node*>[]> tail;
+        std::atomic<std::size_t> tail_size{0};
+
+        explicit group_view(std::vector<key_node*> s)
+            : sorted(std::move(s)), capacity(std::max<std::size_t>(16, sorted.size() / 8)),
+              tail(new std::atomic<key_node*>[capacity]) {}
+    };
+    struct group_node {
+        std::size_t hash = 0;
+        std::string key;
+        std::atomic<group_view*> view{nullptr};
+    };
+    struct retired {
+        version_t after; // free once no snapshot is older than this
+        void* object;
+        void (*destroy)(void*, void*);
+        void* context;
+    };
+
+public:
+    memory_backend() = default;
+    memory_backend(const memory_backend&) = delete;
+    memory_backend& operator=(const memory_backend&) = delete;
+    ~memory_backend() {
+        collect(latest_version);
+        keys_.for_each([](key_node* k) {
+            for (version_node* v = k->head.load(std::memory_order_relaxed); v;) {
+                version_node* older = v->older.load(std::memory_order_relaxed);
+                delete v;
+                v = older;
+            }
+            delete k;
+        });
+        groups_.for_each([](group_node* g) {
+            delete g->view.load(std::memory_order_relaxed);
+            delete g;
+        });
+    }
+
+    // ---- Readers: any thread, with a snapshot pinned (concurrency/snapshots.hpp).
+
+    /// The record of key visible at snapshot at, or nullptr (absent or erased at at).
+    const stored_record* find(std::string_view key, version_t at = latest_version) const noexcept {
+        const key_node* k = keys_.find(key, hash_of(key));
+        if (!k) return nullptr;
+        const version_node* v = visible(*k, at);
+        return v ? &v->record : nullptr;
+    }
+
+    /// Calls f(key, record) for every key that starts with prefix and is visible at at, in
+    /// key order.
+    template <class F>
+    void scan_prefix(std::string_view prefix, version_t at, F&& f) const {
+        const std::size_t group_size = group_prefix_size(prefix);
+        if (prefix.size() >= group_size) { // within one group
+            const std::string_view group_key = prefix.substr(0, group_size);
+            if (const group_node* g = groups_.find(group_key, hash_of(group_key))) scan_group(*g, prefix, at, f);
+            return;
+        }
+        std::vector<const group_node*> groups; // a prefix of a group prefix spans groups
+        groups_.for_each([&](const group_node* g) {
+            if (std::string_view(g->key).starts_with(prefix)) groups.push_back(g);
+        });
+        std::sort(groups.begin(), groups.end(), [](const group_node* a, const group_node* b) { return a->key < b->key; });
+        for (const group_node* g : groups) scan_group(*g, prefix, at, f);
+    }
+    template <class F>
+    void scan_prefix(std::string_view prefix, F&& f) const {
+        scan_prefix(prefix, latest_version, std::forward<F>(f));
+    }
+
+    /// Calls f(key, record) for every key visible at at, in no particular order.
+    template <class F>
+    void for_each(version_t at, F&& f) const {
+        keys_.for_each([&](const key_node* k) {
+            if (const version_node* v = visible(*k, at)) f(std::string_view(k->key), std::as_const(v->record));
+        });
+    }
+
+    // ---- The writer: one thread at a time, and readers may run meanwhile.
+
+    /// The newest version of key, tombstones included (nullptr when key was never written).
+    const version_node* head(std::string_view key) const noexcept {
+        const key_node* k = keys_.find(key, hash_of(key));
+        return k ? k->head.load(std::memory_order_relaxed) : nullptr;
+    }
+
+    /// The version of the last commit that wrote or erased key; 0 when none did.
+    version_t latest(std::string_view key) const noexcept {
+        const version_node* v = head(key);
+        return v ? v->record.version : 0;
+    }
+
+    /// Adds bytes as key's version `version`, newer than every version before it.
+    void put(std::string&& key, std::string&& bytes, version_t version) {
+        auto* v = new version_node{stored_record{version, std::move(bytes)}, false, {}};
+        const std::size_t h = hash_of(key);
+        if (key_node* k = keys_.find(key, h)) {
+            push(*k, v);
+            return;
+        }
+        auto* k = new key_node{h, std::move(key), {}};
+        k->head.store(v, std::memory_order_relaxed);
+        live_.fetch_add(1, std::memory_order_relaxed);
+        retire_table(keys_.insert(k), version);
+        add_to_group(k, version);
+    }
+
+    /// Adds a tombstone to key at version; false (and nothing changes) when key is absent.
+    bool erase(std::string_view key, version_t version) {
+        key_node* k = keys_.find(key, hash_of(key));
+        if (!k || k->head.load(std::memory_order_relaxed)->erased) return false;
+        push(*k, new version_node{stored_record{version, {}}, true, {}});
+        return true;
+    }
+
+    /// Frees what no snapshot at or after oldest can reach.
+    void collect(version_t oldest) noexcept {
+        while (!retired_.empty() && retired_.front().after <= oldest) {
+            const retired r = retired_.front();
+            retired_.pop_front();
+            r.destroy(r.object, r.context);
+        }
+    }
+
+    /// How many retired objects wait for collect().
+    std::size_t garbage() const noexcept { return retired_.size(); }
+
+    /// Number of keys with a live (not erased) latest version.
+    std::size_t size() const noexcept { return live_.load(std::memory_order_relaxed); }
+
+private:
+    static std::size_t hash_of(std::string_view s) noexcept { return string_hash{}(s); }
+
+    static const version_node* visible(const key_node& k, version_t at) noexcept {
+        const version_node* v = k.head.load(std::memory_order_acquire);
+        while (v && v->record.version > at) v = v->older.load(std::memory_order_acquire);
+        return v && !v->erased ? v : nullptr;
+    }
+
+    // Makes v the newest version of k; the one it supersedes is retired.
+    void push(key_node& k, version_node* v) {
+        version_node* old = k.head.load(std::memory_order_relaxed);
+        v->older.store(old, std::memory_order_relaxed);
+        if (old->erased && !v->erased) live_.fetch_add(1, std::memory_order_relaxed);
+        else if (!old->erased && v->erased) live_.fetch_sub(1, std::memory_order_relaxed);
+        k.head.store(v, std::memory_order_release);
+        // Readers at or after v's version stop at v; older ones may still walk into old.
+        retired_.push_back({v->record.version, old,
+                            [](void* object, void* newer) {
+                                static_cast<version_node*>(newer)->older.store(nullptr,
+                                                                               std::memory_order_relaxed);
+                                delete static_cast<version_node*>(object);
+                            },
+                            v});
+    }
+
+    template <class Table>
+    void retire_table(Table* old, version_t version) {
+        if (old) retired_.push_back({version, old, [](void* t, void*) { delete static_cast<Table*>(t); }, nullptr});
+    }
+
+    void add_to_group(key_node* k, version_t version) {
+        const std::string_view group_key = std::string_view(k->key).substr(0, std::min(k->key.size(), group_prefix_size(k->key)));
+        const std::size_t h = hash_of(group_key);
+        group_node* g = groups_.find(group_key, h);
+        if (!g) {
+            g = new group_node{h, std::string(group_key), {}};
+            g->view.store(new group_view({}), std::memory_order_relaxed);
+            retire_table(groups_.insert(g), version);
+        }
+        group_view* view = g->view.load(std::memory_order_relaxed);
+        const std::size_t n = view->tail_size.load(std::memory_order_relaxed);
+        if (n < view->capacity) {
+            view->tail[n].store(k, std::memory_order_relaxed);
+            view->tail_size.store(n + 1, std::memory_order_release);
+            return;
+        }
+        std::vector<key_node*> tail = sorted_tail(*view, n, {});
+        tail.push_back(k);
+        std::sort(tail.begin(), tail.end(), key_less);
+        std::vector<key_node*> merged;
+        merged.reserve(view->sorted.size() + tail.size());
+        std::merge(view->sorted.begin(), view->sorted.end(), tail.begin(), tail.end(), std::back_inserter(merged),
+                   key_less);
+        g->view.store(new group_view(std::move(merged)), std::memory_order_release);
+        retired_.push_back({version, view, [](void* v, void*) { delete static_cast<group_view*>(v); }, nullptr});
+    }
+
+    static bool key_less(const key_node* a, const key_node* b) noexcept { return a->key < b->key; }
+
+    // The first n tail entries of view that start with prefix, sorted.
+    static std::vector<key_node*> sorted_tail(const group_view& view, std::size_t n, std::string_view prefix) {
+        std::vector<key_node*> tail;
+        tail.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            key_node* k = view.tail[i].load(std::memory_order_relaxed);
+            if (std::string_view(k->key).starts_with(prefix)) tail.push_back(k);
+        }
+        std::sort(tail.begin(), tail.end(), key_less);
+        return tail;
+    }
+
+    template <class F>
+    static void scan_group(const group_node& g, std::string_view prefix, version_t at, F& f) {
+        const group_view* view = g.view.load(std::memory_order_acquire);
+        const std::vector<key_node*> tail =
+            sorted_tail(*view, view->tail_size.load(std::memory_order_acquire), prefix);
+        auto it = std::lower_bound(view->sorted.begin(), view->sorted.end(), prefix,
+                                   [](const key_node* k, std::string_view p) { return std::string_view(k->key) < p; });
+        auto end = it;
+        while (end != view->sorted.end() && std::string_view((*end)->key).starts_with(prefix)) ++end;
+        auto t = tail.begin();
+        auto emit = [&](const key_node* k) {
+            if (const version_node* v = visible(*k, at)) f(std::string_view(k->key), std::as_const(v->record));
+        };
+        while (it != end || t != tail.end()) {
+            if (t == tail.end() || (it != end && (*it)->key < (*t)->key)) emit(*it++);
+            else emit(*t++);
+        }
+    }
+
+    hash_index<key_node> keys_;
+    hash_index<group_node> groups_;
+    std::deque<retired> retired_;
+    std::atomic<std::size_t> live_{0}; // written by the writer, read by anyone
+};
+
+} // namespace inmem::detail
+
+namespace inmem::storage {
+
+/// Keeps every record in RAM (the default storage policy): O(1) point reads and writes,
+/// ordered scans of a run's records, several versions per key for concurrent readers.
+struct memory {
+    using policy_kind = storage_kind;
+    using backend = detail::memory_backend;
+};
+
+} // namespace inmem::storage
+// ---- end inmem/storage/memory.hpp ----
 
 #include <algorithm>
 #include <atomic>
@@ -3237,10 +3891,11 @@ struct std::hash<inmem::run_id> {
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace inmem::detail {
@@ -3260,6 +3915,35 @@ class engine {
 public:
     using backend_type = typename StoragePolicy::backend;
     using mutex_type = typename ConcurrencyPolicy::mutex_type;
+    using snapshots_type = typename ConcurrencyPolicy::snapshots_type;
+
+    /// A registered reader: the versions visible at version() stay readable while it lives.
+    class pinned {
+    public:
+        pinned() = default;
+        pinned(pinned&& other) noexcept : engine_(std::exchange(other.engine_, nullptr)), pin_(other.pin_), at_(other.at_) {}
+        pinned& operator=(pinned&& other) noexcept {
+            if (this != &other) {
+                release();
+                engine_ = std::exchange(other.engine_, nullptr);
+                pin_ = other.pin_;
+                at_ = other.at_;
+            }
+            return *this;
+        }
+        ~pinned() { release(); }
+
+        version_t version() const noexcept { return at_; }
+        void release() noexcept {
+            if (engine_) std::exchange(engine_, nullptr)->snapshots_.unpin(pin_);
+        }
+
+    private:
+        friend class engine;
+        const engine* engine_ = nullptr;
+        typename snapshots_type::pin_type pin_{};
+        version_t at_ = 0;
+    };
 
     /// An empty database in memory.
     engine() = default;
@@ -3274,9 +3958,14 @@ public:
         auto found = recover_directory(
             fs, dir_, schema_, options_,
             [&](std::string&& key, std::string&& bytes, version_t v) { store_.put(std::move(key), std::move(bytes), v); },
-            [&](version_t v, std::span<write_op> ops) { apply(ops, v); });
+            [&](version_t v, std::span<write_op> ops) {
+                apply(ops, v);
+                if (store_.garbage() >= 4096) store_.collect(v); // nobody reads during recovery
+            });
         report_ = std::move(found.report);
         version_ = report_.last_version;
+        store_.collect(latest_version);
+        visible_.store(version_);
         rebuild_runs();
         wal_ = std::make_unique<wal_log>(options_.fs, dir_, found.next_segment, version_, schema_,
                                          options_.segment_bytes);
@@ -3305,15 +3994,17 @@ public:
         }
     }
 
+    // ---- Runs
+
     run_id begin_run(run_options options) {
         std::uint64_t ticket = 0;
         run_id id;
         {
             std::unique_lock lock(mutex_);
-            if (options.parent && !status_of(*options.parent))
+            if (options.parent && !known(*options.parent))
                 throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
                                                    " does not exist in this database");
-            run_info info{.id = run_id{next_run_},
+            run_info info{.id = run_id{statuses_.size() + 1},
                           .name = std::move(options.name),
                           .tags = std::move(options.tags),
                           .parent = options.parent,
@@ -3321,12 +4012,9 @@ public:
                           .started = std::chrono::system_clock::now(),
                           .ended = std::nullopt};
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), encode(info)};
-            if (statuses_.size() == statuses_.capacity()) // grow first, so recording the status cannot fail
-                statuses_.reserve(std::max<std::size_t>(64, statuses_.capacity() * 2));
-            commit_locked(std::span(&op, 1), ticket);
-            statuses_.push_back(run_status::active); // statuses_[id - 1]: ids are dense from 1
+            statuses_.reserve_one(); // so that recording the status after the commit cannot fail
+            commit_locked(std::span(&op, 1), ticket, [&] { statuses_.push_back(run_status::active); });
             id = info.id;
-            ++next_run_;
         }
         finish(ticket);
         return id;
@@ -3340,83 +4028,144 @@ public:
         {
             std::unique_lock lock(mutex_);
             check_writable(run);
-            run_info info = load_run(run);
+            run_info info = load_run(run, latest_version);
             info.status = status;
             info.ended = std::chrono::system_clock::now();
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
-            commit_locked(std::span(&op, 1), ticket);
-            statuses_[run.value - 1] = status;
+            commit_locked(std::span(&op, 1), ticket, [&] { statuses_.set(run.value - 1, status); });
         }
         finish(ticket);
     }
 
     run_info run(run_id run) const {
-        std::shared_lock lock(mutex_);
         check_known(run);
-        return load_run(run);
+        const pinned at = pin_for_point_read();
+        return load_run(run, at.version());
     }
 
     std::vector<run_info> runs() const {
-        std::shared_lock lock(mutex_);
+        const pinned at = pin_for_point_read();
         const std::string prefix = run_catalog_prefix();
         std::vector<run_info> out;
-        out.reserve(statuses_.size());
-        store_.scan_prefix(prefix, [&](std::string_view key, const stored_record& rec) {
+        store_.scan_prefix(prefix, at.version(), [&](std::string_view key, const stored_record& rec) {
             out.push_back(decode_run(rec, run_id{read_big_endian<std::uint64_t>(key, prefix.size())}));
         });
         return out;
     }
 
+    /// Throws unknown_run unless run is a run of this database. Lock-free.
+    void check_known(run_id run) const {
+        if (!known(run))
+            throw error(errc::unknown_run, "inmem: " + describe_run(run) +
+                                               " does not exist in this database (begin_run returns run ids)");
+    }
+
+    // ---- Reading
+
+    /// Registers a reader at the latest version (transactions hold one for their life).
+    pinned pin() const {
+        pinned p;
+        p.at_ = snapshots_.pin(visible_, p.pin_);
+        p.engine_ = this;
+        return p;
+    }
+
+    /// Calls f(const stored_record*) for key (nullptr when absent) at the latest version and
+    /// returns what f returns. run must exist. Lock-free.
+    template <class F>
+    decltype(auto) read(run_id run, std::string_view key, F&& f) const {
+        check_known(run);
+        return read_latest(key, std::forward<F>(f));
+    }
+
+    /// Calls f(const stored_record*) for key at the latest version, whatever run wrote it.
+    template <class F>
+    decltype(auto) read_latest(std::string_view key, F&& f) const {
+        const pinned at = pin_for_point_read();
+        return f(store_.find(key, at.version()));
+    }
+
+    /// Calls f(const stored_record*) for key as of snapshot at, which the caller has pinned.
+    template <class F>
+    decltype(auto) read_at(version_t at, std::string_view key, F&& f) const {
+        return f(store_.find(key, at));
+    }
+
+    /// Calls f(key, record) for every key under prefix at the latest version, in key order.
+    template <class F>
+    void scan(run_id run, std::string_view prefix, F&& f) const {
+        check_known(run);
+        const pinned at = pin_for_point_read();
+        store_.scan_prefix(prefix, at.version(), f);
+    }
+
+    /// Calls f(key, record) for every key under prefix as of snapshot at, which the caller
+    /// has pinned, in key order.
+    template <class F>
+    void scan_at(version_t at, std::string_view prefix, F&& f) const {
+        store_.scan_prefix(prefix, at, f);
+    }
+
+    /// The version of the latest commit (0 before the first).
+    version_t last_version() const noexcept { return visible_.load(std::memory_order_acquire); }
+
+    // ---- Writing
+
     /// Applies ops written by run (which must be active) as one commit; returns its version
     /// once it is as durable as the policy promises.
     version_t commit(run_id run, std::span<write_op> ops) {
+        return *commit_if(run, ops, [](const backend_type&) { return true; });
+    }
+
+    /// Commits ops for run if check(store) returns true when called under the writers' lock
+    /// (it may look at the latest versions with store.head(key)); returns the commit's
+    /// version, or nullopt (nothing written) when check said no.
+    template <class Check>
+    std::optional<version_t> commit_if(run_id run, std::span<write_op> ops, Check&& check) {
         std::uint64_t ticket = 0;
         version_t version;
         {
             std::unique_lock lock(mutex_);
             check_writable(run);
-            version = commit_locked(ops, ticket);
+            if (!check(std::as_const(store_))) return std::nullopt;
+            version = commit_locked(ops, ticket, [] {});
         }
         finish(ticket);
         return version;
     }
 
-    /// Erases key on behalf of run; false (and no commit) when the key is absent.
-    bool erase(run_id run, std::string key) {
-        std::uint64_t ticket = 0;
-        {
-            std::unique_lock lock(mutex_);
-            check_writable(run);
-            if (!store_.find(key)) return false;
-            write_op op{write_op::kind::erase, std::move(key), {}};
-            commit_locked(std::span(&op, 1), ticket);
-        }
-        finish(ticket);
-        return true;
+    /// What a transaction read, for validation at commit.
+    struct read_set {
+        std::span<const std::string> keys;     ///< keys read (present or not)
+        std::span<const std::string> prefixes; ///< ranges scanned
+    };
+
+    /// Commits a transaction of run that read at snapshot `at`: fails with errc::conflict,
+    /// writing nothing, if a key it writes (ops without append_version) or, when validate
+    /// is given, a key or range it read was written by a commit after at.
+    version_t commit_transaction(run_id run, version_t at, std::span<write_op> ops, const read_set* validate) {
+        return *commit_if(run, ops, [&](const backend_type& store) {
+            for (const write_op& op : ops)
+                if (!op.append_version && store.latest(op.key) > at) throw conflict("wrote", op.key, at);
+            if (!validate) return true;
+            for (const std::string& key : validate->keys)
+                if (store.latest(key) > at) throw conflict("read", key, at);
+            for (const std::string& prefix : validate->prefixes) {
+                // A key added, changed or erased after at under the prefix: erased keys keep a
+                // tombstone, so the latest versions of everything ever listed are all here.
+                bool changed = false;
+                std::string which;
+                store.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
+                    if (!changed && rec.version > at) changed = true, which = key;
+                });
+                if (!changed) changed = erased_after(store, prefix, at, which);
+                if (changed) throw conflict("listed", which, at);
+            }
+            return true;
+        });
     }
 
-    /// Calls f(const stored_record*) for key (nullptr when absent) under a read lock and
-    /// returns what f returns. run must exist.
-    template <class F>
-    decltype(auto) read(run_id run, std::string_view key, F&& f) const {
-        std::shared_lock lock(mutex_);
-        check_known(run);
-        return f(store_.find(key));
-    }
-
-    /// Calls f(key, record) for every key under prefix, in key order, under a read lock.
-    template <class F>
-    void scan(run_id run, std::string_view prefix, F&& f) const {
-        std::shared_lock lock(mutex_);
-        check_known(run);
-        store_.scan_prefix(prefix, f);
-    }
-
-    /// The version of the latest commit (0 before the first).
-    version_t last_version() const {
-        std::shared_lock lock(mutex_);
-        return version_;
-    }
+    // ---- Durability
 
     /// What opening the directory found (empty in memory).
     const recovery_report& recovery() const noexcept { return report_; }
@@ -3427,27 +4176,30 @@ public:
     }
 
     /// Writes a snapshot of the whole state and deletes the WAL it makes obsolete. Writers
-    /// keep committing while the file is written: the state is copied under the lock (a
-    /// memory copy), the file written after it is released.
+    /// keep committing meanwhile: the snapshot reads the versions of one moment (pinned, so
+    /// they stay), without a lock.
     void snapshot() {
         if (!wal_) return;
         std::lock_guard one_at_a_time(snapshot_mutex_);
-        std::vector<snapshot_record> records;
-        version_t version;
         std::uint32_t next_segment;
+        pinned at;
         {
             std::unique_lock lock(mutex_);
             next_segment = wal_->rotate(version_);
-            version = version_;
+            snapshots_.pin_at(version_, at.pin_);
+            at.at_ = version_;
+            at.engine_ = this;
             snapshot_ticket_ = wal_->appended();
-            records.reserve(store_.size());
-            store_.for_each([&](std::string_view key, const stored_record& rec) {
-                records.push_back({std::string(key), rec.version, rec.bytes});
-            });
         }
+        std::vector<snapshot_record> records;
+        records.reserve(store_.size());
+        store_.for_each(at.version(), [&](std::string_view key, const stored_record& rec) {
+            records.push_back({std::string(key), rec.version, rec.bytes});
+        });
+        at.release();
         wal_->sync(); // the segments the snapshot replaces are complete on disk
         try {
-            write_snapshot(*options_.fs, dir_, version, next_segment, schema_, records);
+            write_snapshot(*options_.fs, dir_, at.version(), next_segment, schema_, records);
             remove_obsolete_files();
         } catch (const error& e) {
             wal_->fail(e); // fail-stop: a failed write or sync is never retried and trusted
@@ -3456,12 +4208,52 @@ public:
     }
 
 private:
-    // Assigns the next version, logs ops, applies them; sets ticket for finish().
-    version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket) {
+    static error conflict(const char* what, std::string_view key, version_t at) {
+        return error(errc::conflict, std::string("inmem: transaction conflict: another commit changed ") +
+                                         describe_key(key) + ", which the transaction " + what +
+                                         ", after its snapshot (version " + std::to_string(at) +
+                                         "); nothing was written; run the transaction again (transact() does)");
+    }
+
+    // Whether a key under prefix was erased after at (scans skip tombstones).
+    static bool erased_after(const backend_type& store, std::string_view prefix, version_t at, std::string& which) {
+        bool found = false;
+        store.scan_prefix(prefix, at, [&](std::string_view key, const stored_record&) {
+            if (!found && store.find(key, latest_version) == nullptr) found = true, which = key;
+        });
+        return found;
+    }
+
+    pinned pin_for_point_read() const {
+        pinned p;
+        if constexpr (snapshots_type::point_reads_pin) {
+            p.at_ = snapshots_.pin(visible_, p.pin_);
+            p.engine_ = this;
+        } else {
+            p.at_ = visible_.load(std::memory_order_relaxed);
+        }
+        return p;
+    }
+
+    // Assigns the next version, logs ops, applies them, makes the commit visible, then runs
+    // publish (which must not throw): what publish records is only seen with the commit.
+    template <class Publish>
+    version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, Publish&& publish) {
         const version_t version = version_ + 1;
+        for (write_op& op : ops)
+            if (op.append_version) {
+                append_big_endian(op.key, version);
+                op.append_version = false;
+            }
         if (wal_) ticket = wal_->append(std::span<const write_op>(ops), version); // throws when failed
         apply(ops, version);
         version_ = version;
+        visible_.store(version);
+        publish();
+        if (store_.garbage() >= collect_at_) {
+            store_.collect(snapshots_.oldest(visible_));
+            collect_at_ = std::max<std::size_t>(256, store_.garbage() * 2);
+        }
         return version;
     }
 
@@ -3469,7 +4261,7 @@ private:
     void apply(std::span<write_op> ops, version_t version) {
         for (auto& op : ops) {
             if (op.op == write_op::kind::put) store_.put(std::move(op.key), std::move(op.bytes), version);
-            else store_.erase(op.key);
+            else store_.erase(op.key, version);
         }
     }
 
@@ -3538,40 +4330,30 @@ private:
     // Rebuilds run statuses from the recovered run index; ids are dense from 1.
     void rebuild_runs() {
         const std::string prefix = run_catalog_prefix();
-        store_.scan_prefix(prefix, [&](std::string_view key, const stored_record& rec) {
+        store_.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
             const run_id id{read_big_endian<std::uint64_t>(key, prefix.size())};
             if (id.value != statuses_.size() + 1)
                 throw error(errc::corruption, "inmem: the run index skips from run " +
                                                   std::to_string(statuses_.size()) + " to " + describe_run(id));
             statuses_.push_back(decode_run(rec, id).status);
         });
-        next_run_ = statuses_.size() + 1;
     }
 
-    // The status of run, or nullptr when it is not a run of this database.
-    const run_status* status_of(run_id run) const noexcept {
-        return run.value - 1 < statuses_.size() ? &statuses_[run.value - 1] : nullptr;
-    }
-
-    void check_known(run_id run) const {
-        if (!status_of(run))
-            throw error(errc::unknown_run, "inmem: " + describe_run(run) +
-                                               " does not exist in this database (begin_run returns run ids)");
-    }
+    bool known(run_id run) const noexcept { return run.value - 1 < statuses_.size(); }
 
     void check_writable(run_id run) const {
-        const run_status* status = status_of(run);
-        if (!status)
+        if (!known(run))
             throw error(errc::unknown_run, "inmem: cannot write to " + describe_run(run) +
                                                ": it does not exist in this database (begin_run returns run ids)");
-        if (*status != run_status::active)
+        const run_status status = statuses_.get(run.value - 1);
+        if (status != run_status::active)
             throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) + ": it has ended (" +
-                                                  std::string(to_string(*status)) +
+                                                  std::string(to_string(status)) +
                                                   "); begin a new run to write more");
     }
 
-    run_info load_run(run_id run) const {
-        const stored_record* rec = store_.find(run_catalog_key(default_namespace, run.value));
+    run_info load_run(run_id run, version_t at) const {
+        const stored_record* rec = store_.find(run_catalog_key(default_namespace, run.value), at);
         if (!rec) throw error(errc::corruption, "inmem: the run index has no record of " + describe_run(run));
         return decode_run(*rec, run);
     }
@@ -3584,11 +4366,15 @@ private:
         return std::move(info).value();
     }
 
+    // Writers, one at a time.
     mutable mutex_type mutex_;
+    version_t version_ = 0;          // the last commit's version, under mutex_
+    std::size_t collect_at_ = 256;   // garbage count that triggers a collect, under mutex_
+    // Anyone.
     backend_type store_;
-    version_t version_ = 0;
-    std::uint64_t next_run_ = 1;
-    std::vector<run_status> statuses_; // of run id i at [i - 1]
+    std::atomic<version_t> visible_{0}; // the newest version readers may read
+    mutable snapshots_type snapshots_;
+    append_only_array<run_status> statuses_; // of run id i at [i - 1]
 
     // Durable databases only.
     open_options options_;
@@ -3611,6 +4397,208 @@ private:
 // ---- begin inmem/primitives/kv.hpp ----
 // inmem/primitives/kv.hpp: typed key/value working memory, scoped to a run.
 
+// ---- begin inmem/transaction.hpp ----
+// inmem/transaction.hpp: transactions, one consistent snapshot and one atomic commit.
+//
+//   auto plans = db.kv<Plan>();
+//   auto tasks = db.states<Task>();
+//   db.transact(run, [&](auto& tx) {          // retried on conflict
+//       auto plan = plans.get(tx, "plan");    // reads see the snapshot and tx's own writes
+//       plans.put(tx, "plan", next(*plan));   // writes are buffered...
+//       tasks.cas(tx, "t1", seen, claimed);
+//   });                                       // ...and applied together, or not at all
+//
+// A transaction reads the database as of one version (its snapshot) and buffers its writes;
+// commit() applies them as one commit (one WAL record) if no key it writes was written by
+// another commit after the snapshot (first committer wins: snapshot isolation). Under
+// isolation::serializable it also fails if a key it read, or any key in a range it listed,
+// changed meanwhile, which rules out write skew. A failed commit throws errc::conflict and
+// applies nothing. The handles (kv, states) take the transaction in place of a run id.
+
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace inmem {
+
+/// How much a transaction checks at commit.
+enum class isolation : std::uint8_t {
+    snapshot,     ///< no key it writes changed since its snapshot (the default)
+    serializable, ///< also: no key it read and no range it listed changed since its snapshot
+};
+
+/// Options of db.begin() and db.transact().
+struct transaction_options {
+    isolation level = isolation::snapshot;
+    /// transact(): how many times the closure runs before a conflict is thrown to the caller.
+    unsigned max_attempts = 16;
+    /// transact(): the pause before the second attempt; it doubles (with jitter) up to max_backoff.
+    std::chrono::microseconds first_backoff{20};
+    std::chrono::microseconds max_backoff{20000};
+};
+
+/// A transaction of one run, from db.begin(run) (or given to the closure of db.transact).
+/// Movable, not copyable, not for use by two threads at once. Destroying an open transaction
+/// aborts it. Writes by any primitive go through it while it is open; committing after the
+/// run ended throws run_not_active, using it after commit or abort throws transaction_closed.
+template <class Engine>
+class basic_transaction {
+    struct pending {
+        detail::stored_record record; // version 0 until committed
+        bool erased = false;
+        bool append_version = false;
+    };
+
+public:
+    basic_transaction(Engine& engine, run_id run, transaction_options options)
+        : engine_(&engine), run_(run), options_(options) {
+        engine.check_known(run);
+        pin_ = engine.pin();
+    }
+    basic_transaction(basic_transaction&& other) noexcept
+        : engine_(other.engine_), run_(other.run_), options_(other.options_), pin_(std::move(other.pin_)),
+          writes_(std::move(other.writes_)), reads_(std::move(other.reads_)), ranges_(std::move(other.ranges_)),
+          open_(std::exchange(other.open_, false)), committed_(other.committed_) {}
+    basic_transaction& operator=(basic_transaction&& other) noexcept {
+        if (this != &other) {
+            abort();
+            engine_ = other.engine_;
+            run_ = other.run_;
+            options_ = other.options_;
+            pin_ = std::move(other.pin_);
+            writes_ = std::move(other.writes_);
+            reads_ = std::move(other.reads_);
+            ranges_ = std::move(other.ranges_);
+            open_ = std::exchange(other.open_, false);
+            committed_ = other.committed_;
+        }
+        return *this;
+    }
+    ~basic_transaction() { abort(); }
+
+    /// The run the transaction writes for.
+    run_id run() const noexcept { return run_; }
+    /// The version the transaction reads at.
+    version_t snapshot_version() const noexcept { return pin_.version(); }
+    /// True until commit() or abort().
+    bool active() const noexcept { return open_; }
+    /// The version of the commit (the snapshot's for a transaction that wrote nothing); 0
+    /// before commit and after abort.
+    version_t committed_version() const noexcept { return committed_; }
+    /// The isolation level it was begun with.
+    isolation level() const noexcept { return options_.level; }
+
+    /// Applies every write as one commit and returns its version (durable as the policy
+    /// promises). Throws conflict (nothing applied), run_not_active, and the durability errors;
+    /// whatever it throws, the transaction is closed.
+    version_t commit() {
+        ensure_open("commit");
+        struct close_on_exit {
+            basic_transaction& tx;
+            ~close_on_exit() { tx.close(); }
+        } closing{*this};
+        if (writes_.empty()) return committed_ = pin_.version();
+        std::vector<detail::write_op> ops;
+        ops.reserve(writes_.size());
+        while (!writes_.empty()) {
+            auto node = writes_.extract(writes_.begin());
+            pending& p = node.mapped();
+            ops.push_back(detail::write_op{p.erased ? detail::write_op::kind::erase : detail::write_op::kind::put,
+                                           std::move(node.key()), std::move(p.record.bytes), p.append_version});
+        }
+        const typename Engine::read_set read{reads_, ranges_};
+        return committed_ = engine_->commit_transaction(
+                   run_, pin_.version(), ops, options_.level == isolation::serializable ? &read : nullptr);
+    }
+
+    /// Drops every write; does nothing on a closed transaction.
+    void abort() noexcept {
+        if (open_) close();
+    }
+
+    // ---- Used by the primitives' handles, with full storage keys.
+
+    /// Calls f(const stored_record*) with key as this transaction sees it: its own write if
+    /// it made one (version 0, nullptr if erased), else the snapshot's record or nullptr.
+    template <class F>
+    decltype(auto) read(std::string_view key, F&& f) {
+        ensure_open("read");
+        if (auto it = writes_.find(key); it != writes_.end() && !it->second.append_version)
+            return f(it->second.erased ? nullptr : &std::as_const(it->second.record));
+        if (options_.level == isolation::serializable) reads_.emplace_back(key);
+        return engine_->read_at(pin_.version(), key, f);
+    }
+
+    /// Calls f(key, record) for every key under prefix as this transaction sees it, in order.
+    template <class F>
+    void scan(std::string_view prefix, F&& f) {
+        ensure_open("list");
+        if (options_.level == isolation::serializable) ranges_.emplace_back(prefix);
+        auto it = writes_.lower_bound(prefix);
+        const auto in_range = [&] { return it != writes_.end() && std::string_view(it->first).starts_with(prefix); };
+        const auto emit_pending = [&] {
+            if (!it->second.erased && !it->second.append_version)
+                f(std::string_view(it->first), std::as_const(it->second.record));
+            ++it;
+        };
+        engine_->scan_at(pin_.version(), prefix, [&](std::string_view key, const detail::stored_record& rec) {
+            while (in_range() && std::string_view(it->first) < key) emit_pending();
+            if (in_range() && std::string_view(it->first) == key && !it->second.append_version) {
+                emit_pending(); // this transaction's write replaces (or erases) the snapshot's
+                return;
+            }
+            f(key, rec);
+        });
+        while (in_range()) emit_pending();
+    }
+
+    /// Buffers a put of bytes at key (the latest buffered write of a key wins).
+    void put(std::string key, std::string bytes, bool append_version = false) {
+        ensure_open("write");
+        writes_.insert_or_assign(std::move(key), pending{{0, std::move(bytes)}, false, append_version});
+    }
+
+    /// Buffers an erase of key.
+    void erase(std::string key) {
+        ensure_open("write");
+        writes_.insert_or_assign(std::move(key), pending{{}, true, false});
+    }
+
+private:
+    void ensure_open(const char* what) const {
+        if (!open_)
+            throw error(errc::transaction_closed, std::string("inmem: cannot ") + what +
+                                                      " in a transaction that was already committed or "
+                                                      "aborted; begin a new one");
+    }
+
+    void close() noexcept {
+        open_ = false;
+        pin_.release();
+        writes_.clear();
+        reads_.clear();
+        ranges_.clear();
+    }
+
+    Engine* engine_;
+    run_id run_;
+    transaction_options options_;
+    typename Engine::pinned pin_;
+    std::map<std::string, pending, std::less<>> writes_;
+    std::vector<std::string> reads_;  // serializable only
+    std::vector<std::string> ranges_; // serializable only
+    bool open_ = true;
+    version_t committed_ = 0;
+};
+
+} // namespace inmem
+// ---- end inmem/transaction.hpp ----
 
 #include <range/v3/range_fwd.hpp>
 
@@ -3661,10 +4649,14 @@ private:
 
 /// Typed KV of one value type T, obtained from db.kv<T>(). Cheap to copy; valid while the
 /// database lives. Keys are arbitrary bytes up to inmem::max_key_size, private to each run.
+/// Every operation takes a run (it commits at once) or a transaction (it joins it: reads see
+/// the transaction's snapshot and writes, writes wait for its commit).
 /// Throws inmem::error: unknown_run, run_not_active (writes), key_too_large, corruption.
 template <class Engine, class T>
 class kv_handle {
 public:
+    using transaction = basic_transaction<Engine>;
+
     kv_handle(Engine& engine, std::uint16_t slot) noexcept : engine_(&engine), slot_(slot) {}
 
     /// Stores value under key for run; returns the new version of key (larger than any before).
@@ -3697,7 +4689,55 @@ public:
     /// Removes key from run; true if it was there.
     bool erase(run_id run, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->erase(run, full_key(run, key));
+        detail::write_op op{detail::write_op::kind::erase, full_key(run, key), {}};
+        return engine_
+            ->commit_if(run, std::span(&op, 1),
+                        [&](const typename Engine::backend_type& store) { return store.find(op.key) != nullptr; })
+            .has_value();
+    }
+
+    /// In tx: buffers value under key (tx's run); entries written in tx read as version 0.
+    void put(transaction& tx, std::string_view key, const T& value) const {
+        detail::check_user_key(key);
+        tx.put(full_key(tx.run(), key), encode(value));
+    }
+
+    /// In tx: the value under key as tx sees it, or nullopt.
+    std::optional<T> get(transaction& tx, std::string_view key) const {
+        detail::check_user_key(key);
+        return tx.read(lookup_key(tx.run(), key), [&](const detail::stored_record* rec) -> std::optional<T> {
+            if (!rec) return std::nullopt;
+            return decode_stored(tx.run(), key, rec->bytes);
+        });
+    }
+
+    /// In tx: the entry under key as tx sees it, or nullopt.
+    std::optional<kv_entry<T>> entry(transaction& tx, std::string_view key) const {
+        detail::check_user_key(key);
+        return tx.read(lookup_key(tx.run(), key), [&](const detail::stored_record* rec) -> std::optional<kv_entry<T>> {
+            if (!rec) return std::nullopt;
+            return kv_entry<T>{std::string(key), decode_stored(tx.run(), key, rec->bytes), rec->version};
+        });
+    }
+
+    /// In tx: buffers the removal of key; true if tx saw it.
+    bool erase(transaction& tx, std::string_view key) const {
+        detail::check_user_key(key);
+        std::string k = full_key(tx.run(), key);
+        const bool present = tx.read(k, [](const detail::stored_record* rec) { return rec != nullptr; });
+        tx.erase(std::move(k));
+        return present;
+    }
+
+    /// In tx: the entries under prefix as tx sees them, in key order.
+    kv_range<T> list(transaction& tx, std::string_view prefix = {}) const {
+        detail::check_user_key(prefix);
+        std::vector<kv_entry<T>> out;
+        tx.scan(full_key(tx.run(), prefix), [&](std::string_view key, const detail::stored_record& rec) {
+            auto user_key = key.substr(detail::run_key_prefix_size);
+            out.push_back(kv_entry<T>{std::string(user_key), decode_stored(tx.run(), user_key, rec.bytes), rec.version});
+        });
+        return kv_range<T>(std::move(out));
     }
 
     /// The entries of run whose key starts with prefix (all of them for ""), in key order.
@@ -3741,184 +4781,299 @@ private:
 
 } // namespace inmem
 // ---- end inmem/primitives/kv.hpp ----
-// ---- begin inmem/storage/memory.hpp ----
-// inmem/storage/memory.hpp: the in-memory storage backend.
+// ---- begin inmem/primitives/states.hpp ----
+// inmem/primitives/states.hpp: state records, the coordination primitive.
 //
-// Two indexes over one set of records:
-//  - a hash index (node-based, so records never move) for every point operation: find,
-//    put and erase cost O(1) whatever the size of the store;
-//  - an ordered index per group of records that are listed together (one run's data, the
-//    run index; see group_prefix_size): a vector of pointers to the records, sorted lazily
-//    the first time it is scanned after an insert. Agents write and read far more than they
-//    list, so keeping order is deferred to the scan and paid once per batch of inserts.
-// Erased records stay as tombstones until the group is compacted by a later writer, so a
-// concurrent scan (under a shared lock) never meets a freed record.
+// A state record is a named value of type T shared by every run (a task's claim, a leader
+// lease, a budget). Each write gives it a new version; cas() writes only if the version is
+// still the one the caller saw, so two runs racing to claim the same task cannot both win.
+// Every write is attributed: the record keeps the run that wrote it, and the writing run's
+// own data gets a journal entry (name, version, value), so writes(run) lists what one run
+// did in O(what it did).
+//
+// Storage (see storage/key.hpp):
+//   record  space 2: ns primitive=3 slot name                 -> writer:u64 value
+//   journal space 1: ns run primitive=3 slot name version:u64 -> writer:u64 value
 
-
-#include <boost/container_hash/hash.hpp>
-#include <boost/unordered/unordered_map.hpp>
 
 #include <algorithm>
-#include <cstddef>
-#include <functional>
-#include <map>
-#include <mutex>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
-#include <utility>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
-namespace inmem::detail {
+namespace inmem {
 
-struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return boost::hash<std::string_view>{}(s); }
+/// A state record as read: its value, the version of the write that made it, and the run
+/// that wrote it.
+template <class T>
+struct state_entry {
+    T value;
+    version_t version = 0;
+    run_id writer{};
 };
-struct string_equal {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+
+/// One write a run made to a state record (see state_handle::writes).
+template <class T>
+struct state_write {
+    std::string name;
+    T value;
+    version_t version = 0;
 };
 
-class memory_backend {
-    struct slot {
-        stored_record record;
-        bool erased = false;
-    };
-    using record_map = boost::unordered_map<std::string, slot, string_hash, string_equal>;
-    using entry = record_map::value_type; // its address is stable until the record is erased
+/// What cas() and init() return. On success, version is the new version (0 inside a
+/// transaction: known at commit). On mismatch, version is the record's actual version (0
+/// when it does not exist), to retry with.
+struct cas_result {
+    bool succeeded = false;
+    version_t version = 0;
+    explicit operator bool() const noexcept { return succeeded; }
+};
 
-    struct group {
-        std::vector<entry*> entries; // [0, sorted) in key order, the rest in insertion order
-        std::size_t sorted = 0;
-        std::size_t erased = 0; // tombstones among entries
-        std::mutex sort_mutex;  // scans sort under a shared lock, so they serialize here
-    };
+/// A lease: held by one run until it expires. List it in the schema's states<> to use the
+/// lease helpers: db.states<inmem::lease>().acquire(run, "leader", 30s).
+struct lease {
+    std::uint64_t holder = 0;     ///< the holding run's id; 0 when released
+    std::int64_t expires_ms = 0;  ///< system_clock time, in ms since the epoch
+};
+
+/// Proof of holding a lease. token increases with every acquire and renew (it is the lease
+/// record's version): pass it to the resources the lease guards, to fence off a holder
+/// whose lease expired without it noticing.
+struct lease_grant {
+    version_t token = 0;
+    std::chrono::system_clock::time_point expires{};
+};
+
+/// A counter. List it in the schema's states<> to use add() and value().
+struct counter {
+    std::int64_t value = 0;
+};
+
+/// State records of one value type T, from db.states<T>(). Cheap to copy; valid while the
+/// database lives. Names are arbitrary bytes up to inmem::max_key_size. Writes take the
+/// writing run (or a transaction, whose run writes) and throw unknown_run, run_not_active,
+/// key_too_large, and the durability errors; reads throw corruption on undecodable bytes.
+template <class Engine, class T>
+class state_handle {
+    static constexpr auto prim = static_cast<std::uint8_t>(primitive::state);
 
 public:
-    memory_backend() = default;
-    memory_backend(const memory_backend&) = delete;
-    memory_backend& operator=(const memory_backend&) = delete;
+    using transaction = basic_transaction<Engine>;
 
-    const stored_record* find(std::string_view key) const {
-        auto it = records_.find(key);
-        return it == records_.end() || it->second.erased ? nullptr : &it->second.record;
+    state_handle(Engine& engine, std::uint16_t slot) noexcept : engine_(&engine), slot_(slot) {}
+
+    /// The record's latest value, version and writer, or nullopt if it does not exist.
+    std::optional<state_entry<T>> read(std::string_view name) const {
+        detail::check_user_key(name);
+        return engine_->read_latest(lookup_key(name), [&](const detail::stored_record* rec) { return entry_of(name, rec); });
     }
 
-    void put(std::string&& key, std::string&& bytes, version_t version) {
-        auto it = records_.find(std::string_view(key));
-        if (it != records_.end()) {
-            if (it->second.erased) {
-                it->second.erased = false;
-                --group_of(it->first).erased;
-                --erased_;
-            }
-            it->second.record = stored_record{version, std::move(bytes)};
-            return;
+    /// The record as tx sees it (its snapshot, or tx's own write with version 0).
+    std::optional<state_entry<T>> read(transaction& tx, std::string_view name) const {
+        detail::check_user_key(name);
+        return tx.read(lookup_key(name), [&](const detail::stored_record* rec) { return entry_of(name, rec); });
+    }
+
+    /// Creates the record with value if it does not exist; if it does, changes nothing and
+    /// returns a mismatch with its version.
+    cas_result init(run_id run, std::string_view name, const T& value) const { return cas(run, name, 0, value); }
+
+    /// Writes value if the record's version is still expected (0: if it does not exist).
+    cas_result cas(run_id run, std::string_view name, version_t expected, const T& value) const {
+        auto ops = write_ops(run, name, value);
+        version_t actual = 0;
+        const auto version = engine_->commit_if(run, ops, [&](const typename Engine::backend_type& store) {
+            const detail::stored_record* rec = store.find(ops[0].key);
+            actual = rec ? rec->version : 0;
+            return actual == expected;
+        });
+        return version ? cas_result{true, *version} : cas_result{false, actual};
+    }
+
+    /// Writes value whatever the record holds; returns the new version.
+    version_t set(run_id run, std::string_view name, const T& value) const {
+        auto ops = write_ops(run, name, value);
+        return engine_->commit(run, ops);
+    }
+
+    /// Reads the record, computes fn(value) and writes it with cas; when another write came
+    /// first, reads again and re-runs fn, until one succeeds. Returns what was written.
+    /// Throws not_found if the record does not exist (init it first).
+    template <class Fn>
+    state_entry<T> transition(run_id run, std::string_view name, Fn&& fn) const {
+        static_assert(std::is_invocable_r_v<T, Fn&, const T&>,
+                      "inmem: transition(run, name, fn) needs fn(const T&) returning the new T");
+        for (unsigned attempt = 0;; ++attempt) {
+            auto current = read(name);
+            if (!current)
+                throw error(errc::not_found, "inmem: transition: the state record '" + std::string(name) +
+                                                 "' does not exist; create it with init() first");
+            T next = fn(std::as_const(current->value));
+            if (const cas_result r = cas(run, name, current->version, next))
+                return state_entry<T>{std::move(next), r.version, run};
+            if (attempt >= 8) std::this_thread::yield(); // heavy contention: let the winners run
         }
-        auto& g = group_of(key);
-        auto inserted = records_.emplace(std::move(key), slot{stored_record{version, std::move(bytes)}, false}).first;
-        g.entries.push_back(&*inserted);
     }
 
-    bool erase(std::string_view key) {
-        auto it = records_.find(key);
-        if (it == records_.end() || it->second.erased) return false;
-        it->second.erased = true;
-        it->second.record.bytes = std::string();
-        ++erased_;
-        auto& g = group_of(it->first);
-        if (++g.erased > 32 && g.erased * 2 > g.entries.size()) compact(g);
-        return true;
+    /// In tx: creates the record with value if tx sees none.
+    cas_result init(transaction& tx, std::string_view name, const T& value) const { return cas(tx, name, 0, value); }
+
+    /// In tx: writes value if tx sees the record at version expected; the commit then fails
+    /// with conflict if another commit changed it after tx's snapshot.
+    cas_result cas(transaction& tx, std::string_view name, version_t expected, const T& value) const {
+        const auto seen = read(tx, name);
+        const version_t actual = seen ? seen->version : 0;
+        if (seen && actual == 0) // tx wrote it already: its version is not known yet
+            throw error(errc::invalid_argument, "inmem: cas in a transaction on a record the transaction "
+                                                "already wrote; use set()");
+        if (actual != expected) return cas_result{false, actual};
+        set(tx, name, value);
+        return cas_result{true, 0};
     }
 
-    /// Calls f(key, record) for every key that starts with prefix, in key order.
-    template <class F>
-    void scan_prefix(std::string_view prefix, F&& f) const {
-        const std::size_t group_size = group_prefix_size(prefix);
-        if (prefix.size() >= group_size) { // within one group
-            auto it = groups_.find(prefix.substr(0, group_size));
-            if (it != groups_.end()) scan_group(it->second, prefix, f);
-            return;
+    /// In tx: writes value whatever the record holds.
+    void set(transaction& tx, std::string_view name, const T& value) const {
+        auto ops = write_ops(tx.run(), name, value);
+        tx.put(std::move(ops[0].key), std::move(ops[0].bytes));
+        tx.put(std::move(ops[1].key), std::move(ops[1].bytes), true);
+    }
+
+    /// Every write run made to records of this type, oldest first. Throws unknown_run.
+    std::vector<state_write<T>> writes(run_id run) const {
+        std::vector<state_write<T>> out;
+        const std::string prefix = detail::run_data_key(detail::default_namespace, run.value, prim, slot_, {});
+        engine_->scan(run, prefix, [&](std::string_view key, const detail::stored_record& rec) {
+            const std::string_view name = key.substr(prefix.size(), key.size() - prefix.size() - 8);
+            out.push_back(state_write<T>{std::string(name), decode_value(name, rec.bytes),
+                                         detail::read_big_endian<version_t>(key, key.size() - 8)});
+        });
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
+        return out;
+    }
+
+    // ---- Leases (T = inmem::lease)
+
+    /// Takes the lease for run for ttl if it is free, expired, or already run's. Returns the
+    /// grant, or nullopt while another run holds it.
+    std::optional<lease_grant> acquire(run_id run, std::string_view name, std::chrono::milliseconds ttl) const
+        requires std::is_same_v<T, lease>
+    {
+        for (;;) {
+            const auto now = std::chrono::system_clock::now();
+            const auto current = read(name);
+            if (current && current->value.holder != 0 && current->value.holder != run.value &&
+                current->value.expires_ms > to_ms(now))
+                return std::nullopt;
+            const lease next{run.value, to_ms(now + ttl)};
+            if (const cas_result r = cas(run, name, current ? current->version : 0, next))
+                return lease_grant{r.version, from_ms(next.expires_ms)};
         }
-        for (auto it = groups_.lower_bound(prefix); it != groups_.end() && it->first.starts_with(prefix); ++it)
-            scan_group(it->second, prefix, f);
     }
 
-    /// Calls f(key, record) for every record, in no particular order.
-    template <class F>
-    void for_each(F&& f) const {
-        for (const auto& [key, slot] : records_)
-            if (!slot.erased) f(std::string_view(key), slot.record);
+    /// Extends a lease run holds by grant to now + ttl; nullopt if it was taken meanwhile.
+    std::optional<lease_grant> renew(run_id run, std::string_view name, const lease_grant& grant,
+                                     std::chrono::milliseconds ttl) const
+        requires std::is_same_v<T, lease>
+    {
+        const lease next{run.value, to_ms(std::chrono::system_clock::now() + ttl)};
+        if (const cas_result r = cas(run, name, grant.token, next))
+            return lease_grant{r.version, from_ms(next.expires_ms)};
+        return std::nullopt;
     }
 
-    /// Number of records (tombstones excluded).
-    std::size_t size() const noexcept { return records_.size() - erased_; }
+    /// Gives the lease back; false if it was no longer held by grant.
+    bool release(run_id run, std::string_view name, const lease_grant& grant) const
+        requires std::is_same_v<T, lease>
+    {
+        return static_cast<bool>(cas(run, name, grant.token, lease{}));
+    }
+
+    // ---- Counters (T = inmem::counter)
+
+    /// Adds delta to the counter (created at 0) and returns the new value.
+    std::int64_t add(run_id run, std::string_view name, std::int64_t delta) const
+        requires std::is_same_v<T, counter>
+    {
+        for (;;) {
+            const auto current = read(name);
+            const std::int64_t next = (current ? current->value.value : 0) + delta;
+            if (cas(run, name, current ? current->version : 0, counter{next})) return next;
+        }
+    }
+
+    /// The counter's value (0 if it was never written).
+    std::int64_t value(std::string_view name) const
+        requires std::is_same_v<T, counter>
+    {
+        const auto current = read(name);
+        return current ? current->value.value : 0;
+    }
 
 private:
-    group& group_of(std::string_view key) {
-        auto prefix = key.substr(0, std::min(key.size(), group_prefix_size(key)));
-        auto it = groups_.find(prefix);
-        if (it == groups_.end()) it = groups_.try_emplace(std::string(prefix)).first;
-        return it->second;
+    // The record's put and the run's journal entry, ready to commit.
+    std::array<detail::write_op, 2> write_ops(run_id run, std::string_view name, const T& value) const {
+        detail::check_user_key(name);
+        std::string bytes;
+        bytes.resize(8);
+        detail::store_big_endian(bytes.data(), run.value);
+        encode_to(value, bytes);
+        std::string key;
+        detail::shared_key_into(key, detail::default_namespace, prim, slot_, name);
+        std::array<detail::write_op, 2> ops{
+            detail::write_op{detail::write_op::kind::put, std::move(key), bytes, false},
+            detail::write_op{detail::write_op::kind::put,
+                             detail::run_data_key(detail::default_namespace, run.value, prim, slot_, name),
+                             std::move(bytes), true}};
+        return ops;
     }
 
-    static bool entry_less(const entry* a, const entry* b) noexcept { return a->first < b->first; }
-
-    template <class F>
-    static void scan_group(group& g, std::string_view prefix, F& f) {
-        std::lock_guard lock(g.sort_mutex);
-        if (g.sorted < g.entries.size()) {
-            auto middle = g.entries.begin() + static_cast<std::ptrdiff_t>(g.sorted);
-            std::sort(middle, g.entries.end(), entry_less);
-            std::inplace_merge(g.entries.begin(), middle, g.entries.end(), entry_less);
-            g.sorted = g.entries.size();
-        }
-        auto it = std::lower_bound(g.entries.begin(), g.entries.end(), prefix,
-                                   [](const entry* e, std::string_view p) { return std::string_view(e->first) < p; });
-        for (; it != g.entries.end() && std::string_view((*it)->first).starts_with(prefix); ++it)
-            if (!(*it)->second.erased) f(std::string_view((*it)->first), std::as_const((*it)->second.record));
+    std::string_view lookup_key(std::string_view name) const {
+        thread_local std::string buffer;
+        detail::shared_key_into(buffer, detail::default_namespace, prim, slot_, name);
+        return buffer;
     }
 
-    // Drops the group's tombstones; called by writers, who hold the store exclusively.
-    void compact(group& g) {
-        std::vector<entry*> live;
-        live.reserve(g.entries.size() - g.erased);
-        std::size_t sorted_live = 0;
-        for (std::size_t i = 0; i < g.entries.size(); ++i) {
-            entry* e = g.entries[i];
-            if (e->second.erased) {
-                records_.erase(records_.find(std::string_view(e->first)));
-                --erased_;
-            } else {
-                live.push_back(e);
-                if (i < g.sorted) ++sorted_live;
-            }
-        }
-        g.entries = std::move(live);
-        g.sorted = sorted_live;
-        g.erased = 0;
+    std::optional<state_entry<T>> entry_of(std::string_view name, const detail::stored_record* rec) const {
+        if (!rec) return std::nullopt;
+        return state_entry<T>{decode_value(name, rec->bytes), rec->version,
+                              run_id{detail::read_big_endian<std::uint64_t>(rec->bytes, 0)}};
     }
 
-    record_map records_;
-    // Scans sort groups under a shared lock: the groups themselves are mutable there.
-    mutable std::map<std::string, group, std::less<>> groups_;
-    std::size_t erased_ = 0;
+    static T decode_value(std::string_view name, std::string_view bytes) {
+        auto value = bytes.size() >= 8 ? decode<T>(bytes.substr(8)) : result<T>(make_error_code(errc::decode_truncated));
+        if (!value)
+            throw error(errc::corruption, "inmem: the state record '" + std::string(name) + "' does not decode as " +
+                                              std::string(detail::type_name<T>()) + ": " + value.error().message());
+        return std::move(value).value();
+    }
+
+    static std::int64_t to_ms(std::chrono::system_clock::time_point t) noexcept {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    }
+    static std::chrono::system_clock::time_point from_ms(std::int64_t ms) noexcept {
+        return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+    }
+
+    Engine* engine_;
+    std::uint16_t slot_;
 };
 
-} // namespace inmem::detail
+} // namespace inmem
+// ---- end inmem/primitives/states.hpp ----
 
-namespace inmem::storage {
-
-/// Keeps every record in RAM (the default storage policy): O(1) point reads and writes,
-/// ordered scans of a run's records.
-struct memory {
-    using policy_kind = storage_kind;
-    using backend = detail::memory_backend;
-};
-
-} // namespace inmem::storage
-// ---- end inmem/storage/memory.hpp ----
-
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <random>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace inmem {
@@ -3934,9 +5089,11 @@ class basic_database {
 public:
     using schema_type = Schema;
     using storage_policy = detail::select_policy_t<storage_kind, storage::memory, Policies...>;
-    using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::locked, Policies...>;
+    using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::optimistic, Policies...>;
     using durability_policy = detail::select_policy_t<durability_kind, durability::batched<>, Policies...>;
     using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy>;
+    /// What begin() returns and transact() hands its closure.
+    using transaction = basic_transaction<engine_type>;
 
     /// An empty database in memory: nothing is written to disk, whatever the durability policy.
     basic_database() = default;
@@ -3978,6 +5135,49 @@ public:
             return kv_handle<engine_type, T>(engine_, Schema::template slot_of<primitive::kv, T>);
     }
 
+    /// The state records of value type T, which the schema must list in inmem::states<...>.
+    template <class T>
+    state_handle<engine_type, T> states() noexcept {
+        static_assert(Schema::template contains<primitive::state, T>,
+                      "inmem: db.states<T>() needs T in the schema's state types; add it: "
+                      "inmem::schema<inmem::states<..., T>, ...>");
+        if constexpr (Schema::template contains<primitive::state, T>)
+            return state_handle<engine_type, T>(engine_, Schema::template slot_of<primitive::state, T>);
+    }
+
+    /// Opens a transaction of run (which must exist; it must be active when committing) at
+    /// the latest version. See inmem/transaction.hpp.
+    transaction begin(run_id run, transaction_options options = {}) { return transaction(engine_, run, options); }
+
+    /// Runs fn(tx) in a new transaction of run and commits it; on errc::conflict, runs it again
+    /// in a fresh transaction after a short randomised pause, up to options.max_attempts times,
+    /// then throws the conflict. Returns what fn returns or, when fn returns nothing, the
+    /// commit's version. If fn throws, nothing it wrote is applied and the exception propagates.
+    /// fn may run several times: keep its effects outside the database idempotent.
+    template <class Fn>
+    auto transact(run_id run, Fn&& fn, transaction_options options = {}) {
+        static_assert(std::is_invocable_v<Fn&, transaction&>,
+                      "inmem: transact(run, fn) calls fn(tx) with the transaction: take `auto& tx` "
+                      "(or `db_type::transaction& tx`)");
+        using result_type = std::invoke_result_t<Fn&, transaction&>;
+        for (unsigned attempt = 1;; ++attempt) {
+            try {
+                transaction tx = begin(run, options);
+                if constexpr (std::is_void_v<result_type>) {
+                    std::invoke(fn, tx);
+                    return tx.active() ? tx.commit() : tx.committed_version();
+                } else {
+                    result_type out = std::invoke(fn, tx);
+                    if (tx.active()) tx.commit();
+                    return out;
+                }
+            } catch (const error& e) {
+                if (e.code() != errc::conflict || attempt >= std::max(1u, options.max_attempts)) throw;
+            }
+            pause_before_retry(attempt, options);
+        }
+    }
+
     /// The version of the latest commit (0 in a new database).
     version_t last_version() const { return engine_.last_version(); }
 
@@ -3993,6 +5193,13 @@ public:
     void snapshot() { engine_.snapshot(); }
 
 private:
+    static void pause_before_retry(unsigned attempt, const transaction_options& options) {
+        thread_local std::minstd_rand jitter(std::random_device{}());
+        const auto base = std::min(options.max_backoff, options.first_backoff * (1u << std::min(attempt - 1, 20u)));
+        const auto micros = base.count() / 2 + static_cast<long long>(jitter() % (base.count() + 1));
+        if (micros > 0) std::this_thread::sleep_for(std::chrono::microseconds(micros));
+    }
+
     engine_type engine_;
 };
 

@@ -8,10 +8,10 @@ struct Plan {
 using agent_schema = inmem::schema<inmem::kv<Plan>>;
 
 #ifdef INMEM_EXPECT_FAIL
-using db_type = inmem::basic_database<agent_schema, inmem::concurrency::locked, inmem::durability::none,
+using db_type = inmem::basic_database<agent_schema, inmem::concurrency::optimistic, inmem::durability::none,
                                       inmem::concurrency::single_thread>;
 #else
-using db_type = inmem::basic_database<agent_schema, inmem::concurrency::locked, inmem::durability::none>;
+using db_type = inmem::basic_database<agent_schema, inmem::concurrency::optimistic, inmem::durability::none>;
 #endif
 
 int main() {

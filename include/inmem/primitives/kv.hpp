@@ -8,6 +8,7 @@
 #include <inmem/schema/schema.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/record.hpp>
+#include <inmem/transaction.hpp>
 
 #include <range/v3/range_fwd.hpp>
 
@@ -58,10 +59,14 @@ private:
 
 /// Typed KV of one value type T, obtained from db.kv<T>(). Cheap to copy; valid while the
 /// database lives. Keys are arbitrary bytes up to inmem::max_key_size, private to each run.
+/// Every operation takes a run (it commits at once) or a transaction (it joins it: reads see
+/// the transaction's snapshot and writes, writes wait for its commit).
 /// Throws inmem::error: unknown_run, run_not_active (writes), key_too_large, corruption.
 template <class Engine, class T>
 class kv_handle {
 public:
+    using transaction = basic_transaction<Engine>;
+
     kv_handle(Engine& engine, std::uint16_t slot) noexcept : engine_(&engine), slot_(slot) {}
 
     /// Stores value under key for run; returns the new version of key (larger than any before).
@@ -94,7 +99,55 @@ public:
     /// Removes key from run; true if it was there.
     bool erase(run_id run, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->erase(run, full_key(run, key));
+        detail::write_op op{detail::write_op::kind::erase, full_key(run, key), {}};
+        return engine_
+            ->commit_if(run, std::span(&op, 1),
+                        [&](const typename Engine::backend_type& store) { return store.find(op.key) != nullptr; })
+            .has_value();
+    }
+
+    /// In tx: buffers value under key (tx's run); entries written in tx read as version 0.
+    void put(transaction& tx, std::string_view key, const T& value) const {
+        detail::check_user_key(key);
+        tx.put(full_key(tx.run(), key), encode(value));
+    }
+
+    /// In tx: the value under key as tx sees it, or nullopt.
+    std::optional<T> get(transaction& tx, std::string_view key) const {
+        detail::check_user_key(key);
+        return tx.read(lookup_key(tx.run(), key), [&](const detail::stored_record* rec) -> std::optional<T> {
+            if (!rec) return std::nullopt;
+            return decode_stored(tx.run(), key, rec->bytes);
+        });
+    }
+
+    /// In tx: the entry under key as tx sees it, or nullopt.
+    std::optional<kv_entry<T>> entry(transaction& tx, std::string_view key) const {
+        detail::check_user_key(key);
+        return tx.read(lookup_key(tx.run(), key), [&](const detail::stored_record* rec) -> std::optional<kv_entry<T>> {
+            if (!rec) return std::nullopt;
+            return kv_entry<T>{std::string(key), decode_stored(tx.run(), key, rec->bytes), rec->version};
+        });
+    }
+
+    /// In tx: buffers the removal of key; true if tx saw it.
+    bool erase(transaction& tx, std::string_view key) const {
+        detail::check_user_key(key);
+        std::string k = full_key(tx.run(), key);
+        const bool present = tx.read(k, [](const detail::stored_record* rec) { return rec != nullptr; });
+        tx.erase(std::move(k));
+        return present;
+    }
+
+    /// In tx: the entries under prefix as tx sees them, in key order.
+    kv_range<T> list(transaction& tx, std::string_view prefix = {}) const {
+        detail::check_user_key(prefix);
+        std::vector<kv_entry<T>> out;
+        tx.scan(full_key(tx.run(), prefix), [&](std::string_view key, const detail::stored_record& rec) {
+            auto user_key = key.substr(detail::run_key_prefix_size);
+            out.push_back(kv_entry<T>{std::string(user_key), decode_stored(tx.run(), user_key, rec.bytes), rec.version});
+        });
+        return kv_range<T>(std::move(out));
     }
 
     /// The entries of run whose key starts with prefix (all of them for ""), in key order.

@@ -110,6 +110,44 @@ constexpr std::size_t group_prefix_size(std::string_view key) noexcept {
     return 5;
 }
 
+/// Writes into out the key of a shared record (a state record): (ns, primitive, slot) then
+/// its name.
+inline void shared_key_into(std::string& out, std::uint32_t ns, std::uint8_t primitive, std::uint16_t slot,
+                            std::string_view name) {
+    out.resize(8 + name.size());
+    store_big_endian(out.data(), ns);
+    out[4] = static_cast<char>(key_space::shared);
+    out[5] = static_cast<char>(primitive);
+    store_big_endian(out.data() + 6, slot);
+    if (!name.empty()) std::memcpy(out.data() + 8, name.data(), name.size());
+}
+
+/// A stored key as a person reads it in an error message: the run or shared slot it
+/// belongs to, then the user's key (bytes outside printable ASCII as \xNN).
+inline std::string describe_key(std::string_view key) {
+    std::string out;
+    std::size_t user = 0;
+    if (key.size() >= run_key_prefix_size && static_cast<key_space>(key[4]) == key_space::run) {
+        out = "key '";
+        user = run_key_prefix_size;
+    } else if (key.size() >= 8 && static_cast<key_space>(key[4]) == key_space::shared) {
+        out = "record '";
+        user = 8;
+    } else {
+        out = "internal key '";
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    for (char c : key.substr(user)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f && u != '\\') out.push_back(c);
+        else out += {'\\', 'x', hex[u >> 4], hex[u & 15]};
+    }
+    if (key.size() >= run_key_prefix_size && static_cast<key_space>(key[4]) == key_space::run)
+        out += "' of run " + std::to_string(read_big_endian<std::uint64_t>(key, 5));
+    else out += "'";
+    return out;
+}
+
 /// The key of a run's record in the run index.
 inline std::string run_catalog_key(std::uint32_t ns, std::uint64_t run) {
     std::string key;

@@ -1,28 +1,33 @@
-// inmem/storage/memory.hpp: the in-memory storage backend.
+// inmem/storage/memory.hpp: the in-memory storage backend, multi-version.
 //
-// Two indexes over one set of records:
-//  - a hash index (node-based, so records never move) for every point operation: find,
-//    put and erase cost O(1) whatever the size of the store;
-//  - an ordered index per group of records that are listed together (one run's data, the
-//    run index; see group_prefix_size): a vector of pointers to the records, sorted lazily
-//    the first time it is scanned after an insert. Agents write and read far more than they
-//    list, so keeping order is deferred to the scan and paid once per batch of inserts.
-// Erased records stay as tombstones until the group is compacted by a later writer, so a
-// concurrent scan (under a shared lock) never meets a freed record.
+// Every key has a chain of versions, newest first; a reader at snapshot version S sees, per
+// key, the newest version at or before S. Writers (one at a time: the engine serialises
+// them) add versions at the head of chains; readers walk chains with no lock at all.
+//
+// Two indexes over the keys, both readable while a writer changes them:
+//  - hash_index (storage/hash_index.hpp), for every point operation: O(1) whatever the size;
+//  - per group of keys that are listed together (one run's data, the run index, one slot of
+//    shared records; see group_prefix_size), a sorted array plus a short append-only tail
+//    of newer keys. A scan sorts a copy of the tail and merges; once the tail is full, the
+//    writer merges it into a new sorted array and publishes that.
+// Nothing a reader may hold is freed at once: a superseded version, a replaced hash table or
+// a replaced group array is retired with the version of the commit that replaced it, and
+// collect(oldest) frees it once no reader's snapshot is older than that version.
+//
+// Erased keys keep their key and a tombstone version; the values and older versions go.
 #pragma once
 
 #include <inmem/policy.hpp>
+#include <inmem/storage/hash_index.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/record.hpp>
 
-#include <boost/container_hash/hash.hpp>
-#include <boost/unordered/unordered_map.hpp>
-
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
-#include <functional>
-#include <map>
-#include <mutex>
+#include <deque>
+#include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,139 +35,254 @@
 
 namespace inmem::detail {
 
-struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return boost::hash<std::string_view>{}(s); }
+/// The version to read at to see the latest of everything.
+inline constexpr version_t latest_version = std::numeric_limits<version_t>::max();
+
+/// One version of a key: the record (version and bytes) or, for an erasure, a tombstone.
+struct version_node {
+    stored_record record;
+    bool erased = false;
+    std::atomic<version_node*> older{nullptr};
 };
-struct string_equal {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+
+/// A key and its versions. The key never changes once the node is published.
+struct key_node {
+    std::size_t hash = 0;
+    std::string key;
+    std::atomic<version_node*> head{nullptr};
 };
 
 class memory_backend {
-    struct slot {
-        stored_record record;
-        bool erased = false;
-    };
-    using record_map = boost::unordered_map<std::string, slot, string_hash, string_equal>;
-    using entry = record_map::value_type; // its address is stable until the record is erased
+    // Keys that a scan lists together, in key order as of the last merge, then the newer ones.
+    struct group_view {
+        std::vector<key_node*> sorted;
+        std::size_t capacity = 0;
+        std::unique_ptr<std::atomic<key_node*>[]> tail;
+        std::atomic<std::size_t> tail_size{0};
 
-    struct group {
-        std::vector<entry*> entries; // [0, sorted) in key order, the rest in insertion order
-        std::size_t sorted = 0;
-        std::size_t erased = 0; // tombstones among entries
-        std::mutex sort_mutex;  // scans sort under a shared lock, so they serialize here
+        explicit group_view(std::vector<key_node*> s)
+            : sorted(std::move(s)), capacity(std::max<std::size_t>(16, sorted.size() / 8)),
+              tail(new std::atomic<key_node*>[capacity]) {}
+    };
+    struct group_node {
+        std::size_t hash = 0;
+        std::string key;
+        std::atomic<group_view*> view{nullptr};
+    };
+    struct retired {
+        version_t after; // free once no snapshot is older than this
+        void* object;
+        void (*destroy)(void*, void*);
+        void* context;
     };
 
 public:
     memory_backend() = default;
     memory_backend(const memory_backend&) = delete;
     memory_backend& operator=(const memory_backend&) = delete;
-
-    const stored_record* find(std::string_view key) const {
-        auto it = records_.find(key);
-        return it == records_.end() || it->second.erased ? nullptr : &it->second.record;
+    ~memory_backend() {
+        collect(latest_version);
+        keys_.for_each([](key_node* k) {
+            for (version_node* v = k->head.load(std::memory_order_relaxed); v;) {
+                version_node* older = v->older.load(std::memory_order_relaxed);
+                delete v;
+                v = older;
+            }
+            delete k;
+        });
+        groups_.for_each([](group_node* g) {
+            delete g->view.load(std::memory_order_relaxed);
+            delete g;
+        });
     }
 
-    void put(std::string&& key, std::string&& bytes, version_t version) {
-        auto it = records_.find(std::string_view(key));
-        if (it != records_.end()) {
-            if (it->second.erased) {
-                it->second.erased = false;
-                --group_of(it->first).erased;
-                --erased_;
-            }
-            it->second.record = stored_record{version, std::move(bytes)};
+    // ---- Readers: any thread, with a snapshot pinned (concurrency/snapshots.hpp).
+
+    /// The record of key visible at snapshot at, or nullptr (absent or erased at at).
+    const stored_record* find(std::string_view key, version_t at = latest_version) const noexcept {
+        const key_node* k = keys_.find(key, hash_of(key));
+        if (!k) return nullptr;
+        const version_node* v = visible(*k, at);
+        return v ? &v->record : nullptr;
+    }
+
+    /// Calls f(key, record) for every key that starts with prefix and is visible at at, in
+    /// key order.
+    template <class F>
+    void scan_prefix(std::string_view prefix, version_t at, F&& f) const {
+        const std::size_t group_size = group_prefix_size(prefix);
+        if (prefix.size() >= group_size) { // within one group
+            const std::string_view group_key = prefix.substr(0, group_size);
+            if (const group_node* g = groups_.find(group_key, hash_of(group_key))) scan_group(*g, prefix, at, f);
             return;
         }
-        auto& g = group_of(key);
-        auto inserted = records_.emplace(std::move(key), slot{stored_record{version, std::move(bytes)}, false}).first;
-        g.entries.push_back(&*inserted);
+        std::vector<const group_node*> groups; // a prefix of a group prefix spans groups
+        groups_.for_each([&](const group_node* g) {
+            if (std::string_view(g->key).starts_with(prefix)) groups.push_back(g);
+        });
+        std::sort(groups.begin(), groups.end(), [](const group_node* a, const group_node* b) { return a->key < b->key; });
+        for (const group_node* g : groups) scan_group(*g, prefix, at, f);
+    }
+    template <class F>
+    void scan_prefix(std::string_view prefix, F&& f) const {
+        scan_prefix(prefix, latest_version, std::forward<F>(f));
     }
 
-    bool erase(std::string_view key) {
-        auto it = records_.find(key);
-        if (it == records_.end() || it->second.erased) return false;
-        it->second.erased = true;
-        it->second.record.bytes = std::string();
-        ++erased_;
-        auto& g = group_of(it->first);
-        if (++g.erased > 32 && g.erased * 2 > g.entries.size()) compact(g);
+    /// Calls f(key, record) for every key visible at at, in no particular order.
+    template <class F>
+    void for_each(version_t at, F&& f) const {
+        keys_.for_each([&](const key_node* k) {
+            if (const version_node* v = visible(*k, at)) f(std::string_view(k->key), std::as_const(v->record));
+        });
+    }
+
+    // ---- The writer: one thread at a time, and readers may run meanwhile.
+
+    /// The newest version of key, tombstones included (nullptr when key was never written).
+    const version_node* head(std::string_view key) const noexcept {
+        const key_node* k = keys_.find(key, hash_of(key));
+        return k ? k->head.load(std::memory_order_relaxed) : nullptr;
+    }
+
+    /// The version of the last commit that wrote or erased key; 0 when none did.
+    version_t latest(std::string_view key) const noexcept {
+        const version_node* v = head(key);
+        return v ? v->record.version : 0;
+    }
+
+    /// Adds bytes as key's version `version`, newer than every version before it.
+    void put(std::string&& key, std::string&& bytes, version_t version) {
+        auto* v = new version_node{stored_record{version, std::move(bytes)}, false, {}};
+        const std::size_t h = hash_of(key);
+        if (key_node* k = keys_.find(key, h)) {
+            push(*k, v);
+            return;
+        }
+        auto* k = new key_node{h, std::move(key), {}};
+        k->head.store(v, std::memory_order_relaxed);
+        live_.fetch_add(1, std::memory_order_relaxed);
+        retire_table(keys_.insert(k), version);
+        add_to_group(k, version);
+    }
+
+    /// Adds a tombstone to key at version; false (and nothing changes) when key is absent.
+    bool erase(std::string_view key, version_t version) {
+        key_node* k = keys_.find(key, hash_of(key));
+        if (!k || k->head.load(std::memory_order_relaxed)->erased) return false;
+        push(*k, new version_node{stored_record{version, {}}, true, {}});
         return true;
     }
 
-    /// Calls f(key, record) for every key that starts with prefix, in key order.
-    template <class F>
-    void scan_prefix(std::string_view prefix, F&& f) const {
-        const std::size_t group_size = group_prefix_size(prefix);
-        if (prefix.size() >= group_size) { // within one group
-            auto it = groups_.find(prefix.substr(0, group_size));
-            if (it != groups_.end()) scan_group(it->second, prefix, f);
-            return;
+    /// Frees what no snapshot at or after oldest can reach.
+    void collect(version_t oldest) noexcept {
+        while (!retired_.empty() && retired_.front().after <= oldest) {
+            const retired r = retired_.front();
+            retired_.pop_front();
+            r.destroy(r.object, r.context);
         }
-        for (auto it = groups_.lower_bound(prefix); it != groups_.end() && it->first.starts_with(prefix); ++it)
-            scan_group(it->second, prefix, f);
     }
 
-    /// Calls f(key, record) for every record, in no particular order.
-    template <class F>
-    void for_each(F&& f) const {
-        for (const auto& [key, slot] : records_)
-            if (!slot.erased) f(std::string_view(key), slot.record);
-    }
+    /// How many retired objects wait for collect().
+    std::size_t garbage() const noexcept { return retired_.size(); }
 
-    /// Number of records (tombstones excluded).
-    std::size_t size() const noexcept { return records_.size() - erased_; }
+    /// Number of keys with a live (not erased) latest version.
+    std::size_t size() const noexcept { return live_.load(std::memory_order_relaxed); }
 
 private:
-    group& group_of(std::string_view key) {
-        auto prefix = key.substr(0, std::min(key.size(), group_prefix_size(key)));
-        auto it = groups_.find(prefix);
-        if (it == groups_.end()) it = groups_.try_emplace(std::string(prefix)).first;
-        return it->second;
+    static std::size_t hash_of(std::string_view s) noexcept { return string_hash{}(s); }
+
+    static const version_node* visible(const key_node& k, version_t at) noexcept {
+        const version_node* v = k.head.load(std::memory_order_acquire);
+        while (v && v->record.version > at) v = v->older.load(std::memory_order_acquire);
+        return v && !v->erased ? v : nullptr;
     }
 
-    static bool entry_less(const entry* a, const entry* b) noexcept { return a->first < b->first; }
+    // Makes v the newest version of k; the one it supersedes is retired.
+    void push(key_node& k, version_node* v) {
+        version_node* old = k.head.load(std::memory_order_relaxed);
+        v->older.store(old, std::memory_order_relaxed);
+        if (old->erased && !v->erased) live_.fetch_add(1, std::memory_order_relaxed);
+        else if (!old->erased && v->erased) live_.fetch_sub(1, std::memory_order_relaxed);
+        k.head.store(v, std::memory_order_release);
+        // Readers at or after v's version stop at v; older ones may still walk into old.
+        retired_.push_back({v->record.version, old,
+                            [](void* object, void* newer) {
+                                static_cast<version_node*>(newer)->older.store(nullptr,
+                                                                               std::memory_order_relaxed);
+                                delete static_cast<version_node*>(object);
+                            },
+                            v});
+    }
+
+    template <class Table>
+    void retire_table(Table* old, version_t version) {
+        if (old) retired_.push_back({version, old, [](void* t, void*) { delete static_cast<Table*>(t); }, nullptr});
+    }
+
+    void add_to_group(key_node* k, version_t version) {
+        const std::string_view group_key = std::string_view(k->key).substr(0, std::min(k->key.size(), group_prefix_size(k->key)));
+        const std::size_t h = hash_of(group_key);
+        group_node* g = groups_.find(group_key, h);
+        if (!g) {
+            g = new group_node{h, std::string(group_key), {}};
+            g->view.store(new group_view({}), std::memory_order_relaxed);
+            retire_table(groups_.insert(g), version);
+        }
+        group_view* view = g->view.load(std::memory_order_relaxed);
+        const std::size_t n = view->tail_size.load(std::memory_order_relaxed);
+        if (n < view->capacity) {
+            view->tail[n].store(k, std::memory_order_relaxed);
+            view->tail_size.store(n + 1, std::memory_order_release);
+            return;
+        }
+        std::vector<key_node*> tail = sorted_tail(*view, n, {});
+        tail.push_back(k);
+        std::sort(tail.begin(), tail.end(), key_less);
+        std::vector<key_node*> merged;
+        merged.reserve(view->sorted.size() + tail.size());
+        std::merge(view->sorted.begin(), view->sorted.end(), tail.begin(), tail.end(), std::back_inserter(merged),
+                   key_less);
+        g->view.store(new group_view(std::move(merged)), std::memory_order_release);
+        retired_.push_back({version, view, [](void* v, void*) { delete static_cast<group_view*>(v); }, nullptr});
+    }
+
+    static bool key_less(const key_node* a, const key_node* b) noexcept { return a->key < b->key; }
+
+    // The first n tail entries of view that start with prefix, sorted.
+    static std::vector<key_node*> sorted_tail(const group_view& view, std::size_t n, std::string_view prefix) {
+        std::vector<key_node*> tail;
+        tail.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            key_node* k = view.tail[i].load(std::memory_order_relaxed);
+            if (std::string_view(k->key).starts_with(prefix)) tail.push_back(k);
+        }
+        std::sort(tail.begin(), tail.end(), key_less);
+        return tail;
+    }
 
     template <class F>
-    static void scan_group(group& g, std::string_view prefix, F& f) {
-        std::lock_guard lock(g.sort_mutex);
-        if (g.sorted < g.entries.size()) {
-            auto middle = g.entries.begin() + static_cast<std::ptrdiff_t>(g.sorted);
-            std::sort(middle, g.entries.end(), entry_less);
-            std::inplace_merge(g.entries.begin(), middle, g.entries.end(), entry_less);
-            g.sorted = g.entries.size();
+    static void scan_group(const group_node& g, std::string_view prefix, version_t at, F& f) {
+        const group_view* view = g.view.load(std::memory_order_acquire);
+        const std::vector<key_node*> tail =
+            sorted_tail(*view, view->tail_size.load(std::memory_order_acquire), prefix);
+        auto it = std::lower_bound(view->sorted.begin(), view->sorted.end(), prefix,
+                                   [](const key_node* k, std::string_view p) { return std::string_view(k->key) < p; });
+        auto end = it;
+        while (end != view->sorted.end() && std::string_view((*end)->key).starts_with(prefix)) ++end;
+        auto t = tail.begin();
+        auto emit = [&](const key_node* k) {
+            if (const version_node* v = visible(*k, at)) f(std::string_view(k->key), std::as_const(v->record));
+        };
+        while (it != end || t != tail.end()) {
+            if (t == tail.end() || (it != end && (*it)->key < (*t)->key)) emit(*it++);
+            else emit(*t++);
         }
-        auto it = std::lower_bound(g.entries.begin(), g.entries.end(), prefix,
-                                   [](const entry* e, std::string_view p) { return std::string_view(e->first) < p; });
-        for (; it != g.entries.end() && std::string_view((*it)->first).starts_with(prefix); ++it)
-            if (!(*it)->second.erased) f(std::string_view((*it)->first), std::as_const((*it)->second.record));
     }
 
-    // Drops the group's tombstones; called by writers, who hold the store exclusively.
-    void compact(group& g) {
-        std::vector<entry*> live;
-        live.reserve(g.entries.size() - g.erased);
-        std::size_t sorted_live = 0;
-        for (std::size_t i = 0; i < g.entries.size(); ++i) {
-            entry* e = g.entries[i];
-            if (e->second.erased) {
-                records_.erase(records_.find(std::string_view(e->first)));
-                --erased_;
-            } else {
-                live.push_back(e);
-                if (i < g.sorted) ++sorted_live;
-            }
-        }
-        g.entries = std::move(live);
-        g.sorted = sorted_live;
-        g.erased = 0;
-    }
-
-    record_map records_;
-    // Scans sort groups under a shared lock: the groups themselves are mutable there.
-    mutable std::map<std::string, group, std::less<>> groups_;
-    std::size_t erased_ = 0;
+    hash_index<key_node> keys_;
+    hash_index<group_node> groups_;
+    std::deque<retired> retired_;
+    std::atomic<std::size_t> live_{0}; // written by the writer, read by anyone
 };
 
 } // namespace inmem::detail
@@ -170,7 +290,7 @@ private:
 namespace inmem::storage {
 
 /// Keeps every record in RAM (the default storage policy): O(1) point reads and writes,
-/// ordered scans of a run's records.
+/// ordered scans of a run's records, several versions per key for concurrent readers.
 struct memory {
     using policy_kind = storage_kind;
     using backend = detail::memory_backend;

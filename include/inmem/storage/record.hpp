@@ -20,6 +20,9 @@ struct write_op {
     kind op = kind::put;
     std::string key;
     std::string bytes;
+    /// The engine appends the commit's version (8 bytes, big-endian) to key before logging:
+    /// for journal records, one per commit, whose key must name the commit.
+    bool append_version = false;
 };
 
 } // namespace inmem::detail

@@ -1,0 +1,69 @@
+// inmem/concurrency/append_only_array.hpp: an array one writer appends to and anyone reads.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace inmem::detail {
+
+/// Elements of type T (small, trivially copyable) in chunks of doubling size that never move:
+/// readers load size() and any element below it without a lock; one writer at a time calls
+/// push_back and set. Elements are atomics, so reads and writes of one element do not race.
+template <class T>
+class append_only_array {
+    static constexpr std::size_t first_bits = 6; // chunk k holds 2^(k + 6) elements
+    static constexpr std::size_t chunk_count = 58;
+
+public:
+    append_only_array() = default;
+    append_only_array(const append_only_array&) = delete;
+    append_only_array& operator=(const append_only_array&) = delete;
+    ~append_only_array() {
+        for (auto& c : chunks_) delete[] c.load(std::memory_order_relaxed);
+    }
+
+    std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
+
+    /// Element i < size().
+    T get(std::size_t i) const noexcept { return at(i).load(std::memory_order_acquire); }
+
+    /// Sets element i < size(). The writer only.
+    void set(std::size_t i, T value) noexcept { at(i).store(value, std::memory_order_release); }
+
+    /// Makes room for one more element. The writer only. Throws std::bad_alloc.
+    void reserve_one() {
+        const auto [chunk, offset] = locate(size_.load(std::memory_order_relaxed));
+        if (!chunks_[chunk].load(std::memory_order_relaxed))
+            chunks_[chunk].store(new std::atomic<T>[std::size_t{1} << (chunk + first_bits)], std::memory_order_release);
+    }
+
+    /// Appends value. The writer only. Throws std::bad_alloc (only without reserve_one()
+    /// first), leaving the array unchanged.
+    void push_back(T value) {
+        reserve_one();
+        const std::size_t i = size_.load(std::memory_order_relaxed);
+        const auto [chunk, offset] = locate(i);
+        chunks_[chunk].load(std::memory_order_relaxed)[offset].store(value, std::memory_order_relaxed);
+        size_.store(i + 1, std::memory_order_release);
+    }
+
+private:
+    static std::pair<std::size_t, std::size_t> locate(std::size_t i) noexcept {
+        const std::size_t c = i + (std::size_t{1} << first_bits);
+        const std::size_t chunk = static_cast<std::size_t>(std::bit_width(c)) - first_bits - 1;
+        return {chunk, c - (std::size_t{1} << (chunk + first_bits))};
+    }
+    std::atomic<T>& at(std::size_t i) const noexcept {
+        const auto [chunk, offset] = locate(i);
+        return chunks_[chunk].load(std::memory_order_acquire)[offset];
+    }
+
+    std::array<std::atomic<std::atomic<T>*>, chunk_count> chunks_{};
+    std::atomic<std::size_t> size_{0};
+};
+
+} // namespace inmem::detail
