@@ -1,4 +1,5 @@
-// quickstart: an agent's working memory in inmem, from schema to runs to typed KV.
+// quickstart: an agent's working memory in inmem, from schema to runs to typed KV, then
+// coordination between agents (state records, cas) and transactions.
 //
 // Build and run: scripts/run-example.sh
 #include <inmem/inmem.hpp>
@@ -11,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -33,8 +35,14 @@ struct ToolCall {
     std::map<std::string, std::string> args;
 };
 
+// Who works on a ticket: a state record, shared by every run.
+struct Claim {
+    std::string worker;
+};
+
 // 2. List them in a schema, by primitive. Events are declared now and used by a later release.
-using agent_schema = inmem::schema<inmem::kv<Plan, ToolResult, std::string>, inmem::events<ToolCall>>;
+using agent_schema = inmem::schema<inmem::kv<Plan, ToolResult, std::string>, inmem::events<ToolCall>,
+                                   inmem::states<Claim, inmem::counter>>;
 
 int main() {
     // 3. A database: in memory, safe to share across threads (the default policies).
@@ -84,6 +92,30 @@ int main() {
     std::printf("mood in run %llu: %s; in run %llu: %s\n", static_cast<unsigned long long>(run.value),
                 notes.get(run, "mood")->c_str(), static_cast<unsigned long long>(retry.value),
                 notes.get(retry, "mood")->c_str());
+
+    // 8. Coordination: three workers race to claim one ticket; cas() lets exactly one win.
+    auto claims = db.states<Claim>();
+    inmem::run_id dispatcher = db.begin_run({.name = "dispatcher"});
+    claims.init(dispatcher, "ticket 4711", Claim{});
+    std::vector<std::thread> workers;
+    for (const char* name : {"ada", "bob", "cy"})
+        workers.emplace_back([&, name] {
+            inmem::run_id me = db.begin_run({.name = name});
+            auto seen = claims.read("ticket 4711");
+            if (seen->value.worker.empty() && claims.cas(me, "ticket 4711", seen->version, Claim{name}))
+                db.states<inmem::counter>().add(me, "claims won", 1);
+        });
+    for (auto& w : workers) w.join();
+    std::printf("ticket 4711 claimed by %s (claims won: %lld)\n", claims.read("ticket 4711")->value.worker.c_str(),
+                static_cast<long long>(db.states<inmem::counter>().value("claims won")));
+
+    // 9. Transactions: one snapshot, and every write of every primitive lands together or not
+    // at all. transact() re-runs the closure if another commit got in first.
+    inmem::version_t at = db.transact(dispatcher, [&](auto& tx) {
+        plans.put(tx, "plan", Plan{"close ticket 4711", {"check claim", "close"}, 1});
+        claims.set(tx, "ticket 4711", Claim{"done"});
+    });
+    std::printf("plan and claim committed together at version %llu\n", static_cast<unsigned long long>(at));
 
     // The schema has a stable fingerprint: data written under another layout is refused.
     std::printf("Plan is stored as %s\n", inmem::describe<Plan>().c_str());

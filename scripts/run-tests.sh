@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs the whole test suite.
 # Environment: INMEM_BUILD_DIR (default build), INMEM_MESON_ARGS (extra `meson setup` options),
-# INMEM_TEST_ARGS (extra `meson test` arguments, e.g. "--suite unit").
+# INMEM_TEST_ARGS (extra `meson test` arguments, e.g. "--suite unit"), INMEM_TARGETS (build only
+# these targets, e.g. "stress_tests", and test without rebuilding the others).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

@@ -1,0 +1,180 @@
+// Tests of inmem/primitives/states.hpp: state records, cas, transitions, attribution, and the
+// lease and counter helpers.
+#include "../support.hpp"
+
+#include <catch2/catch.hpp>
+#include <inmem/inmem.hpp>
+
+#include <thread>
+#include <tuple>
+
+namespace {
+
+struct Task {
+    std::string owner;
+    int step = 0;
+    bool operator==(const Task&) const = default;
+};
+using state_schema = inmem::schema<inmem::kv<Task>, inmem::states<Task, inmem::lease, inmem::counter>>;
+using modes = std::tuple<inmem::basic_database<state_schema, inmem::concurrency::single_thread, inmem::durability::none>,
+                         inmem::basic_database<state_schema, inmem::concurrency::optimistic, inmem::durability::none>>;
+using inmem_test::error_of;
+
+} // namespace
+
+TEMPLATE_LIST_TEST_CASE("init creates once, read gives value, version and writer, cas checks the version",
+                        "[states]", modes) {
+    TestType db;
+    auto a = db.begin_run({.name = "a"});
+    auto b = db.begin_run({.name = "b"});
+    auto tasks = db.template states<Task>();
+    CHECK_FALSE(tasks.read("t"));
+
+    const auto created = tasks.init(a, "t", Task{"a", 0});
+    REQUIRE(created);
+    CHECK(created.version == db.last_version());
+    const auto again = tasks.init(b, "t", Task{"b", 9}); // exists: no reset
+    CHECK_FALSE(again);
+    CHECK(again.version == created.version);
+    auto t = tasks.read("t");
+    REQUIRE(t);
+    CHECK(t->value == Task{"a", 0});
+    CHECK(t->version == created.version);
+    CHECK(t->writer == a);
+
+    // cas with the current version wins; with a stale one it reports the actual version.
+    const auto won = tasks.cas(b, "t", created.version, Task{"b", 1});
+    REQUIRE(won);
+    CHECK(won.version > created.version);
+    const auto lost = tasks.cas(a, "t", created.version, Task{"a", 2});
+    CHECK_FALSE(lost);
+    CHECK(lost.version == won.version);
+    CHECK(tasks.read("t")->value == Task{"b", 1});
+    CHECK(tasks.read("t")->writer == b);
+    // cas on a record that does not exist: mismatch with version 0; expected 0 creates it.
+    const auto missing = tasks.cas(a, "u", 5, Task{});
+    CHECK_FALSE(missing);
+    CHECK(missing.version == 0);
+    CHECK(tasks.cas(a, "u", 0, Task{"a", 1}));
+
+    // set writes whatever is there.
+    const auto v = tasks.set(a, "t", Task{"a", 3});
+    CHECK(tasks.read("t")->version == v);
+    CHECK(tasks.read("t")->writer == a);
+
+    // State records are shared: the KV of a run and the records do not mix.
+    CHECK_FALSE(db.template kv<Task>().get(a, "t"));
+}
+
+TEMPLATE_LIST_TEST_CASE("transition re-runs its function when another write gets in first", "[states]", modes) {
+    TestType db;
+    auto run = db.begin_run();
+    auto tasks = db.template states<Task>();
+    CHECK(error_of([&] { tasks.transition(run, "t", [](const Task& t) { return t; }); }) == inmem::errc::not_found);
+    REQUIRE(tasks.init(run, "t", Task{"", 0}));
+    int calls = 0;
+    const auto done = tasks.transition(run, "t", [&](const Task& t) {
+        if (++calls == 1) tasks.set(run, "t", Task{"other", 10}); // a concurrent write
+        return Task{"me", t.step + 1};
+    });
+    CHECK(calls == 2);
+    CHECK(done.value == Task{"me", 11}); // computed from the other write
+    CHECK(done.version == tasks.read("t")->version);
+    CHECK(done.writer == run);
+}
+
+TEMPLATE_LIST_TEST_CASE("every write is attributed to its run, and writes(run) lists a run's own", "[states]",
+                        modes) {
+    TestType db;
+    auto a = db.begin_run();
+    auto b = db.begin_run();
+    auto tasks = db.template states<Task>();
+    const auto v1 = tasks.init(a, "x", Task{"a", 1}).version;
+    const auto v2 = tasks.set(b, "x", Task{"b", 2});
+    const auto v3 = tasks.set(a, "y", Task{"a", 3});
+    db.transact(b, [&](auto& tx) { tasks.set(tx, "y", Task{"b", 4}); });
+    const auto wa = tasks.writes(a);
+    REQUIRE(wa.size() == 2);
+    CHECK(wa[0].name == "x");
+    CHECK(wa[0].version == v1);
+    CHECK(wa[0].value == Task{"a", 1});
+    CHECK(wa[1].name == "y");
+    CHECK(wa[1].version == v3);
+    const auto wb = tasks.writes(b);
+    REQUIRE(wb.size() == 2);
+    CHECK(wb[0].version == v2);
+    CHECK(wb[1].name == "y");
+    CHECK(wb[1].value == Task{"b", 4});
+    CHECK(wb[1].version == tasks.read("y")->version);
+    CHECK(tasks.read("y")->writer == b);
+    // A write by an ended run is refused.
+    db.end_run(a);
+    CHECK(error_of([&] { tasks.set(a, "x", Task{}); }) == inmem::errc::run_not_active);
+    CHECK(error_of([&] { tasks.cas(inmem::run_id{42}, "x", 0, Task{}); }) == inmem::errc::unknown_run);
+    CHECK(error_of([&] { tasks.writes(inmem::run_id{42}); }) == inmem::errc::unknown_run);
+}
+
+TEMPLATE_LIST_TEST_CASE("a lease is held by one run until released or expired", "[states]", modes) {
+    TestType db;
+    auto a = db.begin_run();
+    auto b = db.begin_run();
+    auto leases = db.template states<inmem::lease>();
+    using namespace std::chrono_literals;
+
+    const auto ga = leases.acquire(a, "leader", 10s);
+    REQUIRE(ga);
+    CHECK(leases.read("leader")->value.holder == a.value);
+    CHECK_FALSE(leases.acquire(b, "leader", 10s)); // held
+    const auto again = leases.acquire(a, "leader", 10s); // re-entrant for its holder
+    REQUIRE(again);
+    CHECK(again->token > ga->token);
+    CHECK_FALSE(leases.renew(a, "leader", *ga, 10s)); // stale grant
+    const auto renewed = leases.renew(a, "leader", *again, 10s);
+    REQUIRE(renewed);
+    CHECK(renewed->token > again->token);
+    CHECK(leases.release(a, "leader", *renewed));
+    CHECK_FALSE(leases.release(a, "leader", *renewed)); // already released
+    const auto gb = leases.acquire(b, "leader", 30ms);
+    REQUIRE(gb);
+    CHECK(gb->token > renewed->token); // fencing tokens only grow
+    CHECK_FALSE(leases.acquire(a, "leader", 10s));
+    std::this_thread::sleep_for(60ms); // b's lease expires
+    const auto ga2 = leases.acquire(a, "leader", 10s);
+    REQUIRE(ga2);
+    CHECK(ga2->token > gb->token);
+    CHECK_FALSE(leases.renew(b, "leader", *gb, 10s)); // b lost it
+}
+
+TEMPLATE_LIST_TEST_CASE("a counter adds atomically from zero", "[states]", modes) {
+    TestType db;
+    auto run = db.begin_run();
+    auto counters = db.template states<inmem::counter>();
+    CHECK(counters.value("c") == 0);
+    CHECK(counters.add(run, "c", 5) == 5);
+    CHECK(counters.add(run, "c", -2) == 3);
+    CHECK(counters.value("c") == 3);
+    CHECK(counters.writes(run).size() == 2);
+}
+
+TEST_CASE("state records, their versions and their journal survive a reopen", "[states]") {
+    inmem_test::temp_dir dir;
+    using db_type = inmem::basic_database<state_schema, inmem::durability::strict>;
+    inmem::version_t v = 0;
+    {
+        db_type db(dir.path());
+        auto run = db.begin_run();
+        auto tasks = db.states<Task>();
+        tasks.init(run, "t", Task{"x", 1});
+        v = tasks.set(run, "t", Task{"y", 2});
+        db.states<inmem::counter>().add(run, "n", 7);
+    }
+    db_type db(dir.path());
+    auto tasks = db.states<Task>();
+    CHECK(tasks.read("t")->value == Task{"y", 2});
+    CHECK(tasks.read("t")->version == v);
+    CHECK(tasks.writes(inmem::run_id{1}).size() == 2);
+    CHECK(db.states<inmem::counter>().value("n") == 7);
+    auto run = db.begin_run();
+    CHECK_FALSE(tasks.cas(run, "t", v - 1, Task{}));
+    CHECK(tasks.cas(run, "t", v, Task{"z", 3}));
+}
