@@ -506,9 +506,10 @@ private:
     mutable mutex_type mutex_;
     version_t version_ = 0;          // the last commit's version, under mutex_
     std::size_t collect_at_ = 256;   // garbage count that triggers a collect, under mutex_
-    // Anyone.
-    backend_type store_;
-    std::atomic<version_t> visible_{0}; // the newest version readers may read
+    // Anyone. Each on its own cache line: readers read them on every call, and a line the
+    // writer dirties on every commit (the fields above) must not hold what they read.
+    alignas(64) backend_type store_;
+    alignas(64) std::atomic<version_t> visible_{0}; // the newest version readers may read
     mutable snapshots_type snapshots_;
     append_only_array<run_status> statuses_; // of run id i at [i - 1]
 

@@ -3600,8 +3600,8 @@ private:
         t.slots[i].store(n, std::memory_order_release);
     }
 
-    std::atomic<table*> table_;
-    std::size_t count_ = 0;
+    std::atomic<table*> table_;          // read by every reader
+    alignas(64) std::size_t count_ = 0;  // the writer's, on a line of its own
 };
 
 } // namespace inmem::detail
@@ -4370,9 +4370,10 @@ private:
     mutable mutex_type mutex_;
     version_t version_ = 0;          // the last commit's version, under mutex_
     std::size_t collect_at_ = 256;   // garbage count that triggers a collect, under mutex_
-    // Anyone.
-    backend_type store_;
-    std::atomic<version_t> visible_{0}; // the newest version readers may read
+    // Anyone. Each on its own cache line: readers read them on every call, and a line the
+    // writer dirties on every commit (the fields above) must not hold what they read.
+    alignas(64) backend_type store_;
+    alignas(64) std::atomic<version_t> visible_{0}; // the newest version readers may read
     mutable snapshots_type snapshots_;
     append_only_array<run_status> statuses_; // of run id i at [i - 1]
 
@@ -4887,6 +4888,13 @@ public:
 
     /// Writes value if the record's version is still expected (0: if it does not exist).
     cas_result cas(run_id run, std::string_view name, version_t expected, const T& value) const {
+        // A stale expectation fails here, before anything is encoded: the read is as good a
+        // moment for the mismatch as any inside the commit would be. A match is checked
+        // again under the writers' lock.
+        if (const version_t now = latest_version(name); now != expected) {
+            engine_->check_known(run);
+            return cas_result{false, now};
+        }
         auto ops = write_ops(run, name, value);
         version_t actual = 0;
         const auto version = engine_->commit_if(run, ops, [&](const typename Engine::backend_type& store) {
@@ -5032,6 +5040,12 @@ private:
                              detail::run_data_key(detail::default_namespace, run.value, prim, slot_, name),
                              std::move(bytes), true}};
         return ops;
+    }
+
+    version_t latest_version(std::string_view name) const {
+        detail::check_user_key(name);
+        return engine_->read_latest(lookup_key(name),
+                                    [](const detail::stored_record* rec) { return rec ? rec->version : version_t{0}; });
     }
 
     std::string_view lookup_key(std::string_view name) const {

@@ -112,6 +112,13 @@ public:
 
     /// Writes value if the record's version is still expected (0: if it does not exist).
     cas_result cas(run_id run, std::string_view name, version_t expected, const T& value) const {
+        // A stale expectation fails here, before anything is encoded: the read is as good a
+        // moment for the mismatch as any inside the commit would be. A match is checked
+        // again under the writers' lock.
+        if (const version_t now = latest_version(name); now != expected) {
+            engine_->check_known(run);
+            return cas_result{false, now};
+        }
         auto ops = write_ops(run, name, value);
         version_t actual = 0;
         const auto version = engine_->commit_if(run, ops, [&](const typename Engine::backend_type& store) {
@@ -257,6 +264,12 @@ private:
                              detail::run_data_key(detail::default_namespace, run.value, prim, slot_, name),
                              std::move(bytes), true}};
         return ops;
+    }
+
+    version_t latest_version(std::string_view name) const {
+        detail::check_user_key(name);
+        return engine_->read_latest(lookup_key(name),
+                                    [](const detail::stored_record* rec) { return rec ? rec->version : version_t{0}; });
     }
 
     std::string_view lookup_key(std::string_view name) const {

@@ -88,8 +88,8 @@ private:
         t.slots[i].store(n, std::memory_order_release);
     }
 
-    std::atomic<table*> table_;
-    std::size_t count_ = 0;
+    std::atomic<table*> table_;          // read by every reader
+    alignas(64) std::size_t count_ = 0;  // the writer's, on a line of its own
 };
 
 } // namespace inmem::detail
