@@ -39,6 +39,8 @@
 // unrecorded one-thread mix runs first.
 #include "harness.hpp"
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include <inmem/inmem.hpp>
 
 #include <algorithm>
@@ -422,15 +424,16 @@ struct mix_sample {
     double waits_per_s = 0;   // voluntary context switches of the threads (blocking: a lock, a futex)
     double preempted_per_s = 0; // involuntary ones (the scheduler gave the core to someone else)
     double spin_per_s = 0;      // the machine's share: iterations/s of the same threads spinning on registers
+    double map_per_s = 0;       // the baseline: lookups/s of the same threads in a read-only flat map
 
-    static constexpr std::size_t fields = 11;
+    static constexpr std::size_t fields = 12;
     void to(std::vector<double>& v) const {
         v.insert(v.end(), {ops_per_s, seconds, cpu_cores, slowest, fastest, overlap, puts, ops_per_cpu_s, waits_per_s,
-                           preempted_per_s, spin_per_s});
+                           preempted_per_s, spin_per_s, map_per_s});
     }
     static mix_sample from(const std::vector<double>& v, std::size_t at) {
-        return {v[at],     v[at + 1], v[at + 2], v[at + 3], v[at + 4], v[at + 5],
-                v[at + 6], v[at + 7], v[at + 8], v[at + 9], v[at + 10]};
+        return {v[at],     v[at + 1], v[at + 2], v[at + 3], v[at + 4],  v[at + 5],
+                v[at + 6], v[at + 7], v[at + 8], v[at + 9], v[at + 10], v[at + 11]};
     }
 };
 
@@ -571,6 +574,56 @@ double spin_once(unsigned threads, double seconds) {
     return total / std::chrono::duration<double>(last - first).count();
 }
 
+/// The baseline for scaling: `threads` threads look up their key sequences (as the mix does)
+/// in a read-only boost::unordered_flat_map<std::string, Plan> and copy each value out, as a
+/// get decodes one. Cache misses like the mix's, no synchronisation at all: how far this
+/// machine lets memory-bound reads scale. Returns lookups/s.
+double map_once(const boost::unordered_flat_map<std::string, Plan>& map, const mix_workload& w, unsigned threads,
+                double seconds) {
+    struct alignas(64) result {
+        std::uint64_t lookups = 0, acc = 0;
+        clock_type::time_point start, stop;
+    };
+    std::vector<result> out(threads);
+    std::atomic<bool> stop{false};
+    std::latch ready(static_cast<std::ptrdiff_t>(threads) + 1);
+    std::vector<std::thread> workers;
+    for (unsigned t = 0; t < threads; ++t)
+        workers.emplace_back([&, t] {
+            const std::size_t mask = w.length - 1;
+            std::size_t p = 0;
+            result r;
+            ready.arrive_and_wait();
+            r.start = clock_type::now();
+            while (!stop.load(std::memory_order_relaxed)) {
+                for (int i = 0; i < 64; ++i) {
+                    const auto visit = w.visit(t, p);
+                    p = (p + 1) & mask;
+                    auto it = map.find(std::string(visit));
+                    Plan copy = it->second;
+                    bench::do_not_optimize(copy);
+                    r.acc += static_cast<std::uint64_t>(copy.budget);
+                }
+                r.lookups += 64;
+            }
+            r.stop = clock_type::now();
+            out[t] = r;
+        });
+    ready.arrive_and_wait();
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    stop = true;
+    for (auto& th : workers) th.join();
+    auto first = out[0].start, last = out[0].stop;
+    double total = 0;
+    for (const result& r : out) {
+        bench::do_not_optimize(r.acc);
+        first = std::min(first, r.start);
+        last = std::max(last, r.stop);
+        total += static_cast<double>(r.lookups);
+    }
+    return total / std::chrono::duration<double>(last - first).count();
+}
+
 /// One repetition of the mix: a fresh database with w.keys keys in one run, a warm-up, then
 /// every thread count in `order`. Returns mix_sample::fields values per thread count, in order.
 std::vector<double> run_mix(const mix_workload& w, const std::vector<unsigned>& order, double seconds,
@@ -579,12 +632,16 @@ std::vector<double> run_mix(const mix_workload& w, const std::vector<unsigned>& 
     const inmem::run_id run = db->begin_run({.name = "agent"});
     auto plans = db->kv<Plan>();
     for (std::uint32_t i = 0; i < w.keys; ++i) plans.put(run, w.key(i), w.values[i % w.values.size()]);
+    boost::unordered_flat_map<std::string, Plan> map;
+    for (std::uint32_t i = 0; i < w.keys; ++i) map.emplace(std::string(w.key(i)), w.values[i % w.values.size()]);
     if (warmup_seconds > 0) mix_once(*db, run, w, 1, warmup_seconds);
     std::vector<double> out;
     for (unsigned threads : order) {
         const double spin = spin_once(threads, std::max(0.02, seconds / 4));
+        const double baseline = map_once(map, w, threads, std::max(0.02, seconds / 2));
         mix_sample s = mix_once(*db, run, w, threads, seconds);
         s.spin_per_s = spin;
+        s.map_per_s = baseline;
         s.to(out);
     }
     return out;
@@ -922,7 +979,7 @@ int main(int argc, char** argv) try {
                 descheduled > 0.05 ? " (a busy machine: trust the ratios, or rerun; --cpu-time helps)" : "");
 
     std::vector<double> mix_rate(opt.threads.size()), mix_efficiency(opt.threads.size()), spin_rate(opt.threads.size()),
-        mix_cores(opt.threads.size());
+        mix_cores(opt.threads.size()), map_rate(opt.threads.size());
     std::printf("\nread-mostly mix, optimistic: %zu gets : 1 put, %zu keys in one run shared by all threads, each\n"
                 "thread its own random key sequence; %.2f s per measurement (median of %d)\n",
                 mix_gets, mw.keys, opt.seconds, opt.reps);
@@ -938,6 +995,7 @@ int main(int argc, char** argv) try {
         mix_rate[k] = field(&mix_sample::ops_per_s);
         mix_efficiency[k] = field(&mix_sample::ops_per_cpu_s);
         spin_rate[k] = field(&mix_sample::spin_per_s);
+        map_rate[k] = field(&mix_sample::map_per_s);
         mix_cores[k] = field(&mix_sample::cpu_cores);
         const double put_share = 1.0 / static_cast<double>(mix_gets + 1);
         char range[48];
@@ -987,6 +1045,12 @@ int main(int argc, char** argv) try {
     std::snprintf(spin_note, sizeof spin_note, "%s /s spin", grouped(spin_rate[1]).c_str());
     std::printf("%-44s %18s %7.2fx %9s  %s\n", "  a spin loop on the same machine, 2 / 1", spin_note, r_spin, "",
                 r_spin < 1.8 ? "(the machine did not give 2 cores)" : "");
+    const double r_map = map_rate[1] / map_rate[0];
+    char map_note[64];
+    std::snprintf(map_note, sizeof map_note, "%s /s map", grouped(map_rate[1]).c_str());
+    std::printf("%-44s %18s %7.2fx %9s  %s\n", "  baseline: read-only flat_map lookups, 2 / 1", map_note, r_map, "",
+                "(what this machine gives memory-bound reads)");
+    std::printf("%-44s %18s %7.2fx %9s  %s\n", "  the mix's scaling / the baseline's", "", r_scale / r_map, "", "");
     std::printf("%-44s %18s %7.2fx %9s  %s\n", "  ops per CPU second x 2 (an estimate)",
                 (grouped(mix_efficiency[1]) + " /cpu-s").c_str(), r_scale_cpu, ">= 1.8x",
                 r_scale_cpu >= 1.8 ? "estimate met" : "estimate NOT met");
@@ -1046,7 +1110,7 @@ int main(int argc, char** argv) try {
         }
         out << "  ],\n  \"ratios\": {\"put_new_optimistic_over_single_thread\": " << r_put_new
             << ", \"put_overwrite_optimistic_over_single_thread\": " << r_put_over
-            << ", \"spin_2_threads_over_1\": " << r_spin << ", \"mix_2_threads_over_1\": " << r_scale << ", \"mix_2_threads_over_1_per_cpu_second_x2\": " << r_scale_cpu << ", \"transact_get_put_over_plain\": " << r_tx_rmw
+            << ", \"spin_2_threads_over_1\": " << r_spin << ", \"map_2_threads_over_1\": " << r_map << ", \"mix_2_threads_over_1\": " << r_scale << ", \"mix_2_threads_over_1_per_cpu_second_x2\": " << r_scale_cpu << ", \"transact_get_put_over_plain\": " << r_tx_rmw
             << ", \"begin_commit_get_put_over_plain\": " << r_tx_begin
             << ", \"transact_10_puts_over_plain\": " << r_tx_10 << "}\n}\n";
         if (!out) throw std::runtime_error("cannot write " + opt.json);
