@@ -444,6 +444,11 @@ TEST_CASE("a transaction over KV and state records is all or nothing through kil
         auto notes = db.kv<Note>();
         auto claims = db.states<Claim>();
         const inmem::run_id run{1};
+        if (db.runs().empty()) { // killed before begin_run was durable: nothing else can be there
+            CHECK(acknowledged == 0);
+            CHECK_FALSE(claims.read("c0"));
+            continue;
+        }
         int present = 0;
         for (int i = 0; i < 200; ++i) {
             const bool kv = notes.get(run, "n" + std::to_string(i)).has_value();

@@ -135,6 +135,7 @@ public:
     run_id begin_run(run_options options) {
         std::uint64_t ticket = 0;
         run_id id;
+        garbage freed;
         {
             std::unique_lock lock(mutex_);
             if (options.parent && !known(*options.parent))
@@ -149,9 +150,10 @@ public:
                           .ended = std::nullopt};
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), encode(info)};
             statuses_.reserve_one(); // so that recording the status after the commit cannot fail
-            commit_locked(std::span(&op, 1), ticket, [&] { statuses_.push_back(run_status::active); });
+            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.push_back(run_status::active); });
             id = info.id;
         }
+        backend_type::release(freed);
         finish(ticket);
         return id;
     }
@@ -161,6 +163,7 @@ public:
             throw error(errc::invalid_argument, "inmem: end_run needs a final status (completed, failed or "
                                                 "cancelled), not " + std::string(to_string(status)));
         std::uint64_t ticket = 0;
+        garbage freed;
         {
             std::unique_lock lock(mutex_);
             check_writable(run);
@@ -168,8 +171,9 @@ public:
             info.status = status;
             info.ended = std::chrono::system_clock::now();
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
-            commit_locked(std::span(&op, 1), ticket, [&] { statuses_.set(run.value - 1, status); });
+            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run.value - 1, status); });
         }
+        backend_type::release(freed);
         finish(ticket);
     }
 
@@ -260,12 +264,14 @@ public:
     std::optional<version_t> commit_if(run_id run, std::span<write_op> ops, Check&& check) {
         std::uint64_t ticket = 0;
         version_t version;
+        garbage freed;
         {
             std::unique_lock lock(mutex_);
             check_writable(run);
             if (!check(std::as_const(store_))) return std::nullopt;
-            version = commit_locked(ops, ticket, [] {});
+            version = commit_locked(ops, ticket, freed, [] {});
         }
+        backend_type::release(freed); // outside the lock: frees are the slow part of collecting
         finish(ticket);
         return version;
     }
@@ -373,8 +379,11 @@ private:
 
     // Assigns the next version, logs ops, applies them, makes the commit visible, then runs
     // publish (which must not throw): what publish records is only seen with the commit.
+    using garbage = std::vector<typename backend_type::retired>;
+
+    // (freed receives what a collect detached, to release once the lock is let go.)
     template <class Publish>
-    version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, Publish&& publish) {
+    version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, garbage& freed, Publish&& publish) {
         const version_t version = version_ + 1;
         for (write_op& op : ops)
             if (op.append_version) {
@@ -387,7 +396,7 @@ private:
         visible_.store(version);
         publish();
         if (store_.garbage() >= collect_at_) {
-            store_.collect(snapshots_.oldest(visible_));
+            store_.collect(snapshots_.oldest(visible_), freed);
             collect_at_ = std::max<std::size_t>(256, store_.garbage() * 2);
         }
         return version;

@@ -134,11 +134,11 @@ TEMPLATE_LIST_TEST_CASE("a lease is held by one run until released or expired", 
     CHECK(renewed->token > again->token);
     CHECK(leases.release(a, "leader", *renewed));
     CHECK_FALSE(leases.release(a, "leader", *renewed)); // already released
-    const auto gb = leases.acquire(b, "leader", 30ms);
+    const auto gb = leases.acquire(b, "leader", 300ms); // long enough for a loaded CI machine
     REQUIRE(gb);
     CHECK(gb->token > renewed->token); // fencing tokens only grow
     CHECK_FALSE(leases.acquire(a, "leader", 10s));
-    std::this_thread::sleep_for(60ms); // b's lease expires
+    std::this_thread::sleep_for(350ms); // b's lease expires
     const auto ga2 = leases.acquire(a, "leader", 10s);
     REQUIRE(ga2);
     CHECK(ga2->token > gb->token);

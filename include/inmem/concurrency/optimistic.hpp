@@ -15,7 +15,7 @@ namespace inmem::detail {
 class spin_then_sleep_mutex {
 public:
     void lock() noexcept {
-        for (int spin = 0; spin < 256; ++spin) {
+        for (int spin = 0; spin < 2048; ++spin) {
             std::uint32_t expected = 0;
             if (state_.load(std::memory_order_relaxed) == 0 &&
                 state_.compare_exchange_weak(expected, 1, std::memory_order_acquire, std::memory_order_relaxed))

@@ -69,14 +69,15 @@ class memory_backend {
         std::string key;
         std::atomic<group_view*> view{nullptr};
     };
+public:
+    /// Something a reader may still hold: freed once no snapshot is older than `after`.
     struct retired {
-        version_t after; // free once no snapshot is older than this
+        version_t after;
         void* object;
-        void (*destroy)(void*, void*);
-        void* context;
+        void (*destroy)(void*);
+        version_node* newer = nullptr; // a superseded version: the version whose `older` it is
     };
 
-public:
     memory_backend() = default;
     memory_backend(const memory_backend&) = delete;
     memory_backend& operator=(const memory_backend&) = delete;
@@ -94,6 +95,7 @@ public:
             delete g->view.load(std::memory_order_relaxed);
             delete g;
         });
+        for (version_node* v : pool_) delete v;
     }
 
     // ---- Readers: any thread, with a snapshot pinned (concurrency/snapshots.hpp).
@@ -152,7 +154,7 @@ public:
 
     /// Adds bytes as key's version `version`, newer than every version before it.
     void put(std::string&& key, std::string&& bytes, version_t version) {
-        auto* v = new version_node{stored_record{version, std::move(bytes)}, false, {}};
+        version_node* v = make_version(version, std::move(bytes), false);
         const std::size_t h = hash_of(key);
         if (key_node* k = keys_.find(key, h)) {
             push(*k, v);
@@ -169,17 +171,40 @@ public:
     bool erase(std::string_view key, version_t version) {
         key_node* k = keys_.find(key, hash_of(key));
         if (!k || k->head.load(std::memory_order_relaxed)->erased) return false;
-        push(*k, new version_node{stored_record{version, {}}, true, {}});
+        push(*k, make_version(version, {}, true));
         return true;
     }
 
     /// Frees what no snapshot at or after oldest can reach.
-    void collect(version_t oldest) noexcept {
+    void collect(version_t oldest) {
+        std::vector<retired> out;
+        collect(oldest, out);
+        release(out);
+    }
+
+    /// Detaches what no snapshot at or after oldest can reach and appends it to out, for
+    /// release() once the writer has let go of its lock (freeing is the slow part).
+    void collect(version_t oldest, std::vector<retired>& out) {
         while (!retired_.empty() && retired_.front().after <= oldest) {
-            const retired r = retired_.front();
+            const retired& r = retired_.front();
+            if (r.newer) { // a version: unlink it, and keep it for reuse if the pool has room
+                r.newer->older.store(nullptr, std::memory_order_relaxed);
+                auto* v = static_cast<version_node*>(r.object);
+                if (pool_.size() < pool_limit && v->record.bytes.capacity() <= pooled_bytes_limit) {
+                    pool_.push_back(v);
+                    retired_.pop_front();
+                    continue;
+                }
+            }
+            out.push_back(r);
             retired_.pop_front();
-            r.destroy(r.object, r.context);
         }
+    }
+
+    /// Frees what collect() detached. Any thread, no lock needed.
+    static void release(std::vector<retired>& items) noexcept {
+        for (const retired& r : items) r.destroy(r.object);
+        items.clear();
     }
 
     /// How many retired objects wait for collect().
@@ -190,6 +215,20 @@ public:
 
 private:
     static std::size_t hash_of(std::string_view s) noexcept { return string_hash{}(s); }
+
+    // A version node from the pool (its bytes' buffer reused: the caller's buffer is freed by
+    // the caller's thread, not by whichever writer collects) or a new one.
+    version_node* make_version(version_t version, std::string&& bytes, bool erased) {
+        if (pool_.empty()) return new version_node{stored_record{version, std::move(bytes)}, erased, {}};
+        version_node* v = pool_.back();
+        if (bytes.size() <= v->record.bytes.capacity()) v->record.bytes.assign(bytes);
+        else v->record.bytes = std::move(bytes);
+        pool_.pop_back();
+        v->record.version = version;
+        v->erased = erased;
+        v->older.store(nullptr, std::memory_order_relaxed);
+        return v;
+    }
 
     static const version_node* visible(const key_node& k, version_t at) noexcept {
         const version_node* v = k.head.load(std::memory_order_acquire);
@@ -205,18 +244,12 @@ private:
         else if (!old->erased && v->erased) live_.fetch_sub(1, std::memory_order_relaxed);
         k.head.store(v, std::memory_order_release);
         // Readers at or after v's version stop at v; older ones may still walk into old.
-        retired_.push_back({v->record.version, old,
-                            [](void* object, void* newer) {
-                                static_cast<version_node*>(newer)->older.store(nullptr,
-                                                                               std::memory_order_relaxed);
-                                delete static_cast<version_node*>(object);
-                            },
-                            v});
+        retired_.push_back({v->record.version, old, [](void* object) { delete static_cast<version_node*>(object); }, v});
     }
 
     template <class Table>
     void retire_table(Table* old, version_t version) {
-        if (old) retired_.push_back({version, old, [](void* t, void*) { delete static_cast<Table*>(t); }, nullptr});
+        if (old) retired_.push_back({version, old, [](void* t) { delete static_cast<Table*>(t); }});
     }
 
     void add_to_group(key_node* k, version_t version) {
@@ -243,7 +276,7 @@ private:
         std::merge(view->sorted.begin(), view->sorted.end(), tail.begin(), tail.end(), std::back_inserter(merged),
                    key_less);
         g->view.store(new group_view(std::move(merged)), std::memory_order_release);
-        retired_.push_back({version, view, [](void* v, void*) { delete static_cast<group_view*>(v); }, nullptr});
+        retired_.push_back({version, view, [](void* v) { delete static_cast<group_view*>(v); }});
     }
 
     static bool key_less(const key_node* a, const key_node* b) noexcept { return a->key < b->key; }
@@ -282,6 +315,9 @@ private:
     hash_index<key_node> keys_;
     hash_index<group_node> groups_;
     std::deque<retired> retired_;
+    std::vector<version_node*> pool_; // freed versions kept for reuse (the writer's)
+    static constexpr std::size_t pool_limit = 4096;
+    static constexpr std::size_t pooled_bytes_limit = 4096;
     std::atomic<std::size_t> live_{0}; // written by the writer, read by anyone
 };
 
