@@ -13,6 +13,11 @@ if [ -f "$build/build.ninja" ]; then
 else
   meson setup "$build" ${INMEM_MESON_ARGS:-}
 fi
-meson compile -C "$build"
 # shellcheck disable=SC2086
-meson test -C "$build" --print-errorlogs --num-processes "$(nproc)" ${INMEM_TEST_ARGS:-}
+if [ -n "${INMEM_TARGETS:-}" ]; then # build only these targets, and test without rebuilding the rest
+  meson compile -C "$build" ${INMEM_TARGETS}
+  meson test -C "$build" --no-rebuild --print-errorlogs --num-processes "$(nproc)" ${INMEM_TEST_ARGS:-}
+else
+  meson compile -C "$build"
+  meson test -C "$build" --print-errorlogs --num-processes "$(nproc)" ${INMEM_TEST_ARGS:-}
+fi
