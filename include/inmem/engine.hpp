@@ -2,10 +2,10 @@
 //
 // The engine owns the store, the lock, the version counter, the run registry and, when the
 // database lives in a directory, the WAL. It knows nothing of the schema: primitives hand it
-// encoded keys and values. Every change goes through commit_locked(), which assigns the next
-// version, logs the change to the WAL and then applies it; the committer then waits, outside
-// the lock, for the durability its policy promises (finish()). A later concurrency policy
-// changes these two places.
+// encoded keys and values. Every change goes through commit_locked(), under the writers'
+// lock: it assigns the next version, logs the change to the WAL, applies it and publishes the
+// version to readers; the committer then, outside the lock, frees collected garbage and waits
+// for the durability its policy promises (finish()). Readers pin a snapshot and take no lock.
 #pragma once
 
 #include <inmem/concurrency/append_only_array.hpp>
@@ -153,8 +153,7 @@ public:
             commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.push_back(run_status::active); });
             id = info.id;
         }
-        backend_type::release(freed);
-        finish(ticket);
+        finish(ticket, freed);
         return id;
     }
 
@@ -173,8 +172,7 @@ public:
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
             commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run.value - 1, status); });
         }
-        backend_type::release(freed);
-        finish(ticket);
+        finish(ticket, freed);
     }
 
     run_info run(run_id run) const {
@@ -271,8 +269,7 @@ public:
             if (!check(std::as_const(store_))) return std::nullopt;
             version = commit_locked(ops, ticket, freed, [] {});
         }
-        backend_type::release(freed); // outside the lock: frees are the slow part of collecting
-        finish(ticket);
+        finish(ticket, freed);
         return version;
     }
 
@@ -410,8 +407,10 @@ private:
         }
     }
 
-    // After the lock is released: the durability the policy promises, then maintenance.
-    void finish(std::uint64_t ticket) {
+    // After the lock is released: frees what the commit's collect detached (the slow part of
+    // collecting, kept out of the lock), the durability the policy promises, maintenance.
+    void finish(std::uint64_t ticket, garbage& freed) {
+        backend_type::release(freed);
         if (!wal_) return;
         if constexpr (DurabilityPolicy::persistent) {
             if constexpr (DurabilityPolicy::sync_each_commit) {

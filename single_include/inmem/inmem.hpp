@@ -3194,10 +3194,10 @@ struct strict {
 //
 // The engine owns the store, the lock, the version counter, the run registry and, when the
 // database lives in a directory, the WAL. It knows nothing of the schema: primitives hand it
-// encoded keys and values. Every change goes through commit_locked(), which assigns the next
-// version, logs the change to the WAL and then applies it; the committer then waits, outside
-// the lock, for the durability its policy promises (finish()). A later concurrency policy
-// changes these two places.
+// encoded keys and values. Every change goes through commit_locked(), under the writers'
+// lock: it assigns the next version, logs the change to the WAL, applies it and publishes the
+// version to readers; the committer then, outside the lock, frees collected garbage and waits
+// for the durability its policy promises (finish()). Readers pin a snapshot and take no lock.
 
 // ---- begin inmem/concurrency/append_only_array.hpp ----
 // inmem/concurrency/append_only_array.hpp: an array one writer appends to and anyone reads.
@@ -4105,8 +4105,7 @@ public:
             commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.push_back(run_status::active); });
             id = info.id;
         }
-        backend_type::release(freed);
-        finish(ticket);
+        finish(ticket, freed);
         return id;
     }
 
@@ -4125,8 +4124,7 @@ public:
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
             commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run.value - 1, status); });
         }
-        backend_type::release(freed);
-        finish(ticket);
+        finish(ticket, freed);
     }
 
     run_info run(run_id run) const {
@@ -4223,8 +4221,7 @@ public:
             if (!check(std::as_const(store_))) return std::nullopt;
             version = commit_locked(ops, ticket, freed, [] {});
         }
-        backend_type::release(freed); // outside the lock: frees are the slow part of collecting
-        finish(ticket);
+        finish(ticket, freed);
         return version;
     }
 
@@ -4362,8 +4359,10 @@ private:
         }
     }
 
-    // After the lock is released: the durability the policy promises, then maintenance.
-    void finish(std::uint64_t ticket) {
+    // After the lock is released: frees what the commit's collect detached (the slow part of
+    // collecting, kept out of the lock), the durability the policy promises, maintenance.
+    void finish(std::uint64_t ticket, garbage& freed) {
+        backend_type::release(freed);
         if (!wal_) return;
         if constexpr (DurabilityPolicy::persistent) {
             if constexpr (DurabilityPolicy::sync_each_commit) {
@@ -4767,21 +4766,13 @@ public:
     /// The value under key in run, or nullopt.
     std::optional<T> get(run_id run, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->read(run, lookup_key(run, key), [&](const detail::stored_record* rec) -> std::optional<T> {
-            if (!rec) return std::nullopt;
-            return decode_stored(run, key, rec->bytes);
-        });
+        return engine_->read(run, lookup_key(run, key), value_of(run, key));
     }
 
     /// The entry (value and version) under key in run, or nullopt.
     std::optional<kv_entry<T>> entry(run_id run, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->read(run, lookup_key(run, key),
-                             [&](const detail::stored_record* rec) -> std::optional<kv_entry<T>> {
-                                 if (!rec) return std::nullopt;
-                                 return kv_entry<T>{std::string(key), decode_stored(run, key, rec->bytes),
-                                                    rec->version};
-                             });
+        return engine_->read(run, lookup_key(run, key), entry_of(run, key));
     }
 
     /// Removes key from run; true if it was there.
@@ -4803,19 +4794,13 @@ public:
     /// In tx: the value under key as tx sees it, or nullopt.
     std::optional<T> get(transaction& tx, std::string_view key) const {
         detail::check_user_key(key);
-        return tx.read(lookup_key(tx.run(), key), [&](const detail::stored_record* rec) -> std::optional<T> {
-            if (!rec) return std::nullopt;
-            return decode_stored(tx.run(), key, rec->bytes);
-        });
+        return tx.read(lookup_key(tx.run(), key), value_of(tx.run(), key));
     }
 
     /// In tx: the entry under key as tx sees it, or nullopt.
     std::optional<kv_entry<T>> entry(transaction& tx, std::string_view key) const {
         detail::check_user_key(key);
-        return tx.read(lookup_key(tx.run(), key), [&](const detail::stored_record* rec) -> std::optional<kv_entry<T>> {
-            if (!rec) return std::nullopt;
-            return kv_entry<T>{std::string(key), decode_stored(tx.run(), key, rec->bytes), rec->version};
-        });
+        return tx.read(lookup_key(tx.run(), key), entry_of(tx.run(), key));
     }
 
     /// In tx: buffers the removal of key; true if tx saw it.
@@ -4831,10 +4816,7 @@ public:
     kv_range<T> list(transaction& tx, std::string_view prefix = {}) const {
         detail::check_user_key(prefix);
         std::vector<kv_entry<T>> out;
-        tx.scan(full_key(tx.run(), prefix), [&](std::string_view key, const detail::stored_record& rec) {
-            auto user_key = key.substr(detail::run_key_prefix_size);
-            out.push_back(kv_entry<T>{std::string(user_key), decode_stored(tx.run(), user_key, rec.bytes), rec.version});
-        });
+        tx.scan(full_key(tx.run(), prefix), append_to(tx.run(), out));
         return kv_range<T>(std::move(out));
     }
 
@@ -4842,14 +4824,32 @@ public:
     kv_range<T> list(run_id run, std::string_view prefix = {}) const {
         detail::check_user_key(prefix);
         std::vector<kv_entry<T>> out;
-        engine_->scan(run, lookup_key(run, prefix), [&](std::string_view key, const detail::stored_record& rec) {
-            auto user_key = key.substr(detail::run_key_prefix_size);
-            out.push_back(kv_entry<T>{std::string(user_key), decode_stored(run, user_key, rec.bytes), rec.version});
-        });
+        engine_->scan(run, lookup_key(run, prefix), append_to(run, out));
         return kv_range<T>(std::move(out));
     }
 
 private:
+    // The callbacks the run and transaction overloads share: a record (or nullptr) to a
+    // value or an entry, and a scanned record appended to a list.
+    static auto value_of(run_id run, std::string_view key) {
+        return [run, key](const detail::stored_record* rec) -> std::optional<T> {
+            if (!rec) return std::nullopt;
+            return decode_stored(run, key, rec->bytes);
+        };
+    }
+    static auto entry_of(run_id run, std::string_view key) {
+        return [run, key](const detail::stored_record* rec) -> std::optional<kv_entry<T>> {
+            if (!rec) return std::nullopt;
+            return kv_entry<T>{std::string(key), decode_stored(run, key, rec->bytes), rec->version};
+        };
+    }
+    static auto append_to(run_id run, std::vector<kv_entry<T>>& out) {
+        return [run, &out](std::string_view key, const detail::stored_record& rec) {
+            const auto user_key = key.substr(detail::run_key_prefix_size);
+            out.push_back(kv_entry<T>{std::string(user_key), decode_stored(run, user_key, rec.bytes), rec.version});
+        };
+    }
+
     std::string full_key(run_id run, std::string_view key) const {
         return detail::run_data_key(detail::default_namespace, run.value, static_cast<std::uint8_t>(primitive::kv),
                                     slot_, key);

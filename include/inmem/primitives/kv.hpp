@@ -79,21 +79,13 @@ public:
     /// The value under key in run, or nullopt.
     std::optional<T> get(run_id run, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->read(run, lookup_key(run, key), [&](const detail::stored_record* rec) -> std::optional<T> {
-            if (!rec) return std::nullopt;
-            return decode_stored(run, key, rec->bytes);
-        });
+        return engine_->read(run, lookup_key(run, key), value_of(run, key));
     }
 
     /// The entry (value and version) under key in run, or nullopt.
     std::optional<kv_entry<T>> entry(run_id run, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->read(run, lookup_key(run, key),
-                             [&](const detail::stored_record* rec) -> std::optional<kv_entry<T>> {
-                                 if (!rec) return std::nullopt;
-                                 return kv_entry<T>{std::string(key), decode_stored(run, key, rec->bytes),
-                                                    rec->version};
-                             });
+        return engine_->read(run, lookup_key(run, key), entry_of(run, key));
     }
 
     /// Removes key from run; true if it was there.
@@ -115,19 +107,13 @@ public:
     /// In tx: the value under key as tx sees it, or nullopt.
     std::optional<T> get(transaction& tx, std::string_view key) const {
         detail::check_user_key(key);
-        return tx.read(lookup_key(tx.run(), key), [&](const detail::stored_record* rec) -> std::optional<T> {
-            if (!rec) return std::nullopt;
-            return decode_stored(tx.run(), key, rec->bytes);
-        });
+        return tx.read(lookup_key(tx.run(), key), value_of(tx.run(), key));
     }
 
     /// In tx: the entry under key as tx sees it, or nullopt.
     std::optional<kv_entry<T>> entry(transaction& tx, std::string_view key) const {
         detail::check_user_key(key);
-        return tx.read(lookup_key(tx.run(), key), [&](const detail::stored_record* rec) -> std::optional<kv_entry<T>> {
-            if (!rec) return std::nullopt;
-            return kv_entry<T>{std::string(key), decode_stored(tx.run(), key, rec->bytes), rec->version};
-        });
+        return tx.read(lookup_key(tx.run(), key), entry_of(tx.run(), key));
     }
 
     /// In tx: buffers the removal of key; true if tx saw it.
@@ -143,10 +129,7 @@ public:
     kv_range<T> list(transaction& tx, std::string_view prefix = {}) const {
         detail::check_user_key(prefix);
         std::vector<kv_entry<T>> out;
-        tx.scan(full_key(tx.run(), prefix), [&](std::string_view key, const detail::stored_record& rec) {
-            auto user_key = key.substr(detail::run_key_prefix_size);
-            out.push_back(kv_entry<T>{std::string(user_key), decode_stored(tx.run(), user_key, rec.bytes), rec.version});
-        });
+        tx.scan(full_key(tx.run(), prefix), append_to(tx.run(), out));
         return kv_range<T>(std::move(out));
     }
 
@@ -154,14 +137,32 @@ public:
     kv_range<T> list(run_id run, std::string_view prefix = {}) const {
         detail::check_user_key(prefix);
         std::vector<kv_entry<T>> out;
-        engine_->scan(run, lookup_key(run, prefix), [&](std::string_view key, const detail::stored_record& rec) {
-            auto user_key = key.substr(detail::run_key_prefix_size);
-            out.push_back(kv_entry<T>{std::string(user_key), decode_stored(run, user_key, rec.bytes), rec.version});
-        });
+        engine_->scan(run, lookup_key(run, prefix), append_to(run, out));
         return kv_range<T>(std::move(out));
     }
 
 private:
+    // The callbacks the run and transaction overloads share: a record (or nullptr) to a
+    // value or an entry, and a scanned record appended to a list.
+    static auto value_of(run_id run, std::string_view key) {
+        return [run, key](const detail::stored_record* rec) -> std::optional<T> {
+            if (!rec) return std::nullopt;
+            return decode_stored(run, key, rec->bytes);
+        };
+    }
+    static auto entry_of(run_id run, std::string_view key) {
+        return [run, key](const detail::stored_record* rec) -> std::optional<kv_entry<T>> {
+            if (!rec) return std::nullopt;
+            return kv_entry<T>{std::string(key), decode_stored(run, key, rec->bytes), rec->version};
+        };
+    }
+    static auto append_to(run_id run, std::vector<kv_entry<T>>& out) {
+        return [run, &out](std::string_view key, const detail::stored_record& rec) {
+            const auto user_key = key.substr(detail::run_key_prefix_size);
+            out.push_back(kv_entry<T>{std::string(user_key), decode_stored(run, user_key, rec.bytes), rec.version});
+        };
+    }
+
     std::string full_key(run_id run, std::string_view key) const {
         return detail::run_data_key(detail::default_namespace, run.value, static_cast<std::uint8_t>(primitive::kv),
                                     slot_, key);
