@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [extra-package...]
 set -euo pipefail
 
-packages=(g++ python3 meson ninja-build pkg-config libboost1.81-dev librange-v3-dev catch2 "$@")
+packages=(g++ python3 meson ninja-build pkg-config cmake libboost1.81-dev librange-v3-dev catch2 strace "$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 namespace inmem_test {
 
@@ -18,6 +19,17 @@ inmem::errc error_of(F&& f) {
         return static_cast<inmem::errc>(e.code().value());
     }
     return inmem::errc::ok;
+}
+
+/// The what() of the inmem::error that f() throws ("" when it throws nothing).
+template <class F>
+std::string what_of(F&& f) {
+    try {
+        f();
+    } catch (const inmem::error& e) {
+        return e.what();
+    }
+    return {};
 }
 
 /// A class with an invariant (no negative amounts), so not an aggregate: it is stored as an

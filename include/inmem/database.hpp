@@ -39,7 +39,7 @@ public:
     using schema_type = Schema;
     using storage_policy = detail::select_policy_t<storage_kind, storage::memory, Policies...>;
     using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::optimistic, Policies...>;
-    using durability_policy = detail::select_policy_t<durability_kind, durability::batched<>, Policies...>;
+    using durability_policy = detail::select_policy_t<durability_kind, durability::batched, Policies...>;
     using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy>;
     /// What begin() returns and transact() hands its closure.
     using transaction = basic_transaction<engine_type>;
@@ -55,7 +55,7 @@ public:
         : engine_(dir, std::move(options), detail::schema_stamp::of<Schema>()) {
         static_assert(durability_policy::persistent,
                       "inmem: durability::none keeps nothing on disk, so it cannot open a directory; "
-                      "use durability::batched<> (the default) or durability::strict");
+                      "use durability::batched (the default) or durability::strict");
     }
     basic_database(const basic_database&) = delete;
     basic_database& operator=(const basic_database&) = delete;
@@ -64,15 +64,25 @@ public:
     /// options.parent is not a run of this database.
     run_id begin_run(run_options options = {}) { return engine_.begin_run(std::move(options)); }
 
-    /// Ends an active run with a final status; it accepts no more writes but stays readable.
-    /// Throws unknown_run, run_not_active (already ended) or invalid_argument (status active).
+    /// Ends an active or interrupted run with a final status; it accepts no more writes but
+    /// stays readable. Throws unknown_run, run_not_active (already ended, saying how) or
+    /// invalid_argument (a status that is not final).
     void end_run(run_id run, run_status status = run_status::completed) { engine_.end_run(run, status); }
+
+    /// Makes an interrupted run (see run_status::interrupted) active again, to go on writing
+    /// to it. Throws unknown_run, run_not_active (it has ended) or invalid_argument (it is
+    /// active already).
+    void resume_run(run_id run) { engine_.resume_run(run); }
 
     /// The run index record of run. Throws unknown_run.
     run_info run(run_id run) const { return engine_.run(run); }
 
     /// Every run's record, oldest first.
     std::vector<run_info> runs() const { return engine_.runs(); }
+
+    /// The records of the runs whose status is status, oldest first: e.g. the runs a crash
+    /// interrupted, db.runs(run_status::interrupted). O(runs).
+    std::vector<run_info> runs(run_status status) const { return engine_.runs(status); }
 
     /// The typed KV of value type T, which the schema must list in inmem::kv<...>.
     template <class T>

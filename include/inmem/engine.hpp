@@ -1,18 +1,24 @@
 // inmem/engine.hpp: the core every primitive writes and reads through.
 //
 // The engine owns the store, the lock, the version counter, the run registry and, when the
-// database lives in a directory, the WAL. It knows nothing of the schema: primitives hand it
-// encoded keys and values. Every change goes through commit_locked(), under the writers'
-// lock: it assigns the next version, logs the change to the WAL, applies it and publishes the
-// version to readers; the committer then, outside the lock, frees collected garbage and waits
-// for the durability its policy promises (finish()). Readers pin a snapshot and take no lock.
+// database lives in a directory, a durable session (durability/session.hpp) behind the
+// commit_log interface. It knows nothing of the schema: primitives hand it encoded keys and
+// values. Every change goes through commit_locked(), under the writers' lock: it assigns the
+// next version (reserved durably first, so no version anybody saw is ever reused), logs the
+// change, applies it and publishes the version to readers; the committer then, outside the
+// lock, frees collected garbage and waits for the durability its policy promises
+// (finish()). Readers pin a snapshot and take no lock.
+//
+// Run ids are dense from 1, except where a crashed session had reserved ids it never made
+// durable: the first run after them records the gap (storage/key.hpp), and those ids are
+// never runs. Runs left active by a crashed session are interrupted at the next open; that
+// change is written with the session's first commit.
 #pragma once
 
 #include <inmem/concurrency/append_only_array.hpp>
-#include <inmem/durability/file.hpp>
+#include <inmem/durability/commit_log.hpp>
 #include <inmem/durability/recovery.hpp>
-#include <inmem/durability/snapshot.hpp>
-#include <inmem/durability/wal_log.hpp>
+#include <inmem/durability/session.hpp>
 #include <inmem/error.hpp>
 #include <inmem/primitives/runs.hpp>
 #include <inmem/schema/codec.hpp>
@@ -23,14 +29,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -38,13 +43,16 @@ namespace inmem::detail {
 
 inline std::string describe_run(run_id run) { return "run " + std::to_string(run.value); }
 
-inline std::string run_catalog_prefix() {
+inline std::string run_catalog_prefix(catalog_kind kind = catalog_kind::run) {
     std::string prefix;
     append_big_endian(prefix, default_namespace);
     prefix.push_back(static_cast<char>(key_space::catalog));
-    prefix.push_back(static_cast<char>(catalog_kind::run));
+    prefix.push_back(static_cast<char>(kind));
     return prefix;
 }
+
+/// In the run registry, the status of an id that is not a run (a gap left by a crash).
+inline constexpr auto no_run = static_cast<run_status>(255);
 
 template <class StoragePolicy, class ConcurrencyPolicy, class DurabilityPolicy>
 class engine {
@@ -87,48 +95,45 @@ public:
     /// Opens (creating or recovering) the database in dir.
     engine(const std::filesystem::path& dir, open_options options, schema_stamp schema)
         requires DurabilityPolicy::persistent
-        : options_(std::move(options)), dir_(dir), schema_(std::move(schema)) {
-        auto& fs = *options_.fs;
-        fs.create_directories(dir_);
-        lock_ = fs.lock_directory(dir_);
-        auto found = recover_directory(
-            fs, dir_, schema_, options_,
+    {
+        durability_params params;
+        params.sync_each_commit = DurabilityPolicy::sync_each_commit;
+        if constexpr (!DurabilityPolicy::sync_each_commit) {
+            params.interval_ms = DurabilityPolicy::options.interval_ms;
+            params.max_bytes = DurabilityPolicy::options.max_bytes;
+        }
+        auto session = std::make_unique<durable_session>(
+            dir, std::move(options), std::move(schema), params,
             [&](std::string&& key, std::string&& bytes, version_t v) { store_.put(std::move(key), std::move(bytes), v); },
             [&](version_t v, std::span<write_op> ops) {
                 apply(ops, v);
                 if (store_.garbage() >= 4096) store_.collect(v); // nobody reads during recovery
             });
-        report_ = std::move(found.report);
+        const recovered& found = session->found();
+        report_ = found.report;
         version_ = report_.last_version;
         store_.collect(latest_version);
         visible_.store(version_);
         rebuild_runs();
-        wal_ = std::make_unique<wal_log>(options_.fs, dir_, found.next_segment, version_, schema_,
-                                         options_.segment_bytes);
-        wal_->sync(); // this session's segment exists from the start
-        if constexpr (!DurabilityPolicy::sync_each_commit) flusher_ = std::thread([this] { flush_loop(); });
+        next_run_ = statuses_.size() + 1;
+        if (!found.clean) { // what the crashed session may have handed out is never used again
+            if (found.reserved_runs >= next_run_) report_.reserved_run = found.reserved_runs;
+            next_run_ = std::max<std::uint64_t>(next_run_, found.reserved_runs + 1);
+            interrupt_active_runs();
+        }
+        const bool snapshot_due = session->snapshot_due_at_open();
+        // The deleter is a function made here: an engine in memory never names the session's
+        // destructor, so nothing of the durable code is compiled into programs without it.
+        log_ = log_pointer(session.release(), [](commit_log* log) { delete static_cast<durable_session*>(log); });
+        if (snapshot_due) {
+            report_.snapshot_error = take_snapshot(false);
+            report_.snapshot_written = report_.snapshot_error.empty();
+        }
     }
 
     engine(const engine&) = delete;
     engine& operator=(const engine&) = delete;
-
-    ~engine() {
-        if (flusher_.joinable()) {
-            {
-                std::lock_guard lock(flush_mutex_);
-                stop_flusher_ = true;
-            }
-            flush_cv_.notify_all();
-            flusher_.join();
-        }
-        if (wal_) {
-            try {
-                wal_->sync(); // batched commits still pending
-            } catch (const error&) {
-                // The failure is on record; recovery on the next open keeps what reached disk.
-            }
-        }
-    }
+    ~engine() = default; // the session (if any) logs its close and syncs
 
     // ---- Runs
 
@@ -141,7 +146,8 @@ public:
             if (options.parent && !known(*options.parent))
                 throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
                                                    " does not exist in this database");
-            run_info info{.id = run_id{statuses_.size() + 1},
+            ensure_session_locked(); // from here on, next_run_ is the next id after the registry's
+            run_info info{.id = run_id{next_run_},
                           .name = std::move(options.name),
                           .tags = std::move(options.tags),
                           .parent = options.parent,
@@ -149,9 +155,11 @@ public:
                           .started = std::chrono::system_clock::now(),
                           .ended = std::nullopt};
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), encode(info)};
-            statuses_.reserve_one(); // so that recording the status after the commit cannot fail
+            statuses_.reserve(1); // so that recording the status after the commit cannot fail
+            if (log_) log_->reserve(version_ + 1, next_run_);
             commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.push_back(run_status::active); });
             id = info.id;
+            ++next_run_;
         }
         finish(ticket, freed);
         return id;
@@ -161,18 +169,24 @@ public:
         if (status != run_status::completed && status != run_status::failed && status != run_status::cancelled)
             throw error(errc::invalid_argument, "inmem: end_run needs a final status (completed, failed or "
                                                 "cancelled), not " + std::string(to_string(status)));
-        std::uint64_t ticket = 0;
-        garbage freed;
-        {
-            std::unique_lock lock(mutex_);
-            check_writable(run);
-            run_info info = load_run(run, latest_version);
-            info.status = status;
-            info.ended = std::chrono::system_clock::now();
-            write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
-            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run.value - 1, status); });
-        }
-        finish(ticket, freed);
+        set_status(run, "end_run", [&](run_status now) {
+            if (now != run_status::active && now != run_status::interrupted)
+                throw error(errc::run_not_active, "inmem: end_run: " + describe_run(run) + " has already ended (" +
+                                                      std::string(to_string(now)) + ")");
+            return status;
+        });
+    }
+
+    void resume_run(run_id run) {
+        set_status(run, "resume_run", [&](run_status now) {
+            if (now == run_status::active)
+                throw error(errc::invalid_argument, "inmem: resume_run: " + describe_run(run) +
+                                                        " is active, not interrupted: it can be written to as it is");
+            if (now != run_status::interrupted)
+                throw error(errc::run_not_active, "inmem: resume_run: " + describe_run(run) + " has ended (" +
+                                                      std::string(to_string(now)) + "); only an interrupted run resumes");
+            return run_status::active;
+        });
     }
 
     run_info run(run_id run) const {
@@ -181,21 +195,21 @@ public:
         return load_run(run, at.version());
     }
 
-    std::vector<run_info> runs() const {
+    /// Every run's record, oldest first; only those with status `only` when given.
+    std::vector<run_info> runs(std::optional<run_status> only = std::nullopt) const {
         const pinned at = pin_for_point_read();
         const std::string prefix = run_catalog_prefix();
         std::vector<run_info> out;
         store_.scan_prefix(prefix, at.version(), [&](std::string_view key, const stored_record& rec) {
-            out.push_back(decode_run(rec, run_id{read_big_endian<std::uint64_t>(key, prefix.size())}));
+            run_info info = decode_run(rec, run_id{read_big_endian<std::uint64_t>(key, prefix.size())});
+            if (!only || info.status == *only) out.push_back(std::move(info));
         });
         return out;
     }
 
     /// Throws unknown_run unless run is a run of this database. Lock-free.
     void check_known(run_id run) const {
-        if (!known(run))
-            throw error(errc::unknown_run, "inmem: " + describe_run(run) +
-                                               " does not exist in this database (begin_run returns run ids)");
+        if (!known(run)) throw unknown(run, "");
     }
 
     // ---- Reading
@@ -229,19 +243,21 @@ public:
         return f(store_.find(key, at));
     }
 
-    /// Calls f(key, record) for every key under prefix at the latest version, in key order.
+    /// Calls f(key, record) for every key under prefix (after `after`, when given) at the
+    /// latest version, in key order; f may return false to stop. run must exist (0: no run
+    /// to check, for shared records).
     template <class F>
-    void scan(run_id run, std::string_view prefix, F&& f) const {
-        check_known(run);
+    void scan(run_id run, std::string_view prefix, F&& f, std::string_view after = {}) const {
+        if (run) check_known(run);
         const pinned at = pin_for_point_read();
-        store_.scan_prefix(prefix, at.version(), f);
+        store_.scan_prefix(prefix, at.version(), f, after);
     }
 
-    /// Calls f(key, record) for every key under prefix as of snapshot at, which the caller
-    /// has pinned, in key order.
+    /// Calls f(key, record) for every key under prefix (after `after`) as of snapshot at,
+    /// which the caller has pinned, in key order; f may return false to stop.
     template <class F>
-    void scan_at(version_t at, std::string_view prefix, F&& f) const {
-        store_.scan_prefix(prefix, at, f);
+    void scan_at(version_t at, std::string_view prefix, F&& f, std::string_view after = {}) const {
+        store_.scan_prefix(prefix, at, f, after);
     }
 
     /// The version of the latest commit (0 before the first).
@@ -273,10 +289,19 @@ public:
         return version;
     }
 
+    /// A range a transaction listed: the keys under prefix after `after` ("": from the
+    /// first), up to and including `last` when the listing stopped there ("": to the end).
+    struct key_range {
+        std::string prefix, after, last;
+        bool contains(std::string_view key) const noexcept {
+            return (after.empty() || key > after) && (last.empty() || key <= last);
+        }
+    };
+
     /// What a transaction read, for validation at commit.
     struct read_set {
-        std::span<const std::string> keys;     ///< keys read (present or not)
-        std::span<const std::string> prefixes; ///< ranges scanned
+        std::span<const std::string> keys;   ///< keys read (present or not)
+        std::span<const key_range> ranges;   ///< ranges listed
     };
 
     /// Commits a transaction of run that read at snapshot `at`: fails with errc::conflict,
@@ -289,15 +314,20 @@ public:
             if (!validate) return true;
             for (const std::string& key : validate->keys)
                 if (store.latest(key) > at) throw conflict("read", key, at);
-            for (const std::string& prefix : validate->prefixes) {
-                // A key added, changed or erased after at under the prefix: erased keys keep a
+            for (const key_range& range : validate->ranges) {
+                // A key added, changed or erased after at in the range: erased keys keep a
                 // tombstone, so the latest versions of everything ever listed are all here.
                 bool changed = false;
                 std::string which;
-                store.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
-                    if (!changed && rec.version > at) changed = true, which = key;
-                });
-                if (!changed) changed = erased_after(store, prefix, at, which);
+                store.scan_prefix(
+                    range.prefix, latest_version,
+                    [&](std::string_view key, const stored_record& rec) {
+                        if (!range.contains(key)) return false; // past its last key
+                        if (rec.version > at) changed = true, which = key;
+                        return !changed;
+                    },
+                    range.after);
+                if (!changed) changed = erased_after(store, range, at, which);
                 if (changed) throw conflict("listed", which, at);
             }
             return true;
@@ -311,42 +341,19 @@ public:
 
     /// Makes every commit so far durable now.
     void sync() {
-        if (wal_) wal_->sync();
+        if (log_) log_->sync();
     }
 
     /// Writes a snapshot of the whole state and deletes the WAL it makes obsolete. Writers
     /// keep committing meanwhile: the snapshot reads the versions of one moment (pinned, so
     /// they stay), without a lock.
     void snapshot() {
-        if (!wal_) return;
-        std::lock_guard one_at_a_time(snapshot_mutex_);
-        std::uint32_t next_segment;
-        pinned at;
-        {
-            std::unique_lock lock(mutex_);
-            next_segment = wal_->rotate(version_);
-            snapshots_.pin_at(version_, at.pin_);
-            at.at_ = version_;
-            at.engine_ = this;
-            snapshot_ticket_ = wal_->appended();
-        }
-        std::vector<snapshot_record> records;
-        records.reserve(store_.size());
-        store_.for_each(at.version(), [&](std::string_view key, const stored_record& rec) {
-            records.push_back({std::string(key), rec.version, rec.bytes});
-        });
-        at.release();
-        wal_->sync(); // the segments the snapshot replaces are complete on disk
-        try {
-            write_snapshot(*options_.fs, dir_, at.version(), next_segment, schema_, records);
-            remove_obsolete_files();
-        } catch (const error& e) {
-            wal_->fail(e); // fail-stop: a failed write or sync is never retried and trusted
-            throw;
-        }
+        if (log_) take_snapshot(true);
     }
 
 private:
+    using log_pointer = std::unique_ptr<commit_log, void (*)(commit_log*)>;
+
     static error conflict(const char* what, std::string_view key, version_t at) {
         return error(errc::conflict, std::string("inmem: transaction conflict: another commit changed ") +
                                          describe_key(key) + ", which the transaction " + what +
@@ -354,12 +361,41 @@ private:
                                          "); nothing was written; run the transaction again (transact() does)");
     }
 
-    // Whether a key under prefix was erased after at (scans skip tombstones).
-    static bool erased_after(const backend_type& store, std::string_view prefix, version_t at, std::string& which) {
+    // Takes a snapshot; fail_stop: a failure stops the log and throws (a commit's automatic
+    // snapshot, db.snapshot()); otherwise it is returned (the snapshot at open: opening must
+    // not fail for want of space). Returns "" on success.
+    std::string take_snapshot(bool fail_stop) {
+        std::lock_guard one_at_a_time(snapshot_mutex_);
+        snapshot_header head;
+        pinned at;
+        {
+            std::unique_lock lock(mutex_);
+            head = log_->begin_snapshot(version_);
+            snapshots_.pin_at(version_, at.pin_);
+            at.at_ = version_;
+            at.engine_ = this;
+        }
+        return log_->write_snapshot(
+            head,
+            [&](const snapshot_emit& emit) {
+                store_.scan_prefix({}, at.version(), [&](std::string_view key, const stored_record& rec) {
+                    emit(key, rec.version, rec.bytes);
+                });
+            },
+            fail_stop);
+    }
+
+    // Whether a key in range was erased after at (scans skip tombstones).
+    static bool erased_after(const backend_type& store, const key_range& range, version_t at, std::string& which) {
         bool found = false;
-        store.scan_prefix(prefix, at, [&](std::string_view key, const stored_record&) {
-            if (!found && store.find(key, latest_version) == nullptr) found = true, which = key;
-        });
+        store.scan_prefix(
+            range.prefix, at,
+            [&](std::string_view key, const stored_record&) {
+                if (!range.contains(key)) return false;
+                if (store.find(key, latest_version) == nullptr) found = true, which = key;
+                return !found;
+            },
+            range.after);
         return found;
     }
 
@@ -381,13 +417,17 @@ private:
     // (freed receives what a collect detached, to release once the lock is let go.)
     template <class Publish>
     version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, garbage& freed, Publish&& publish) {
+        ensure_session_locked();
         const version_t version = version_ + 1;
         for (write_op& op : ops)
             if (op.append_version) {
                 append_big_endian(op.key, version);
                 op.append_version = false;
             }
-        if (wal_) ticket = wal_->append(std::span<const write_op>(ops), version); // throws when failed
+        if (log_) {
+            log_->reserve(version, 0);
+            ticket = log_->append(std::span<const write_op>(ops), version); // throws when failed
+        }
         apply(ops, version);
         version_ = version;
         visible_.store(version);
@@ -397,6 +437,66 @@ private:
             collect_at_ = std::max<std::size_t>(256, store_.garbage() * 2);
         }
         return version;
+    }
+
+    // At the session's first write: the log starts (its version may jump past what a crashed
+    // session reserved), then what open found after a crash is written in one commit: the
+    // run ids the crashed session may have handed out, as a gap of the run index, and the
+    // runs it left active, interrupted.
+    void ensure_session_locked() {
+        if (!log_ || log_started_) return;
+        version_ = log_->start(version_, next_run_);
+        log_started_ = true;
+        std::vector<write_op> ops;
+        const std::uint64_t first_free = statuses_.size() + 1;
+        if (next_run_ > first_free) {
+            ops.push_back({write_op::kind::put, run_gap_key(default_namespace, first_free), {}});
+            append_big_endian(ops.back().bytes, next_run_ - 1);
+        }
+        for (const run_id run : interrupted_) {
+            run_info info = load_run(run, latest_version);
+            info.status = run_status::interrupted;
+            ops.push_back({write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)});
+        }
+        interrupted_.clear();
+        if (ops.empty()) return;
+        statuses_.reserve(next_run_ - first_free); // so that recording the gap after the commit cannot fail
+        std::uint64_t ticket = 0;
+        garbage freed; // released with the lock held: this happens once a session
+        commit_locked(ops, ticket, freed, [&] {
+            while (statuses_.size() + 1 < next_run_) statuses_.push_back(no_run);
+        });
+        backend_type::release(freed);
+    }
+
+    // Changes the status of run to what next(current status) returns.
+    template <class Next>
+    void set_status(run_id run, const char* what, Next&& next) {
+        std::uint64_t ticket = 0;
+        garbage freed;
+        {
+            std::unique_lock lock(mutex_);
+            if (!known(run)) throw unknown(run, what);
+            const run_status status = next(statuses_.get(run.value - 1));
+            run_info info = load_run(run, latest_version);
+            info.status = status;
+            info.ended = status == run_status::active ? std::nullopt
+                                                      : std::optional(std::chrono::system_clock::now());
+            write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
+            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run.value - 1, status); });
+        }
+        finish(ticket, freed);
+    }
+
+    // Runs left active by a session that crashed are interrupted: at once in memory, in the
+    // run index with this session's first write (opening writes nothing).
+    void interrupt_active_runs() {
+        for (std::size_t i = 0; i < statuses_.size(); ++i)
+            if (statuses_.get(i) == run_status::active) {
+                statuses_.set(i, run_status::interrupted);
+                interrupted_.push_back(run_id{i + 1});
+            }
+        report_.interrupted = interrupted_;
     }
 
     // The store takes the ops' keys and bytes: the ops are left empty.
@@ -411,18 +511,9 @@ private:
     // collecting, kept out of the lock), the durability the policy promises, maintenance.
     void finish(std::uint64_t ticket, garbage& freed) {
         backend_type::release(freed);
-        if (!wal_) return;
-        if constexpr (DurabilityPolicy::persistent) {
-            if constexpr (DurabilityPolicy::sync_each_commit) {
-                wal_->sync_to(ticket);
-            } else if (wal_->pending_bytes() >= DurabilityPolicy::options.max_bytes) {
-                flush_cv_.notify_one();
-            }
-        }
+        if (!log_) return;
         // Past the threshold, the first committer to notice takes the snapshot; the others go on.
-        const std::uint64_t since = snapshot_ticket_.load();
-        if (options_.snapshot_after_bytes && ticket > since && ticket - since >= options_.snapshot_after_bytes &&
-            !snapshot_running_.exchange(true)) {
+        if (log_->finish(ticket) && !snapshot_running_.exchange(true)) {
             struct clear_flag {
                 std::atomic<bool>& flag;
                 ~clear_flag() { flag = false; }
@@ -430,66 +521,70 @@ private:
             // If the snapshot fails, this durable commit reports the I/O error: the database has
             // stopped (fail-stop), so the caller cannot apply it twice by retrying; a reopen
             // shows it.
-            snapshot();
+            take_snapshot(true);
         }
     }
 
-    // Keeps the two newest snapshots (the older is the fallback if the newer is damaged)
-    // and the WAL the older one needs; deletes the rest.
-    void remove_obsolete_files() {
-        auto& fs = *options_.fs;
-        std::vector<std::pair<version_t, std::string>> snaps;
-        std::vector<std::pair<std::uint32_t, std::string>> segs;
-        for (const auto& name : fs.list(dir_)) {
-            if (auto v = parse_snapshot_name(name)) snaps.emplace_back(*v, name);
-            else if (auto s = parse_wal_segment_name(name)) segs.emplace_back(*s, name);
-        }
-        std::sort(snaps.rbegin(), snaps.rend());
-        if (snaps.size() < 2) return;
-        std::string why;
-        auto older = read_snapshot(fs.read_all(dir_ / snaps[1].second), why);
-        if (!older) return; // keep everything rather than trust a damaged fallback
-        for (std::size_t i = 2; i < snaps.size(); ++i) fs.remove(dir_ / snaps[i].second);
-        for (const auto& [number, name] : segs)
-            if (number < older->next_segment) fs.remove(dir_ / name);
-        fs.sync_directory(dir_);
-    }
-
-    void flush_loop() {
-        const auto interval = std::chrono::milliseconds(DurabilityPolicy::options.interval_ms);
-        std::unique_lock lock(flush_mutex_);
-        while (!stop_flusher_) {
-            flush_cv_.wait_for(lock, interval);
-            if (stop_flusher_) break;
-            lock.unlock();
-            try {
-                wal_->sync();
-            } catch (const error&) {
-                // The log is now failed: every later commit says so.
-            }
-            lock.lock();
-        }
-    }
-
-    // Rebuilds run statuses from the recovered run index; ids are dense from 1.
+    // Rebuilds run statuses from the recovered run index and its gaps, checking that they
+    // cover the ids from 1 on without overlap and that parents are earlier runs.
     void rebuild_runs() {
+        auto corrupt = [](const std::string& what) {
+            return error(errc::corruption, "inmem: the run index " + what + "; restore the directory from a backup");
+        };
+        const std::string gap_prefix = run_catalog_prefix(catalog_kind::run_gap);
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps; // first, last
+        store_.scan_prefix(gap_prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
+            gaps.emplace_back(read_big_endian<std::uint64_t>(key, gap_prefix.size()),
+                              read_big_endian<std::uint64_t>(rec.bytes, 0)); // lengths checked by recovery
+        });
+        auto gap = gaps.begin();
+        auto fill_gaps_to = [&](std::uint64_t id) {
+            while (gap != gaps.end() && gap->first == statuses_.size() + 1 && gap->first < id) {
+                if (gap->second >= id) throw corrupt("has a gap up to run " + std::to_string(gap->second) +
+                                                     " that overlaps " + describe_run(run_id{id}));
+                for (std::uint64_t i = gap->first; i <= gap->second; ++i) statuses_.push_back(no_run);
+                ++gap;
+            }
+        };
         const std::string prefix = run_catalog_prefix();
         store_.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
             const run_id id{read_big_endian<std::uint64_t>(key, prefix.size())};
+            fill_gaps_to(id.value);
             if (id.value != statuses_.size() + 1)
-                throw error(errc::corruption, "inmem: the run index skips from run " +
-                                                  std::to_string(statuses_.size()) + " to " + describe_run(id));
-            statuses_.push_back(decode_run(rec, id).status);
+                throw corrupt("skips from run " + std::to_string(statuses_.size()) + " to " + describe_run(id));
+            const run_info info = decode_run(rec, id);
+            if (info.id != id) throw corrupt("holds the record of " + describe_run(info.id) + " as " + describe_run(id));
+            if (info.parent && !known(*info.parent))
+                throw corrupt("gives " + describe_run(id) + " a parent, " + describe_run(*info.parent) +
+                              ", that is not an earlier run");
+            if (static_cast<std::uint8_t>(info.status) > static_cast<std::uint8_t>(run_status::interrupted))
+                throw corrupt("gives " + describe_run(id) + " an unknown status");
+            statuses_.push_back(info.status);
         });
+        fill_gaps_to(std::numeric_limits<std::uint64_t>::max());
+        if (gap != gaps.end()) throw corrupt("has a gap from run " + std::to_string(gap->first) + " after its last run");
     }
 
-    bool known(run_id run) const noexcept { return run.value - 1 < statuses_.size(); }
+    bool known(run_id run) const noexcept {
+        return run.value - 1 < statuses_.size() && statuses_.get(run.value - 1) != no_run;
+    }
+
+    error unknown(run_id run, const char* what) const {
+        const bool lost = run.value - 1 < statuses_.size();
+        return error(errc::unknown_run, std::string("inmem: ") + what + (*what ? ": " : "") + describe_run(run) +
+                                            (lost ? " does not exist: its id was reserved by a session that "
+                                                    "crashed before the run was durable, and is never used"
+                                                  : " does not exist in this database (begin_run returns run ids)"));
+    }
 
     void check_writable(run_id run) const {
-        if (!known(run))
-            throw error(errc::unknown_run, "inmem: cannot write to " + describe_run(run) +
-                                               ": it does not exist in this database (begin_run returns run ids)");
+        if (!known(run)) throw unknown(run, "cannot write");
         const run_status status = statuses_.get(run.value - 1);
+        if (status == run_status::interrupted)
+            throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) +
+                                                  ": it was interrupted (the process writing while it was active "
+                                                  "stopped without closing the database); resume_run(run) to go on "
+                                                  "writing, or end_run(run, status) to close it");
         if (status != run_status::active)
             throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) + ": it has ended (" +
                                                   std::string(to_string(status)) +
@@ -502,11 +597,15 @@ private:
         return decode_run(*rec, run);
     }
 
-    static run_info decode_run(const stored_record& rec, run_id run) {
+    // Decodes a run record; a run interrupted at this open reads so before its record does.
+    run_info decode_run(const stored_record& rec, run_id run) const {
         auto info = decode<run_info>(rec.bytes);
         if (!info)
             throw error(errc::corruption, "inmem: the run index record of " + describe_run(run) +
                                               " does not decode: " + info.error().message());
+        if (info.value().status == run_status::active && run.value - 1 < statuses_.size() &&
+            statuses_.get(run.value - 1) == run_status::interrupted)
+            info.value().status = run_status::interrupted;
         return std::move(info).value();
     }
 
@@ -514,27 +613,21 @@ private:
     mutable mutex_type mutex_;
     version_t version_ = 0;          // the last commit's version, under mutex_
     std::size_t collect_at_ = 256;   // garbage count that triggers a collect, under mutex_
+    std::uint64_t next_run_ = 1;     // the id begin_run hands out next, under mutex_
+    bool log_started_ = false;       // under mutex_
+    std::vector<run_id> interrupted_; // interrupted at open, not yet written; under mutex_
     // Anyone. Each on its own cache line: readers read them on every call, and a line the
     // writer dirties on every commit (the fields above) must not hold what they read.
     alignas(64) backend_type store_;
     alignas(64) std::atomic<version_t> visible_{0}; // the newest version readers may read
     mutable snapshots_type snapshots_;
-    append_only_array<run_status> statuses_; // of run id i at [i - 1]
+    append_only_array<run_status> statuses_; // of run id i at [i - 1]; no_run in a gap
 
     // Durable databases only.
-    open_options options_;
-    std::filesystem::path dir_;
-    schema_stamp schema_;
-    std::unique_ptr<directory_lock> lock_;
     recovery_report report_;
-    std::unique_ptr<wal_log> wal_;
     std::mutex snapshot_mutex_;
-    std::atomic<std::uint64_t> snapshot_ticket_{0};
     std::atomic<bool> snapshot_running_{false};
-    std::mutex flush_mutex_;
-    std::condition_variable flush_cv_;
-    bool stop_flusher_ = false;
-    std::thread flusher_;
+    log_pointer log_{nullptr, nullptr}; // last: destroyed first, so its close finds the store whole
 };
 
 } // namespace inmem::detail

@@ -33,7 +33,7 @@ enum class errc : int {
     corruption = 30,       ///< stored bytes failed to decode: the store is damaged
     io_error = 40,         ///< a file operation failed (the message names the file and errno)
     no_space = 41,         ///< the disk is full (ENOSPC); nothing acknowledged is lost
-    database_locked = 42,  ///< another process has the database directory open
+    database_locked = 42,  ///< the database directory is open elsewhere (another process or database object)
     schema_mismatch = 43,  ///< the files were written under another schema
     failed = 44,           ///< an earlier I/O failure stopped all writes; reopen to recover
 };
@@ -58,7 +58,7 @@ public:
         case errc::corruption: return "stored data is corrupt";
         case errc::io_error: return "I/O error";
         case errc::no_space: return "no space left on device";
-        case errc::database_locked: return "database is locked by another process";
+        case errc::database_locked: return "database directory is open elsewhere";
         case errc::schema_mismatch: return "data was written under another schema";
         case errc::failed: return "database stopped after an I/O failure";
         }

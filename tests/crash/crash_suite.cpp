@@ -85,7 +85,7 @@ constexpr std::uint32_t batch_interval_ms = 20;
 using strict_db = inmem::basic_database<crash_schema, inmem::durability::strict>;
 // (The options named, not braced: clang 14 takes no braced list as a template argument.)
 using batched_db = inmem::basic_database<
-    crash_schema, inmem::durability::batched<inmem::durability::batch_options{.interval_ms = batch_interval_ms}>>;
+    crash_schema, inmem::durability::basic_batched<inmem::durability::batch_options{.interval_ms = batch_interval_ms}>>;
 
 enum class mode { strict, batched };
 
@@ -112,6 +112,7 @@ inmem::open_options options_for(mode m) {
 constexpr std::int64_t ops_per_run = 200;
 constexpr int keys_per_run = 31;
 constexpr std::int64_t cleanup_from = ops_per_run - 1 - keys_per_run; // first erase of the cleanup
+constexpr int marker_key = keys_per_run; // put just before the cleanup, and kept: a run's state never repeats
 
 enum class op_kind { begin, put, erase, end };
 struct op_desc {
@@ -122,8 +123,9 @@ struct op_desc {
 op_desc op_at_position(std::int64_t j) {
     if (j == 0) return {op_kind::begin};
     if (j == ops_per_run - 1) return {op_kind::end};
+    if (j == cleanup_from - 1) return {op_kind::put, marker_key};
     if (j >= cleanup_from) return {op_kind::erase, static_cast<int>(j - cleanup_from)};
-    if (j % 4 == 3) return {op_kind::erase, static_cast<int>((j * 13) % keys_per_run)};
+    if (j % 4 == 3) return {op_kind::erase, static_cast<int>((j * 13 + 5) % keys_per_run)};
     return {op_kind::put, static_cast<int>((j * 7) % keys_per_run)};
 }
 
@@ -167,65 +169,32 @@ inmem::run_status end_status(std::uint64_t id) {
 }
 std::uint64_t run_of(std::int64_t i) { return static_cast<std::uint64_t>(i / ops_per_run) + 1; }
 
-// Commits per operation, and the mapping between operations and versions.
-class sequence {
-public:
-    sequence() {
-        bool present[keys_per_run] = {};
-        std::uint64_t n = 0;
-        for (std::int64_t j = 0; j < ops_per_run; ++j) {
-            const op_desc op = op_at_position(j);
-            if (op.kind == op_kind::erase) {
-                if (present[op.key]) ++n;
-                present[op.key] = false;
-            } else {
-                ++n;
-                if (op.kind == op_kind::put) present[op.key] = true;
+/// The keys of run r's data after its operations up to position j (0..199), with the
+/// operation that put each.
+std::map<std::string, std::int64_t> run_contents(std::uint64_t r, std::int64_t j) {
+    std::map<std::string, std::int64_t> out;
+    const std::int64_t base = static_cast<std::int64_t>(r - 1) * ops_per_run;
+    for (std::int64_t p = 0; p <= j; ++p) {
+        const op_desc op = op_at_position(p);
+        if (op.kind == op_kind::put) out[key_name(op.key)] = base + p;
+        else if (op.kind == op_kind::erase) out.erase(key_name(op.key));
+    }
+    return out;
+}
+
+/// The state of a run's data after position j names j, but for erases of absent keys (which
+/// change nothing): the prefix is read off the state. Checked once at start.
+void check_positions_are_distinct() {
+    std::vector<std::map<std::string, std::int64_t>> after;
+    for (std::int64_t j = 0; j < ops_per_run - 1; ++j) after.push_back(run_contents(1, j));
+    for (std::int64_t a = 0; a < ops_per_run - 1; ++a)
+        for (std::int64_t b = a + 1; b < ops_per_run - 1; ++b)
+            if (after[a] == after[b] && after[b - 1] != after[b]) {
+                std::fprintf(stderr, "crash_suite: positions %lld and %lld of a run leave the same state\n",
+                             static_cast<long long>(a), static_cast<long long>(b));
+                std::exit(2);
             }
-            cum_.push_back(n);
-        }
-        per_run_ = n;
-    }
-
-    std::uint64_t commits_per_run() const { return per_run_; }
-
-    /// The version after operations 0..i (0 for i = -1).
-    inmem::version_t version_after(std::int64_t i) const {
-        if (i < 0) return 0;
-        return static_cast<inmem::version_t>(i / ops_per_run) * per_run_ +
-               cum_[static_cast<std::size_t>(i % ops_per_run)];
-    }
-
-    /// The last operation whose prefix has version v (-1 for 0): the operations after the one
-    /// that made version v, up to it, commit nothing.
-    std::int64_t last_op_of_version(inmem::version_t v) const {
-        if (v == 0) return -1;
-        const std::uint64_t run = (v - 1) / per_run_;
-        const std::uint64_t rest = v - run * per_run_;
-        const auto j = std::upper_bound(cum_.begin(), cum_.end(), rest) - cum_.begin() - 1;
-        return static_cast<std::int64_t>(run) * ops_per_run + j;
-    }
-
-    struct expected_entry {
-        std::int64_t seq;
-        inmem::version_t version;
-    };
-    /// The keys of the run that operation last belongs to, after operations 0..last.
-    std::map<std::string, expected_entry> run_contents(std::int64_t last) const {
-        std::map<std::string, expected_entry> out;
-        if (last < 0) return out;
-        for (std::int64_t i = last - last % ops_per_run; i <= last; ++i) {
-            const op_desc op = op_at_position(i % ops_per_run);
-            if (op.kind == op_kind::put) out[key_name(op.key)] = {i, version_after(i)};
-            else if (op.kind == op_kind::erase) out.erase(key_name(op.key));
-        }
-        return out;
-    }
-
-private:
-    std::vector<std::uint64_t> cum_; // commits of a run through position j
-    std::uint64_t per_run_ = 0;
-};
+}
 
 // What a child does after operation i besides committing it.
 bool snapshot_after(mode m, std::int64_t i) { return m == mode::strict ? i % 101 == 50 : i % 1999 == 1000; }
@@ -251,37 +220,48 @@ std::string snapshot_file_name(inmem::version_t v) { // as the library names the
 template <class Db>
 constexpr mode mode_of = Db::durability_policy::sync_each_commit ? mode::strict : mode::batched;
 
-/// Performs operation i on db; throws std::runtime_error when the database's answer is not
-/// the one the sequence predicts.
+/// What an operation was acknowledged with: the version of its commit (0: it committed
+/// nothing, an erase of an absent key) and, for a begin, the run id.
+struct op_result {
+    inmem::version_t version = 0;
+    std::uint64_t run = 0;
+};
+
+/// The id of the run that logical run r (1, 2, ...) is in db: its r-th run. Ids are not r:
+/// after a crash, ids a crashed session may have handed out are skipped.
 template <class Db>
-void apply_op(Db& db, const sequence& seq, std::int64_t i) {
-    const std::uint64_t run = run_of(i);
+inmem::run_id run_id_of(Db& db, std::uint64_t r) {
+    const auto runs = db.runs();
+    if (r == 0 || r > runs.size()) throw std::runtime_error("logical run " + std::to_string(r) + " is not there");
+    return runs[r - 1].id;
+}
+
+/// Performs operation i on db, whose runs are those of the operations before i; throws
+/// std::runtime_error when the database's answer is not the one the sequence predicts.
+template <class Db>
+op_result apply_op(Db& db, std::int64_t i) {
+    const std::uint64_t r = run_of(i);
     const op_desc op = op_at_position(i % ops_per_run);
     auto kv = db.template kv<Entry>();
+    op_result out;
     switch (op.kind) {
     case op_kind::begin: {
-        inmem::run_options o{.name = run_name(run)};
-        if (run > 1) o.parent = inmem::run_id{run - 1};
-        const inmem::run_id id = db.begin_run(std::move(o));
-        if (id.value != run)
-            throw std::runtime_error("begin_run returned run " + std::to_string(id.value) + ", expected " +
-                                     std::to_string(run));
+        inmem::run_options o{.name = run_name(r)};
+        if (r > 1) o.parent = run_id_of(db, r - 1);
+        out.run = db.begin_run(std::move(o)).value;
+        out.version = db.last_version();
         break;
     }
-    case op_kind::put: {
-        const auto v = kv.put(inmem::run_id{run}, key_name(op.key), Entry{i, payload(i, mode_of<Db>)});
-        if (v != seq.version_after(i))
-            throw std::runtime_error("put of operation " + std::to_string(i) + " returned version " +
-                                     std::to_string(v) + ", expected " + std::to_string(seq.version_after(i)));
+    case op_kind::put: out.version = kv.put(run_id_of(db, r), key_name(op.key), Entry{i, payload(i, mode_of<Db>)}); break;
+    case op_kind::erase:
+        if (kv.erase(run_id_of(db, r), key_name(op.key))) out.version = db.last_version();
+        break;
+    case op_kind::end:
+        db.end_run(run_id_of(db, r), end_status(r));
+        out.version = db.last_version();
         break;
     }
-    case op_kind::erase: kv.erase(inmem::run_id{run}, key_name(op.key)); break;
-    case op_kind::end: db.end_run(inmem::run_id{run}, end_status(run)); break;
-    }
-    if (db.last_version() != seq.version_after(i))
-        throw std::runtime_error("after operation " + std::to_string(i) + " the version is " +
-                                 std::to_string(db.last_version()) + ", expected " +
-                                 std::to_string(seq.version_after(i)));
+    return out;
 }
 
 struct check_result {
@@ -289,63 +269,88 @@ struct check_result {
     std::string problem;       // empty when the state is that prefix exactly
 };
 
-/// Whether db's whole state is the state after a prefix of the sequence, and which.
+/// Whether db's whole state is the state after a prefix of the sequence, and which (the
+/// longest: erases of absent keys change nothing). The runs a crash left active read as
+/// interrupted. acked: the versions and run ids operations were acknowledged with, checked
+/// where they are known (the parent's; the child passes none).
+/// just_opened: nothing was written since the open (the interrupted run not resumed yet).
 template <class Db>
-check_result check_state(Db& db, const sequence& seq) {
+check_result check_state(Db& db, const std::map<std::int64_t, op_result>& acked = {}, bool just_opened = true) {
     check_result r;
-    const inmem::version_t v = db.last_version();
-    r.last_op = seq.last_op_of_version(v);
     auto fail = [&](std::string what) {
-        r.problem = "version " + std::to_string(v) + " (the prefix through operation " + std::to_string(r.last_op) +
-                    "): " + what;
+        r.problem = "(the prefix through operation " + std::to_string(r.last_op) + "): " + what;
         return r;
     };
-    if (db.recovery().last_version != v)
-        return fail("recovery().last_version is " + std::to_string(db.recovery().last_version));
-
-    const std::uint64_t runs_expected = r.last_op < 0 ? 0 : run_of(r.last_op);
-    const bool last_ended = r.last_op >= 0 && r.last_op % ops_per_run == ops_per_run - 1;
+    if (just_opened && db.recovery().last_version != db.last_version())
+        return fail("recovery().last_version is " + std::to_string(db.recovery().last_version) + ", last_version() " +
+                    std::to_string(db.last_version()));
+    const bool crashed = just_opened && !db.recovery().clean_shutdown;
     const auto runs = db.runs();
-    if (runs.size() != runs_expected)
-        return fail(std::to_string(runs.size()) + " runs, expected " + std::to_string(runs_expected));
     auto kv = db.template kv<Entry>();
+    if (runs.empty()) {
+        r.last_op = -1;
+        return r;
+    }
+    const std::uint64_t open = runs.size(); // the logical run the prefix ends in
+    const bool last_ended = runs.back().status != inmem::run_status::active &&
+                            runs.back().status != inmem::run_status::interrupted;
+    // The last operation: the run's end, or the last position whose contents are the run's.
+    std::map<std::string, std::pair<std::int64_t, inmem::version_t>> got; // key -> seq, version
+    for (const auto& e : kv.list(runs.back().id)) got[e.key] = {e.value.seq, e.version};
+    std::int64_t j = ops_per_run - 1;
+    if (!last_ended) {
+        std::map<std::string, std::int64_t> seqs;
+        for (const auto& [key, entry] : got) seqs[key] = entry.first;
+        for (j = ops_per_run - 2; j >= 0 && run_contents(open, j) != seqs; --j) {
+        }
+        if (j < 0) {
+            r.last_op = static_cast<std::int64_t>(open - 1) * ops_per_run;
+            return fail("the keys of " + std::to_string(open) + "'s run are the state after none of its operations");
+        }
+    }
+    r.last_op = static_cast<std::int64_t>(open - 1) * ops_per_run + j;
+
+    inmem::version_t newest = 0; // versions grow with the operations
     for (std::size_t n = 0; n < runs.size(); ++n) {
         const auto& info = runs[n];
-        const std::uint64_t id = n + 1;
-        const bool ended = id < runs_expected || last_ended;
-        const auto status = ended ? end_status(id) : inmem::run_status::active;
-        const std::string which = "run " + std::to_string(id);
-        if (info.id.value != id) return fail(which + " is listed as run " + std::to_string(info.id.value));
-        if (info.name != run_name(id)) return fail(which + " is named '" + info.name + "'");
+        const std::uint64_t logical = n + 1;
+        const bool ended = logical < open || last_ended;
+        const auto status = ended ? end_status(logical) : crashed ? inmem::run_status::interrupted
+                                                                  : inmem::run_status::active;
+        const std::string which = "run " + std::to_string(info.id.value) + " (logical run " + std::to_string(logical) + ")";
+        if (n > 0 && info.id.value <= runs[n - 1].id.value) return fail(which + " is listed out of order");
+        if (auto a = acked.find(static_cast<std::int64_t>(logical - 1) * ops_per_run); a != acked.end() && a->second.run &&
+                                                                                   a->second.run != info.id.value)
+            return fail(which + ": begin_run was acknowledged with run " + std::to_string(a->second.run));
+        if (info.name != run_name(logical)) return fail(which + " is named '" + info.name + "'");
         if (!info.tags.empty()) return fail(which + " has tags");
-        if (info.parent.value_or(inmem::run_id{}).value != id - 1)
+        if (info.parent.value_or(inmem::run_id{}) != (n > 0 ? runs[n - 1].id : inmem::run_id{}))
             return fail(which + " has parent " + std::to_string(info.parent.value_or(inmem::run_id{}).value));
         if (info.status != status)
             return fail(which + " is " + std::string(inmem::to_string(info.status)) + ", expected " +
                         std::string(inmem::to_string(status)));
         if (info.ended.has_value() != ended) return fail(which + (ended ? " has no end time" : " has an end time"));
-
-        std::map<std::string, sequence::expected_entry> want;
-        if (!ended) want = seq.run_contents(r.last_op);
-        const auto got = kv.list(info.id);
-        std::size_t k = 0;
-        for (const auto& e : got) {
-            auto it = want.find(e.key);
-            if (it == want.end())
-                return fail(which + " holds key " + e.key + " (seq " + std::to_string(e.value.seq) + ", version " +
-                            std::to_string(e.version) + "), which the prefix does not");
-            if (e.value.seq != it->second.seq || e.version != it->second.version)
-                return fail(which + " key " + e.key + " holds seq " + std::to_string(e.value.seq) + " at version " +
-                            std::to_string(e.version) + ", expected seq " + std::to_string(it->second.seq) +
-                            " at version " + std::to_string(it->second.version));
-            if (e.value.payload != payload(e.value.seq, mode_of<Db>))
-                return fail(which + " key " + e.key + ": the payload of seq " + std::to_string(e.value.seq) +
-                            " differs (" + std::to_string(e.value.payload.size()) + " bytes)");
-            ++k;
-        }
-        if (k != want.size())
-            return fail(which + " holds " + std::to_string(k) + " keys, expected " + std::to_string(want.size()));
+        if (ended && kv.list(info.id).size() != 1) return fail(which + " ended with other keys than its marker");
     }
+    if (!last_ended) {
+        std::map<std::int64_t, inmem::version_t> by_seq;
+        for (const auto& [key, entry] : got) {
+            const auto [seq, version] = entry;
+            if (auto a = acked.find(seq); a != acked.end() && a->second.version != version)
+                return fail("key " + key + " holds operation " + std::to_string(seq) + " at version " +
+                            std::to_string(version) + ", acknowledged at version " + std::to_string(a->second.version));
+            by_seq[seq] = version;
+            const auto value = kv.get(runs.back().id, key);
+            if (!value || value->payload != payload(seq, mode_of<Db>))
+                return fail("key " + key + ": the payload of operation " + std::to_string(seq) + " differs");
+        }
+        for (const auto& [seq, version] : by_seq) {
+            if (version <= newest) return fail("operation " + std::to_string(seq) + " has version " +
+                                               std::to_string(version) + ", not above the one before it");
+            newest = version;
+        }
+    }
+    if (db.last_version() < newest) return fail("last_version() is below a version the state holds");
     return r;
 }
 
@@ -371,12 +376,16 @@ template <class Db>
 int child_main(mode m, const fs::path& dir, int fd, double rate) {
     send_line(fd, "o " + std::to_string(now_ns()) + "\n");
     try {
-        const sequence seq;
         const auto t0 = now_ns();
         Db db(dir, options_for(m));
         const auto open_us = (now_ns() - t0) / 1000;
         const auto& rep = db.recovery();
-        const std::int64_t first = seq.last_op_of_version(db.last_version()) + 1;
+        const check_result c = check_state(db);
+        if (!c.problem.empty()) throw std::runtime_error("the child found no prefix to go on from " + c.problem);
+        const std::int64_t first = c.last_op + 1;
+        // A run the last crash interrupted goes on where it stopped.
+        if (const auto runs = db.runs(); !runs.empty() && runs.back().status == inmem::run_status::interrupted)
+            db.resume_run(runs.back().id);
         send_line(fd, "r " + std::to_string(first) + " " + std::to_string(open_us) + " " +
                           std::to_string(rep.commits_applied) + " " + std::to_string(rep.bytes_dropped) + "\n");
         const std::int64_t t_start = now_ns();
@@ -390,8 +399,9 @@ int child_main(mode m, const fs::path& dir, int fd, double rate) {
                     ::nanosleep(&ts, nullptr);
                 }
             }
-            apply_op(db, seq, i);
-            send_line(fd, "a " + std::to_string(i) + " " + std::to_string(now_ns()) + "\n");
+            const op_result done = apply_op(db, i);
+            send_line(fd, "a " + std::to_string(i) + " " + std::to_string(done.version) + " " +
+                              std::to_string(done.run) + " " + std::to_string(now_ns()) + "\n");
             if (sync_after(m, i)) {
                 db.sync();
                 send_line(fd, "s " + std::to_string(i) + " " + std::to_string(now_ns()) + "\n");
@@ -492,6 +502,7 @@ private:
 
 struct ack {
     std::int64_t op;
+    op_result result;
     std::int64_t t_ns;
 };
 
@@ -531,7 +542,8 @@ struct session {
             }
             break;
         case 'a':
-            if (std::sscanf(s.c_str(), "%lld %lld", &a, &b) == 2) acks.push_back({a, b});
+            if (std::sscanf(s.c_str(), "%lld %lld %lld %lld", &a, &b, &c, &d) == 4)
+                acks.push_back({a, {static_cast<inmem::version_t>(b), static_cast<std::uint64_t>(c)}, d});
             break;
         case 's':
             if (std::sscanf(s.c_str(), "%lld %lld", &a, &b) == 2) synced_through = a;
@@ -545,6 +557,7 @@ struct session {
 struct totals {
     long kills = 0, during_open = 0, aimed = 0, aimed_hits = 0, acked = 0, lost = 0, violations = 0;
     long parent_ops = 0, torn_tails = 0, snapshot_tmps = 0, snapshots_loaded = 0, snapshots_skipped = 0;
+    long interrupted = 0; // kills after which the open run came back interrupted
     long losses_in_window = 0, max_lost_one_kill = 0;
     double max_loss_age_ms = 0; // batched: the oldest acknowledgment lost, before its kill
     double max_window_ms = 0;   // batched: the widest loss window allowed
@@ -591,7 +604,6 @@ void keep_evidence(const fs::path& dbdir, const fs::path& evidence) {
 
 template <class Db>
 int parent_main(const config& cfg) {
-    const sequence seq;
     std::mt19937_64 rng(cfg.seed);
     auto uniform = [&](double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); };
     const char* mode_name = cfg.m == mode::strict ? "strict" : "batched";
@@ -617,9 +629,8 @@ int parent_main(const config& cfg) {
             return 2;
         }
     }
-    std::printf("crash %s: %ld kills, seed %" PRIu64 ", %s, %" PRIu64 " commits per run of %" PRId64
-                " operations%s\n",
-                mode_name, cfg.kills, cfg.seed, dbdir.c_str(), seq.commits_per_run(), ops_per_run,
+    std::printf("crash %s: %ld kills, seed %" PRIu64 ", %s, runs of %" PRId64 " operations%s\n",
+                mode_name, cfg.kills, cfg.seed, dbdir.c_str(), ops_per_run,
                 cfg.m == mode::batched ? (", loss window " + ms(cfg.window_ms) + " ms").c_str() : "");
     std::fflush(stdout);
 
@@ -641,6 +652,22 @@ int parent_main(const config& cfg) {
     double est_write_ms[4] = {0, 1, 4, 4};
 
     std::int64_t durable_next = 0; // operations before it were verified present and closed cleanly
+    // What operations of the durable prefix were acknowledged with, and the highest version
+    // and run id anybody was ever told (lost ones included): nothing may be handed out twice.
+    std::map<std::int64_t, op_result> acked;
+    inmem::version_t max_version = 0;
+    std::uint64_t max_run = 0;
+    auto handed_out = [&](long kill, std::int64_t op, const op_result& r, const char* who) {
+        if (r.version && r.version <= max_version)
+            violation(kill, std::string(who) + "'s operation " + std::to_string(op) + " got version " +
+                                std::to_string(r.version) + ", which is not above one handed out before (" +
+                                std::to_string(max_version) + ")");
+        if (r.run && r.run <= max_run)
+            violation(kill, std::string(who) + "'s operation " + std::to_string(op) + " got run id " +
+                                std::to_string(r.run) + ", handed out before (up to " + std::to_string(max_run) + ")");
+        max_version = std::max(max_version, r.version);
+        max_run = std::max(max_run, r.run);
+    };
     double est_open_ms = 2.0;     // how long a child takes to open, for kills during recovery
     const double max_delay = cfg.max_delay_ms > 0 ? cfg.max_delay_ms : cfg.m == mode::strict ? 120 : 400;
     const auto started = std::chrono::steady_clock::now();
@@ -734,10 +761,10 @@ int parent_main(const config& cfg) {
                               : WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
                                                     : std::string("?")) +
                              ")");
-        // (Compared as versions: erases of absent keys after the last commit change nothing.)
-        if (s.t_ready && seq.version_after(s.first_op - 1) != seq.version_after(durable_next - 1))
+        if (s.t_ready && s.first_op != durable_next)
             violation(k, "the child recovered through operation " + std::to_string(s.first_op - 1) +
                              " but the parent had left the database at operation " + std::to_string(durable_next - 1));
+        for (const auto& a : s.acks) handed_out(k, a.op, a.result, "the child");
 
         keep_evidence(dbdir, evidence);
         bool snapshot_cut = false, aimed_snapshot_done = false;
@@ -747,7 +774,9 @@ int parent_main(const config& cfg) {
                 if (e.path().filename().string().ends_with(".snap.tmp")) snapshot_cut = true;
             if (snapshot_cut) ++t.snapshot_tmps;
             if (aimed_kind == heavy::snapshot)
-                aimed_snapshot_done = fs::exists(dbdir / snapshot_file_name(seq.version_after(aimed_op)), ec);
+                for (const auto& a : s.acks)
+                    if (a.op == aimed_op)
+                        aimed_snapshot_done = fs::exists(dbdir / snapshot_file_name(a.result.version), ec);
         }
         try {
             Db db(dbdir, options_for(cfg.m));
@@ -758,7 +787,8 @@ int parent_main(const config& cfg) {
             t.max_recovery_us = std::max<std::int64_t>(t.max_recovery_us, rep.took.count());
             if (rep.repaired) violation(k, "recovery says it repaired: " + rep.dropped_why);
 
-            const check_result c = check_state(db, seq);
+            for (const auto& a : s.acks) acked[a.op] = a.result; // checked against the state where durable
+            const check_result c = check_state(db, acked);
             if (!c.problem.empty()) {
                 violation(k, "the state is not a prefix of the commit sequence: " + c.problem);
                 fatal = true; // the sequence cannot go on from a state that is no prefix
@@ -786,14 +816,28 @@ int parent_main(const config& cfg) {
                 t.lost += durable_next - 1 - last;
             }
 
-            // Acknowledged operations of this child that are not in the prefix.
+            // Acknowledged operations of this child that are not in the prefix. Their versions
+            // come after everything the state holds (what survives is a prefix in version order
+            // too), and are never handed out again (checked as the next ones come).
             long lost = 0;
             std::int64_t oldest_lost_ns = -1, first_lost_op = -1;
             for (const auto& a : s.acks)
                 if (a.op > last) {
                     ++lost;
                     if (oldest_lost_ns < 0 || a.t_ns < oldest_lost_ns) oldest_lost_ns = a.t_ns, first_lost_op = a.op;
+                    if (a.result.version && a.result.version <= db.last_version())
+                        violation(k, "operation " + std::to_string(a.op) + " is lost, but its version " +
+                                         std::to_string(a.result.version) + " is not above the recovered state's " +
+                                         std::to_string(db.last_version()));
                 }
+            for (auto it = acked.upper_bound(last); it != acked.end();) it = acked.erase(it); // done again later
+            // A run left active by the killed child is interrupted, and says so.
+            if (const auto runs = db.runs(); !runs.empty() && runs.back().status == inmem::run_status::interrupted) {
+                if (rep.interrupted.empty() || rep.interrupted.back() != runs.back().id)
+                    violation(k, "the interrupted run is not in recovery().interrupted");
+                ++t.interrupted;
+                db.resume_run(runs.back().id);
+            }
             t.lost += lost;
             t.max_lost_one_kill = std::max(t.max_lost_one_kill, lost);
             if (lost) {
@@ -825,7 +869,17 @@ int parent_main(const config& cfg) {
 
             // The log keeps working: the next operations, committed here, must be there next time.
             std::int64_t next = last + 1;
-            for (int n = 0; n < 3; ++n, ++next) apply_op(db, seq, next);
+            for (int n = 0; n < 3; ++n, ++next) {
+                const op_result r = apply_op(db, next);
+                handed_out(k, next, r, "the parent");
+                acked[next] = r;
+            }
+            // Where a child goes on from: read off the state, as it will (erases of absent
+            // keys after the last commit may take it further).
+            const check_result after = check_state(db, acked, false);
+            if (!after.problem.empty() || after.last_op + 1 < next)
+                violation(k, "after the parent's commits the state is not their prefix " + after.problem);
+            next = std::max(next, after.last_op + 1);
             t.parent_ops += 3;
             db.sync();
             durable_next = next;
@@ -846,10 +900,11 @@ int parent_main(const config& cfg) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("stats: %.1f s; %" PRId64 " operations (%" PRIu64 " runs), %ld of them by the parent; kills: %ld "
                 "during open, %ld aimed at a write (%ld in it); %ld torn tails cut, %ld snapshot writes interrupted, "
-                "%ld recoveries from a snapshot, %ld snapshots skipped, slowest recovery %.1f ms",
+                "%ld recoveries from a snapshot, %ld snapshots skipped, %ld runs interrupted and resumed, slowest "
+                "recovery %.1f ms; highest version %" PRIu64 ", highest run id %" PRIu64,
                 secs, t.last_op + 1, t.last_op < 0 ? 0 : run_of(t.last_op), t.parent_ops, t.during_open, t.aimed,
-                t.aimed_hits, t.torn_tails, t.snapshot_tmps, t.snapshots_loaded, t.snapshots_skipped,
-                static_cast<double>(t.max_recovery_us) / 1000);
+                t.aimed_hits, t.torn_tails, t.snapshot_tmps, t.snapshots_loaded, t.snapshots_skipped, t.interrupted,
+                static_cast<double>(t.max_recovery_us) / 1000, max_version, max_run);
     if (cfg.m == mode::batched)
         std::printf(", %ld kills lost commits (at most %ld, oldest acknowledged %.1f ms before its kill; window at "
                     "most %.1f ms)",
@@ -931,6 +986,7 @@ int main(int argc, char** argv) {
         return cfg.m == mode::strict ? child_main<strict_db>(cfg.m, cfg.dir, fd, cfg.rate)
                                      : child_main<batched_db>(cfg.m, cfg.dir, fd, cfg.rate);
     }
+    check_positions_are_distinct();
     if (!cfg.seed_given) cfg.seed = static_cast<std::uint64_t>(now_ns()) ^ static_cast<std::uint64_t>(::getpid());
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     return cfg.m == mode::strict ? parent_main<strict_db>(cfg) : parent_main<batched_db>(cfg);

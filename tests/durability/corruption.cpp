@@ -102,12 +102,18 @@ std::vector<std::string> names_starting(const file_map& files, std::string_view 
 std::vector<std::string> segments_of(const file_map& files) { return names_starting(files, "wal-"); }
 std::vector<std::string> snapshots_of(const file_map& files) { return names_starting(files, "snapshot-"); }
 
-// Where each logical record of a segment ends, found by walking the physical headers the
-// writer produced (trusting their lengths: only for undamaged files).
-std::vector<std::size_t> logical_ends(std::string_view data) {
+// The logical records of a segment: where each ends and its kind (the first byte of its
+// payload: 1 header, 2 commit, 3 reserve, 4 close; wal_format.hpp), found by walking the
+// physical headers the writer produced (trusting their lengths: only for undamaged files).
+struct logical_record {
+    std::size_t end;
+    int kind;
+};
+std::vector<logical_record> logical_records(std::string_view data) {
     constexpr std::size_t B = inmem::detail::wal_block_size, H = inmem::detail::wal_header_size;
-    std::vector<std::size_t> ends;
+    std::vector<logical_record> out;
     std::size_t pos = 0;
+    int kind = 0;
     while (pos < data.size()) {
         if (B - pos % B < H) {
             pos += B - pos % B;
@@ -116,17 +122,30 @@ std::vector<std::size_t> logical_ends(std::string_view data) {
         const auto length = static_cast<std::size_t>(static_cast<unsigned char>(data[pos + 4]) |
                                                      static_cast<unsigned char>(data[pos + 5]) << 8);
         const auto type = static_cast<inmem::detail::wal_type>(data[pos + 6]);
+        if (type == inmem::detail::wal_type::full || type == inmem::detail::wal_type::first)
+            kind = static_cast<unsigned char>(data[pos + H]);
         pos += H + length;
-        if (type == inmem::detail::wal_type::full || type == inmem::detail::wal_type::last) ends.push_back(pos);
+        if (type == inmem::detail::wal_type::full || type == inmem::detail::wal_type::last) out.push_back({pos, kind});
     }
     REQUIRE(pos == data.size());
+    return out;
+}
+std::vector<std::size_t> logical_ends(std::string_view data) {
+    std::vector<std::size_t> ends;
+    for (const auto& r : logical_records(data)) ends.push_back(r.end);
     return ends;
+}
+constexpr int header_record = 1, commit_record = 2;
+std::size_t commits_in(const std::vector<logical_record>& records, std::size_t from = 0) {
+    std::size_t n = 0;
+    for (std::size_t i = from; i < records.size(); ++i) n += records[i].kind == commit_record;
+    return n;
 }
 
 // ---- the model ----
 
 struct state {
-    std::vector<inmem::run_status> runs; // of run id i at [i - 1]
+    std::map<std::uint64_t, inmem::run_status> runs; // by run id
     std::map<std::pair<std::uint64_t, std::string>, std::pair<std::string, inmem::version_t>> kv;
     bool operator==(const state&) const = default;
 };
@@ -148,10 +167,16 @@ state read_state(db_t& db) {
     state s;
     auto notes = db.kv<std::string>();
     for (const auto& info : db.runs()) {
-        REQUIRE(info.id.value == s.runs.size() + 1);
-        s.runs.push_back(info.status);
+        REQUIRE(s.runs.emplace(info.id.value, info.status).second);
         for (const auto& e : notes.list(info.id)) s.kv[{info.id.value, e.key}] = {e.value, e.version};
     }
+    return s;
+}
+
+/// What a state reads as after a crash: the runs it left active are interrupted.
+state interrupted(state s) {
+    for (auto& [id, status] : s.runs)
+        if (status == inmem::run_status::active) status = inmem::run_status::interrupted;
     return s;
 }
 
@@ -166,8 +191,8 @@ struct history {
         auto id = db.begin_run({.name = std::move(name)});
         REQUIRE(db.last_version() == states.size());
         auto next = states.back();
-        next.runs.push_back(inmem::run_status::active);
-        REQUIRE(id.value == next.runs.size());
+        REQUIRE(id.value == next.runs.size() + 1); // no crash while the history is made: ids are dense
+        next.runs[id.value] = inmem::run_status::active;
         states.push_back(std::move(next));
         return id;
     }
@@ -192,12 +217,13 @@ struct history {
         db.end_run(run, status);
         REQUIRE(db.last_version() == states.size());
         auto next = states.back();
-        next.runs[run.value - 1] = status;
+        next.runs[run.value] = status;
         states.push_back(std::move(next));
     }
 
     /// Checks that db holds exactly the state of a prefix of this history, made only of
-    /// values that were written; returns how many commits that prefix has.
+    /// values that were written (with the runs left active interrupted, when the damage took
+    /// the last session's close record with it); returns how many commits that prefix has.
     inmem::version_t check_prefix(db_t& db) const {
         const auto v = db.last_version();
         REQUIRE(v <= last());
@@ -206,9 +232,10 @@ struct history {
             INFO("run " << key.first << " key " << key.second);
             REQUIRE(values.count(value.first) == 1); // never a value that was not written
         }
-        INFO("last_version " << v << " of " << last());
-        CHECK(describe_difference(actual, states[v]).empty());
-        REQUIRE(actual == states[v]);
+        const state expected = db.recovery().clean_shutdown ? states[v] : interrupted(states[v]);
+        INFO("last_version " << v << " of " << last() << (db.recovery().clean_shutdown ? "" : ", after a crash"));
+        CHECK(describe_difference(actual, expected).empty());
+        REQUIRE(actual == expected);
         return v;
     }
 };
@@ -223,8 +250,8 @@ std::string fresh_value(const history& h, std::mt19937_64& rng, std::size_t size
 /// Random commits: runs begin and end, keys are put, overwritten and erased.
 void workload(db_t& db, history& h, std::mt19937_64& rng, int steps) {
     std::vector<inmem::run_id> active;
-    for (std::size_t i = 0; i < h.states.back().runs.size(); ++i)
-        if (h.states.back().runs[i] == inmem::run_status::active) active.push_back(inmem::run_id{i + 1});
+    for (const auto& [id, status] : h.states.back().runs)
+        if (status == inmem::run_status::active) active.push_back(inmem::run_id{id});
     for (int i = 0; i < steps; ++i) {
         if (active.empty() || rng() % 12 == 0) {
             active.push_back(h.begin(db, "run" + std::to_string(h.states.size())));
@@ -350,29 +377,45 @@ void check_unchanged(const fs::path& dir, const file_map& before) {
 }
 
 /// After a successful open: reopening finds nothing more to cut, the same state, and
-/// takes writes that survive another reopen.
+/// takes writes that survive another reopen. After a crash, the writes come after every
+/// version and run id the crashed session may have handed out.
 void check_reopen_clean_and_writable(const fs::path& dir, const history& h) {
     inmem::version_t v = 0;
+    bool clean = true;
+    inmem::version_t reserved = 0;
+    std::uint64_t reserved_run = 0;
     try {
         db_t db(dir, quick_options());
         CHECK(db.recovery().bytes_dropped == 0);
         CHECK_FALSE(db.recovery().repaired);
         v = h.check_prefix(db);
+        clean = db.recovery().clean_shutdown;
+        reserved = db.recovery().reserved_version;
+        reserved_run = db.recovery().reserved_run;
     } catch (const inmem::error& e) {
         FAIL("what a successful open left does not open again: " << e.what());
     }
-    state expected = h.states[v];
+    state expected = clean ? h.states[v] : interrupted(h.states[v]);
+    const std::uint64_t last_run = expected.runs.empty() ? 0 : expected.runs.rbegin()->first;
+    inmem::version_t written = 0;
     {
         db_t db(dir, quick_options());
         const auto run = db.begin_run({.name = "after"});
-        const auto written = db.kv<std::string>().put(run, "after", "written after recovery");
-        CHECK(written == v + 2);
-        expected.runs.push_back(inmem::run_status::active);
+        written = db.kv<std::string>().put(run, "after", "written after recovery");
+        if (clean) {
+            CHECK(written == v + 2);
+            CHECK(run.value == last_run + 1);
+        } else {
+            CHECK(written > std::max(v, reserved) + 2); // the interruptions, the run, the put
+            CHECK(run.value > std::max(last_run, reserved_run));
+        }
+        expected.runs[run.value] = inmem::run_status::active;
         expected.kv[{run.value, "after"}] = {"written after recovery", written};
     }
     db_t db(dir, quick_options());
     CHECK(db.recovery().bytes_dropped == 0);
-    CHECK(db.last_version() == v + 2);
+    CHECK(db.recovery().clean_shutdown);
+    CHECK(db.last_version() == written);
     CHECK(read_state(db) == expected);
 }
 
@@ -403,16 +446,24 @@ TEST_CASE("corruption: a WAL cut at every byte of its last records loses only th
     const std::string last = segments.back(); // the last session's segment
 
     const std::string& data = pristine.at(last);
-    const auto ends = logical_ends(data); // ends[0]: the header; then one commit each
-    REQUIRE(ends.size() == 1 + 7);         // begin, begin, big, a, erase, end, b
-    const inmem::version_t base = h.last() - (ends.size() - 1);
+    // The last session's records, at the end of the segment (it goes on from the session
+    // before): its header, its reservation, one commit each of begin, begin, big, a, erase,
+    // end, b, and its close.
+    const auto all = logical_records(data);
+    REQUIRE(all.size() >= 10);
+    const std::size_t first = all.size() - 10;
+    REQUIRE(all[first].kind == header_record);
+    REQUIRE(commits_in(all, first) == 7);
+    const std::vector<logical_record> records(all.begin() + static_cast<std::ptrdiff_t>(first), all.end());
+    const std::size_t session_start = first == 0 ? 0 : all[first - 1].end;
+    const inmem::version_t base = h.last() - 7;
 
-    // Every byte offset of the segment (its header, the two runs begun, the last four
-    // commits), except inside the 40 KB value: there, the bytes near its fragments' edges
-    // and block boundaries and every 331st (every 100000/N-th with INMEM_CORRUPTION_TRIALS=N,
-    // so every byte from N = 100000 on: several minutes).
-    const std::size_t big_begin = ends[2];
-    const std::size_t big_end = ends[3];
+    // Every byte offset of the last session's records, except inside the 40 KB value: there,
+    // the bytes near its fragments' edges and block boundaries and every 331st (every
+    // 100000/N-th with INMEM_CORRUPTION_TRIALS=N, so every byte from N = 100000 on: several
+    // minutes).
+    const std::size_t big_begin = records[3].end;
+    const std::size_t big_end = records[4].end;
     const std::size_t stride =
         thorough() ? std::max<std::size_t>(1, 100000 / static_cast<std::size_t>(trials(1))) : 331;
     auto wanted = [&](std::size_t t) {
@@ -423,7 +474,7 @@ TEST_CASE("corruption: a WAL cut at every byte of its last records loses only th
     };
 
     std::size_t cuts = 0, reported = 0;
-    for (std::size_t t = 0; t <= data.size(); ++t) {
+    for (std::size_t t = session_start; t <= data.size(); ++t) {
         if (!wanted(t)) continue;
         ++cuts;
         INFO("cut " << last << " at " << t << " of " << data.size());
@@ -431,10 +482,10 @@ TEST_CASE("corruption: a WAL cut at every byte of its last records loses only th
         files[last].resize(t);
         write_dir(dir.path(), files);
 
-        std::size_t whole = 0, end = 0; // commits (and the header) that survive the cut
-        for (std::size_t e : ends)
-            if (e <= t) ++whole, end = e;
-        const inmem::version_t expected = base + (whole > 0 ? whole - 1 : 0);
+        std::size_t whole = 0, end = session_start; // commits that survive the cut
+        for (const auto& r : records)
+            if (r.end <= t) whole += r.kind == commit_record, end = r.end;
+        const inmem::version_t expected = base + whole;
         // A cut after a record, or inside the zero trailer that follows it, leaves a clean log.
         constexpr std::size_t B = inmem::detail::wal_block_size;
         const bool only_trailer = t > end && B - end % B < inmem::detail::wal_header_size && t - end <= B - end % B;
@@ -465,15 +516,15 @@ TEST_CASE("corruption: a zero-filled tail (the file grew, its data never landed)
     const auto h = build_wal_layout(dir.path());
     const file_map pristine = read_dir(dir.path());
     const std::string last = segments_of(pristine).back();
-    const auto ends = logical_ends(pristine.at(last));
+    const auto ends = logical_ends(pristine.at(last)); // ..., the last commit, the close record
     auto files = pristine;
     auto& bytes = files[last];
     const bool zeroed_record = GENERATE(false, true);
     std::size_t dropped = 0;
     inmem::version_t expected = h.last();
-    if (zeroed_record) { // the last commit's bytes read back as zeros
-        dropped = bytes.size() - ends[ends.size() - 2];
-        std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(ends[ends.size() - 2]), bytes.end(), '\0');
+    if (zeroed_record) { // the last commit's bytes (and the close record's) read back as zeros
+        dropped = bytes.size() - ends[ends.size() - 3];
+        std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(ends[ends.size() - 3]), bytes.end(), '\0');
         expected -= 1;
     } else { // zeros appended past the last commit
         dropped = 4096 + 7;
@@ -590,16 +641,17 @@ TEST_CASE("corruption: damage followed by valid records fails the open; repair c
     const bool in_last = GENERATE(true, false);
     const std::string name = in_last ? segments.back() : segments[1];
     INFO("damaged: " << name << (in_last ? " (the last segment)" : " (later segments follow)"));
-    const auto ends = logical_ends(pristine.at(name));
-    REQUIRE(ends.size() >= 5);
-    const std::size_t damaged = ends.size() / 2; // logical record index, >= 2
-    const std::size_t start = ends[damaged - 1];
+    const auto records = logical_records(pristine.at(name));
+    REQUIRE(records.size() >= 5);
+    std::size_t damaged = records.size() / 2; // a commit in the middle
+    while (records[damaged].kind != commit_record) ++damaged;
+    const std::size_t start = records[damaged - 1].end;
     std::uint64_t later_bytes = 0;
     inmem::version_t commits_after = 0; // commits of the damaged record and everything after it
     for (auto it = std::find(segments.begin(), segments.end(), name); it != segments.end(); ++it) {
-        const auto e = logical_ends(pristine.at(*it));
-        if (*it == name) commits_after += e.size() - damaged;
-        else commits_after += e.size() - 1, later_bytes += pristine.at(*it).size();
+        const auto r = logical_records(pristine.at(*it));
+        if (*it == name) commits_after += commits_in(r, damaged);
+        else commits_after += commits_in(r), later_bytes += pristine.at(*it).size();
     }
     auto files = pristine;
     files[name][start + 20] ^= 0x04; // inside the record's payload
@@ -626,11 +678,10 @@ TEST_CASE("corruption: damage followed by valid records fails the open; repair c
         CHECK(r.bytes_dropped == pristine.at(name).size() - start + later_bytes);
         CHECK_THAT(r.dropped_why, Catch::Contains(name));
     }
-    // The damaged segment ends where the damage began; later segments are gone, and the
-    // session that repaired writes the segment right after the damaged one.
+    // The damaged segment ends where the damage began and later segments are gone; the
+    // session that repaired wrote nothing (it goes on at the end of the damaged one).
     CHECK(fs::file_size(dir.path() / name) == start);
-    std::vector<std::string> expected(segments.begin(), std::find(segments.begin(), segments.end(), name) + 1);
-    expected.push_back(inmem::detail::wal_segment_name(*inmem::detail::parse_wal_segment_name(name) + 1));
+    const std::vector<std::string> expected(segments.begin(), std::find(segments.begin(), segments.end(), name) + 1);
     CHECK(segments_of(read_dir(dir.path())) == expected);
     check_reopen_clean_and_writable(dir.path(), h);
 }
@@ -647,7 +698,7 @@ TEST_CASE("corruption: a missing segment fails the open; repair drops everything
     files.erase(segments[gap]);
     std::uint64_t after_gap_bytes = 0;
     inmem::version_t kept = 0;
-    for (std::size_t i = 0; i < gap; ++i) kept += logical_ends(pristine.at(segments[i])).size() - 1;
+    for (std::size_t i = 0; i < gap; ++i) kept += commits_in(logical_records(pristine.at(segments[i])));
     for (std::size_t i = gap; i < segments.size(); ++i)
         if (i > gap) after_gap_bytes += pristine.at(segments[i]).size();
     write_dir(dir.path(), files);
@@ -672,9 +723,8 @@ TEST_CASE("corruption: a missing segment fails the open; repair drops everything
         // Every byte of every segment after the gap was dropped, and the report says so.
         CHECK(r.bytes_dropped == after_gap_bytes);
     }
-    // Segments from the gap on are gone; the session that repaired writes the missing number.
-    std::vector<std::string> expected(segments.begin(), segments.begin() + gap);
-    expected.push_back(inmem::detail::wal_segment_name(static_cast<std::uint32_t>(gap + 1)));
+    // Segments from the gap on are gone; the session that repaired wrote nothing.
+    const std::vector<std::string> expected(segments.begin(), segments.begin() + gap);
     CHECK(segments_of(read_dir(dir.path())) == expected);
     check_reopen_clean_and_writable(dir.path(), h);
 }
@@ -775,6 +825,50 @@ TEST_CASE("corruption: a damaged only snapshot falls back to the whole WAL; a le
     }
     CHECK_FALSE(fs::exists(dir.path() / tmp));
     check_reopen_clean_and_writable(dir.path(), h);
+}
+
+TEST_CASE("corruption: a damaged snapshot whose commits no WAL holds is refused; repair says what is lost",
+          "[corruption]") {
+    // The old code opened this directory as an empty database, saying so only in
+    // recovery().snapshots_skipped.
+    temp_dir dir;
+    history h;
+    std::mt19937_64 rng(4004);
+    {
+        auto options = quick_options();
+        options.segment_bytes = 2000;
+        db_t db(dir.path(), options);
+        workload(db, h, rng, 40);
+        db.snapshot();
+    }
+    auto files = read_dir(dir.path());
+    const auto snaps = snapshots_of(files);
+    REQUIRE(snaps.size() == 1);
+    const auto snapshot_version = *inmem::detail::parse_snapshot_name(snaps[0]);
+    for (const auto& segment : segments_of(files)) files.erase(segment); // the WAL it replaced is gone
+    files[snaps[0]][files[snaps[0]].size() / 2] ^= 0x10;
+    write_dir(dir.path(), files);
+    try {
+        db_t db(dir.path(), quick_options());
+        FAIL("a damaged snapshot that held everything opened as a database without it");
+    } catch (const inmem::error& e) {
+        CHECK(e.code() == errc::corruption);
+        CHECK_THAT(e.what(), Catch::Contains(snaps[0]) && Catch::Contains("lost") && Catch::Contains("repair"));
+    }
+    check_unchanged(dir.path(), files);
+    auto options = quick_options();
+    options.repair = true;
+    {
+        db_t db(dir.path(), options);
+        const auto& r = db.recovery();
+        CHECK(r.repaired);
+        CHECK_THAT(r.lost, Catch::Contains(snaps[0]) && Catch::Contains("1 to " + std::to_string(snapshot_version)));
+        CHECK(db.runs().empty());
+        // The versions the snapshot held were seen: new commits come after them.
+        const auto run = db.begin_run();
+        CHECK(db.last_version() > snapshot_version);
+        CHECK(run.value >= 1);
+    }
 }
 
 TEST_CASE("corruption: a record whose checksum holds but whose content does not decode is corruption",
@@ -922,7 +1016,7 @@ TEST_CASE("corruption: a torn commit whose value holds WAL bytes is a torn tail,
     try {
         db_t db(dir.path(), quick_options());
         CHECK(h.check_prefix(db) == h.last() - 1);
-        CHECK(db.recovery().bytes_dropped == files[segment].size() - ends[ends.size() - 2]);
+        CHECK(db.recovery().bytes_dropped == files[segment].size() - ends[ends.size() - 3]); // the commit, the close
     } catch (const inmem::error& e) {
         FAIL("a torn tail refused as " << e.what());
     }

@@ -77,6 +77,9 @@ struct fault {
     /// Only operations on a path containing this count (nth among them, since the fault was
     /// armed): ".snap.tmp" fails a snapshot's file and not the WAL's. Empty: every path.
     std::string path_contains{};
+    /// open: only opens that create the file meet the fault (a full disk has no room for a
+    /// new file, but opening an existing one needs none).
+    bool creating_only = false;
 };
 
 /// What a power loss leaves of a file's unsynced tail.
@@ -125,6 +128,17 @@ public:
     /// the nth after written bytes of it reached the file.
     void fill_disk_at_append(std::uint64_t nth, std::size_t written = 0) {
         inject({.op = fs_op::append, .nth = nth, .err = ENOSPC, .written = written, .sticky = true});
+    }
+    /// The disk is full from now on: every append and every creation of a file fails with
+    /// ENOSPC (reading, opening existing files, renaming, removing and truncating still work).
+    void fill_disk() {
+        std::lock_guard lock(mu_);
+        for (fault f : {fault{.op = fs_op::append, .err = ENOSPC, .sticky = true},
+                        fault{.op = fs_op::open, .err = ENOSPC, .sticky = true, .creating_only = true}}) {
+            f.nth = 1;
+            f.path_contains = "/"; // every path, counted from now
+            faults_.push_back({std::move(f), 0});
+        }
     }
     /// Arms f for the next operation of its kind (f.nth is ignored).
     void fail_next(fault f) {
@@ -216,7 +230,8 @@ public:
 
     std::unique_ptr<inmem::append_file> open_append(const std::filesystem::path& path, bool truncate) override {
         std::lock_guard lock(mu_);
-        step(fs_op::open, "cannot open", path);
+        std::error_code ec;
+        step(fs_op::open, "cannot open", path, !std::filesystem::exists(path, ec));
         auto& dir = directory_of(parent_key(path));
         const std::string name = path.filename().string();
         auto real = inner_->open_append(path, truncate);
@@ -372,11 +387,11 @@ private:
 
     // Counts one operation; the fault it meets (after marking it fired), or nullptr. Throws
     // EIO when the file system is dead. Called with mu_ held.
-    const fault* step_no_throw(fs_op op, const char* what, const std::filesystem::path& path) {
+    const fault* step_no_throw(fs_op op, const char* what, const std::filesystem::path& path, bool creates = true) {
         if (dead_) throw_errno(what, path, EIO);
         const std::uint64_t count = ++counts_[index(op)];
         for (auto& [f, matched] : faults_) {
-            if (f.op != op) continue;
+            if (f.op != op || (f.creating_only && !creates)) continue;
             if (!f.path_contains.empty() && path.string().find(f.path_contains) == std::string::npos) continue;
             const std::uint64_t n = f.path_contains.empty() ? count : ++matched;
             if (f.sticky ? n < f.nth : n != f.nth) continue;
@@ -391,8 +406,8 @@ private:
         return nullptr;
     }
 
-    void step(fs_op op, const char* what, const std::filesystem::path& path) {
-        if (const auto* f = step_no_throw(op, what, path)) throw_errno(what, path, f->crash ? EIO : f->err);
+    void step(fs_op op, const char* what, const std::filesystem::path& path, bool creates = true) {
+        if (const auto* f = step_no_throw(op, what, path, creates)) throw_errno(what, path, f->crash ? EIO : f->err);
     }
 
     static std::string key_of(const std::filesystem::path& dir) {

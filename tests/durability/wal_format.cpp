@@ -706,7 +706,7 @@ TEST_CASE("wal: malformed payloads are refused, never crash", "[wal]") {
         CHECK_FALSE(decode_wal_entry(header + 'x', e));
     }
     SECTION("an unknown record kind or op") {
-        for (char kind : {'\0', '\x03', '\x7f', '\xff'}) {
+        for (char kind : {'\0', '\x05', '\x7f', '\xff'}) {
             std::string bad = commit;
             bad[0] = kind;
             CHECK_FALSE(decode_wal_entry(bad, e));
@@ -732,9 +732,11 @@ TEST_CASE("wal: malformed payloads are refused, never crash", "[wal]") {
         std::string bad_magic = header;
         bad_magic[3] = 'X';
         CHECK_FALSE(decode_wal_entry(bad_magic, e));
-        std::string bad_format = header;
-        bad_format[1 + wal_magic.size()] = 2;
-        CHECK_FALSE(decode_wal_entry(bad_format, e));
+        for (char format : {'\0', '\x03', '\x7f'}) {
+            std::string bad_format = header;
+            bad_format[1 + wal_magic.size()] = format;
+            CHECK_FALSE(decode_wal_entry(bad_format, e));
+        }
     }
     SECTION("every single-bit flip decodes to false or to something well-formed") {
         for (const std::string* p : both)

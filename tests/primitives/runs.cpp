@@ -73,10 +73,19 @@ TEST_CASE("run lifecycle errors are clear", "[runs]") {
     CHECK(error_of([&] { db.begin_run({.parent = inmem::run_id{999}}); }) == inmem::errc::unknown_run);
     try {
         db.end_run(run);
-    } catch (const inmem::error& e) {
-        CHECK_THAT(e.what(), Catch::Contains("run " + std::to_string(run.value)) &&
-                                 Catch::Contains("has ended (completed)"));
+        FAIL("ended twice");
+    } catch (const inmem::error& e) { // says it has ended, and how
+        CHECK_THAT(e.what(), Catch::Contains("end_run: run " + std::to_string(run.value)) &&
+                                 Catch::Contains("has already ended (completed)"));
     }
+    auto failed = db.begin_run();
+    db.end_run(failed, inmem::run_status::failed);
+    CHECK_THAT(std::string(inmem_test::what_of([&] { db.end_run(failed, inmem::run_status::cancelled); })),
+               Catch::Contains("has already ended (failed)"));
+    // resume_run is for interrupted runs only (see tests/durability/recovery.cpp for those).
+    CHECK(error_of([&] { db.resume_run(failed); }) == inmem::errc::run_not_active);
+    CHECK(error_of([&] { db.resume_run(db.begin_run()); }) == inmem::errc::invalid_argument);
+    CHECK(error_of([&] { db.resume_run(inmem::run_id{999}); }) == inmem::errc::unknown_run);
 }
 
 TEST_CASE("a failed begin_run consumes no id and leaves no record", "[runs]") {
@@ -109,4 +118,21 @@ TEST_CASE("run statuses have names", "[runs]") {
     CHECK(inmem::to_string(inmem::run_status::completed) == "completed");
     CHECK(inmem::to_string(inmem::run_status::failed) == "failed");
     CHECK(inmem::to_string(inmem::run_status::cancelled) == "cancelled");
+    CHECK(inmem::to_string(inmem::run_status::interrupted) == "interrupted");
+}
+
+TEST_CASE("runs(status) lists the runs with that status, oldest first", "[runs]") {
+    note_db db;
+    auto a = db.begin_run({.name = "a"});
+    auto b = db.begin_run({.name = "b"});
+    auto c = db.begin_run({.name = "c"});
+    db.end_run(a, inmem::run_status::failed);
+    db.end_run(c, inmem::run_status::failed);
+    auto failed = db.runs(inmem::run_status::failed);
+    REQUIRE(failed.size() == 2);
+    CHECK(failed[0].id == a);
+    CHECK(failed[1].id == c);
+    REQUIRE(db.runs(inmem::run_status::active).size() == 1);
+    CHECK(db.runs(inmem::run_status::active)[0].id == b);
+    CHECK(db.runs(inmem::run_status::interrupted).empty()); // only a crash interrupts
 }

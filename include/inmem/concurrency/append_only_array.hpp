@@ -34,17 +34,22 @@ public:
     /// Sets element i < size(). The writer only.
     void set(std::size_t i, T value) noexcept { at(i).store(value, std::memory_order_release); }
 
-    /// Makes room for one more element. The writer only. Throws std::bad_alloc.
-    void reserve_one() {
-        const auto [chunk, offset] = locate(size_.load(std::memory_order_relaxed));
-        if (!chunks_[chunk].load(std::memory_order_relaxed))
-            chunks_[chunk].store(new std::atomic<T>[std::size_t{1} << (chunk + first_bits)], std::memory_order_release);
+    /// Makes room for n more elements. The writer only. Throws std::bad_alloc.
+    void reserve(std::size_t n = 1) {
+        const std::size_t size = size_.load(std::memory_order_relaxed);
+        for (std::size_t i = size; i < size + n;) {
+            const auto [chunk, offset] = locate(i);
+            if (!chunks_[chunk].load(std::memory_order_relaxed))
+                chunks_[chunk].store(new std::atomic<T>[std::size_t{1} << (chunk + first_bits)],
+                                     std::memory_order_release);
+            i += (std::size_t{1} << (chunk + first_bits)) - offset; // the next chunk's first index
+        }
     }
 
-    /// Appends value. The writer only. Throws std::bad_alloc (only without reserve_one()
+    /// Appends value. The writer only. Throws std::bad_alloc (only without reserve()
     /// first), leaving the array unchanged.
     void push_back(T value) {
-        reserve_one();
+        reserve(1);
         const std::size_t i = size_.load(std::memory_order_relaxed);
         const auto [chunk, offset] = locate(i);
         chunks_[chunk].load(std::memory_order_relaxed)[offset].store(value, std::memory_order_relaxed);

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,12 +105,31 @@ private:
     std::uint64_t size_;
 };
 
+// The lock files this process holds, by device and inode: a second flock from the same
+// process fails just as one from another process does, and the message must say which.
+struct held_locks {
+    std::mutex mutex;
+    std::set<std::pair<dev_t, ino_t>> files;
+
+    static held_locks& instance() {
+        static held_locks all;
+        return all;
+    }
+};
+
 class posix_directory_lock final : public directory_lock {
 public:
-    explicit posix_directory_lock(int fd) : fd_(fd) {}
-    ~posix_directory_lock() override { ::close(fd_); } // closing releases the flock
+    posix_directory_lock(int fd, std::pair<dev_t, ino_t> id) : fd_(fd), id_(id) {}
+    ~posix_directory_lock() override {
+        ::close(fd_); // closing releases the flock
+        auto& held = held_locks::instance();
+        std::lock_guard lock(held.mutex);
+        held.files.erase(id_);
+    }
+
 private:
     int fd_;
+    std::pair<dev_t, ino_t> id_;
 };
 
 } // namespace detail
@@ -180,7 +201,9 @@ public:
     std::vector<std::string> list(const std::filesystem::path& dir) override {
         std::vector<std::string> names;
         std::error_code ec;
-        for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) names.push_back(entry.path().filename());
+        // increment(ec), not ++: a failing read of the directory must be an inmem::error.
+        for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+            names.push_back(it->path().filename());
         if (ec) detail::throw_io("cannot list", dir, ec.value());
         return names;
     }
@@ -195,6 +218,22 @@ public:
         auto path = dir / "LOCK";
         int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) detail::throw_io("cannot open", path, errno);
+        struct stat st{};
+        if (::fstat(fd, &st) != 0) {
+            int err = errno;
+            ::close(fd);
+            detail::throw_io("cannot stat", path, err);
+        }
+        const std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
+        auto& held = detail::held_locks::instance();
+        std::lock_guard guard(held.mutex);
+        if (held.files.count(id)) {
+            ::close(fd);
+            throw error(errc::database_locked, "inmem: " + dir.string() +
+                                                   " is already open in this process (another database object "
+                                                   "holds it); use that object, or destroy it before opening the "
+                                                   "directory again");
+        }
         if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
             int err = errno;
             ::close(fd);
@@ -204,7 +243,8 @@ public:
                                                        "); close it there first");
             detail::throw_io("cannot lock", path, err);
         }
-        return std::make_unique<detail::posix_directory_lock>(fd);
+        held.files.insert(id);
+        return std::make_unique<detail::posix_directory_lock>(fd, id);
     }
 };
 

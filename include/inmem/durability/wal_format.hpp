@@ -11,12 +11,24 @@
 //   A record never crosses a block boundary: a logical record that does not fit is split
 //   into first, middle..., last fragments; fewer than 11 bytes left in a block are zeros.
 //
-//   logical  := header | commit
-//   header   := 0x01 magic:"inmem-wal" format:u32 base_version:u64 schema   (first in a segment)
+//   logical  := header | commit | reserve | close
+//   header   := 0x01 magic:"inmem-wal" format:u32 base_version:u64 schema
+//               (first in every segment, and first of every session that continues one)
 //   schema   := fingerprint:u64 varint(n) (primitive:u8 fingerprint:u64 name:string){n}
 //   commit   := 0x02 version:u64 varint(n) op{n}            (one commit = one logical record)
 //   op       := 0x01 key:string bytes:string  (put) | 0x02 key:string  (erase)
+//   reserve  := 0x03 versions:u64 runs:u64   the session may hand out versions <= versions and
+//                                            run ids <= runs (format 2)
+//   close    := 0x04                         the session closed the database (format 2)
 //   string   := varint(size) byte{size}
+//
+// Format 2 promises (recovery refuses a log that breaks one, naming the file and offset):
+// versions are below 2^63; the first commit after a header has version base_version + 1 and
+// every later one the previous + 1; a header's base_version is the previous version, or more
+// only after a crash, up to what was reserved (the versions a crashed session may have handed
+// out are never used again); no commit is beyond the latest reservation, and none is below
+// what was committed; after a close only a header follows. Format 1 (no reserve, no close,
+// one header per segment) is still read.
 //
 // Reading stops at the first physical record that is incomplete or fails its checksum. What
 // follows decides what that was: nothing valid after it is a torn tail (a crash mid-write:
@@ -41,11 +53,14 @@ namespace inmem::detail {
 
 inline constexpr std::size_t wal_block_size = 32768;
 inline constexpr std::size_t wal_header_size = 11;
-inline constexpr std::uint32_t wal_format_version = 1;
+inline constexpr std::uint32_t wal_format_version = 2;
+inline constexpr std::uint32_t oldest_wal_format = 1; // still read
+/// Versions, base versions and reservations stay below this (recovery refuses more).
+inline constexpr version_t version_limit = version_t{1} << 63;
 inline constexpr std::string_view wal_magic = "inmem-wal";
 
 enum class wal_type : std::uint8_t { full = 1, first = 2, middle = 3, last = 4 };
-enum class wal_record : std::uint8_t { header = 1, commit = 2 };
+enum class wal_record : std::uint8_t { header = 1, commit = 2, reserve = 3, close = 4 };
 
 /// wal-00000042.log
 inline std::string wal_segment_name(std::uint32_t segment) {
@@ -140,17 +155,31 @@ inline bool read_schema(reader& r, schema_stamp& s) {
     return true;
 }
 
-/// The payload of a segment's header record.
-inline std::string wal_header_payload(std::uint64_t base_version, const schema_stamp& schema) {
+/// The payload of a header record: the start of a segment or of a session's part of one.
+inline std::string wal_header_payload(std::uint64_t base_version, const schema_stamp& schema,
+                                      std::uint32_t format = wal_format_version) {
     std::string out;
     writer w(out);
     w.fixed(static_cast<std::uint8_t>(wal_record::header));
     w.bytes(wal_magic.data(), wal_magic.size());
-    w.fixed(wal_format_version);
+    w.fixed(format);
     w.fixed(base_version);
     write_schema(w, schema);
     return out;
 }
+
+/// The payload of a reserve record.
+inline std::string wal_reserve_payload(version_t versions, std::uint64_t runs) {
+    std::string out;
+    writer w(out);
+    w.fixed(static_cast<std::uint8_t>(wal_record::reserve));
+    w.fixed(versions);
+    w.fixed(runs);
+    return out;
+}
+
+/// The payload of a close record.
+inline std::string wal_close_payload() { return std::string(1, static_cast<char>(wal_record::close)); }
 
 /// Appends the payload of a commit record to out.
 inline void append_commit_payload(std::string& out, version_t version, std::span<const write_op> ops) {
@@ -168,7 +197,9 @@ inline void append_commit_payload(std::string& out, version_t version, std::span
 /// A decoded logical record.
 struct wal_entry {
     wal_record kind{};
-    version_t version = 0;            // commit: its version; header: the base version
+    version_t version = 0;            // commit: its version; header: the base version; reserve: versions
+    std::uint64_t runs = 0;           // reserve: run ids
+    std::uint32_t format = 0;         // header
     std::vector<write_op> ops;        // commit
     schema_stamp schema;              // header
 };
@@ -179,15 +210,19 @@ inline bool decode_wal_entry(std::string_view payload, wal_entry& out) {
     std::uint8_t kind;
     if (!r.fixed(kind)) return false;
     out.kind = static_cast<wal_record>(kind);
-    if (out.kind == wal_record::header) {
+    switch (out.kind) {
+    case wal_record::header: {
         const char* magic;
-        std::uint32_t format;
         if (!r.bytes(wal_magic.size(), magic) || std::string_view(magic, wal_magic.size()) != wal_magic) return false;
-        if (!r.fixed(format) || format != wal_format_version) return false;
+        if (!r.fixed(out.format) || out.format < oldest_wal_format || out.format > wal_format_version) return false;
         if (!r.fixed(out.version) || !read_schema(r, out.schema)) return false;
         return r.remaining() == 0;
     }
-    if (out.kind != wal_record::commit) return false;
+    case wal_record::reserve: return r.fixed(out.version) && r.fixed(out.runs) && r.remaining() == 0;
+    case wal_record::close: return r.remaining() == 0;
+    case wal_record::commit: break;
+    default: return false;
+    }
     std::uint64_t n;
     if (!r.fixed(out.version) || !r.count(n, 2)) return false;
     out.ops.clear();

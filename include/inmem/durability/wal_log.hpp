@@ -1,13 +1,16 @@
 // inmem/durability/wal_log.hpp: appending commits to the WAL and making them durable.
 //
-// append() formats a commit into the pending buffer (called under the engine's lock, so
-// commits are logged in version order) and returns a ticket: the log's length after it.
-// sync_to(ticket) makes the log durable up to the ticket. Whoever calls it while nobody is
-// writing becomes the leader: it takes everything pending, writes it and fdatasyncs once,
-// while the others wait; so concurrent committers share one fsync (group commit).
-// The first failed write or sync puts the log in the failed state for good: the commits
-// waiting on it fail, every later append fails (fail-stop), and reopening recovers from
-// what reached the disk. Nothing is retried: a failed fsync may have dropped pages.
+// A session (one open of the database) writes nothing until its first write: then start()
+// logs a header, either at the end of the segment recovery read last (so short-lived
+// processes do not leave a segment each) or at the start of a new one. append() formats a
+// record into the pending buffer (called under the engine's lock, so commits are logged in
+// version order) and returns a ticket: the log's position after it, counted in bytes since
+// the last snapshot. sync_to(ticket) makes the log durable up to the ticket. Whoever calls it
+// while nobody is writing becomes the leader: it takes everything pending, writes it and
+// fdatasyncs once, while the others wait; so concurrent committers share one fsync (group
+// commit). The first failed write or sync puts the log in the failed state for good: the
+// commits waiting on it fail, every later append fails (fail-stop), and reopening recovers
+// from what reached the disk. Nothing is retried: a failed fsync may have dropped pages.
 #pragma once
 
 #include <inmem/durability/file.hpp>
@@ -25,19 +28,43 @@
 
 namespace inmem::detail {
 
+/// Where a session's log goes on: `segment`, which already holds `size` bytes when
+/// `existing` (the last segment recovery read, continued), else a segment to create.
+struct wal_resume_point {
+    std::uint32_t segment = 1;
+    std::uint64_t size = 0;
+    bool existing = false;
+};
+
 class wal_log {
 public:
-    /// Starts writing at a new segment of dir (recovery chose its number); base_version is
-    /// the last version already durable, written into each segment's header.
-    wal_log(std::shared_ptr<file_system> fs, std::filesystem::path dir, std::uint32_t segment,
-            version_t base_version, schema_stamp schema, std::uint64_t segment_bytes)
+    /// Writes nothing until start(). position: the bytes of WAL since the last snapshot
+    /// (recovery read them), where tickets continue from.
+    wal_log(std::shared_ptr<file_system> fs, std::filesystem::path dir, wal_resume_point at, schema_stamp schema,
+            std::uint64_t segment_bytes, std::uint64_t position)
         : fs_(std::move(fs)), dir_(std::move(dir)), schema_(std::move(schema)), segment_bytes_(segment_bytes),
-          formatter_(segment, 0) {
-        begin_segment(base_version);
-    }
+          formatter_(at.segment, at.existing ? at.size : 0), continued_(at.existing ? at.segment : 0),
+          appended_(position), durable_(position), durable_seen_(position) {}
 
     wal_log(const wal_log&) = delete;
     wal_log& operator=(const wal_log&) = delete;
+
+    /// Whether this session has logged anything.
+    bool started() const {
+        std::lock_guard lock(mu_);
+        return started_;
+    }
+
+    /// Begins this session's part of the log with a header; the first commit after it must
+    /// have version base_version + 1. Throws errc::failed after an I/O failure.
+    std::uint64_t start(version_t base_version) {
+        std::lock_guard lock(mu_);
+        throw_if_failed();
+        if (formatter_.offset() >= segment_bytes_) formatter_ = wal_formatter(formatter_.segment() + 1, 0);
+        started_ = true;
+        add(wal_header_payload(base_version, schema_));
+        return appended_;
+    }
 
     /// Logs one commit; returns its ticket. Throws errc::failed after an I/O failure.
     std::uint64_t append(std::span<const write_op> ops, version_t version) {
@@ -45,7 +72,7 @@ public:
         throw_if_failed();
         if (formatter_.offset() >= segment_bytes_) {
             formatter_ = wal_formatter(formatter_.segment() + 1, 0);
-            begin_segment(version - 1);
+            add(wal_header_payload(version - 1, schema_));
         }
         payload_.clear();
         append_commit_payload(payload_, version, ops);
@@ -53,13 +80,30 @@ public:
         return appended_;
     }
 
-    /// Starts a new segment now (for a snapshot: everything after it is in later segments);
-    /// returns the new segment's number.
+    /// Logs a reservation (see wal_format.hpp); returns its ticket.
+    std::uint64_t append_reservation(version_t versions, std::uint64_t runs) {
+        std::lock_guard lock(mu_);
+        throw_if_failed();
+        add(wal_reserve_payload(versions, runs));
+        return appended_;
+    }
+
+    /// Logs that the session closes cleanly; returns its ticket.
+    std::uint64_t append_close() {
+        std::lock_guard lock(mu_);
+        throw_if_failed();
+        add(wal_close_payload());
+        return appended_;
+    }
+
+    /// Moves the log to a new segment now (for a snapshot: everything after it is in later
+    /// segments) and returns its number. A started session writes the new segment's header
+    /// (base_version: the last commit's); one that has not started will begin there.
     std::uint32_t rotate(version_t base_version) {
         std::lock_guard lock(mu_);
         throw_if_failed();
         formatter_ = wal_formatter(formatter_.segment() + 1, 0);
-        begin_segment(base_version);
+        if (started_) add(wal_header_payload(base_version, schema_));
         return formatter_.segment();
     }
 
@@ -88,10 +132,11 @@ public:
             } catch (const std::exception& e) { // anything else must not leave syncing_ set
                 lock.lock();
                 fail_locked(make_error_code(errc::io_error), e.what());
-                throw;
+                throw error(errc::io_error, std::string("inmem: writing the WAL failed: ") + e.what());
             }
             lock.lock();
             durable_ = target;
+            durable_seen_.store(target, std::memory_order_release);
             syncing_ = false;
             cv_.notify_all();
         }
@@ -113,16 +158,13 @@ public:
         std::lock_guard lock(mu_);
         return appended_;
     }
+    /// The position up to which the log is durable; read without the lock.
+    std::uint64_t durable() const noexcept { return durable_seen_.load(std::memory_order_acquire); }
     /// Bytes appended and not yet written; read without the lock (committers poll it).
     std::uint64_t pending_bytes() const noexcept { return pending_bytes_.load(std::memory_order_relaxed); }
     bool failed() const {
         std::lock_guard lock(mu_);
         return failed_.has_value();
-    }
-    /// Bytes of WAL written since the log was opened or last rotated (for automatic snapshots).
-    std::uint64_t segment_offset() const {
-        std::lock_guard lock(mu_);
-        return formatter_.offset();
     }
 
 private:
@@ -130,11 +172,6 @@ private:
         std::uint32_t segment;
         std::string bytes;
     };
-
-    void begin_segment(version_t base_version) {
-        pending_.push_back({formatter_.segment(), {}});
-        add(wal_header_payload(base_version, schema_));
-    }
 
     void add(std::string_view payload) {
         if (pending_.empty() || pending_.back().segment != formatter_.segment())
@@ -146,14 +183,17 @@ private:
         pending_bytes_.fetch_add(out.size() - before, std::memory_order_relaxed);
     }
 
-    // Only the leader runs this, so file_ needs no lock.
+    // Only the leader runs this, so file_ needs no lock. A new segment is created empty
+    // (whatever an older file of that name held is not part of the log) and made to exist
+    // durably; the continued one is appended to.
     void write_out(std::vector<chunk>& chunks) {
         for (auto& c : chunks) {
             if (!file_ || c.segment != file_segment_) {
                 if (file_) file_->sync(); // the old segment is complete before the new one starts
-                file_ = fs_->open_append(dir_ / wal_segment_name(c.segment), true);
+                const bool existing = c.segment == continued_;
+                file_ = fs_->open_append(dir_ / wal_segment_name(c.segment), !existing);
                 file_segment_ = c.segment;
-                fs_->sync_directory(dir_);
+                if (!existing) fs_->sync_directory(dir_);
             }
             if (!c.bytes.empty()) file_->append(c.bytes);
         }
@@ -180,10 +220,13 @@ private:
     mutable std::mutex mu_;
     std::condition_variable cv_;
     wal_formatter formatter_;
+    std::uint32_t continued_; // the existing segment this session appends to (0: none)
+    bool started_ = false;
     std::vector<chunk> pending_;
     std::string payload_;
-    std::uint64_t appended_ = 0;
-    std::uint64_t durable_ = 0;
+    std::uint64_t appended_;
+    std::uint64_t durable_;
+    std::atomic<std::uint64_t> durable_seen_; // durable_, for readers without the lock
     std::atomic<std::uint64_t> pending_bytes_{0}; // written under mu_, read without it
     bool syncing_ = false;
     std::optional<std::pair<std::error_code, std::string>> failed_;

@@ -21,8 +21,11 @@ struct run_id {
     friend constexpr auto operator<=>(run_id, run_id) = default;
 };
 
-/// Where a run is in its life. Only active runs accept writes.
-enum class run_status : std::uint8_t { active = 0, completed = 1, failed = 2, cancelled = 3 };
+/// Where a run is in its life. Only active runs accept writes. A run is interrupted when the
+/// process that wrote to the database while the run was active stopped without closing it
+/// (a crash, kill -9, a power loss): set when the database is next opened, so a supervisor
+/// can find such runs (db.runs(run_status::interrupted)) and resume_run or end_run them.
+enum class run_status : std::uint8_t { active = 0, completed = 1, failed = 2, cancelled = 3, interrupted = 4 };
 
 /// A readable name of a status ("active", "completed", ...).
 constexpr std::string_view to_string(run_status s) noexcept {
@@ -31,6 +34,7 @@ constexpr std::string_view to_string(run_status s) noexcept {
     case run_status::completed: return "completed";
     case run_status::failed: return "failed";
     case run_status::cancelled: return "cancelled";
+    case run_status::interrupted: return "interrupted";
     }
     return "?";
 }

@@ -4,6 +4,9 @@
 //   key          := ns:u32 space:u8 body
 //   space 0 catalog, body := kind:u8 ...
 //     kind 0 run record   := run:u64                      -> run_info
+//     kind 1 run gap      := first:u64                    -> last:u64 (big-endian)
+//       run ids first..last were reserved by a session that crashed before it used them
+//       (or before what it did with them was durable): they are never runs
 //   space 1 run data, body := run:u64 primitive:u8 slot:u16 user_key
 //   space 2 shared,   body := primitive:u8 slot:u16 name  (state records, across runs)
 //
@@ -16,6 +19,7 @@
 
 #include <array>
 #include <bit>
+#include <span>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -35,7 +39,7 @@ inline constexpr std::size_t max_key_size = 4096;
 namespace inmem::detail {
 
 enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
-enum class catalog_kind : std::uint8_t { run = 0 };
+enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1 };
 
 /// The namespace every key uses until namespaces are exposed.
 inline constexpr std::uint32_t default_namespace = 0;
@@ -157,6 +161,59 @@ inline std::string run_catalog_key(std::uint32_t ns, std::uint64_t run) {
     key.push_back(static_cast<char>(catalog_kind::run));
     append_big_endian(key, run);
     return key;
+}
+
+/// The key of a run gap's record in the run index (see the grammar above).
+inline std::string run_gap_key(std::uint32_t ns, std::uint64_t first) {
+    std::string key = run_catalog_key(ns, first);
+    key[5] = static_cast<char>(catalog_kind::run_gap);
+    return key;
+}
+
+/// What is wrong with a stored key and its value (bytes; nullptr for an erasure), by the
+/// grammar above, or "" when nothing is: recovery refuses a file holding such a record,
+/// since what it builds on (the run index, journals, shared records) reads them by this
+/// grammar. slot_primitives[i] is the primitive of schema slot i. Values are checked where
+/// their layout is fixed (a state record's writer, a run gap's end); others are decoded, and
+/// refused, when read.
+inline std::string key_problem(std::string_view key, const std::string_view* bytes,
+                               std::span<const std::uint8_t> slot_primitives) {
+    if (key.size() < 6) return "a key of " + std::to_string(key.size()) + " bytes is too short for any record";
+    if (key.size() > 16 + max_key_size + 8) return "a key of " + std::to_string(key.size()) + " bytes is too long";
+    auto slot_problem = [&](std::size_t at) -> std::string {
+        const auto primitive = static_cast<std::uint8_t>(key[at]);
+        const auto slot = read_big_endian<std::uint16_t>(key, at + 1);
+        if (slot >= slot_primitives.size() || slot_primitives[slot] != primitive)
+            return "a record of slot " + std::to_string(slot) + " as primitive " + std::to_string(primitive) +
+                   ", which the schema does not have";
+        return {};
+    };
+    constexpr auto state = std::uint8_t{3}; // primitive::state (schema/schema.hpp)
+    switch (static_cast<key_space>(key[4])) {
+    case key_space::catalog:
+        if (key.size() != 14 || static_cast<std::uint8_t>(key[5]) > 1) return "a malformed run index key";
+        if (read_big_endian<std::uint64_t>(key, 6) == 0) return "a run index key for run 0";
+        if (bytes && static_cast<catalog_kind>(key[5]) == catalog_kind::run_gap &&
+            (bytes->size() != 8 || read_big_endian<std::uint64_t>(*bytes, 0) < read_big_endian<std::uint64_t>(key, 6)))
+            return "a malformed run gap record";
+        return {};
+    case key_space::run: {
+        if (key.size() < run_key_prefix_size) return "a malformed key of run data";
+        if (read_big_endian<std::uint64_t>(key, 5) == 0) return "a key of run data for run 0";
+        if (auto p = slot_problem(13); !p.empty()) return p;
+        if (static_cast<std::uint8_t>(key[13]) == state &&
+            (key.size() < run_key_prefix_size + 8 || (bytes && bytes->size() < 8)))
+            return "a malformed state journal record";
+        return {};
+    }
+    case key_space::shared:
+        if (key.size() < 8) return "a malformed key of a shared record";
+        if (auto p = slot_problem(5); !p.empty()) return p;
+        if (static_cast<std::uint8_t>(key[5]) != state) return "a shared record of a primitive other than states";
+        if (bytes && bytes->size() < 8) return "a state record without its writer";
+        return {};
+    }
+    return "a key in unknown space " + std::to_string(static_cast<unsigned>(static_cast<unsigned char>(key[4])));
 }
 
 /// The first key after every key that starts with prefix ("" when there is none).
