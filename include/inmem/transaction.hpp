@@ -27,6 +27,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -140,27 +141,42 @@ public:
         return engine_->read_at(pin_.version(), key, f);
     }
 
-    /// Calls f(key, record) for every key under prefix as this transaction sees it, in order.
+    /// Calls f(key, record) for every key under prefix (after `after`, when given) as this
+    /// transaction sees it, in order; f may return false to stop. Under serializable
+    /// isolation the range is recorded up to where the listing stopped.
     template <class F>
-    void scan(std::string_view prefix, F&& f) {
+    void scan(std::string_view prefix, F&& f, std::string_view after = {}) {
         ensure_open("list");
-        if (options_.level == isolation::serializable) ranges_.emplace_back(prefix);
-        auto it = writes_.lower_bound(prefix);
-        const auto in_range = [&] { return it != writes_.end() && std::string_view(it->first).starts_with(prefix); };
-        const auto emit_pending = [&] {
-            if (!it->second.erased && !it->second.append_version)
-                f(std::string_view(it->first), std::as_const(it->second.record));
-            ++it;
-        };
-        engine_->scan_at(pin_.version(), prefix, [&](std::string_view key, const detail::stored_record& rec) {
-            while (in_range() && std::string_view(it->first) < key) emit_pending();
-            if (in_range() && std::string_view(it->first) == key && !it->second.append_version) {
-                emit_pending(); // this transaction's write replaces (or erases) the snapshot's
-                return;
+        std::string last; // the key f stopped at
+        auto give = [&](std::string_view key, const detail::stored_record& rec) {
+            if constexpr (std::is_void_v<decltype(f(key, rec))>) {
+                f(key, rec);
+            } else if (!f(key, rec)) {
+                last = key;
+                return false;
             }
-            f(key, rec);
-        });
-        while (in_range()) emit_pending();
+            return true;
+        };
+        auto it = !after.empty() && after >= prefix ? writes_.upper_bound(after) : writes_.lower_bound(prefix);
+        const auto in_range = [&] { return it != writes_.end() && std::string_view(it->first).starts_with(prefix); };
+        const auto give_pending = [&] { // this transaction's write of the key it points at
+            const auto& [key, p] = *it++;
+            return p.erased || p.append_version || give(key, std::as_const(p.record));
+        };
+        bool stopped = false;
+        engine_->scan_at(
+            pin_.version(), prefix,
+            [&](std::string_view key, const detail::stored_record& rec) {
+                while (in_range() && std::string_view(it->first) < key)
+                    if (!give_pending()) return !(stopped = true);
+                if (in_range() && std::string_view(it->first) == key && !it->second.append_version)
+                    return !(stopped = !give_pending()); // this transaction's write replaces (or erases) the snapshot's
+                return !(stopped = !give(key, rec));
+            },
+            after);
+        while (!stopped && in_range()) stopped = !give_pending();
+        if (options_.level == isolation::serializable)
+            ranges_.push_back({std::string(prefix), std::string(after), std::move(last)});
     }
 
     /// Buffers a put of bytes at key (the latest buffered write of a key wins).
@@ -197,7 +213,7 @@ private:
     typename Engine::pinned pin_;
     std::map<std::string, pending, std::less<>> writes_;
     std::vector<std::string> reads_;  // serializable only
-    std::vector<std::string> ranges_; // serializable only
+    std::vector<typename Engine::key_range> ranges_; // serializable only
     bool open_ = true;
     version_t committed_ = 0;
 };

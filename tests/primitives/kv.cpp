@@ -181,3 +181,77 @@ TEST_CASE("unknown and ended runs are refused with distinct errors", "[kv]") {
     CHECK(error_of([&] { ints.put(run, "k", 1); }) == inmem::errc::run_not_active);
     CHECK(db.last_version() == 2); // begin_run and end_run; no failed write took a version
 }
+
+TEST_CASE("list pages: after a key, at most limit entries, in a run or a transaction", "[kv]") {
+    kv_db db;
+    auto run = db.begin_run();
+    auto ints = db.kv<int>();
+    std::map<std::string, int> model;
+    for (int i = 0; i < 1000; ++i) {
+        char key[16];
+        std::snprintf(key, sizeof key, "k%04d", (i * 7919) % 1000); // written out of order
+        ints.put(run, key, i);
+        model[key] = i;
+    }
+    ints.put(run, "other", -1);
+
+    auto first = ints.list(run, "k", {.limit = 10});
+    REQUIRE(first.size() == 10);
+    CHECK(first[0].key == "k0000");
+    CHECK(first.back().key == "k0009");
+    // Paging with the last key of each page visits every entry once, in order.
+    std::vector<std::string> seen;
+    std::string after;
+    for (;;) {
+        auto page = ints.list(run, "k", {.after = after, .limit = 64});
+        if (page.empty()) break;
+        for (const auto& e : page) {
+            CHECK(e.value == model.at(e.key));
+            seen.push_back(e.key);
+        }
+        after = page.back().key;
+    }
+    REQUIRE(seen.size() == 1000);
+    CHECK(std::is_sorted(seen.begin(), seen.end()));
+    CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+    // after need not be a key that exists; a page past the end is empty; limit 0 is empty.
+    CHECK(ints.list(run, "k", {.after = "k0499x", .limit = 1})[0].key == "k0500");
+    CHECK(ints.list(run, "k", {.after = "k0999"}).empty());
+    CHECK(ints.list(run, "k", {.limit = 0}).empty());
+    CHECK(ints.list(run, {}, {.after = "k0999"}).size() == 1); // "other"
+    CHECK(error_of([&] { ints.list(inmem::run_id{99}, "k", {.limit = 0}); }) == inmem::errc::unknown_run);
+    CHECK(error_of([&] { ints.list(run, "k", {.after = std::string(5000, 'a')}); }) == inmem::errc::key_too_large);
+
+    // In a transaction, its own writes and erasures are paged with the snapshot.
+    db.transact(run, [&](auto& tx) {
+        ints.put(tx, "k0000x", 7);   // a new key between k0000 and k0001
+        ints.erase(tx, "k0001");     // an erasure inside the first page
+        auto page = ints.list(tx, "k", {.limit = 3});
+        REQUIRE(page.size() == 3);
+        CHECK(page[0].key == "k0000");
+        CHECK(page[1].key == "k0000x");
+        CHECK(page[2].key == "k0002");
+        auto next = ints.list(tx, "k", {.after = page.back().key, .limit = 2});
+        REQUIRE(next.size() == 2);
+        CHECK(next[0].key == "k0003");
+    });
+}
+
+TEST_CASE("a limited listing in a serializable transaction conflicts only with changes in what it read",
+          "[kv]") {
+    kv_db db;
+    auto run = db.begin_run();
+    auto ints = db.kv<int>();
+    for (int i = 0; i < 10; ++i) ints.put(run, "k" + std::to_string(i), i);
+    auto listed_then = [&](const char* changed) {
+        auto tx = db.begin(run, {.level = inmem::isolation::serializable});
+        CHECK(ints.list(tx, "k", {.after = "k2", .limit = 3}).size() == 3); // k3, k4, k5
+        ints.put(tx, "result", 1);
+        ints.put(run, changed, 100); // another commit, after the snapshot
+        return error_of([&] { tx.commit(); });
+    };
+    CHECK(listed_then("k4") == inmem::errc::conflict);  // inside the page
+    CHECK(listed_then("k45") == inmem::errc::conflict); // a key added inside it
+    CHECK(listed_then("k7") == inmem::errc::ok);        // after the page: not read
+    CHECK(listed_then("k1") == inmem::errc::ok);        // before it
+}

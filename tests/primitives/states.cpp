@@ -178,3 +178,68 @@ TEST_CASE("state records, their versions and their journal survive a reopen", "[
     CHECK_FALSE(tasks.cas(run, "t", v - 1, Task{}));
     CHECK(tasks.cas(run, "t", v, Task{"z", 3}));
 }
+
+TEMPLATE_LIST_TEST_CASE("erase removes a record, attributed to its run; init creates it anew", "[states]", modes) {
+    TestType db;
+    auto tasks = db.template states<Task>();
+    auto a = db.begin_run();
+    auto b = db.begin_run();
+    tasks.init(a, "t1", Task{"a", 1});
+    const auto old_version = tasks.read("t1")->version;
+    CHECK(tasks.erase(b, "t1"));
+    CHECK_FALSE(tasks.read("t1"));
+    CHECK_FALSE(tasks.erase(b, "t1")); // absent: nothing written
+    CHECK(tasks.cas(a, "t1", old_version, Task{"stale", 0}).version == 0); // a stale cas sees it gone
+    const auto again = tasks.init(a, "t1", Task{"a", 2});
+    CHECK(again);
+    CHECK(again.version > old_version); // versions (fencing tokens) only grow
+    const auto writes = tasks.writes(b);
+    REQUIRE(writes.size() == 1);
+    CHECK(writes[0].erased);
+    CHECK(writes[0].name == "t1");
+    CHECK_FALSE(tasks.writes(a).back().erased);
+    // In a transaction: erased with everything else, or not at all.
+    db.transact(b, [&](auto& tx) {
+        CHECK(tasks.erase(tx, "t1"));
+        CHECK_FALSE(tasks.read(tx, "t1"));
+        db.template kv<Task>().put(tx, "note", Task{"erased t1", 0});
+    });
+    CHECK_FALSE(tasks.read("t1"));
+    CHECK(tasks.writes(b).size() == 2);
+    auto tx = db.begin(b);
+    tasks.init(tx, "t2", Task{"b", 1});
+    CHECK(tasks.erase(tx, "t2"));
+    tx.commit();
+    CHECK_FALSE(tasks.read("t2"));
+}
+
+TEMPLATE_LIST_TEST_CASE("list gives the records under a prefix in name order, a page at a time", "[states]",
+                        modes) {
+    TestType db;
+    auto tasks = db.template states<Task>();
+    auto run = db.begin_run();
+    for (int i = 0; i < 50; ++i) tasks.init(run, "task/" + std::to_string(100 + i), Task{"w", i});
+    tasks.init(run, "lease/x", Task{"l", 0});
+    tasks.erase(run, "task/105");
+    auto all = tasks.list("task/");
+    REQUIRE(all.size() == 49);
+    CHECK(all[0].name == "task/100");
+    CHECK(all[5].name == "task/106");
+    CHECK(all[0].writer == run);
+    CHECK(all[0].version == tasks.read("task/100")->version);
+    CHECK(all[49 - 1].value.step == 49);
+    auto page = tasks.list("task/", {.after = "task/120", .limit = 5});
+    REQUIRE(page.size() == 5);
+    CHECK(page[0].name == "task/121");
+    CHECK(page.back().name == "task/125");
+    CHECK(tasks.list().size() == 50);
+    CHECK(db.template states<inmem::counter>().list().empty()); // another type, other records
+    db.transact(run, [&](auto& tx) {
+        tasks.set(tx, "task/099", Task{"new", 0});
+        auto first = tasks.list(tx, "task/", {.limit = 2});
+        REQUIRE(first.size() == 2);
+        CHECK(first[0].name == "task/099");
+        CHECK(first[0].version == 0); // written in tx: its version is the commit's
+        CHECK(first[1].name == "task/100");
+    });
+}

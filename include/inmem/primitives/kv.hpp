@@ -2,6 +2,7 @@
 #pragma once
 
 #include <inmem/error.hpp>
+#include <inmem/primitives/listing.hpp>
 #include <inmem/primitives/runs.hpp>
 #include <inmem/schema/codec.hpp>
 #include <inmem/schema/reflect.hpp>
@@ -10,11 +11,7 @@
 #include <inmem/storage/record.hpp>
 #include <inmem/transaction.hpp>
 
-#include <range/v3/range_fwd.hpp>
-
-#include <memory>
 #include <optional>
-#include <ranges>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,33 +26,9 @@ struct kv_entry {
     version_t version = 0;
 };
 
-/// The result of kv_handle::list: a view of entries in key order, taken at one moment.
-/// Copying it is O(1) (the entries are shared), so it composes with range-v3 and std views
-/// even as a temporary: `db.kv<Plan>().list(run) | ranges::views::filter(...)`.
-/// (It tags itself as a view rather than deriving from std::ranges::view_interface, which
-/// clang 14 cannot instantiate with libstdc++ 12.)
+/// The result of kv_handle::list: a shared view of kv_entry<T> in key order (listing.hpp).
 template <class T>
-class kv_range : public std::ranges::view_base, public ranges::view_base {
-public:
-    using entries_type = std::vector<kv_entry<T>>;
-
-    kv_range() = default;
-    explicit kv_range(entries_type entries)
-        : entries_(std::make_shared<const entries_type>(std::move(entries))) {}
-
-    typename entries_type::const_iterator begin() const noexcept {
-        return entries_ ? entries_->begin() : typename entries_type::const_iterator{};
-    }
-    typename entries_type::const_iterator end() const noexcept {
-        return entries_ ? entries_->end() : typename entries_type::const_iterator{};
-    }
-    std::size_t size() const noexcept { return entries_ ? entries_->size() : 0; }
-    bool empty() const noexcept { return size() == 0; }
-    const kv_entry<T>& operator[](std::size_t i) const noexcept { return (*entries_)[i]; }
-
-private:
-    std::shared_ptr<const entries_type> entries_;
-};
+using kv_range = entry_range<kv_entry<T>>;
 
 /// Typed KV of one value type T, obtained from db.kv<T>(). Cheap to copy; valid while the
 /// database lives. Keys are arbitrary bytes up to inmem::max_key_size, private to each run.
@@ -125,19 +98,27 @@ public:
         return present;
     }
 
-    /// In tx: the entries under prefix as tx sees them, in key order.
-    kv_range<T> list(transaction& tx, std::string_view prefix = {}) const {
+    /// In tx: the entries under prefix as tx sees them, in key order (options: a page of them).
+    kv_range<T> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
+        detail::check_user_key(options.after);
         std::vector<kv_entry<T>> out;
-        tx.scan(full_key(tx.run(), prefix), append_to(tx.run(), out));
+        if (options.limit == 0) return kv_range<T>(std::move(out));
+        tx.scan(full_key(tx.run(), prefix), append_to(tx.run(), out, options.limit), after_key(tx.run(), options));
         return kv_range<T>(std::move(out));
     }
 
-    /// The entries of run whose key starts with prefix (all of them for ""), in key order.
-    kv_range<T> list(run_id run, std::string_view prefix = {}) const {
+    /// The entries of run whose key starts with prefix (all of them for ""), in key order;
+    /// options.after and options.limit return one page of them, at the cost of that page.
+    kv_range<T> list(run_id run, std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
+        detail::check_user_key(options.after);
         std::vector<kv_entry<T>> out;
-        engine_->scan(run, lookup_key(run, prefix), append_to(run, out));
+        if (options.limit == 0) {
+            engine_->check_known(run);
+            return kv_range<T>(std::move(out));
+        }
+        engine_->scan(run, lookup_key(run, prefix), append_to(run, out, options.limit), after_key(run, options));
         return kv_range<T>(std::move(out));
     }
 
@@ -156,11 +137,17 @@ private:
             return kv_entry<T>{std::string(key), decode_stored(run, key, rec->bytes), rec->version};
         };
     }
-    static auto append_to(run_id run, std::vector<kv_entry<T>>& out) {
-        return [run, &out](std::string_view key, const detail::stored_record& rec) {
+    static auto append_to(run_id run, std::vector<kv_entry<T>>& out, std::size_t limit) {
+        return [run, &out, limit](std::string_view key, const detail::stored_record& rec) {
             const auto user_key = key.substr(detail::run_key_prefix_size);
             out.push_back(kv_entry<T>{std::string(user_key), decode_stored(run, user_key, rec.bytes), rec.version});
+            return out.size() < limit;
         };
+    }
+
+    // The full key to list after ("" when listing from the first).
+    std::string after_key(run_id run, const list_options& options) const {
+        return options.after.empty() ? std::string() : full_key(run, options.after);
     }
 
     std::string full_key(run_id run, std::string_view key) const {

@@ -10,9 +10,11 @@
 // Storage (see storage/key.hpp):
 //   record  space 2: ns primitive=3 slot name                 -> writer:u64 value
 //   journal space 1: ns run primitive=3 slot name version:u64 -> writer:u64 value
+//                                                              | (writer | 2^63):u64   (an erase)
 #pragma once
 
 #include <inmem/error.hpp>
+#include <inmem/primitives/listing.hpp>
 #include <inmem/primitives/runs.hpp>
 #include <inmem/schema/codec.hpp>
 #include <inmem/schema/reflect.hpp>
@@ -48,8 +50,18 @@ struct state_entry {
 template <class T>
 struct state_write {
     std::string name;
+    T value;              ///< T{} for an erase
+    version_t version = 0;
+    bool erased = false;  ///< the write erased the record
+};
+
+/// A state record as list() returns it: its name, value, version and writer.
+template <class T>
+struct state_item {
+    std::string name;
     T value;
     version_t version = 0;
+    run_id writer{};
 };
 
 /// What cas() and init() return. On success, version is the new version (0 inside a
@@ -135,6 +147,26 @@ public:
         return engine_->commit(run, ops);
     }
 
+    /// Erases the record (a later init creates it anew, with a newer version); true if it
+    /// existed. The erase is attributed like a write: it appears in writes(run).
+    bool erase(run_id run, std::string_view name) const {
+        auto ops = erase_ops(run, name);
+        return engine_
+            ->commit_if(run, ops,
+                        [&](const typename Engine::backend_type& store) { return store.find(ops[0].key) != nullptr; })
+            .has_value();
+    }
+
+    /// The records whose name starts with prefix, in name order, as of now; options.after
+    /// and options.limit return one page of them, at the cost of that page.
+    entry_range<state_item<T>> list(std::string_view prefix = {}, list_options options = {}) const {
+        detail::check_user_key(prefix);
+        detail::check_user_key(options.after);
+        std::vector<state_item<T>> out;
+        if (options.limit > 0) engine_->scan(run_id{}, shared_key(prefix), append_to(out, options.limit), after_key(options));
+        return entry_range<state_item<T>>(std::move(out));
+    }
+
     /// Reads the record, computes fn(value) and writes it with cas; when another write came
     /// first, reads again and re-runs fn, until one succeeds. Returns what was written.
     /// Throws not_found if the record does not exist (init it first).
@@ -177,14 +209,34 @@ public:
         tx.put(std::move(ops[1].key), std::move(ops[1].bytes), true);
     }
 
+    /// In tx: buffers the erasure of the record; true if tx saw it.
+    bool erase(transaction& tx, std::string_view name) const {
+        auto ops = erase_ops(tx.run(), name);
+        const bool present = tx.read(ops[0].key, [](const detail::stored_record* rec) { return rec != nullptr; });
+        tx.erase(std::move(ops[0].key));
+        tx.put(std::move(ops[1].key), std::move(ops[1].bytes), true);
+        return present;
+    }
+
+    /// In tx: the records under prefix as tx sees them, in name order (options: a page).
+    entry_range<state_item<T>> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
+        detail::check_user_key(prefix);
+        detail::check_user_key(options.after);
+        std::vector<state_item<T>> out;
+        if (options.limit > 0) tx.scan(shared_key(prefix), append_to(out, options.limit), after_key(options));
+        return entry_range<state_item<T>>(std::move(out));
+    }
+
     /// Every write run made to records of this type, oldest first. Throws unknown_run.
     std::vector<state_write<T>> writes(run_id run) const {
         std::vector<state_write<T>> out;
         const std::string prefix = detail::run_data_key(detail::default_namespace, run.value, prim, slot_, {});
         engine_->scan(run, prefix, [&](std::string_view key, const detail::stored_record& rec) {
             const std::string_view name = key.substr(prefix.size(), key.size() - prefix.size() - 8);
-            out.push_back(state_write<T>{std::string(name), decode_value(name, rec.bytes),
-                                         detail::read_big_endian<version_t>(key, key.size() - 8)});
+            const version_t version = detail::read_big_endian<version_t>(key, key.size() - 8);
+            if (rec.bytes.size() >= 8 && (detail::read_big_endian<std::uint64_t>(rec.bytes, 0) & erased_bit))
+                out.push_back(state_write<T>{std::string(name), T{}, version, true});
+            else out.push_back(state_write<T>{std::string(name), decode_value(name, rec.bytes), version});
         });
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
         return out;
@@ -249,6 +301,38 @@ public:
     }
 
 private:
+    static constexpr std::uint64_t erased_bit = std::uint64_t{1} << 63; // in a journal entry's writer
+
+    // The record's erasure and the run's journal entry of it, ready to commit.
+    std::array<detail::write_op, 2> erase_ops(run_id run, std::string_view name) const {
+        detail::check_user_key(name);
+        std::string bytes(8, '\0');
+        detail::store_big_endian(bytes.data(), run.value | erased_bit);
+        return {detail::write_op{detail::write_op::kind::erase, shared_key(name), {}, false},
+                detail::write_op{detail::write_op::kind::put,
+                                 detail::run_data_key(detail::default_namespace, run.value, prim, slot_, name),
+                                 std::move(bytes), true}};
+    }
+
+    std::string shared_key(std::string_view name) const {
+        std::string key;
+        detail::shared_key_into(key, detail::default_namespace, prim, slot_, name);
+        return key;
+    }
+
+    std::string after_key(const list_options& options) const {
+        return options.after.empty() ? std::string() : shared_key(options.after);
+    }
+
+    auto append_to(std::vector<state_item<T>>& out, std::size_t limit) const {
+        return [&out, limit, this](std::string_view key, const detail::stored_record& rec) {
+            const std::string_view name = key.substr(8);
+            auto entry = entry_of(name, &rec);
+            out.push_back(state_item<T>{std::string(name), std::move(entry->value), entry->version, entry->writer});
+            return out.size() < limit;
+        };
+    }
+
     // The record's put and the run's journal entry, ready to commit.
     std::array<detail::write_op, 2> write_ops(run_id run, std::string_view name, const T& value) const {
         detail::check_user_key(name);

@@ -30,6 +30,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -108,22 +109,28 @@ public:
         return v ? &v->record : nullptr;
     }
 
-    /// Calls f(key, record) for every key that starts with prefix and is visible at at, in
-    /// key order.
+    /// Calls f(key, record) for every key that starts with prefix, comes after `after` (all
+    /// of them when after is empty) and is visible at at, in key order. f may return bool:
+    /// false stops the scan. Costs O(log n) to find the start, plus the keys visited, plus
+    /// the group's tail of keys added since its last merge (at most an eighth of it).
     template <class F>
-    void scan_prefix(std::string_view prefix, version_t at, F&& f) const {
+    void scan_prefix(std::string_view prefix, version_t at, F&& f, std::string_view after = {}) const {
         const std::size_t group_size = group_prefix_size(prefix);
         if (prefix.size() >= group_size) { // within one group
             const std::string_view group_key = prefix.substr(0, group_size);
-            if (const group_node* g = groups_.find(group_key, hash_of(group_key))) scan_group(*g, prefix, at, f);
+            if (const group_node* g = groups_.find(group_key, hash_of(group_key))) scan_group(*g, prefix, after, at, f);
             return;
         }
         std::vector<const group_node*> groups; // a prefix of a group prefix spans groups
         groups_.for_each([&](const group_node* g) {
-            if (std::string_view(g->key).starts_with(prefix)) groups.push_back(g);
+            const std::string_view key = g->key;
+            // Every key of a group starts with its key: a group before `after` holds nothing after it.
+            if (key.starts_with(prefix) && (after.empty() || key >= after.substr(0, key.size())))
+                groups.push_back(g);
         });
         std::sort(groups.begin(), groups.end(), [](const group_node* a, const group_node* b) { return a->key < b->key; });
-        for (const group_node* g : groups) scan_group(*g, prefix, at, f);
+        for (const group_node* g : groups)
+            if (!scan_group(*g, prefix, after, at, f)) return;
     }
     template <class F>
     void scan_prefix(std::string_view prefix, F&& f) const {
@@ -281,34 +288,49 @@ private:
 
     static bool key_less(const key_node* a, const key_node* b) noexcept { return a->key < b->key; }
 
-    // The first n tail entries of view that start with prefix, sorted.
-    static std::vector<key_node*> sorted_tail(const group_view& view, std::size_t n, std::string_view prefix) {
+    // The first n tail entries of view that start with prefix and come after `after`, sorted.
+    static std::vector<key_node*> sorted_tail(const group_view& view, std::size_t n, std::string_view prefix,
+                                              std::string_view after = {}) {
         std::vector<key_node*> tail;
         tail.reserve(n);
         for (std::size_t i = 0; i < n; ++i) {
             key_node* k = view.tail[i].load(std::memory_order_relaxed);
-            if (std::string_view(k->key).starts_with(prefix)) tail.push_back(k);
+            if (std::string_view(k->key).starts_with(prefix) && (after.empty() || std::string_view(k->key) > after))
+                tail.push_back(k);
         }
         std::sort(tail.begin(), tail.end(), key_less);
         return tail;
     }
 
+    // f(key, record), returning void or bool (false: stop). Returns whether to go on.
     template <class F>
-    static void scan_group(const group_node& g, std::string_view prefix, version_t at, F& f) {
+    static bool call(F& f, const key_node& k, const version_node& v) {
+        if constexpr (std::is_void_v<decltype(f(std::string_view(k.key), std::as_const(v.record)))>) {
+            f(std::string_view(k.key), std::as_const(v.record));
+            return true;
+        } else {
+            return static_cast<bool>(f(std::string_view(k.key), std::as_const(v.record)));
+        }
+    }
+
+    template <class F>
+    static bool scan_group(const group_node& g, std::string_view prefix, std::string_view after, version_t at, F& f) {
         const group_view* view = g.view.load(std::memory_order_acquire);
         const std::vector<key_node*> tail =
-            sorted_tail(*view, view->tail_size.load(std::memory_order_acquire), prefix);
-        auto it = std::lower_bound(view->sorted.begin(), view->sorted.end(), prefix,
-                                   [](const key_node* k, std::string_view p) { return std::string_view(k->key) < p; });
-        auto end = it;
-        while (end != view->sorted.end() && std::string_view((*end)->key).starts_with(prefix)) ++end;
+            sorted_tail(*view, view->tail_size.load(std::memory_order_acquire), prefix, after);
+        auto it = after > prefix
+                      ? std::upper_bound(view->sorted.begin(), view->sorted.end(), after,
+                                         [](std::string_view a, const key_node* k) { return a < std::string_view(k->key); })
+                      : std::lower_bound(view->sorted.begin(), view->sorted.end(), prefix,
+                                         [](const key_node* k, std::string_view p) { return std::string_view(k->key) < p; });
         auto t = tail.begin();
-        auto emit = [&](const key_node* k) {
-            if (const version_node* v = visible(*k, at)) f(std::string_view(k->key), std::as_const(v->record));
-        };
-        while (it != end || t != tail.end()) {
-            if (t == tail.end() || (it != end && (*it)->key < (*t)->key)) emit(*it++);
-            else emit(*t++);
+        auto in_prefix = [&] { return it != view->sorted.end() && std::string_view((*it)->key).starts_with(prefix); };
+        for (;;) {
+            const bool more_sorted = in_prefix();
+            if (!more_sorted && t == tail.end()) return true;
+            const key_node* k = !more_sorted || (t != tail.end() && (*t)->key < (*it)->key) ? *t++ : *it++;
+            if (const version_node* v = visible(*k, at))
+                if (!call(f, *k, *v)) return false;
         }
     }
 
