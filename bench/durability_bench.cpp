@@ -2,10 +2,10 @@
 //
 //   1. raw disk: a loop of write(180 bytes) + fdatasync on one file (and write alone), in the
 //      directory the databases live in: the ceiling for a commit that waits for the disk;
-//   2. commit throughput of durability::strict and durability::batched<> with 1, 2, 4 and 8
+//   2. commit throughput of durability::strict and durability::batched with 1, 2, 4 and 8
 //      writer threads, each thread in a run of its own, one put (24-byte key, ~150-byte
 //      value) per commit;
-//   3. a single-thread put loop, durability::batched<> on disk against durability::none in
+//   3. a single-thread put loop, durability::batched on disk against durability::none in
 //      memory (the same workload): what logging costs a caller who does not wait for it;
 //   4. recovery: open a directory holding a ~100 MB WAL and no snapshot (commits/s, MB/s,
 //      open time), with the WAL in the page cache and evicted from it; then take a snapshot
@@ -79,12 +79,12 @@ struct Plan {
 
 using bench_schema = inmem::schema<inmem::kv<Plan>>;
 using none_db = inmem::basic_database<bench_schema, inmem::durability::none>;
-using batched_db = inmem::basic_database<bench_schema, inmem::durability::batched<>>;
+using batched_db = inmem::basic_database<bench_schema, inmem::durability::batched>;
 using strict_db = inmem::basic_database<bench_schema, inmem::durability::strict>;
 // Builds the recovery WAL: flushes only when told to (db.sync()), so building is fast. (A
-// named constant rather than batched<{...}>, which clang 14 does not parse.)
+// named constant rather than basic_batched<{...}>, which clang 14 does not parse.)
 constexpr inmem::durability::batch_options builder_batching{.interval_ms = 600000, .max_bytes = std::uint64_t{1} << 62};
-using builder_db = inmem::basic_database<bench_schema, inmem::durability::batched<builder_batching>>;
+using builder_db = inmem::basic_database<bench_schema, inmem::durability::basic_batched<builder_batching>>;
 
 namespace {
 
@@ -876,7 +876,7 @@ int main(int argc, char** argv) try {
         const double none_put = put_median(keep, 0, 0), batched_put = put_median(keep, 1, 0);
         std::printf("  %s:\n", put_rows[keep]);
         std::printf("    durability::none (memory)     %8.1f ns  (%.1f)\n", none_put, put_median(keep, 0, 1));
-        std::printf("    durability::batched<> (disk)  %8.1f ns  (%.1f)  %.2fx; then db.sync() %.1f ms\n", batched_put,
+        std::printf("    durability::batched (disk)  %8.1f ns  (%.1f)  %.2fx; then db.sync() %.1f ms\n", batched_put,
                     put_median(keep, 1, 1), batched_put / none_put, put_median(keep, 1, 2));
     }
 

@@ -21,7 +21,7 @@ TEST_CASE("omitted policy kinds take their defaults", "[policy]") {
     using db = inmem::database<note_schema>;
     STATIC_REQUIRE(std::is_same_v<db::storage_policy, inmem::storage::memory>);
     STATIC_REQUIRE(std::is_same_v<db::concurrency_policy, inmem::concurrency::optimistic>);
-    STATIC_REQUIRE(std::is_same_v<db::durability_policy, inmem::durability::batched<>>);
+    STATIC_REQUIRE(std::is_same_v<db::durability_policy, inmem::durability::batched>);
 }
 
 TEST_CASE("policies are picked by kind whatever their order", "[policy]") {
@@ -50,4 +50,17 @@ TEST_CASE("policy checks classify types", "[policy]") {
     STATIC_REQUIRE_FALSE(inmem::detail::is_known_policy<Note>());
     STATIC_REQUIRE(inmem::detail::count_kind_v<inmem::concurrency_kind, inmem::concurrency::optimistic,
                                                inmem::storage::memory, inmem::concurrency::single_thread> == 2);
+}
+
+TEST_CASE("durability::batched is spelled like the other policies; basic_batched takes options", "[policy]") {
+    // The natural spelling, as durability::strict: a type, with the default options.
+    using plain = inmem::basic_database<note_schema, inmem::durability::batched>;
+    STATIC_REQUIRE(std::is_same_v<plain::durability_policy, inmem::durability::basic_batched<>>);
+    STATIC_REQUIRE(plain::durability_policy::options.interval_ms == 100);
+    using fast = inmem::basic_database<
+        note_schema, inmem::durability::basic_batched<inmem::durability::batch_options{.interval_ms = 5}>>;
+    STATIC_REQUIRE(fast::durability_policy::options.interval_ms == 5);
+    STATIC_REQUIRE(fast::durability_policy::options.max_bytes == inmem::durability::batch_options{}.max_bytes);
+    plain db;
+    CHECK(db.begin_run().value == 1);
 }

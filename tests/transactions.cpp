@@ -29,7 +29,7 @@ struct Claim {
 };
 using tx_schema = inmem::schema<inmem::kv<Note>, inmem::states<Claim>>;
 
-using fast_batched = inmem::durability::batched<inmem::durability::batch_options{.interval_ms = 5}>;
+using fast_batched = inmem::durability::basic_batched<inmem::durability::batch_options{.interval_ms = 5}>;
 using all_modes = std::tuple<
     inmem::basic_database<tx_schema, inmem::concurrency::single_thread, inmem::durability::none>,
     inmem::basic_database<tx_schema, inmem::concurrency::optimistic, inmem::durability::none>,

@@ -2,7 +2,7 @@
 // workloads, each peer set up as its own documentation recommends for the durability level
 // compared (see stores.hpp, and the configuration lines the program prints first):
 //
-//   batched  inmem durability::batched<> (100 ms) | RocksDB WAL, sync=false, FlushWAL(true) every
+//   batched  inmem durability::batched (100 ms) | RocksDB WAL, sync=false, FlushWAL(true) every
 //            100 ms | LMDB MDB_NOSYNC, mdb_env_sync(env, 1) every 100 ms | SQLite WAL, synchronous=NORMAL
 //   strict   inmem durability::strict | RocksDB sync=true | LMDB default | SQLite WAL, synchronous=FULL
 //

@@ -122,7 +122,7 @@ private:
     std::thread thread_; // last: started once the rest is built
 };
 
-inline constexpr std::chrono::milliseconds peer_sync_interval{100}; // = inmem's batched<> interval
+inline constexpr std::chrono::milliseconds peer_sync_interval{100}; // = inmem's durability::batched interval
 
 // =====================================================================================
 // inmem
@@ -130,14 +130,14 @@ inline constexpr std::chrono::milliseconds peer_sync_interval{100}; // = inmem's
 
 template <level L>
 class inmem_store {
-    using durability = std::conditional_t<L == level::batched, inmem::durability::batched<>, inmem::durability::strict>;
+    using durability = std::conditional_t<L == level::batched, inmem::durability::batched, inmem::durability::strict>;
     using db_type = inmem::basic_database<compare_schema, durability>;
 
 public:
     static constexpr const char* name = "inmem";
 
     static std::string describe() {
-        return L == level::batched ? "durability::batched<> (WAL fdatasync every 100 ms by a background thread; "
+        return L == level::batched ? "durability::batched (WAL fdatasync every 100 ms by a background thread; "
                                      "a commit returns once logged in memory), concurrency::optimistic"
                                    : "durability::strict (a commit returns after its WAL record is fdatasynced; "
                                      "concurrent commits share one), concurrency::optimistic";

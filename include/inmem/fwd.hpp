@@ -35,18 +35,20 @@ struct none;
 struct strict;
 
 /// When batched durability flushes: every interval_ms, or sooner once max_bytes of WAL wait.
-/// A plain struct so it can be a template argument: batched<batch_options{.interval_ms = 20}>.
+/// A plain struct so it can be a template argument: basic_batched<batch_options{.interval_ms = 20}>.
 struct batch_options {
     std::uint32_t interval_ms = 100;
     std::uint64_t max_bytes = std::uint64_t{4} << 20;
 };
 template <batch_options Options = batch_options{}>
-struct batched;
+struct basic_batched;
+/// Batched durability with the default options (every 100 ms): the default policy.
+using batched = basic_batched<>;
 } // namespace durability
 
 /// A database of Schema, configured by Policies: at most one storage, one concurrency and
 /// one durability policy, in any order. Omitted kinds default to storage::memory,
-/// concurrency::optimistic and durability::batched<>.
+/// concurrency::optimistic and durability::batched.
 template <class Schema, class... Policies>
 class basic_database;
 

@@ -62,6 +62,9 @@ static_assert(std::endian::native == std::endian::little || std::endian::native 
 //   key          := ns:u32 space:u8 body
 //   space 0 catalog, body := kind:u8 ...
 //     kind 0 run record   := run:u64                      -> run_info
+//     kind 1 run gap      := first:u64                    -> last:u64 (big-endian)
+//       run ids first..last were reserved by a session that crashed before it used them
+//       (or before what it did with them was durable): they are never runs
 //   space 1 run data, body := run:u64 primitive:u8 slot:u16 user_key
 //   space 2 shared,   body := primitive:u8 slot:u16 name  (state records, across runs)
 //
@@ -104,7 +107,7 @@ enum class errc : int {
     corruption = 30,       ///< stored bytes failed to decode: the store is damaged
     io_error = 40,         ///< a file operation failed (the message names the file and errno)
     no_space = 41,         ///< the disk is full (ENOSPC); nothing acknowledged is lost
-    database_locked = 42,  ///< another process has the database directory open
+    database_locked = 42,  ///< the database directory is open elsewhere (another process or database object)
     schema_mismatch = 43,  ///< the files were written under another schema
     failed = 44,           ///< an earlier I/O failure stopped all writes; reopen to recover
 };
@@ -129,7 +132,7 @@ public:
         case errc::corruption: return "stored data is corrupt";
         case errc::io_error: return "I/O error";
         case errc::no_space: return "no space left on device";
-        case errc::database_locked: return "database is locked by another process";
+        case errc::database_locked: return "database directory is open elsewhere";
         case errc::schema_mismatch: return "data was written under another schema";
         case errc::failed: return "database stopped after an I/O failure";
         }
@@ -168,6 +171,7 @@ struct std::is_error_code_enum<inmem::errc> : std::true_type {};
 
 #include <array>
 #include <bit>
+#include <span>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -187,7 +191,7 @@ inline constexpr std::size_t max_key_size = 4096;
 namespace inmem::detail {
 
 enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
-enum class catalog_kind : std::uint8_t { run = 0 };
+enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1 };
 
 /// The namespace every key uses until namespaces are exposed.
 inline constexpr std::uint32_t default_namespace = 0;
@@ -309,6 +313,59 @@ inline std::string run_catalog_key(std::uint32_t ns, std::uint64_t run) {
     key.push_back(static_cast<char>(catalog_kind::run));
     append_big_endian(key, run);
     return key;
+}
+
+/// The key of a run gap's record in the run index (see the grammar above).
+inline std::string run_gap_key(std::uint32_t ns, std::uint64_t first) {
+    std::string key = run_catalog_key(ns, first);
+    key[5] = static_cast<char>(catalog_kind::run_gap);
+    return key;
+}
+
+/// What is wrong with a stored key and its value (bytes; nullptr for an erasure), by the
+/// grammar above, or "" when nothing is: recovery refuses a file holding such a record,
+/// since what it builds on (the run index, journals, shared records) reads them by this
+/// grammar. slot_primitives[i] is the primitive of schema slot i. Values are checked where
+/// their layout is fixed (a state record's writer, a run gap's end); others are decoded, and
+/// refused, when read.
+inline std::string key_problem(std::string_view key, const std::string_view* bytes,
+                               std::span<const std::uint8_t> slot_primitives) {
+    if (key.size() < 6) return "a key of " + std::to_string(key.size()) + " bytes is too short for any record";
+    if (key.size() > 16 + max_key_size + 8) return "a key of " + std::to_string(key.size()) + " bytes is too long";
+    auto slot_problem = [&](std::size_t at) -> std::string {
+        const auto primitive = static_cast<std::uint8_t>(key[at]);
+        const auto slot = read_big_endian<std::uint16_t>(key, at + 1);
+        if (slot >= slot_primitives.size() || slot_primitives[slot] != primitive)
+            return "a record of slot " + std::to_string(slot) + " as primitive " + std::to_string(primitive) +
+                   ", which the schema does not have";
+        return {};
+    };
+    constexpr auto state = std::uint8_t{3}; // primitive::state (schema/schema.hpp)
+    switch (static_cast<key_space>(key[4])) {
+    case key_space::catalog:
+        if (key.size() != 14 || static_cast<std::uint8_t>(key[5]) > 1) return "a malformed run index key";
+        if (read_big_endian<std::uint64_t>(key, 6) == 0) return "a run index key for run 0";
+        if (bytes && static_cast<catalog_kind>(key[5]) == catalog_kind::run_gap &&
+            (bytes->size() != 8 || read_big_endian<std::uint64_t>(*bytes, 0) < read_big_endian<std::uint64_t>(key, 6)))
+            return "a malformed run gap record";
+        return {};
+    case key_space::run: {
+        if (key.size() < run_key_prefix_size) return "a malformed key of run data";
+        if (read_big_endian<std::uint64_t>(key, 5) == 0) return "a key of run data for run 0";
+        if (auto p = slot_problem(13); !p.empty()) return p;
+        if (static_cast<std::uint8_t>(key[13]) == state &&
+            (key.size() < run_key_prefix_size + 8 || (bytes && bytes->size() < 8)))
+            return "a malformed state journal record";
+        return {};
+    }
+    case key_space::shared:
+        if (key.size() < 8) return "a malformed key of a shared record";
+        if (auto p = slot_problem(5); !p.empty()) return p;
+        if (static_cast<std::uint8_t>(key[5]) != state) return "a shared record of a primitive other than states";
+        if (bytes && bytes->size() < 8) return "a state record without its writer";
+        return {};
+    }
+    return "a key in unknown space " + std::to_string(static_cast<unsigned>(static_cast<unsigned char>(key[4])));
 }
 
 /// The first key after every key that starts with prefix ("" when there is none).
@@ -660,18 +717,20 @@ struct none;
 struct strict;
 
 /// When batched durability flushes: every interval_ms, or sooner once max_bytes of WAL wait.
-/// A plain struct so it can be a template argument: batched<batch_options{.interval_ms = 20}>.
+/// A plain struct so it can be a template argument: basic_batched<batch_options{.interval_ms = 20}>.
 struct batch_options {
     std::uint32_t interval_ms = 100;
     std::uint64_t max_bytes = std::uint64_t{4} << 20;
 };
 template <batch_options Options = batch_options{}>
-struct batched;
+struct basic_batched;
+/// Batched durability with the default options (every 100 ms): the default policy.
+using batched = basic_batched<>;
 } // namespace durability
 
 /// A database of Schema, configured by Policies: at most one storage, one concurrency and
 /// one durability policy, in any order. Omitted kinds default to storage::memory,
-/// concurrency::optimistic and durability::batched<>.
+/// concurrency::optimistic and durability::batched.
 template <class Schema, class... Policies>
 class basic_database;
 
@@ -684,20 +743,20 @@ using database = basic_database<Schema>;
 
 namespace inmem::durability {
 
-/// Options are given as a struct value: batched<batch_options{.interval_ms = 20}> (gcc
-/// also takes batched<{.interval_ms = 20}>; clang 14 does not).
 /// Commits return once logged in memory; a background thread writes and fdatasyncs the WAL
 /// every Options.interval_ms (or once Options.max_bytes wait), on db.sync() and on close.
 /// A crash loses at most the commits of about the last interval plus one flush (a slow
 /// fdatasync delays the next batch), and always a suffix: what survives is a prefix of the
-/// commit sequence. The default durability policy.
+/// commit sequence. `durability::batched` is the default policy, with the default options;
+/// other options are given as a struct value: basic_batched<batch_options{.interval_ms = 20}>
+/// (gcc also takes basic_batched<{.interval_ms = 20}>; clang 14 does not).
 template <batch_options Options>
-struct batched {
+struct basic_batched {
     using policy_kind = durability_kind;
     static constexpr bool persistent = true;
     static constexpr bool sync_each_commit = false;
     static constexpr batch_options options = Options;
-    static_assert(Options.interval_ms > 0, "inmem: batched<{.interval_ms = N}> needs N > 0");
+    static_assert(Options.interval_ms > 0, "inmem: basic_batched<batch_options{.interval_ms = N}> needs N > 0");
 };
 
 } // namespace inmem::durability
@@ -720,24 +779,41 @@ struct none {
 // ---- begin inmem/durability/recovery.hpp ----
 // inmem/durability/recovery.hpp: rebuilding the state from a directory on open.
 //
-// The newest snapshot that reads back whole (an older one when it is damaged), then every
-// WAL segment from the snapshot's next_segment on, in order, each commit applied whole.
+// The newest snapshot that reads back whole and sound (an older one when it is not), then
+// every WAL segment from the snapshot's next_segment on, in order, each commit applied whole.
 // A torn tail of the last segment (a crash mid-write) is cut off and reported. Damage
-// followed by valid records, a missing segment, or a commit that does not decode is
-// corruption: open fails, unless options.repair, which cuts the log at the damage, deletes
-// what follows and reports what was dropped.
+// followed by valid records, a missing segment, a record that does not decode or breaks what
+// the format promises (wal_format.hpp: versions in sequence, within the reservation, keys by
+// the grammar of storage/key.hpp), or a damaged snapshot whose commits no other snapshot and
+// WAL still hold, is corruption: open fails, unless options.repair, which cuts the log at the
+// damage, deletes what follows and reports what was lost.
+//
+// Opening writes nothing that needs free space: recovery only reads, cuts a torn tail and
+// removes a leftover .tmp; the session's first write is where the log goes on (wal_log.hpp).
 
 // ---- begin inmem/durability/snapshot.hpp ----
 // inmem/durability/snapshot.hpp: the whole state in one file, so the WAL before it can go.
 //
-//   snapshot := magic:"inmem-snap" format:u32 version:u64 next_segment:u32 schema
-//               count:varint record{count} crc:u32
-//   record   := key:string version:u64 bytes:string
+//   snapshot := magic:"inmem-snap" format:u32 version:u64 next_segment:u32 head record* end
+//   head     := reserved_versions:u64 reserved_runs:u64 clean:u8 schema          (format 2)
+//   record   := 0x01 key:string version:u64 bytes:string      (format 2: in key order)
+//   end      := 0x00 count:u64 crc:u32
 //   crc      := masked CRC-32C of every byte before it
 // (schema and string as in wal_format.hpp.) The file snapshot-<version, 16 hex digits>.snap
 // holds every record as of version; recovery loads it and replays the WAL from segment
-// next_segment on. It is written to a .tmp file, synced, renamed into place, and the
-// directory synced, so a crash leaves either the old set of snapshots or the new one.
+// next_segment on. reserved_* are the highest version and run id any session may have
+// handed out (wal_format.hpp's reserve records, which the deleted WAL held); clean says
+// whether the last session that wrote before the snapshot was closed. It is written to a
+// .tmp file, synced, renamed into place, and the directory synced, so a crash leaves either
+// the old set of snapshots or the new one.
+//
+// Format 1 (still read): magic format version next_segment schema count:varint
+// (key:string version:u64 bytes:string){count} crc, records in no order.
+//
+// Reading checks what recovery builds on: the name's version is the header's, versions are
+// below 2^63, next_segment is a real segment number, every record's version is in
+// [1, version], keys are unique (format 2: strictly increasing), and the reservation covers
+// the snapshot's version. A snapshot that breaks one is as good as damaged.
 
 // ---- begin inmem/durability/file.hpp ----
 // inmem/durability/file.hpp: the file operations durability needs, behind one interface.
@@ -753,6 +829,8 @@ struct none {
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -843,12 +921,31 @@ private:
     std::uint64_t size_;
 };
 
+// The lock files this process holds, by device and inode: a second flock from the same
+// process fails just as one from another process does, and the message must say which.
+struct held_locks {
+    std::mutex mutex;
+    std::set<std::pair<dev_t, ino_t>> files;
+
+    static held_locks& instance() {
+        static held_locks all;
+        return all;
+    }
+};
+
 class posix_directory_lock final : public directory_lock {
 public:
-    explicit posix_directory_lock(int fd) : fd_(fd) {}
-    ~posix_directory_lock() override { ::close(fd_); } // closing releases the flock
+    posix_directory_lock(int fd, std::pair<dev_t, ino_t> id) : fd_(fd), id_(id) {}
+    ~posix_directory_lock() override {
+        ::close(fd_); // closing releases the flock
+        auto& held = held_locks::instance();
+        std::lock_guard lock(held.mutex);
+        held.files.erase(id_);
+    }
+
 private:
     int fd_;
+    std::pair<dev_t, ino_t> id_;
 };
 
 } // namespace detail
@@ -920,7 +1017,9 @@ public:
     std::vector<std::string> list(const std::filesystem::path& dir) override {
         std::vector<std::string> names;
         std::error_code ec;
-        for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) names.push_back(entry.path().filename());
+        // increment(ec), not ++: a failing read of the directory must be an inmem::error.
+        for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+            names.push_back(it->path().filename());
         if (ec) detail::throw_io("cannot list", dir, ec.value());
         return names;
     }
@@ -935,6 +1034,22 @@ public:
         auto path = dir / "LOCK";
         int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) detail::throw_io("cannot open", path, errno);
+        struct stat st{};
+        if (::fstat(fd, &st) != 0) {
+            int err = errno;
+            ::close(fd);
+            detail::throw_io("cannot stat", path, err);
+        }
+        const std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
+        auto& held = detail::held_locks::instance();
+        std::lock_guard guard(held.mutex);
+        if (held.files.count(id)) {
+            ::close(fd);
+            throw error(errc::database_locked, "inmem: " + dir.string() +
+                                                   " is already open in this process (another database object "
+                                                   "holds it); use that object, or destroy it before opening the "
+                                                   "directory again");
+        }
         if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
             int err = errno;
             ::close(fd);
@@ -944,7 +1059,8 @@ public:
                                                        "); close it there first");
             detail::throw_io("cannot lock", path, err);
         }
-        return std::make_unique<detail::posix_directory_lock>(fd);
+        held.files.insert(id);
+        return std::make_unique<detail::posix_directory_lock>(fd, id);
     }
 };
 
@@ -970,12 +1086,24 @@ inline const std::shared_ptr<file_system>& default_file_system() {
 //   A record never crosses a block boundary: a logical record that does not fit is split
 //   into first, middle..., last fragments; fewer than 11 bytes left in a block are zeros.
 //
-//   logical  := header | commit
-//   header   := 0x01 magic:"inmem-wal" format:u32 base_version:u64 schema   (first in a segment)
+//   logical  := header | commit | reserve | close
+//   header   := 0x01 magic:"inmem-wal" format:u32 base_version:u64 schema
+//               (first in every segment, and first of every session that continues one)
 //   schema   := fingerprint:u64 varint(n) (primitive:u8 fingerprint:u64 name:string){n}
 //   commit   := 0x02 version:u64 varint(n) op{n}            (one commit = one logical record)
 //   op       := 0x01 key:string bytes:string  (put) | 0x02 key:string  (erase)
+//   reserve  := 0x03 versions:u64 runs:u64   the session may hand out versions <= versions and
+//                                            run ids <= runs (format 2)
+//   close    := 0x04                         the session closed the database (format 2)
 //   string   := varint(size) byte{size}
+//
+// Format 2 promises (recovery refuses a log that breaks one, naming the file and offset):
+// versions are below 2^63; the first commit after a header has version base_version + 1 and
+// every later one the previous + 1; a header's base_version is the previous version, or more
+// only after a crash, up to what was reserved (the versions a crashed session may have handed
+// out are never used again); no commit is beyond the latest reservation, and none is below
+// what was committed; after a close only a header follows. Format 1 (no reserve, no close,
+// one header per segment) is still read.
 //
 // Reading stops at the first physical record that is incomplete or fails its checksum. What
 // follows decides what that was: nothing valid after it is a torn tail (a crash mid-write:
@@ -2510,11 +2638,14 @@ namespace inmem::detail {
 
 inline constexpr std::size_t wal_block_size = 32768;
 inline constexpr std::size_t wal_header_size = 11;
-inline constexpr std::uint32_t wal_format_version = 1;
+inline constexpr std::uint32_t wal_format_version = 2;
+inline constexpr std::uint32_t oldest_wal_format = 1; // still read
+/// Versions, base versions and reservations stay below this (recovery refuses more).
+inline constexpr version_t version_limit = version_t{1} << 63;
 inline constexpr std::string_view wal_magic = "inmem-wal";
 
 enum class wal_type : std::uint8_t { full = 1, first = 2, middle = 3, last = 4 };
-enum class wal_record : std::uint8_t { header = 1, commit = 2 };
+enum class wal_record : std::uint8_t { header = 1, commit = 2, reserve = 3, close = 4 };
 
 /// wal-00000042.log
 inline std::string wal_segment_name(std::uint32_t segment) {
@@ -2609,17 +2740,31 @@ inline bool read_schema(reader& r, schema_stamp& s) {
     return true;
 }
 
-/// The payload of a segment's header record.
-inline std::string wal_header_payload(std::uint64_t base_version, const schema_stamp& schema) {
+/// The payload of a header record: the start of a segment or of a session's part of one.
+inline std::string wal_header_payload(std::uint64_t base_version, const schema_stamp& schema,
+                                      std::uint32_t format = wal_format_version) {
     std::string out;
     writer w(out);
     w.fixed(static_cast<std::uint8_t>(wal_record::header));
     w.bytes(wal_magic.data(), wal_magic.size());
-    w.fixed(wal_format_version);
+    w.fixed(format);
     w.fixed(base_version);
     write_schema(w, schema);
     return out;
 }
+
+/// The payload of a reserve record.
+inline std::string wal_reserve_payload(version_t versions, std::uint64_t runs) {
+    std::string out;
+    writer w(out);
+    w.fixed(static_cast<std::uint8_t>(wal_record::reserve));
+    w.fixed(versions);
+    w.fixed(runs);
+    return out;
+}
+
+/// The payload of a close record.
+inline std::string wal_close_payload() { return std::string(1, static_cast<char>(wal_record::close)); }
 
 /// Appends the payload of a commit record to out.
 inline void append_commit_payload(std::string& out, version_t version, std::span<const write_op> ops) {
@@ -2637,7 +2782,9 @@ inline void append_commit_payload(std::string& out, version_t version, std::span
 /// A decoded logical record.
 struct wal_entry {
     wal_record kind{};
-    version_t version = 0;            // commit: its version; header: the base version
+    version_t version = 0;            // commit: its version; header: the base version; reserve: versions
+    std::uint64_t runs = 0;           // reserve: run ids
+    std::uint32_t format = 0;         // header
     std::vector<write_op> ops;        // commit
     schema_stamp schema;              // header
 };
@@ -2648,15 +2795,19 @@ inline bool decode_wal_entry(std::string_view payload, wal_entry& out) {
     std::uint8_t kind;
     if (!r.fixed(kind)) return false;
     out.kind = static_cast<wal_record>(kind);
-    if (out.kind == wal_record::header) {
+    switch (out.kind) {
+    case wal_record::header: {
         const char* magic;
-        std::uint32_t format;
         if (!r.bytes(wal_magic.size(), magic) || std::string_view(magic, wal_magic.size()) != wal_magic) return false;
-        if (!r.fixed(format) || format != wal_format_version) return false;
+        if (!r.fixed(out.format) || out.format < oldest_wal_format || out.format > wal_format_version) return false;
         if (!r.fixed(out.version) || !read_schema(r, out.schema)) return false;
         return r.remaining() == 0;
     }
-    if (out.kind != wal_record::commit) return false;
+    case wal_record::reserve: return r.fixed(out.version) && r.fixed(out.runs) && r.remaining() == 0;
+    case wal_record::close: return r.remaining() == 0;
+    case wal_record::commit: break;
+    default: return false;
+    }
     std::uint64_t n;
     if (!r.fixed(out.version) || !r.count(n, 2)) return false;
     out.ops.clear();
@@ -2868,21 +3019,33 @@ wal_scan scan_wal_segment(std::string_view data, std::uint32_t segment, F&& on_r
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace inmem::detail {
 
 inline constexpr std::string_view snapshot_magic = "inmem-snap";
-inline constexpr std::uint32_t snapshot_format_version = 1;
+inline constexpr std::uint32_t snapshot_format_version = 2;
 
 /// One record as a snapshot carries it.
 struct snapshot_record {
     std::string key;
     version_t version = 0;
     std::string bytes;
+};
+
+/// What a snapshot's header says besides its records.
+struct snapshot_header {
+    version_t version = 0;
+    std::uint32_t next_segment = 0;
+    version_t reserved_versions = 0;
+    std::uint64_t reserved_runs = 0;
+    bool clean = true;
+    schema_stamp schema;
 };
 
 inline std::string snapshot_name(version_t version) {
@@ -2902,11 +3065,15 @@ inline std::optional<version_t> parse_snapshot_name(std::string_view name) {
     return v;
 }
 
-/// Writes records as the snapshot of version into dir, atomically; returns its file name.
-inline std::string write_snapshot(file_system& fs, const std::filesystem::path& dir, version_t version,
-                                  std::uint32_t next_segment, const schema_stamp& schema,
-                                  const std::vector<snapshot_record>& records) {
-    const std::string name = snapshot_name(version);
+/// Receives a snapshot's records, in key order.
+using snapshot_emit = std::function<void(std::string_view key, version_t version, std::string_view bytes)>;
+
+/// Writes the snapshot of head.version into dir, atomically: records(emit) calls emit for
+/// every record, in key order. Returns the file name. Throws inmem::error on I/O failure
+/// (the .tmp file is then left for the next open to remove).
+inline std::string write_snapshot(file_system& fs, const std::filesystem::path& dir, const snapshot_header& head,
+                                  const std::function<void(const snapshot_emit&)>& records) {
+    const std::string name = snapshot_name(head.version);
     const auto tmp = dir / (name + ".tmp");
     auto file = fs.open_append(tmp, true);
     std::string buf;
@@ -2920,16 +3087,23 @@ inline std::string write_snapshot(file_system& fs, const std::filesystem::path& 
     };
     w.bytes(snapshot_magic.data(), snapshot_magic.size());
     w.fixed(snapshot_format_version);
-    w.fixed(version);
-    w.fixed(next_segment);
-    write_schema(w, schema);
-    w.varint(records.size());
-    for (const auto& r : records) {
-        write_string(w, r.key);
-        w.fixed(r.version);
-        write_string(w, r.bytes);
+    w.fixed(head.version);
+    w.fixed(head.next_segment);
+    w.fixed(head.reserved_versions);
+    w.fixed(head.reserved_runs);
+    w.fixed(static_cast<std::uint8_t>(head.clean ? 1 : 0));
+    write_schema(w, head.schema);
+    std::uint64_t count = 0;
+    records([&](std::string_view key, version_t version, std::string_view bytes) {
+        w.fixed(std::uint8_t{1});
+        write_string(w, key);
+        w.fixed(version);
+        write_string(w, bytes);
+        ++count;
         flush(false);
-    }
+    });
+    w.fixed(std::uint8_t{0});
+    w.fixed(count);
     flush(true);
     w.fixed(crc32c_mask(crc));
     file->append(buf);
@@ -2942,14 +3116,14 @@ inline std::string write_snapshot(file_system& fs, const std::filesystem::path& 
 
 /// A snapshot read back: its header, and its records if the file is whole.
 struct snapshot_data {
-    version_t version = 0;
-    std::uint32_t next_segment = 0;
-    schema_stamp schema;
+    snapshot_header head;
     std::vector<snapshot_record> records;
 };
 
-/// Parses a snapshot file's bytes; on damage returns nullopt and says why.
-inline std::optional<snapshot_data> read_snapshot(std::string_view bytes, std::string& why) {
+/// Parses a snapshot file's bytes (name: its file name, whose version must be the header's);
+/// on damage, or on content that breaks what recovery relies on, returns nullopt and says why.
+inline std::optional<snapshot_data> read_snapshot(std::string_view bytes, std::string& why,
+                                                  std::string_view name = {}) {
     if (bytes.size() < 4) {
         why = "shorter than its checksum";
         return std::nullopt;
@@ -2964,21 +3138,91 @@ inline std::optional<snapshot_data> read_snapshot(std::string_view bytes, std::s
     }
     reader r(body);
     snapshot_data out;
+    auto& head = out.head;
     const char* magic;
     std::uint32_t format;
-    std::uint64_t count;
     if (!r.bytes(snapshot_magic.size(), magic) || std::string_view(magic, snapshot_magic.size()) != snapshot_magic ||
-        !r.fixed(format) || format != snapshot_format_version || !r.fixed(out.version) ||
-        !r.fixed(out.next_segment) || !read_schema(r, out.schema) || !r.count(count, 10)) {
+        !r.fixed(format) || format < 1 || format > snapshot_format_version || !r.fixed(head.version) ||
+        !r.fixed(head.next_segment)) {
         why = "malformed header";
         return std::nullopt;
     }
-    out.records.resize(count);
-    for (auto& rec : out.records)
-        if (!read_string(r, rec.key) || !r.fixed(rec.version) || !read_string(r, rec.bytes)) {
-            why = "malformed record";
+    std::uint8_t clean = 1;
+    if (format >= 2 && (!r.fixed(head.reserved_versions) || !r.fixed(head.reserved_runs) || !r.fixed(clean) || clean > 1)) {
+        why = "malformed header";
+        return std::nullopt;
+    }
+    head.clean = clean == 1;
+    if (!read_schema(r, head.schema)) {
+        why = "malformed header";
+        return std::nullopt;
+    }
+    auto impossible = [&](std::string what) {
+        why = "impossible content: " + std::move(what);
+        return std::nullopt;
+    };
+    if (head.version >= version_limit) return impossible("version " + std::to_string(head.version) + " is past 2^63");
+    if (!name.empty() && parse_snapshot_name(name) != head.version)
+        return impossible("the header's version " + std::to_string(head.version) + " is not the one in its name");
+    if (head.next_segment == 0 || head.next_segment == UINT32_MAX)
+        return impossible("the log continues at segment " + std::to_string(head.next_segment) + ", which cannot exist");
+    if (format >= 2 && (head.reserved_versions < head.version || head.reserved_versions >= version_limit))
+        return impossible("its reservation (version " + std::to_string(head.reserved_versions) +
+                          ") does not cover its own version " + std::to_string(head.version));
+    auto check_record = [&](const snapshot_record& rec, std::size_t at) -> bool {
+        if (rec.version == 0 || rec.version > head.version) {
+            why = "impossible content: the record at offset " + std::to_string(at) + " has version " +
+                  std::to_string(rec.version) + ", outside [1, " + std::to_string(head.version) + "]";
+            return false;
+        }
+        return true;
+    };
+    if (format == 1) {
+        std::uint64_t count;
+        if (!r.count(count, 10)) {
+            why = "malformed header";
             return std::nullopt;
         }
+        out.records.resize(count);
+        std::unordered_set<std::string_view> keys;
+        for (auto& rec : out.records) {
+            const std::size_t at = body.size() - r.remaining();
+            if (!read_string(r, rec.key) || !r.fixed(rec.version) || !read_string(r, rec.bytes)) {
+                why = "malformed record";
+                return std::nullopt;
+            }
+            if (!check_record(rec, at)) return std::nullopt;
+        }
+        for (const auto& rec : out.records)
+            if (!keys.insert(rec.key).second) return impossible("the key " + describe_key(rec.key) + " appears twice");
+    } else {
+        for (;;) {
+            const std::size_t at = body.size() - r.remaining();
+            std::uint8_t tag;
+            if (!r.fixed(tag) || tag > 1) {
+                why = "malformed record";
+                return std::nullopt;
+            }
+            if (tag == 0) {
+                std::uint64_t count;
+                if (!r.fixed(count) || count != out.records.size()) {
+                    why = "malformed end (the record count does not match)";
+                    return std::nullopt;
+                }
+                break;
+            }
+            snapshot_record rec;
+            if (!read_string(r, rec.key) || !r.fixed(rec.version) || !read_string(r, rec.bytes)) {
+                why = "malformed record";
+                return std::nullopt;
+            }
+            if (!check_record(rec, at)) return std::nullopt;
+            if (!out.records.empty() && !(out.records.back().key < rec.key))
+                return impossible("the record at offset " + std::to_string(at) + " (" + describe_key(rec.key) +
+                                  ") is not after the one before it in key order");
+            out.records.push_back(std::move(rec));
+        }
+    }
     if (r.remaining() != 0) {
         why = "trailing bytes";
         return std::nullopt;
@@ -2988,6 +3232,312 @@ inline std::optional<snapshot_data> read_snapshot(std::string_view bytes, std::s
 
 } // namespace inmem::detail
 // ---- end inmem/durability/snapshot.hpp ----
+// ---- begin inmem/durability/wal_log.hpp ----
+// inmem/durability/wal_log.hpp: appending commits to the WAL and making them durable.
+//
+// A session (one open of the database) writes nothing until its first write: then start()
+// logs a header, either at the end of the segment recovery read last (so short-lived
+// processes do not leave a segment each) or at the start of a new one. append() formats a
+// record into the pending buffer (called under the engine's lock, so commits are logged in
+// version order) and returns a ticket: the log's position after it, counted in bytes since
+// the last snapshot. sync_to(ticket) makes the log durable up to the ticket. Whoever calls it
+// while nobody is writing becomes the leader: it takes everything pending, writes it and
+// fdatasyncs once, while the others wait; so concurrent committers share one fsync (group
+// commit). The first failed write or sync puts the log in the failed state for good: the
+// commits waiting on it fail, every later append fails (fail-stop), and reopening recovers
+// from what reached the disk. Nothing is retried: a failed fsync may have dropped pages.
+
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace inmem::detail {
+
+/// Where a session's log goes on: `segment`, which already holds `size` bytes when
+/// `existing` (the last segment recovery read, continued), else a segment to create.
+struct wal_resume_point {
+    std::uint32_t segment = 1;
+    std::uint64_t size = 0;
+    bool existing = false;
+};
+
+class wal_log {
+public:
+    /// Writes nothing until start(). position: the bytes of WAL since the last snapshot
+    /// (recovery read them), where tickets continue from.
+    wal_log(std::shared_ptr<file_system> fs, std::filesystem::path dir, wal_resume_point at, schema_stamp schema,
+            std::uint64_t segment_bytes, std::uint64_t position)
+        : fs_(std::move(fs)), dir_(std::move(dir)), schema_(std::move(schema)), segment_bytes_(segment_bytes),
+          formatter_(at.segment, at.existing ? at.size : 0), continued_(at.existing ? at.segment : 0),
+          appended_(position), durable_(position), durable_seen_(position) {}
+
+    wal_log(const wal_log&) = delete;
+    wal_log& operator=(const wal_log&) = delete;
+
+    /// Whether this session has logged anything.
+    bool started() const {
+        std::lock_guard lock(mu_);
+        return started_;
+    }
+
+    /// Begins this session's part of the log with a header; the first commit after it must
+    /// have version base_version + 1. Throws errc::failed after an I/O failure.
+    std::uint64_t start(version_t base_version) {
+        std::lock_guard lock(mu_);
+        throw_if_failed();
+        if (formatter_.offset() >= segment_bytes_) formatter_ = wal_formatter(formatter_.segment() + 1, 0);
+        started_ = true;
+        add(wal_header_payload(base_version, schema_));
+        return appended_;
+    }
+
+    /// Logs one commit; returns its ticket. Throws errc::failed after an I/O failure.
+    std::uint64_t append(std::span<const write_op> ops, version_t version) {
+        std::lock_guard lock(mu_);
+        throw_if_failed();
+        if (formatter_.offset() >= segment_bytes_) {
+            formatter_ = wal_formatter(formatter_.segment() + 1, 0);
+            add(wal_header_payload(version - 1, schema_));
+        }
+        payload_.clear();
+        append_commit_payload(payload_, version, ops);
+        add(payload_);
+        return appended_;
+    }
+
+    /// Logs a reservation (see wal_format.hpp); returns its ticket.
+    std::uint64_t append_reservation(version_t versions, std::uint64_t runs) {
+        std::lock_guard lock(mu_);
+        throw_if_failed();
+        add(wal_reserve_payload(versions, runs));
+        return appended_;
+    }
+
+    /// Logs that the session closes cleanly; returns its ticket.
+    std::uint64_t append_close() {
+        std::lock_guard lock(mu_);
+        throw_if_failed();
+        add(wal_close_payload());
+        return appended_;
+    }
+
+    /// Moves the log to a new segment now (for a snapshot: everything after it is in later
+    /// segments) and returns its number. A started session writes the new segment's header
+    /// (base_version: the last commit's); one that has not started will begin there.
+    std::uint32_t rotate(version_t base_version) {
+        std::lock_guard lock(mu_);
+        throw_if_failed();
+        formatter_ = wal_formatter(formatter_.segment() + 1, 0);
+        if (started_) add(wal_header_payload(base_version, schema_));
+        return formatter_.segment();
+    }
+
+    /// Returns once everything up to ticket is durable. Throws the I/O failure, or
+    /// errc::failed if an earlier one stopped the log.
+    void sync_to(std::uint64_t ticket) {
+        std::unique_lock lock(mu_);
+        while (durable_ < ticket) {
+            throw_if_failed();
+            if (syncing_) {
+                cv_.wait(lock);
+                continue;
+            }
+            syncing_ = true;
+            auto chunks = std::move(pending_);
+            pending_.clear();
+            pending_bytes_.store(0, std::memory_order_relaxed);
+            const std::uint64_t target = appended_;
+            lock.unlock();
+            try {
+                write_out(chunks);
+            } catch (const error& e) {
+                lock.lock();
+                fail_locked(e.code(), e.what());
+                throw;
+            } catch (const std::exception& e) { // anything else must not leave syncing_ set
+                lock.lock();
+                fail_locked(make_error_code(errc::io_error), e.what());
+                throw error(errc::io_error, std::string("inmem: writing the WAL failed: ") + e.what());
+            }
+            lock.lock();
+            durable_ = target;
+            durable_seen_.store(target, std::memory_order_release);
+            syncing_ = false;
+            cv_.notify_all();
+        }
+        throw_if_failed();
+    }
+
+    /// Makes everything appended so far durable.
+    void sync() { sync_to(appended()); }
+
+    /// Stops the log for good after an I/O failure elsewhere (a snapshot's): every later
+    /// append and sync throws errc::failed.
+    void fail(const error& e) {
+        std::lock_guard lock(mu_);
+        if (!failed_) failed_.emplace(e.code(), e.what());
+        cv_.notify_all();
+    }
+
+    std::uint64_t appended() const {
+        std::lock_guard lock(mu_);
+        return appended_;
+    }
+    /// The position up to which the log is durable; read without the lock.
+    std::uint64_t durable() const noexcept { return durable_seen_.load(std::memory_order_acquire); }
+    /// Bytes appended and not yet written; read without the lock (committers poll it).
+    std::uint64_t pending_bytes() const noexcept { return pending_bytes_.load(std::memory_order_relaxed); }
+    bool failed() const {
+        std::lock_guard lock(mu_);
+        return failed_.has_value();
+    }
+
+private:
+    struct chunk {
+        std::uint32_t segment;
+        std::string bytes;
+    };
+
+    void add(std::string_view payload) {
+        if (pending_.empty() || pending_.back().segment != formatter_.segment())
+            pending_.push_back({formatter_.segment(), {}});
+        auto& out = pending_.back().bytes;
+        const auto before = out.size();
+        formatter_.add(payload, out);
+        appended_ += out.size() - before;
+        pending_bytes_.fetch_add(out.size() - before, std::memory_order_relaxed);
+    }
+
+    // Only the leader runs this, so file_ needs no lock. A new segment is created empty
+    // (whatever an older file of that name held is not part of the log) and made to exist
+    // durably; the continued one is appended to.
+    void write_out(std::vector<chunk>& chunks) {
+        for (auto& c : chunks) {
+            if (!file_ || c.segment != file_segment_) {
+                if (file_) file_->sync(); // the old segment is complete before the new one starts
+                const bool existing = c.segment == continued_;
+                file_ = fs_->open_append(dir_ / wal_segment_name(c.segment), !existing);
+                file_segment_ = c.segment;
+                if (!existing) fs_->sync_directory(dir_);
+            }
+            if (!c.bytes.empty()) file_->append(c.bytes);
+        }
+        if (file_) file_->sync();
+    }
+
+    void fail_locked(std::error_code code, const std::string& what) {
+        if (!failed_) failed_.emplace(code, what);
+        syncing_ = false;
+        cv_.notify_all();
+    }
+
+    void throw_if_failed() const {
+        if (failed_)
+            throw error(errc::failed, "inmem: writes stopped after an I/O failure (" + failed_->second +
+                                          "); reopen the database to recover what reached the disk");
+    }
+
+    std::shared_ptr<file_system> fs_;
+    std::filesystem::path dir_;
+    schema_stamp schema_;
+    std::uint64_t segment_bytes_;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    wal_formatter formatter_;
+    std::uint32_t continued_; // the existing segment this session appends to (0: none)
+    bool started_ = false;
+    std::vector<chunk> pending_;
+    std::string payload_;
+    std::uint64_t appended_;
+    std::uint64_t durable_;
+    std::atomic<std::uint64_t> durable_seen_; // durable_, for readers without the lock
+    std::atomic<std::uint64_t> pending_bytes_{0}; // written under mu_, read without it
+    bool syncing_ = false;
+    std::optional<std::pair<std::error_code, std::string>> failed_;
+
+    std::unique_ptr<append_file> file_; // the leader's
+    std::uint32_t file_segment_ = 0;
+};
+
+} // namespace inmem::detail
+// ---- end inmem/durability/wal_log.hpp ----
+// ---- begin inmem/primitives/runs.hpp ----
+// inmem/primitives/runs.hpp: runs, the unit every write belongs to, and their index records.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace inmem {
+
+/// Identifies one run (one agent execution). Never reused by a database, also across restarts.
+/// The value 0 is never a run.
+struct run_id {
+    std::uint64_t value = 0;
+
+    constexpr explicit operator bool() const noexcept { return value != 0; }
+    friend constexpr bool operator==(run_id, run_id) = default;
+    friend constexpr auto operator<=>(run_id, run_id) = default;
+};
+
+/// Where a run is in its life. Only active runs accept writes. A run is interrupted when the
+/// process that wrote to the database while the run was active stopped without closing it
+/// (a crash, kill -9, a power loss): set when the database is next opened, so a supervisor
+/// can find such runs (db.runs(run_status::interrupted)) and resume_run or end_run them.
+enum class run_status : std::uint8_t { active = 0, completed = 1, failed = 2, cancelled = 3, interrupted = 4 };
+
+/// A readable name of a status ("active", "completed", ...).
+constexpr std::string_view to_string(run_status s) noexcept {
+    switch (s) {
+    case run_status::active: return "active";
+    case run_status::completed: return "completed";
+    case run_status::failed: return "failed";
+    case run_status::cancelled: return "cancelled";
+    case run_status::interrupted: return "interrupted";
+    }
+    return "?";
+}
+
+/// What begin_run is told about a new run; every field is optional:
+///   db.begin_run({.name = "triage", .tags = {"prod"}, .parent = previous});
+struct run_options {
+    std::string name{};
+    std::vector<std::string> tags{};
+    std::optional<run_id> parent{}; ///< must be a run of this database
+};
+
+/// A run's record in the run index.
+struct run_info {
+    run_id id{};
+    std::string name{};
+    std::vector<std::string> tags{};
+    std::optional<run_id> parent{};
+    run_status status = run_status::active;
+    std::chrono::system_clock::time_point started{};
+    std::optional<std::chrono::system_clock::time_point> ended{}; ///< set by end_run
+
+    bool operator==(const run_info&) const = default;
+};
+
+} // namespace inmem
+
+template <>
+struct std::hash<inmem::run_id> {
+    std::size_t operator()(inmem::run_id r) const noexcept { return std::hash<std::uint64_t>{}(r.value); }
+};
+// ---- end inmem/primitives/runs.hpp ----
 
 #include <algorithm>
 #include <chrono>
@@ -3009,19 +3559,31 @@ struct recovery_report {
     std::uint64_t bytes_dropped = 0;           ///< torn tail (or, with repair, damaged log) cut off
     std::string dropped_why;                   ///< what was found where bytes were dropped
     bool repaired = false;                     ///< repair cut off data that was not a torn tail
-    version_t last_version = 0;                ///< the version the database continues from
+    std::string lost;                          ///< with repair: commits no readable file held any more
+    version_t last_version = 0;                ///< the version of the last commit recovered
+    /// The last session that wrote to the directory closed it (false after a crash).
+    bool clean_shutdown = true;
+    /// After a crash: runs that were active, now run_status::interrupted (resume_run or end_run them).
+    std::vector<run_id> interrupted;
+    /// A crashed session may have handed out versions up to this one and run ids up to
+    /// reserved_run (they may have been seen, then lost): new ones come after them.
+    version_t reserved_version = 0;
+    std::uint64_t reserved_run = 0;            ///< see reserved_version
+    bool snapshot_written = false;             ///< open took a snapshot (see open_options::snapshot_after_bytes)
+    std::string snapshot_error;                ///< why that snapshot failed ("" if none); it is retried later
     std::chrono::microseconds took{};          ///< time open spent recovering
 };
 
 /// How a database directory is opened.
 struct open_options {
-    /// On corruption (damage followed by valid data), cut the log at the damage and report
-    /// what was dropped instead of failing.
+    /// On corruption (damage followed by valid data, or a damaged snapshot no other file
+    /// covers), cut the log at the damage and report what was lost instead of failing.
     bool repair = false;
     /// A WAL segment is closed and a new one started past this size.
     std::uint64_t segment_bytes = std::uint64_t{64} << 20;
-    /// A snapshot is taken automatically once this much WAL was written since the last one
-    /// (0: only when db.snapshot() is called).
+    /// A snapshot is taken automatically once this much WAL was written since the last one,
+    /// whichever sessions wrote it; at open when recovery replayed that much (0: only when
+    /// db.snapshot() is called).
     std::uint64_t snapshot_after_bytes = std::uint64_t{256} << 20;
     /// Where files are read and written; tests substitute one that injects faults.
     std::shared_ptr<file_system> fs = default_file_system();
@@ -3031,14 +3593,20 @@ struct open_options {
 
 namespace inmem::detail {
 
-/// Where writing continues after recovery.
+/// What recovery found, beyond the report: where writing goes on, and what the sessions
+/// before reserved.
 struct recovered {
     recovery_report report;
-    std::uint32_t next_segment = 1;
-    std::uint32_t first_live_segment = 1; // the oldest segment recovery needed
+    wal_resume_point resume;          // where this session's log goes on
+    std::uint64_t wal_position = 0;   // bytes of WAL since the snapshot recovery loaded
+    // The last session's reservation: if it crashed (clean is false), it may have handed out
+    // versions and run ids up to these.
+    version_t reserved_versions = 0;
+    std::uint64_t reserved_runs = 0;
+    bool clean = true;                // the last session that wrote closed the database
 };
 
-/// Recovers dir: calls put(key, bytes, version) for each snapshot record and
+/// Recovers dir: calls put(key, bytes, version) for each snapshot record (in key order) and
 /// commit(version, ops) for each WAL commit after it, in order.
 template <class Put, class Commit>
 recovered recover_directory(file_system& fs, const std::filesystem::path& dir, const schema_stamp& schema,
@@ -3046,6 +3614,9 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
     const auto start = std::chrono::steady_clock::now();
     recovered out;
     auto& report = out.report;
+    std::vector<std::uint8_t> slot_primitives;
+    for (const auto& s : schema.slots) slot_primitives.push_back(s.primitive);
+
     std::map<version_t, std::string> snapshots;
     std::map<std::uint32_t, std::string> segments;
     for (const auto& name : fs.list(dir)) {
@@ -3053,22 +3624,40 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         else if (auto s = parse_wal_segment_name(name)) segments.emplace(*s, name);
         else if (name.ends_with(".snap.tmp")) fs.remove(dir / name); // an interrupted snapshot
     }
+    if (!segments.empty() && segments.rbegin()->first == UINT32_MAX)
+        throw error(errc::corruption, "inmem: " + (dir / segments.rbegin()->second).string() +
+                                          " has a segment number that leaves no room for the next one");
 
-    // The newest snapshot that reads back whole.
+    // The newest snapshot that reads back whole and sound.
     std::uint32_t first_segment = segments.empty() ? 1 : segments.begin()->first;
+    std::vector<std::pair<version_t, std::string>> skipped; // version from the name, why
     for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
         std::string why;
-        auto data = read_snapshot(fs.read_all(dir / it->second), why);
+        auto data = read_snapshot(fs.read_all(dir / it->second), why, it->second);
+        if (data) {
+            check_schema(schema, data->head.schema, (dir / it->second).string());
+            for (const auto& rec : data->records) {
+                const std::string_view bytes = rec.bytes;
+                if (auto problem = key_problem(rec.key, &bytes, slot_primitives); !problem.empty()) {
+                    why = "impossible content: " + problem + " (" + describe_key(rec.key) + ")";
+                    data.reset();
+                    break;
+                }
+            }
+        }
         if (!data) {
             report.snapshots_skipped.push_back(it->second + ": " + why);
+            skipped.emplace_back(it->first, it->second + ": " + why);
             continue;
         }
-        check_schema(schema, data->schema, (dir / it->second).string());
         for (auto& rec : data->records) put(std::move(rec.key), std::move(rec.bytes), rec.version);
         report.snapshot = it->second;
-        report.snapshot_version = data->version;
-        report.last_version = data->version;
-        first_segment = data->next_segment;
+        report.snapshot_version = data->head.version;
+        report.last_version = data->head.version;
+        out.reserved_versions = data->head.reserved_versions;
+        out.reserved_runs = data->head.reserved_runs;
+        out.clean = data->head.clean;
+        first_segment = data->head.next_segment;
         break;
     }
     // Without a snapshot the log must start at segment 1: a later start means the history
@@ -3081,7 +3670,6 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                                           std::to_string(segments.begin()->first) +
                                           ", so the history before it is gone and cannot be rebuilt; restore the "
                                           "directory from a backup");
-    out.first_live_segment = first_segment;
 
     // Corruption: fail, or (repair) cut file at keep (when file is given) and delete every
     // segment from next on, counting what goes.
@@ -3106,7 +3694,10 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         fs.sync_directory(dir);
     };
 
+    version_t current = report.last_version; // the last commit's version, or a header's base
     std::uint32_t expected = first_segment;
+    std::uint32_t last_format = 0;           // of the last segment read
+    std::uint64_t last_size = 0;             // its size once recovery is done with it
     for (auto it = segments.lower_bound(first_segment); it != segments.end(); ++it) {
         const auto& [number, name] = *it;
         const std::string file = (dir / name).string();
@@ -3119,53 +3710,136 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         const std::string data = fs.read_all(dir / name);
         report.wal_bytes += data.size();
         ++report.segments_read;
-        bool bad_record = false;
+        std::string problem; // what makes a record impossible: it and everything after are refused
         std::uint64_t good_end = 0;
-        bool first = true;
+        std::uint32_t format = 0; // from the segment's first header
+        bool closed = false;      // a close record ended the session
         wal_entry entry;
         auto scan = scan_wal_segment(data, number, [&](std::string_view payload, std::uint64_t start) {
-            if (bad_record) return;
-            if (!decode_wal_entry(payload, entry) || (first != (entry.kind == wal_record::header))) {
-                bad_record = true;
+            if (!problem.empty()) return;
+            auto refuse = [&](std::string what) {
+                problem = std::move(what);
                 good_end = start;
+            };
+            if (!decode_wal_entry(payload, entry)) return refuse("a record that does not decode");
+            if (format == 0 && entry.kind != wal_record::header) return refuse("a segment that does not begin with a header");
+            switch (entry.kind) {
+            case wal_record::header:
+                check_schema(schema, entry.schema, file);
+                if (format != 0 && (format == 1 || entry.format != format))
+                    return refuse("a second header in a segment of format " + std::to_string(format));
+                format = entry.format;
+                if (entry.version >= version_limit) return refuse("a header whose base version is past 2^63");
+                if (entry.version < current)
+                    return refuse("a header whose base version " + std::to_string(entry.version) +
+                                  " is before the last commit's, " + std::to_string(current));
+                if (entry.version > current && (format < 2 || entry.version > out.reserved_versions))
+                    return refuse("a header that skips from version " + std::to_string(current) + " to " +
+                                  std::to_string(entry.version) + ", beyond what was reserved (" +
+                                  std::to_string(out.reserved_versions) + ")");
+                current = entry.version;
+                closed = false;
+                if (format >= 2) out.clean = false; // a session began writing
+                return;
+            case wal_record::commit:
+                if (closed) return refuse("a commit after its session closed");
+                if (entry.version != current + 1)
+                    return refuse("commit version " + std::to_string(entry.version) + " where " +
+                                  std::to_string(current + 1) + " comes next");
+                if (format >= 2 && entry.version > out.reserved_versions)
+                    return refuse("commit version " + std::to_string(entry.version) + " beyond the reservation (" +
+                                  std::to_string(out.reserved_versions) + ")");
+                for (const auto& op : entry.ops) {
+                    const std::string_view bytes = op.bytes;
+                    auto p = key_problem(op.key, op.op == write_op::kind::put ? &bytes : nullptr, slot_primitives);
+                    if (!p.empty()) return refuse("commit " + std::to_string(entry.version) + " holds " + p);
+                }
+                commit(entry.version, std::span<write_op>(entry.ops));
+                current = report.last_version = entry.version;
+                ++report.commits_applied;
+                return;
+            case wal_record::reserve:
+                if (format < 2 || closed) return refuse("a reservation where none can be");
+                if (entry.version < current || entry.version >= version_limit)
+                    return refuse("a reservation of versions to " + std::to_string(entry.version) +
+                                  ", below what was committed before (" + std::to_string(current) + ")");
+                out.reserved_versions = entry.version;
+                out.reserved_runs = entry.runs;
+                return;
+            case wal_record::close:
+                if (format < 2 || closed) return refuse("a close record where none can be");
+                closed = true;
+                out.clean = true;
+                // Nothing past the last commit was handed out: the next session starts there.
+                out.reserved_versions = current;
+                out.reserved_runs = 0;
                 return;
             }
-            if (first) check_schema(schema, entry.schema, file);
-            else if (entry.version > report.last_version) {
-                commit(entry.version, std::span<write_op>(entry.ops));
-                report.last_version = entry.version;
-                ++report.commits_applied;
-            }
-            first = false;
         });
-        if (bad_record) {
-            // A record whose checksum holds but whose content does not decode: not a torn write.
-            fail_or_repair(file, good_end, data.size(), "a record that does not decode at offset " +
-                                                            std::to_string(good_end), std::next(it));
+        if (!problem.empty()) {
+            // A record whose checksum holds but whose content is impossible: not a torn write.
+            fail_or_repair(file, good_end, data.size(), problem + " at offset " + std::to_string(good_end),
+                           std::next(it));
+            last_format = format, last_size = good_end;
             break;
         }
         good_end = scan.valid_bytes;
+        last_format = format, last_size = data.size();
         const bool last = std::next(it) == segments.end();
         if (scan.how == wal_scan::end::torn && last) {
             if (good_end < data.size()) {
                 report.bytes_dropped += data.size() - good_end;
                 report.dropped_why = file + ": " + scan.why;
                 fs.truncate(dir / name, good_end);
+                last_size = good_end;
             }
         } else if (scan.how != wal_scan::end::clean) {
             fail_or_repair(file, good_end, data.size(), scan.why + (last ? "" : ", and later segments follow"),
                            std::next(it));
+            last_size = good_end;
             break;
         }
     }
+
+    // A damaged snapshot is needed when nothing recovered reaches its version: its commits
+    // would be lost without a word.
+    for (const auto& [version, why] : skipped) {
+        if (version <= report.last_version) continue;
+        const std::string what = "the snapshot " + why + "; no other snapshot and WAL reach its version " +
+                                 std::to_string(version) + " (they end at " + std::to_string(report.last_version) +
+                                 "), so commits " + std::to_string(report.last_version + 1) + " to " +
+                                 std::to_string(version) + " would be lost";
+        if (!options.repair)
+            throw error(errc::corruption, "inmem: " + dir.string() + ": " + what +
+                                              ". Restore the file from a backup, or open with repair to go on "
+                                              "without them");
+        report.repaired = true;
+        report.lost = what;
+        // Their versions were seen: go on past them, as after a crash. (Run ids the lost
+        // commits began cannot be known, and may be used again.)
+        out.reserved_versions = std::max(out.reserved_versions, version);
+        out.clean = false;
+        break;
+    }
+
     // What was replayed may still sit only in the page cache (a crash between write and
     // fdatasync); make it durable before anything is built on it, or a power loss could
     // keep later commits and lose these. Rotation syncs a segment before the next begins,
     // so only the last one can hold unsynced bytes.
-    if (segments.lower_bound(first_segment) != segments.end())
-        fs.open_append(dir / segments.rbegin()->second, false)->sync();
-    out.next_segment = segments.empty() ? std::max<std::uint32_t>(first_segment, 1)
-                                        : std::max(segments.rbegin()->first + 1, first_segment);
+    const auto live = segments.lower_bound(first_segment);
+    if (live != segments.end()) fs.open_append(dir / segments.rbegin()->second, false)->sync();
+
+    // The session goes on at the end of the last segment if it is of this format, else in a
+    // new one.
+    if (live != segments.end() && (last_format == 0 || last_format == wal_format_version))
+        out.resume = {segments.rbegin()->first, last_size, true};
+    else
+        out.resume = {segments.empty() ? std::max<std::uint32_t>(first_segment, 1)
+                                       : std::max(segments.rbegin()->first + 1, first_segment),
+                      0, false};
+    out.wal_position = report.wal_bytes - report.bytes_dropped;
+    report.clean_shutdown = out.clean;
+    report.reserved_version = !out.clean && out.reserved_versions > report.last_version ? out.reserved_versions : 0;
     report.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     return out;
 }
@@ -3193,11 +3867,18 @@ struct strict {
 // inmem/engine.hpp: the core every primitive writes and reads through.
 //
 // The engine owns the store, the lock, the version counter, the run registry and, when the
-// database lives in a directory, the WAL. It knows nothing of the schema: primitives hand it
-// encoded keys and values. Every change goes through commit_locked(), under the writers'
-// lock: it assigns the next version, logs the change to the WAL, applies it and publishes the
-// version to readers; the committer then, outside the lock, frees collected garbage and waits
-// for the durability its policy promises (finish()). Readers pin a snapshot and take no lock.
+// database lives in a directory, a durable session (durability/session.hpp) behind the
+// commit_log interface. It knows nothing of the schema: primitives hand it encoded keys and
+// values. Every change goes through commit_locked(), under the writers' lock: it assigns the
+// next version (reserved durably first, so no version anybody saw is ever reused), logs the
+// change, applies it and publishes the version to readers; the committer then, outside the
+// lock, frees collected garbage and waits for the durability its policy promises
+// (finish()). Readers pin a snapshot and take no lock.
+//
+// Run ids are dense from 1, except where a crashed session had reserved ids it never made
+// durable: the first run after them records the gap (storage/key.hpp), and those ids are
+// never runs. Runs left active by a crashed session are interrupted at the next open; that
+// change is written with the session's first commit.
 
 // ---- begin inmem/concurrency/append_only_array.hpp ----
 // inmem/concurrency/append_only_array.hpp: an array one writer appends to and anyone reads.
@@ -3235,17 +3916,22 @@ public:
     /// Sets element i < size(). The writer only.
     void set(std::size_t i, T value) noexcept { at(i).store(value, std::memory_order_release); }
 
-    /// Makes room for one more element. The writer only. Throws std::bad_alloc.
-    void reserve_one() {
-        const auto [chunk, offset] = locate(size_.load(std::memory_order_relaxed));
-        if (!chunks_[chunk].load(std::memory_order_relaxed))
-            chunks_[chunk].store(new std::atomic<T>[std::size_t{1} << (chunk + first_bits)], std::memory_order_release);
+    /// Makes room for n more elements. The writer only. Throws std::bad_alloc.
+    void reserve(std::size_t n = 1) {
+        const std::size_t size = size_.load(std::memory_order_relaxed);
+        for (std::size_t i = size; i < size + n;) {
+            const auto [chunk, offset] = locate(i);
+            if (!chunks_[chunk].load(std::memory_order_relaxed))
+                chunks_[chunk].store(new std::atomic<T>[std::size_t{1} << (chunk + first_bits)],
+                                     std::memory_order_release);
+            i += (std::size_t{1} << (chunk + first_bits)) - offset; // the next chunk's first index
+        }
     }
 
-    /// Appends value. The writer only. Throws std::bad_alloc (only without reserve_one()
+    /// Appends value. The writer only. Throws std::bad_alloc (only without reserve()
     /// first), leaving the array unchanged.
     void push_back(T value) {
-        reserve_one();
+        reserve(1);
         const std::size_t i = size_.load(std::memory_order_relaxed);
         const auto [chunk, offset] = locate(i);
         chunks_[chunk].load(std::memory_order_relaxed)[offset].store(value, std::memory_order_relaxed);
@@ -3269,265 +3955,303 @@ private:
 
 } // namespace inmem::detail
 // ---- end inmem/concurrency/append_only_array.hpp ----
-// ---- begin inmem/durability/wal_log.hpp ----
-// inmem/durability/wal_log.hpp: appending commits to the WAL and making them durable.
+// ---- begin inmem/durability/commit_log.hpp ----
+// inmem/durability/commit_log.hpp: what the engine asks of durability, as an interface.
 //
-// append() formats a commit into the pending buffer (called under the engine's lock, so
-// commits are logged in version order) and returns a ticket: the log's length after it.
-// sync_to(ticket) makes the log durable up to the ticket. Whoever calls it while nobody is
-// writing becomes the leader: it takes everything pending, writes it and fdatasyncs once,
-// while the others wait; so concurrent committers share one fsync (group commit).
-// The first failed write or sync puts the log in the failed state for good: the commits
-// waiting on it fail, every later append fails (fail-stop), and reopening recovers from
-// what reached the disk. Nothing is retried: a failed fsync may have dropped pages.
+// A database opened on a directory has a durable_session (durability/session.hpp) behind
+// this interface; one in memory has none. The engine calls it through virtual functions
+// only, so a program that keeps its database in memory compiles none of the WAL, snapshot
+// and file code.
 
 
+#include <cstdint>
+#include <functional>
+#include <span>
+
+namespace inmem::detail {
+
+class commit_log {
+public:
+    virtual ~commit_log() = default;
+
+    /// Under the writers' lock, at the session's first write: logs the session's header and
+    /// its first reservation, durably. Returns the version to continue from (at least last:
+    /// more after a crash, past what the crashed session may have handed out).
+    virtual version_t start(version_t last, std::uint64_t next_run) = 0;
+    /// Under the writers' lock, before version and run (0: none) become visible: makes sure
+    /// both are reserved durably, syncing if they are not.
+    virtual void reserve(version_t version, std::uint64_t run) = 0;
+    /// Under the writers' lock: logs a commit; returns its ticket.
+    virtual std::uint64_t append(std::span<const write_op> ops, version_t version) = 0;
+    /// After the lock: waits for the durability the policy promises for ticket. Returns true
+    /// when a snapshot is due (the caller takes it).
+    virtual bool finish(std::uint64_t ticket) = 0;
+    /// Makes every commit so far durable.
+    virtual void sync() = 0;
+    /// Under the writers' lock: moves the log to a new segment for a snapshot of version
+    /// (the latest) and returns the snapshot's header.
+    virtual snapshot_header begin_snapshot(version_t version) = 0;
+    /// Outside the lock: writes the snapshot of head (records: the pinned store, in key
+    /// order) and deletes the files it makes obsolete. On failure: fail_stop stops the log
+    /// and rethrows; otherwise the failure is returned ("" on success) and nothing stops.
+    virtual std::string write_snapshot(const snapshot_header& head,
+                                       const std::function<void(const snapshot_emit&)>& records, bool fail_stop) = 0;
+};
+
+} // namespace inmem::detail
+// ---- end inmem/durability/commit_log.hpp ----
+// ---- begin inmem/durability/session.hpp ----
+// inmem/durability/session.hpp: one open of a database directory, from recovery to close.
+//
+// durable_session owns what a database on disk needs beyond the store: the directory lock,
+// the recovered state, the WAL, the background flusher (batched durability), snapshots and
+// the removal of the files they make obsolete, and the reservations that keep every
+// version and run id that anybody may have seen from naming something else after a crash:
+// before a version or a run id becomes visible, a reserve record covering it is durable
+// (wal_format.hpp). Reservations are taken a chunk ahead and renewed when half used, so a
+// commit waits for them only when it outruns the flusher; a chunk that made a commit wait
+// doubles. On close the session logs a close record: the next open then knows whether the
+// runs left active were left so on purpose, or by a crash.
+
+
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <optional>
-#include <span>
 #include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace inmem::detail {
 
-class wal_log {
+/// How a durability policy makes commits durable, as values.
+struct durability_params {
+    bool sync_each_commit = false; ///< strict: a commit returns once durable
+    std::uint32_t interval_ms = 100; ///< batched: the flusher's period
+    std::uint64_t max_bytes = std::uint64_t{4} << 20; ///< batched: flush early past this much pending
+};
+
+class durable_session final : public commit_log {
 public:
-    /// Starts writing at a new segment of dir (recovery chose its number); base_version is
-    /// the last version already durable, written into each segment's header.
-    wal_log(std::shared_ptr<file_system> fs, std::filesystem::path dir, std::uint32_t segment,
-            version_t base_version, schema_stamp schema, std::uint64_t segment_bytes)
-        : fs_(std::move(fs)), dir_(std::move(dir)), schema_(std::move(schema)), segment_bytes_(segment_bytes),
-          formatter_(segment, 0) {
-        begin_segment(base_version);
-    }
-
-    wal_log(const wal_log&) = delete;
-    wal_log& operator=(const wal_log&) = delete;
-
-    /// Logs one commit; returns its ticket. Throws errc::failed after an I/O failure.
-    std::uint64_t append(std::span<const write_op> ops, version_t version) {
-        std::lock_guard lock(mu_);
-        throw_if_failed();
-        if (formatter_.offset() >= segment_bytes_) {
-            formatter_ = wal_formatter(formatter_.segment() + 1, 0);
-            begin_segment(version - 1);
+    /// Locks dir (creating it if needed) and recovers it, calling put and commit as
+    /// recover_directory() does. Throws what recovery throws, database_locked, io_error.
+    template <class Put, class Commit>
+    durable_session(const std::filesystem::path& dir, open_options options, schema_stamp schema,
+                    durability_params params, Put&& put, Commit&& commit)
+        : options_(std::move(options)), dir_(dir), schema_(std::move(schema)), params_(params) {
+        auto& fs = *options_.fs;
+        try {
+            fs.create_directories(dir_);
+            lock_ = fs.lock_directory(dir_);
+            found_ = recover_directory(fs, dir_, schema_, options_, std::forward<Put>(put), std::forward<Commit>(commit));
+        } catch (const error&) {
+            throw;
+        } catch (const std::system_error& e) { // a file system of the user's that throws its own errors
+            throw as_error(e, ("opening " + dir_.string()).c_str());
         }
-        payload_.clear();
-        append_commit_payload(payload_, version, ops);
-        add(payload_);
-        return appended_;
+        durable_versions_ = pending_versions_ = found_.reserved_versions;
+        durable_runs_ = pending_runs_ = found_.reserved_runs;
+        wal_ = std::make_unique<wal_log>(options_.fs, dir_, found_.resume, schema_, options_.segment_bytes,
+                                         found_.wal_position);
+        if (!params_.sync_each_commit) flusher_ = std::thread([this] { flush_loop(); });
     }
 
-    /// Starts a new segment now (for a snapshot: everything after it is in later segments);
-    /// returns the new segment's number.
-    std::uint32_t rotate(version_t base_version) {
-        std::lock_guard lock(mu_);
-        throw_if_failed();
-        formatter_ = wal_formatter(formatter_.segment() + 1, 0);
-        begin_segment(base_version);
-        return formatter_.segment();
-    }
+    durable_session(const durable_session&) = delete;
+    durable_session& operator=(const durable_session&) = delete;
 
-    /// Returns once everything up to ticket is durable. Throws the I/O failure, or
-    /// errc::failed if an earlier one stopped the log.
-    void sync_to(std::uint64_t ticket) {
-        std::unique_lock lock(mu_);
-        while (durable_ < ticket) {
-            throw_if_failed();
-            if (syncing_) {
-                cv_.wait(lock);
-                continue;
+    ~durable_session() override {
+        if (flusher_.joinable()) {
+            {
+                std::lock_guard lock(flush_mutex_);
+                stop_flusher_ = true;
             }
-            syncing_ = true;
-            auto chunks = std::move(pending_);
-            pending_.clear();
-            pending_bytes_.store(0, std::memory_order_relaxed);
-            const std::uint64_t target = appended_;
-            lock.unlock();
-            try {
-                write_out(chunks);
-            } catch (const error& e) {
-                lock.lock();
-                fail_locked(e.code(), e.what());
-                throw;
-            } catch (const std::exception& e) { // anything else must not leave syncing_ set
-                lock.lock();
-                fail_locked(make_error_code(errc::io_error), e.what());
-                throw;
-            }
-            lock.lock();
-            durable_ = target;
-            syncing_ = false;
-            cv_.notify_all();
+            flush_cv_.notify_all();
+            flusher_.join();
         }
-        throw_if_failed();
+        try {
+            if (started_ && !wal_->failed()) wal_->append_close();
+            wal_->sync(); // batched commits still pending, and the close record
+        } catch (const std::exception&) {
+            // The failure is on record; recovery on the next open keeps what reached disk,
+            // and without the close record it treats this session as crashed.
+        }
     }
 
-    /// Makes everything appended so far durable.
-    void sync() { sync_to(appended()); }
+    /// What recovery found.
+    const recovered& found() const noexcept { return found_; }
 
-    /// Stops the log for good after an I/O failure elsewhere (a snapshot's): every later
-    /// append and sync throws errc::failed.
-    void fail(const error& e) {
-        std::lock_guard lock(mu_);
-        if (!failed_) failed_.emplace(e.code(), e.what());
-        cv_.notify_all();
+    /// Whether the WAL since the last snapshot (as recovered) is past the threshold.
+    bool snapshot_due_at_open() const noexcept {
+        return options_.snapshot_after_bytes && found_.wal_position >= options_.snapshot_after_bytes;
     }
 
-    std::uint64_t appended() const {
-        std::lock_guard lock(mu_);
-        return appended_;
+    version_t start(version_t last, std::uint64_t next_run) override {
+        // After a crash, what the crashed session may have handed out is skipped (the engine
+        // did so for run ids: next_run is past them).
+        const version_t base = found_.clean ? last : std::max(last, found_.reserved_versions);
+        wal_->start(base);
+        started_ = true;
+        pending_versions_ = base + version_chunk_;
+        pending_runs_ = next_run - 1 + run_chunk_;
+        wal_->sync_to(wal_->append_reservation(pending_versions_, pending_runs_));
+        durable_versions_ = pending_versions_;
+        durable_runs_ = pending_runs_;
+        return base;
     }
-    /// Bytes appended and not yet written; read without the lock (committers poll it).
-    std::uint64_t pending_bytes() const noexcept { return pending_bytes_.load(std::memory_order_relaxed); }
-    bool failed() const {
-        std::lock_guard lock(mu_);
-        return failed_.has_value();
+
+    void reserve(version_t version, std::uint64_t run) override {
+        if (pending_ticket_ && wal_->durable() >= pending_ticket_) {
+            durable_versions_ = pending_versions_;
+            durable_runs_ = pending_runs_;
+            pending_ticket_ = 0;
+        }
+        const bool short_of_versions = version > durable_versions_, short_of_runs = run > durable_runs_;
+        if (short_of_versions || short_of_runs) { // this commit waits: reserve more next time
+            if (short_of_versions) version_chunk_ = std::min(version_chunk_ * 2, max_version_chunk);
+            if (short_of_runs) run_chunk_ = std::min(run_chunk_ * 2, max_run_chunk);
+            if (version > pending_versions_ || run > pending_runs_) renew(version, run);
+            wal_->sync_to(pending_ticket_);
+            durable_versions_ = pending_versions_;
+            durable_runs_ = pending_runs_;
+            pending_ticket_ = 0;
+            return;
+        }
+        if (!pending_ticket_ && (version + version_chunk_ / 2 > durable_versions_ || run + run_chunk_ / 2 > durable_runs_))
+            renew(version, run); // made durable by the next flush or strict commit
     }
-    /// Bytes of WAL written since the log was opened or last rotated (for automatic snapshots).
-    std::uint64_t segment_offset() const {
-        std::lock_guard lock(mu_);
-        return formatter_.offset();
+
+    std::uint64_t append(std::span<const write_op> ops, version_t version) override {
+        return wal_->append(ops, version);
+    }
+
+    bool finish(std::uint64_t ticket) override {
+        if (params_.sync_each_commit) wal_->sync_to(ticket);
+        else if (wal_->pending_bytes() >= params_.max_bytes) flush_cv_.notify_one();
+        return options_.snapshot_after_bytes && ticket > snapshot_position_.load() &&
+               ticket - snapshot_position_.load() >= options_.snapshot_after_bytes;
+    }
+
+    void sync() override { wal_->sync(); }
+
+    snapshot_header begin_snapshot(version_t version) override {
+        snapshot_header head;
+        head.version = version;
+        head.next_segment = wal_->rotate(version);
+        head.reserved_versions = std::max(version, started_ ? pending_versions_ : found_.reserved_versions);
+        head.reserved_runs = started_ ? pending_runs_ : found_.reserved_runs;
+        head.clean = !started_ && found_.clean; // a live session that wrote is not closed yet
+        head.schema = schema_;
+        snapshot_position_ = wal_->appended();
+        return head;
+    }
+
+    std::string write_snapshot(const snapshot_header& head, const std::function<void(const snapshot_emit&)>& records,
+                               bool fail_stop) override {
+        auto& fs = *options_.fs;
+        try {
+            wal_->sync(); // the segments the snapshot replaces are complete on disk
+            detail::write_snapshot(fs, dir_, head, records);
+            remove_obsolete_files();
+            return {};
+        } catch (const std::exception& e) {
+            const error failure = as_error(e, "writing a snapshot");
+            if (fail_stop) {
+                wal_->fail(failure); // fail-stop: a failed write or sync is never retried and trusted
+                throw failure;
+            }
+            try { // nothing depends on the half-written file: leave no litter
+                fs.remove(dir_ / (snapshot_name(head.version) + ".tmp"));
+            } catch (const std::exception&) {
+            }
+            return failure.what();
+        }
     }
 
 private:
-    struct chunk {
-        std::uint32_t segment;
-        std::string bytes;
-    };
+    static constexpr std::uint64_t max_version_chunk = std::uint64_t{1} << 26;
+    static constexpr std::uint64_t max_run_chunk = std::uint64_t{1} << 16;
 
-    void begin_segment(version_t base_version) {
-        pending_.push_back({formatter_.segment(), {}});
-        add(wal_header_payload(base_version, schema_));
+    // Every I/O failure reaches callers as an inmem::error (a std::filesystem or other
+    // library exception becomes io_error).
+    static error as_error(const std::exception& e, const char* doing) {
+        if (const auto* ours = dynamic_cast<const error*>(&e)) return *ours;
+        return error(errc::io_error, std::string("inmem: ") + doing + " failed: " + e.what());
     }
 
-    void add(std::string_view payload) {
-        if (pending_.empty() || pending_.back().segment != formatter_.segment())
-            pending_.push_back({formatter_.segment(), {}});
-        auto& out = pending_.back().bytes;
-        const auto before = out.size();
-        formatter_.add(payload, out);
-        appended_ += out.size() - before;
-        pending_bytes_.fetch_add(out.size() - before, std::memory_order_relaxed);
+    // Appends a reservation a chunk past version and run (and never below the last one).
+    void renew(version_t version, std::uint64_t run) {
+        pending_versions_ = std::max(pending_versions_, version + version_chunk_);
+        if (run) pending_runs_ = std::max(pending_runs_, run + run_chunk_);
+        pending_ticket_ = wal_->append_reservation(pending_versions_, pending_runs_);
     }
 
-    // Only the leader runs this, so file_ needs no lock.
-    void write_out(std::vector<chunk>& chunks) {
-        for (auto& c : chunks) {
-            if (!file_ || c.segment != file_segment_) {
-                if (file_) file_->sync(); // the old segment is complete before the new one starts
-                file_ = fs_->open_append(dir_ / wal_segment_name(c.segment), true);
-                file_segment_ = c.segment;
-                fs_->sync_directory(dir_);
-            }
-            if (!c.bytes.empty()) file_->append(c.bytes);
+    // Keeps the two newest snapshots (the older is the fallback if the newer is damaged)
+    // and the WAL the older one needs; deletes the rest.
+    void remove_obsolete_files() {
+        auto& fs = *options_.fs;
+        std::vector<std::pair<version_t, std::string>> snaps;
+        std::vector<std::pair<std::uint32_t, std::string>> segs;
+        for (const auto& name : fs.list(dir_)) {
+            if (auto v = parse_snapshot_name(name)) snaps.emplace_back(*v, name);
+            else if (auto s = parse_wal_segment_name(name)) segs.emplace_back(*s, name);
         }
-        if (file_) file_->sync();
+        std::sort(snaps.rbegin(), snaps.rend());
+        if (snaps.size() < 2) return;
+        std::string why;
+        auto older = read_snapshot(fs.read_all(dir_ / snaps[1].second), why, snaps[1].second);
+        if (!older) return; // keep everything rather than trust a damaged fallback
+        for (std::size_t i = 2; i < snaps.size(); ++i) fs.remove(dir_ / snaps[i].second);
+        for (const auto& [number, name] : segs)
+            if (number < older->head.next_segment) fs.remove(dir_ / name);
+        fs.sync_directory(dir_);
     }
 
-    void fail_locked(std::error_code code, const std::string& what) {
-        if (!failed_) failed_.emplace(code, what);
-        syncing_ = false;
-        cv_.notify_all();
+    void flush_loop() {
+        const auto interval = std::chrono::milliseconds(params_.interval_ms);
+        std::unique_lock lock(flush_mutex_);
+        while (!stop_flusher_) {
+            flush_cv_.wait_for(lock, interval);
+            if (stop_flusher_) break;
+            lock.unlock();
+            try {
+                wal_->sync();
+            } catch (const std::exception&) {
+                // The log is now failed: every later commit says so.
+            }
+            lock.lock();
+        }
     }
 
-    void throw_if_failed() const {
-        if (failed_)
-            throw error(errc::failed, "inmem: writes stopped after an I/O failure (" + failed_->second +
-                                          "); reopen the database to recover what reached the disk");
-    }
-
-    std::shared_ptr<file_system> fs_;
+    open_options options_;
     std::filesystem::path dir_;
     schema_stamp schema_;
-    std::uint64_t segment_bytes_;
+    durability_params params_;
+    std::unique_ptr<directory_lock> lock_;
+    recovered found_;
+    std::unique_ptr<wal_log> wal_;
+    std::atomic<std::uint64_t> snapshot_position_{0}; // the log's position at the last snapshot
 
-    mutable std::mutex mu_;
-    std::condition_variable cv_;
-    wal_formatter formatter_;
-    std::vector<chunk> pending_;
-    std::string payload_;
-    std::uint64_t appended_ = 0;
-    std::uint64_t durable_ = 0;
-    std::atomic<std::uint64_t> pending_bytes_{0}; // written under mu_, read without it
-    bool syncing_ = false;
-    std::optional<std::pair<std::error_code, std::string>> failed_;
+    // Reservations, under the engine's writers' lock.
+    bool started_ = false;
+    version_t durable_versions_ = 0, pending_versions_ = 0;
+    std::uint64_t durable_runs_ = 0, pending_runs_ = 0;
+    std::uint64_t pending_ticket_ = 0; // of a reservation not yet known durable (0: none)
+    std::uint64_t version_chunk_ = std::uint64_t{1} << 16;
+    std::uint64_t run_chunk_ = 32;
 
-    std::unique_ptr<append_file> file_; // the leader's
-    std::uint32_t file_segment_ = 0;
+    std::mutex flush_mutex_;
+    std::condition_variable flush_cv_;
+    bool stop_flusher_ = false;
+    std::thread flusher_;
 };
 
 } // namespace inmem::detail
-// ---- end inmem/durability/wal_log.hpp ----
-// ---- begin inmem/primitives/runs.hpp ----
-// inmem/primitives/runs.hpp: runs, the unit every write belongs to, and their index records.
-
-#include <chrono>
-#include <cstdint>
-#include <functional>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace inmem {
-
-/// Identifies one run (one agent execution). Never reused by a database, also across restarts.
-/// The value 0 is never a run.
-struct run_id {
-    std::uint64_t value = 0;
-
-    constexpr explicit operator bool() const noexcept { return value != 0; }
-    friend constexpr bool operator==(run_id, run_id) = default;
-    friend constexpr auto operator<=>(run_id, run_id) = default;
-};
-
-/// Where a run is in its life. Only active runs accept writes.
-enum class run_status : std::uint8_t { active = 0, completed = 1, failed = 2, cancelled = 3 };
-
-/// A readable name of a status ("active", "completed", ...).
-constexpr std::string_view to_string(run_status s) noexcept {
-    switch (s) {
-    case run_status::active: return "active";
-    case run_status::completed: return "completed";
-    case run_status::failed: return "failed";
-    case run_status::cancelled: return "cancelled";
-    }
-    return "?";
-}
-
-/// What begin_run is told about a new run; every field is optional:
-///   db.begin_run({.name = "triage", .tags = {"prod"}, .parent = previous});
-struct run_options {
-    std::string name{};
-    std::vector<std::string> tags{};
-    std::optional<run_id> parent{}; ///< must be a run of this database
-};
-
-/// A run's record in the run index.
-struct run_info {
-    run_id id{};
-    std::string name{};
-    std::vector<std::string> tags{};
-    std::optional<run_id> parent{};
-    run_status status = run_status::active;
-    std::chrono::system_clock::time_point started{};
-    std::optional<std::chrono::system_clock::time_point> ended{}; ///< set by end_run
-
-    bool operator==(const run_info&) const = default;
-};
-
-} // namespace inmem
-
-template <>
-struct std::hash<inmem::run_id> {
-    std::size_t operator()(inmem::run_id r) const noexcept { return std::hash<std::uint64_t>{}(r.value); }
-};
-// ---- end inmem/primitives/runs.hpp ----
+// ---- end inmem/durability/session.hpp ----
 // ---- begin inmem/storage/memory.hpp ----
 // inmem/storage/memory.hpp: the in-memory storage backend, multi-version.
 //
@@ -3667,6 +4391,7 @@ private:
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -3745,22 +4470,28 @@ public:
         return v ? &v->record : nullptr;
     }
 
-    /// Calls f(key, record) for every key that starts with prefix and is visible at at, in
-    /// key order.
+    /// Calls f(key, record) for every key that starts with prefix, comes after `after` (all
+    /// of them when after is empty) and is visible at at, in key order. f may return bool:
+    /// false stops the scan. Costs O(log n) to find the start, plus the keys visited, plus
+    /// the group's tail of keys added since its last merge (at most an eighth of it).
     template <class F>
-    void scan_prefix(std::string_view prefix, version_t at, F&& f) const {
+    void scan_prefix(std::string_view prefix, version_t at, F&& f, std::string_view after = {}) const {
         const std::size_t group_size = group_prefix_size(prefix);
         if (prefix.size() >= group_size) { // within one group
             const std::string_view group_key = prefix.substr(0, group_size);
-            if (const group_node* g = groups_.find(group_key, hash_of(group_key))) scan_group(*g, prefix, at, f);
+            if (const group_node* g = groups_.find(group_key, hash_of(group_key))) scan_group(*g, prefix, after, at, f);
             return;
         }
         std::vector<const group_node*> groups; // a prefix of a group prefix spans groups
         groups_.for_each([&](const group_node* g) {
-            if (std::string_view(g->key).starts_with(prefix)) groups.push_back(g);
+            const std::string_view key = g->key;
+            // Every key of a group starts with its key: a group before `after` holds nothing after it.
+            if (key.starts_with(prefix) && (after.empty() || key >= after.substr(0, key.size())))
+                groups.push_back(g);
         });
         std::sort(groups.begin(), groups.end(), [](const group_node* a, const group_node* b) { return a->key < b->key; });
-        for (const group_node* g : groups) scan_group(*g, prefix, at, f);
+        for (const group_node* g : groups)
+            if (!scan_group(*g, prefix, after, at, f)) return;
     }
     template <class F>
     void scan_prefix(std::string_view prefix, F&& f) const {
@@ -3918,34 +4649,49 @@ private:
 
     static bool key_less(const key_node* a, const key_node* b) noexcept { return a->key < b->key; }
 
-    // The first n tail entries of view that start with prefix, sorted.
-    static std::vector<key_node*> sorted_tail(const group_view& view, std::size_t n, std::string_view prefix) {
+    // The first n tail entries of view that start with prefix and come after `after`, sorted.
+    static std::vector<key_node*> sorted_tail(const group_view& view, std::size_t n, std::string_view prefix,
+                                              std::string_view after = {}) {
         std::vector<key_node*> tail;
         tail.reserve(n);
         for (std::size_t i = 0; i < n; ++i) {
             key_node* k = view.tail[i].load(std::memory_order_relaxed);
-            if (std::string_view(k->key).starts_with(prefix)) tail.push_back(k);
+            if (std::string_view(k->key).starts_with(prefix) && (after.empty() || std::string_view(k->key) > after))
+                tail.push_back(k);
         }
         std::sort(tail.begin(), tail.end(), key_less);
         return tail;
     }
 
+    // f(key, record), returning void or bool (false: stop). Returns whether to go on.
     template <class F>
-    static void scan_group(const group_node& g, std::string_view prefix, version_t at, F& f) {
+    static bool call(F& f, const key_node& k, const version_node& v) {
+        if constexpr (std::is_void_v<decltype(f(std::string_view(k.key), std::as_const(v.record)))>) {
+            f(std::string_view(k.key), std::as_const(v.record));
+            return true;
+        } else {
+            return static_cast<bool>(f(std::string_view(k.key), std::as_const(v.record)));
+        }
+    }
+
+    template <class F>
+    static bool scan_group(const group_node& g, std::string_view prefix, std::string_view after, version_t at, F& f) {
         const group_view* view = g.view.load(std::memory_order_acquire);
         const std::vector<key_node*> tail =
-            sorted_tail(*view, view->tail_size.load(std::memory_order_acquire), prefix);
-        auto it = std::lower_bound(view->sorted.begin(), view->sorted.end(), prefix,
-                                   [](const key_node* k, std::string_view p) { return std::string_view(k->key) < p; });
-        auto end = it;
-        while (end != view->sorted.end() && std::string_view((*end)->key).starts_with(prefix)) ++end;
+            sorted_tail(*view, view->tail_size.load(std::memory_order_acquire), prefix, after);
+        auto it = after > prefix
+                      ? std::upper_bound(view->sorted.begin(), view->sorted.end(), after,
+                                         [](std::string_view a, const key_node* k) { return a < std::string_view(k->key); })
+                      : std::lower_bound(view->sorted.begin(), view->sorted.end(), prefix,
+                                         [](const key_node* k, std::string_view p) { return std::string_view(k->key) < p; });
         auto t = tail.begin();
-        auto emit = [&](const key_node* k) {
-            if (const version_node* v = visible(*k, at)) f(std::string_view(k->key), std::as_const(v->record));
-        };
-        while (it != end || t != tail.end()) {
-            if (t == tail.end() || (it != end && (*it)->key < (*t)->key)) emit(*it++);
-            else emit(*t++);
+        auto in_prefix = [&] { return it != view->sorted.end() && std::string_view((*it)->key).starts_with(prefix); };
+        for (;;) {
+            const bool more_sorted = in_prefix();
+            if (!more_sorted && t == tail.end()) return true;
+            const key_node* k = !more_sorted || (t != tail.end() && (*t)->key < (*it)->key) ? *t++ : *it++;
+            if (const version_node* v = visible(*k, at))
+                if (!call(f, *k, *v)) return false;
         }
     }
 
@@ -3975,14 +4721,13 @@ struct memory {
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -3990,13 +4735,16 @@ namespace inmem::detail {
 
 inline std::string describe_run(run_id run) { return "run " + std::to_string(run.value); }
 
-inline std::string run_catalog_prefix() {
+inline std::string run_catalog_prefix(catalog_kind kind = catalog_kind::run) {
     std::string prefix;
     append_big_endian(prefix, default_namespace);
     prefix.push_back(static_cast<char>(key_space::catalog));
-    prefix.push_back(static_cast<char>(catalog_kind::run));
+    prefix.push_back(static_cast<char>(kind));
     return prefix;
 }
+
+/// In the run registry, the status of an id that is not a run (a gap left by a crash).
+inline constexpr auto no_run = static_cast<run_status>(255);
 
 template <class StoragePolicy, class ConcurrencyPolicy, class DurabilityPolicy>
 class engine {
@@ -4039,48 +4787,45 @@ public:
     /// Opens (creating or recovering) the database in dir.
     engine(const std::filesystem::path& dir, open_options options, schema_stamp schema)
         requires DurabilityPolicy::persistent
-        : options_(std::move(options)), dir_(dir), schema_(std::move(schema)) {
-        auto& fs = *options_.fs;
-        fs.create_directories(dir_);
-        lock_ = fs.lock_directory(dir_);
-        auto found = recover_directory(
-            fs, dir_, schema_, options_,
+    {
+        durability_params params;
+        params.sync_each_commit = DurabilityPolicy::sync_each_commit;
+        if constexpr (!DurabilityPolicy::sync_each_commit) {
+            params.interval_ms = DurabilityPolicy::options.interval_ms;
+            params.max_bytes = DurabilityPolicy::options.max_bytes;
+        }
+        auto session = std::make_unique<durable_session>(
+            dir, std::move(options), std::move(schema), params,
             [&](std::string&& key, std::string&& bytes, version_t v) { store_.put(std::move(key), std::move(bytes), v); },
             [&](version_t v, std::span<write_op> ops) {
                 apply(ops, v);
                 if (store_.garbage() >= 4096) store_.collect(v); // nobody reads during recovery
             });
-        report_ = std::move(found.report);
+        const recovered& found = session->found();
+        report_ = found.report;
         version_ = report_.last_version;
         store_.collect(latest_version);
         visible_.store(version_);
         rebuild_runs();
-        wal_ = std::make_unique<wal_log>(options_.fs, dir_, found.next_segment, version_, schema_,
-                                         options_.segment_bytes);
-        wal_->sync(); // this session's segment exists from the start
-        if constexpr (!DurabilityPolicy::sync_each_commit) flusher_ = std::thread([this] { flush_loop(); });
+        next_run_ = statuses_.size() + 1;
+        if (!found.clean) { // what the crashed session may have handed out is never used again
+            if (found.reserved_runs >= next_run_) report_.reserved_run = found.reserved_runs;
+            next_run_ = std::max<std::uint64_t>(next_run_, found.reserved_runs + 1);
+            interrupt_active_runs();
+        }
+        const bool snapshot_due = session->snapshot_due_at_open();
+        // The deleter is a function made here: an engine in memory never names the session's
+        // destructor, so nothing of the durable code is compiled into programs without it.
+        log_ = log_pointer(session.release(), [](commit_log* log) { delete static_cast<durable_session*>(log); });
+        if (snapshot_due) {
+            report_.snapshot_error = take_snapshot(false);
+            report_.snapshot_written = report_.snapshot_error.empty();
+        }
     }
 
     engine(const engine&) = delete;
     engine& operator=(const engine&) = delete;
-
-    ~engine() {
-        if (flusher_.joinable()) {
-            {
-                std::lock_guard lock(flush_mutex_);
-                stop_flusher_ = true;
-            }
-            flush_cv_.notify_all();
-            flusher_.join();
-        }
-        if (wal_) {
-            try {
-                wal_->sync(); // batched commits still pending
-            } catch (const error&) {
-                // The failure is on record; recovery on the next open keeps what reached disk.
-            }
-        }
-    }
+    ~engine() = default; // the session (if any) logs its close and syncs
 
     // ---- Runs
 
@@ -4093,7 +4838,8 @@ public:
             if (options.parent && !known(*options.parent))
                 throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
                                                    " does not exist in this database");
-            run_info info{.id = run_id{statuses_.size() + 1},
+            ensure_session_locked(); // from here on, next_run_ is the next id after the registry's
+            run_info info{.id = run_id{next_run_},
                           .name = std::move(options.name),
                           .tags = std::move(options.tags),
                           .parent = options.parent,
@@ -4101,9 +4847,11 @@ public:
                           .started = std::chrono::system_clock::now(),
                           .ended = std::nullopt};
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), encode(info)};
-            statuses_.reserve_one(); // so that recording the status after the commit cannot fail
+            statuses_.reserve(1); // so that recording the status after the commit cannot fail
+            if (log_) log_->reserve(version_ + 1, next_run_);
             commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.push_back(run_status::active); });
             id = info.id;
+            ++next_run_;
         }
         finish(ticket, freed);
         return id;
@@ -4113,18 +4861,24 @@ public:
         if (status != run_status::completed && status != run_status::failed && status != run_status::cancelled)
             throw error(errc::invalid_argument, "inmem: end_run needs a final status (completed, failed or "
                                                 "cancelled), not " + std::string(to_string(status)));
-        std::uint64_t ticket = 0;
-        garbage freed;
-        {
-            std::unique_lock lock(mutex_);
-            check_writable(run);
-            run_info info = load_run(run, latest_version);
-            info.status = status;
-            info.ended = std::chrono::system_clock::now();
-            write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
-            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run.value - 1, status); });
-        }
-        finish(ticket, freed);
+        set_status(run, "end_run", [&](run_status now) {
+            if (now != run_status::active && now != run_status::interrupted)
+                throw error(errc::run_not_active, "inmem: end_run: " + describe_run(run) + " has already ended (" +
+                                                      std::string(to_string(now)) + ")");
+            return status;
+        });
+    }
+
+    void resume_run(run_id run) {
+        set_status(run, "resume_run", [&](run_status now) {
+            if (now == run_status::active)
+                throw error(errc::invalid_argument, "inmem: resume_run: " + describe_run(run) +
+                                                        " is active, not interrupted: it can be written to as it is");
+            if (now != run_status::interrupted)
+                throw error(errc::run_not_active, "inmem: resume_run: " + describe_run(run) + " has ended (" +
+                                                      std::string(to_string(now)) + "); only an interrupted run resumes");
+            return run_status::active;
+        });
     }
 
     run_info run(run_id run) const {
@@ -4133,21 +4887,21 @@ public:
         return load_run(run, at.version());
     }
 
-    std::vector<run_info> runs() const {
+    /// Every run's record, oldest first; only those with status `only` when given.
+    std::vector<run_info> runs(std::optional<run_status> only = std::nullopt) const {
         const pinned at = pin_for_point_read();
         const std::string prefix = run_catalog_prefix();
         std::vector<run_info> out;
         store_.scan_prefix(prefix, at.version(), [&](std::string_view key, const stored_record& rec) {
-            out.push_back(decode_run(rec, run_id{read_big_endian<std::uint64_t>(key, prefix.size())}));
+            run_info info = decode_run(rec, run_id{read_big_endian<std::uint64_t>(key, prefix.size())});
+            if (!only || info.status == *only) out.push_back(std::move(info));
         });
         return out;
     }
 
     /// Throws unknown_run unless run is a run of this database. Lock-free.
     void check_known(run_id run) const {
-        if (!known(run))
-            throw error(errc::unknown_run, "inmem: " + describe_run(run) +
-                                               " does not exist in this database (begin_run returns run ids)");
+        if (!known(run)) throw unknown(run, "");
     }
 
     // ---- Reading
@@ -4181,19 +4935,21 @@ public:
         return f(store_.find(key, at));
     }
 
-    /// Calls f(key, record) for every key under prefix at the latest version, in key order.
+    /// Calls f(key, record) for every key under prefix (after `after`, when given) at the
+    /// latest version, in key order; f may return false to stop. run must exist (0: no run
+    /// to check, for shared records).
     template <class F>
-    void scan(run_id run, std::string_view prefix, F&& f) const {
-        check_known(run);
+    void scan(run_id run, std::string_view prefix, F&& f, std::string_view after = {}) const {
+        if (run) check_known(run);
         const pinned at = pin_for_point_read();
-        store_.scan_prefix(prefix, at.version(), f);
+        store_.scan_prefix(prefix, at.version(), f, after);
     }
 
-    /// Calls f(key, record) for every key under prefix as of snapshot at, which the caller
-    /// has pinned, in key order.
+    /// Calls f(key, record) for every key under prefix (after `after`) as of snapshot at,
+    /// which the caller has pinned, in key order; f may return false to stop.
     template <class F>
-    void scan_at(version_t at, std::string_view prefix, F&& f) const {
-        store_.scan_prefix(prefix, at, f);
+    void scan_at(version_t at, std::string_view prefix, F&& f, std::string_view after = {}) const {
+        store_.scan_prefix(prefix, at, f, after);
     }
 
     /// The version of the latest commit (0 before the first).
@@ -4225,10 +4981,19 @@ public:
         return version;
     }
 
+    /// A range a transaction listed: the keys under prefix after `after` ("": from the
+    /// first), up to and including `last` when the listing stopped there ("": to the end).
+    struct key_range {
+        std::string prefix, after, last;
+        bool contains(std::string_view key) const noexcept {
+            return (after.empty() || key > after) && (last.empty() || key <= last);
+        }
+    };
+
     /// What a transaction read, for validation at commit.
     struct read_set {
-        std::span<const std::string> keys;     ///< keys read (present or not)
-        std::span<const std::string> prefixes; ///< ranges scanned
+        std::span<const std::string> keys;   ///< keys read (present or not)
+        std::span<const key_range> ranges;   ///< ranges listed
     };
 
     /// Commits a transaction of run that read at snapshot `at`: fails with errc::conflict,
@@ -4241,15 +5006,20 @@ public:
             if (!validate) return true;
             for (const std::string& key : validate->keys)
                 if (store.latest(key) > at) throw conflict("read", key, at);
-            for (const std::string& prefix : validate->prefixes) {
-                // A key added, changed or erased after at under the prefix: erased keys keep a
+            for (const key_range& range : validate->ranges) {
+                // A key added, changed or erased after at in the range: erased keys keep a
                 // tombstone, so the latest versions of everything ever listed are all here.
                 bool changed = false;
                 std::string which;
-                store.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
-                    if (!changed && rec.version > at) changed = true, which = key;
-                });
-                if (!changed) changed = erased_after(store, prefix, at, which);
+                store.scan_prefix(
+                    range.prefix, latest_version,
+                    [&](std::string_view key, const stored_record& rec) {
+                        if (!range.contains(key)) return false; // past its last key
+                        if (rec.version > at) changed = true, which = key;
+                        return !changed;
+                    },
+                    range.after);
+                if (!changed) changed = erased_after(store, range, at, which);
                 if (changed) throw conflict("listed", which, at);
             }
             return true;
@@ -4263,42 +5033,19 @@ public:
 
     /// Makes every commit so far durable now.
     void sync() {
-        if (wal_) wal_->sync();
+        if (log_) log_->sync();
     }
 
     /// Writes a snapshot of the whole state and deletes the WAL it makes obsolete. Writers
     /// keep committing meanwhile: the snapshot reads the versions of one moment (pinned, so
     /// they stay), without a lock.
     void snapshot() {
-        if (!wal_) return;
-        std::lock_guard one_at_a_time(snapshot_mutex_);
-        std::uint32_t next_segment;
-        pinned at;
-        {
-            std::unique_lock lock(mutex_);
-            next_segment = wal_->rotate(version_);
-            snapshots_.pin_at(version_, at.pin_);
-            at.at_ = version_;
-            at.engine_ = this;
-            snapshot_ticket_ = wal_->appended();
-        }
-        std::vector<snapshot_record> records;
-        records.reserve(store_.size());
-        store_.for_each(at.version(), [&](std::string_view key, const stored_record& rec) {
-            records.push_back({std::string(key), rec.version, rec.bytes});
-        });
-        at.release();
-        wal_->sync(); // the segments the snapshot replaces are complete on disk
-        try {
-            write_snapshot(*options_.fs, dir_, at.version(), next_segment, schema_, records);
-            remove_obsolete_files();
-        } catch (const error& e) {
-            wal_->fail(e); // fail-stop: a failed write or sync is never retried and trusted
-            throw;
-        }
+        if (log_) take_snapshot(true);
     }
 
 private:
+    using log_pointer = std::unique_ptr<commit_log, void (*)(commit_log*)>;
+
     static error conflict(const char* what, std::string_view key, version_t at) {
         return error(errc::conflict, std::string("inmem: transaction conflict: another commit changed ") +
                                          describe_key(key) + ", which the transaction " + what +
@@ -4306,12 +5053,41 @@ private:
                                          "); nothing was written; run the transaction again (transact() does)");
     }
 
-    // Whether a key under prefix was erased after at (scans skip tombstones).
-    static bool erased_after(const backend_type& store, std::string_view prefix, version_t at, std::string& which) {
+    // Takes a snapshot; fail_stop: a failure stops the log and throws (a commit's automatic
+    // snapshot, db.snapshot()); otherwise it is returned (the snapshot at open: opening must
+    // not fail for want of space). Returns "" on success.
+    std::string take_snapshot(bool fail_stop) {
+        std::lock_guard one_at_a_time(snapshot_mutex_);
+        snapshot_header head;
+        pinned at;
+        {
+            std::unique_lock lock(mutex_);
+            head = log_->begin_snapshot(version_);
+            snapshots_.pin_at(version_, at.pin_);
+            at.at_ = version_;
+            at.engine_ = this;
+        }
+        return log_->write_snapshot(
+            head,
+            [&](const snapshot_emit& emit) {
+                store_.scan_prefix({}, at.version(), [&](std::string_view key, const stored_record& rec) {
+                    emit(key, rec.version, rec.bytes);
+                });
+            },
+            fail_stop);
+    }
+
+    // Whether a key in range was erased after at (scans skip tombstones).
+    static bool erased_after(const backend_type& store, const key_range& range, version_t at, std::string& which) {
         bool found = false;
-        store.scan_prefix(prefix, at, [&](std::string_view key, const stored_record&) {
-            if (!found && store.find(key, latest_version) == nullptr) found = true, which = key;
-        });
+        store.scan_prefix(
+            range.prefix, at,
+            [&](std::string_view key, const stored_record&) {
+                if (!range.contains(key)) return false;
+                if (store.find(key, latest_version) == nullptr) found = true, which = key;
+                return !found;
+            },
+            range.after);
         return found;
     }
 
@@ -4333,13 +5109,17 @@ private:
     // (freed receives what a collect detached, to release once the lock is let go.)
     template <class Publish>
     version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, garbage& freed, Publish&& publish) {
+        ensure_session_locked();
         const version_t version = version_ + 1;
         for (write_op& op : ops)
             if (op.append_version) {
                 append_big_endian(op.key, version);
                 op.append_version = false;
             }
-        if (wal_) ticket = wal_->append(std::span<const write_op>(ops), version); // throws when failed
+        if (log_) {
+            log_->reserve(version, 0);
+            ticket = log_->append(std::span<const write_op>(ops), version); // throws when failed
+        }
         apply(ops, version);
         version_ = version;
         visible_.store(version);
@@ -4349,6 +5129,66 @@ private:
             collect_at_ = std::max<std::size_t>(256, store_.garbage() * 2);
         }
         return version;
+    }
+
+    // At the session's first write: the log starts (its version may jump past what a crashed
+    // session reserved), then what open found after a crash is written in one commit: the
+    // run ids the crashed session may have handed out, as a gap of the run index, and the
+    // runs it left active, interrupted.
+    void ensure_session_locked() {
+        if (!log_ || log_started_) return;
+        version_ = log_->start(version_, next_run_);
+        log_started_ = true;
+        std::vector<write_op> ops;
+        const std::uint64_t first_free = statuses_.size() + 1;
+        if (next_run_ > first_free) {
+            ops.push_back({write_op::kind::put, run_gap_key(default_namespace, first_free), {}});
+            append_big_endian(ops.back().bytes, next_run_ - 1);
+        }
+        for (const run_id run : interrupted_) {
+            run_info info = load_run(run, latest_version);
+            info.status = run_status::interrupted;
+            ops.push_back({write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)});
+        }
+        interrupted_.clear();
+        if (ops.empty()) return;
+        statuses_.reserve(next_run_ - first_free); // so that recording the gap after the commit cannot fail
+        std::uint64_t ticket = 0;
+        garbage freed; // released with the lock held: this happens once a session
+        commit_locked(ops, ticket, freed, [&] {
+            while (statuses_.size() + 1 < next_run_) statuses_.push_back(no_run);
+        });
+        backend_type::release(freed);
+    }
+
+    // Changes the status of run to what next(current status) returns.
+    template <class Next>
+    void set_status(run_id run, const char* what, Next&& next) {
+        std::uint64_t ticket = 0;
+        garbage freed;
+        {
+            std::unique_lock lock(mutex_);
+            if (!known(run)) throw unknown(run, what);
+            const run_status status = next(statuses_.get(run.value - 1));
+            run_info info = load_run(run, latest_version);
+            info.status = status;
+            info.ended = status == run_status::active ? std::nullopt
+                                                      : std::optional(std::chrono::system_clock::now());
+            write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
+            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run.value - 1, status); });
+        }
+        finish(ticket, freed);
+    }
+
+    // Runs left active by a session that crashed are interrupted: at once in memory, in the
+    // run index with this session's first write (opening writes nothing).
+    void interrupt_active_runs() {
+        for (std::size_t i = 0; i < statuses_.size(); ++i)
+            if (statuses_.get(i) == run_status::active) {
+                statuses_.set(i, run_status::interrupted);
+                interrupted_.push_back(run_id{i + 1});
+            }
+        report_.interrupted = interrupted_;
     }
 
     // The store takes the ops' keys and bytes: the ops are left empty.
@@ -4363,18 +5203,9 @@ private:
     // collecting, kept out of the lock), the durability the policy promises, maintenance.
     void finish(std::uint64_t ticket, garbage& freed) {
         backend_type::release(freed);
-        if (!wal_) return;
-        if constexpr (DurabilityPolicy::persistent) {
-            if constexpr (DurabilityPolicy::sync_each_commit) {
-                wal_->sync_to(ticket);
-            } else if (wal_->pending_bytes() >= DurabilityPolicy::options.max_bytes) {
-                flush_cv_.notify_one();
-            }
-        }
+        if (!log_) return;
         // Past the threshold, the first committer to notice takes the snapshot; the others go on.
-        const std::uint64_t since = snapshot_ticket_.load();
-        if (options_.snapshot_after_bytes && ticket > since && ticket - since >= options_.snapshot_after_bytes &&
-            !snapshot_running_.exchange(true)) {
+        if (log_->finish(ticket) && !snapshot_running_.exchange(true)) {
             struct clear_flag {
                 std::atomic<bool>& flag;
                 ~clear_flag() { flag = false; }
@@ -4382,66 +5213,70 @@ private:
             // If the snapshot fails, this durable commit reports the I/O error: the database has
             // stopped (fail-stop), so the caller cannot apply it twice by retrying; a reopen
             // shows it.
-            snapshot();
+            take_snapshot(true);
         }
     }
 
-    // Keeps the two newest snapshots (the older is the fallback if the newer is damaged)
-    // and the WAL the older one needs; deletes the rest.
-    void remove_obsolete_files() {
-        auto& fs = *options_.fs;
-        std::vector<std::pair<version_t, std::string>> snaps;
-        std::vector<std::pair<std::uint32_t, std::string>> segs;
-        for (const auto& name : fs.list(dir_)) {
-            if (auto v = parse_snapshot_name(name)) snaps.emplace_back(*v, name);
-            else if (auto s = parse_wal_segment_name(name)) segs.emplace_back(*s, name);
-        }
-        std::sort(snaps.rbegin(), snaps.rend());
-        if (snaps.size() < 2) return;
-        std::string why;
-        auto older = read_snapshot(fs.read_all(dir_ / snaps[1].second), why);
-        if (!older) return; // keep everything rather than trust a damaged fallback
-        for (std::size_t i = 2; i < snaps.size(); ++i) fs.remove(dir_ / snaps[i].second);
-        for (const auto& [number, name] : segs)
-            if (number < older->next_segment) fs.remove(dir_ / name);
-        fs.sync_directory(dir_);
-    }
-
-    void flush_loop() {
-        const auto interval = std::chrono::milliseconds(DurabilityPolicy::options.interval_ms);
-        std::unique_lock lock(flush_mutex_);
-        while (!stop_flusher_) {
-            flush_cv_.wait_for(lock, interval);
-            if (stop_flusher_) break;
-            lock.unlock();
-            try {
-                wal_->sync();
-            } catch (const error&) {
-                // The log is now failed: every later commit says so.
-            }
-            lock.lock();
-        }
-    }
-
-    // Rebuilds run statuses from the recovered run index; ids are dense from 1.
+    // Rebuilds run statuses from the recovered run index and its gaps, checking that they
+    // cover the ids from 1 on without overlap and that parents are earlier runs.
     void rebuild_runs() {
+        auto corrupt = [](const std::string& what) {
+            return error(errc::corruption, "inmem: the run index " + what + "; restore the directory from a backup");
+        };
+        const std::string gap_prefix = run_catalog_prefix(catalog_kind::run_gap);
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps; // first, last
+        store_.scan_prefix(gap_prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
+            gaps.emplace_back(read_big_endian<std::uint64_t>(key, gap_prefix.size()),
+                              read_big_endian<std::uint64_t>(rec.bytes, 0)); // lengths checked by recovery
+        });
+        auto gap = gaps.begin();
+        auto fill_gaps_to = [&](std::uint64_t id) {
+            while (gap != gaps.end() && gap->first == statuses_.size() + 1 && gap->first < id) {
+                if (gap->second >= id) throw corrupt("has a gap up to run " + std::to_string(gap->second) +
+                                                     " that overlaps " + describe_run(run_id{id}));
+                for (std::uint64_t i = gap->first; i <= gap->second; ++i) statuses_.push_back(no_run);
+                ++gap;
+            }
+        };
         const std::string prefix = run_catalog_prefix();
         store_.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
             const run_id id{read_big_endian<std::uint64_t>(key, prefix.size())};
+            fill_gaps_to(id.value);
             if (id.value != statuses_.size() + 1)
-                throw error(errc::corruption, "inmem: the run index skips from run " +
-                                                  std::to_string(statuses_.size()) + " to " + describe_run(id));
-            statuses_.push_back(decode_run(rec, id).status);
+                throw corrupt("skips from run " + std::to_string(statuses_.size()) + " to " + describe_run(id));
+            const run_info info = decode_run(rec, id);
+            if (info.id != id) throw corrupt("holds the record of " + describe_run(info.id) + " as " + describe_run(id));
+            if (info.parent && !known(*info.parent))
+                throw corrupt("gives " + describe_run(id) + " a parent, " + describe_run(*info.parent) +
+                              ", that is not an earlier run");
+            if (static_cast<std::uint8_t>(info.status) > static_cast<std::uint8_t>(run_status::interrupted))
+                throw corrupt("gives " + describe_run(id) + " an unknown status");
+            statuses_.push_back(info.status);
         });
+        fill_gaps_to(std::numeric_limits<std::uint64_t>::max());
+        if (gap != gaps.end()) throw corrupt("has a gap from run " + std::to_string(gap->first) + " after its last run");
     }
 
-    bool known(run_id run) const noexcept { return run.value - 1 < statuses_.size(); }
+    bool known(run_id run) const noexcept {
+        return run.value - 1 < statuses_.size() && statuses_.get(run.value - 1) != no_run;
+    }
+
+    error unknown(run_id run, const char* what) const {
+        const bool lost = run.value - 1 < statuses_.size();
+        return error(errc::unknown_run, std::string("inmem: ") + what + (*what ? ": " : "") + describe_run(run) +
+                                            (lost ? " does not exist: its id was reserved by a session that "
+                                                    "crashed before the run was durable, and is never used"
+                                                  : " does not exist in this database (begin_run returns run ids)"));
+    }
 
     void check_writable(run_id run) const {
-        if (!known(run))
-            throw error(errc::unknown_run, "inmem: cannot write to " + describe_run(run) +
-                                               ": it does not exist in this database (begin_run returns run ids)");
+        if (!known(run)) throw unknown(run, "cannot write");
         const run_status status = statuses_.get(run.value - 1);
+        if (status == run_status::interrupted)
+            throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) +
+                                                  ": it was interrupted (the process writing while it was active "
+                                                  "stopped without closing the database); resume_run(run) to go on "
+                                                  "writing, or end_run(run, status) to close it");
         if (status != run_status::active)
             throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) + ": it has ended (" +
                                                   std::string(to_string(status)) +
@@ -4454,11 +5289,15 @@ private:
         return decode_run(*rec, run);
     }
 
-    static run_info decode_run(const stored_record& rec, run_id run) {
+    // Decodes a run record; a run interrupted at this open reads so before its record does.
+    run_info decode_run(const stored_record& rec, run_id run) const {
         auto info = decode<run_info>(rec.bytes);
         if (!info)
             throw error(errc::corruption, "inmem: the run index record of " + describe_run(run) +
                                               " does not decode: " + info.error().message());
+        if (info.value().status == run_status::active && run.value - 1 < statuses_.size() &&
+            statuses_.get(run.value - 1) == run_status::interrupted)
+            info.value().status = run_status::interrupted;
         return std::move(info).value();
     }
 
@@ -4466,27 +5305,21 @@ private:
     mutable mutex_type mutex_;
     version_t version_ = 0;          // the last commit's version, under mutex_
     std::size_t collect_at_ = 256;   // garbage count that triggers a collect, under mutex_
+    std::uint64_t next_run_ = 1;     // the id begin_run hands out next, under mutex_
+    bool log_started_ = false;       // under mutex_
+    std::vector<run_id> interrupted_; // interrupted at open, not yet written; under mutex_
     // Anyone. Each on its own cache line: readers read them on every call, and a line the
     // writer dirties on every commit (the fields above) must not hold what they read.
     alignas(64) backend_type store_;
     alignas(64) std::atomic<version_t> visible_{0}; // the newest version readers may read
     mutable snapshots_type snapshots_;
-    append_only_array<run_status> statuses_; // of run id i at [i - 1]
+    append_only_array<run_status> statuses_; // of run id i at [i - 1]; no_run in a gap
 
     // Durable databases only.
-    open_options options_;
-    std::filesystem::path dir_;
-    schema_stamp schema_;
-    std::unique_ptr<directory_lock> lock_;
     recovery_report report_;
-    std::unique_ptr<wal_log> wal_;
     std::mutex snapshot_mutex_;
-    std::atomic<std::uint64_t> snapshot_ticket_{0};
     std::atomic<bool> snapshot_running_{false};
-    std::mutex flush_mutex_;
-    std::condition_variable flush_cv_;
-    bool stop_flusher_ = false;
-    std::thread flusher_;
+    log_pointer log_{nullptr, nullptr}; // last: destroyed first, so its close finds the store whole
 };
 
 } // namespace inmem::detail
@@ -4494,6 +5327,64 @@ private:
 // ---- begin inmem/primitives/kv.hpp ----
 // inmem/primitives/kv.hpp: typed key/value working memory, scoped to a run.
 
+// ---- begin inmem/primitives/listing.hpp ----
+// inmem/primitives/listing.hpp: what the primitives' list() calls take and return.
+//
+//   auto page = plans.list(run, "tool:", {.limit = 10});                 // the first 10
+//   auto next = plans.list(run, "tool:", {.after = page[9].key, .limit = 10}); // the next 10
+
+#include <range/v3/range_fwd.hpp>
+
+#include <cstddef>
+#include <limits>
+#include <memory>
+#include <ranges>
+#include <string_view>
+#include <vector>
+
+namespace inmem {
+
+/// Which part of a listing to return: the entries after a key, at most limit of them. A
+/// listing costs what it returns (plus finding where to start), not the whole range.
+struct list_options {
+    /// Start after this key (exclusive), e.g. the last key of the previous page; "": from the first.
+    std::string_view after{};
+    /// At most this many entries.
+    std::size_t limit = std::numeric_limits<std::size_t>::max();
+};
+
+/// The result of a list() call: a view of entries in key order, taken at one moment.
+/// Copying it is O(1) (the entries are shared), so it composes with range-v3 and std views
+/// even as a temporary: `db.kv<Plan>().list(run) | ranges::views::filter(...)`.
+/// (It tags itself as a view rather than deriving from std::ranges::view_interface, which
+/// clang 14 cannot instantiate with libstdc++ 12.)
+template <class Entry>
+class entry_range : public std::ranges::view_base, public ranges::view_base {
+public:
+    using entries_type = std::vector<Entry>;
+
+    entry_range() = default;
+    explicit entry_range(entries_type entries)
+        : entries_(std::make_shared<const entries_type>(std::move(entries))) {}
+
+    typename entries_type::const_iterator begin() const noexcept {
+        return entries_ ? entries_->begin() : typename entries_type::const_iterator{};
+    }
+    typename entries_type::const_iterator end() const noexcept {
+        return entries_ ? entries_->end() : typename entries_type::const_iterator{};
+    }
+    std::size_t size() const noexcept { return entries_ ? entries_->size() : 0; }
+    bool empty() const noexcept { return size() == 0; }
+    const Entry& operator[](std::size_t i) const noexcept { return (*entries_)[i]; }
+    /// The last entry (the cursor for the next page: list(..., {.after = r.back().key})).
+    const Entry& back() const noexcept { return entries_->back(); }
+
+private:
+    std::shared_ptr<const entries_type> entries_;
+};
+
+} // namespace inmem
+// ---- end inmem/primitives/listing.hpp ----
 // ---- begin inmem/transaction.hpp ----
 // inmem/transaction.hpp: transactions, one consistent snapshot and one atomic commit.
 //
@@ -4519,6 +5410,7 @@ private:
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -4632,27 +5524,42 @@ public:
         return engine_->read_at(pin_.version(), key, f);
     }
 
-    /// Calls f(key, record) for every key under prefix as this transaction sees it, in order.
+    /// Calls f(key, record) for every key under prefix (after `after`, when given) as this
+    /// transaction sees it, in order; f may return false to stop. Under serializable
+    /// isolation the range is recorded up to where the listing stopped.
     template <class F>
-    void scan(std::string_view prefix, F&& f) {
+    void scan(std::string_view prefix, F&& f, std::string_view after = {}) {
         ensure_open("list");
-        if (options_.level == isolation::serializable) ranges_.emplace_back(prefix);
-        auto it = writes_.lower_bound(prefix);
-        const auto in_range = [&] { return it != writes_.end() && std::string_view(it->first).starts_with(prefix); };
-        const auto emit_pending = [&] {
-            if (!it->second.erased && !it->second.append_version)
-                f(std::string_view(it->first), std::as_const(it->second.record));
-            ++it;
-        };
-        engine_->scan_at(pin_.version(), prefix, [&](std::string_view key, const detail::stored_record& rec) {
-            while (in_range() && std::string_view(it->first) < key) emit_pending();
-            if (in_range() && std::string_view(it->first) == key && !it->second.append_version) {
-                emit_pending(); // this transaction's write replaces (or erases) the snapshot's
-                return;
+        std::string last; // the key f stopped at
+        auto give = [&](std::string_view key, const detail::stored_record& rec) {
+            if constexpr (std::is_void_v<decltype(f(key, rec))>) {
+                f(key, rec);
+            } else if (!f(key, rec)) {
+                last = key;
+                return false;
             }
-            f(key, rec);
-        });
-        while (in_range()) emit_pending();
+            return true;
+        };
+        auto it = !after.empty() && after >= prefix ? writes_.upper_bound(after) : writes_.lower_bound(prefix);
+        const auto in_range = [&] { return it != writes_.end() && std::string_view(it->first).starts_with(prefix); };
+        const auto give_pending = [&] { // this transaction's write of the key it points at
+            const auto& [key, p] = *it++;
+            return p.erased || p.append_version || give(key, std::as_const(p.record));
+        };
+        bool stopped = false;
+        engine_->scan_at(
+            pin_.version(), prefix,
+            [&](std::string_view key, const detail::stored_record& rec) {
+                while (in_range() && std::string_view(it->first) < key)
+                    if (!give_pending()) return !(stopped = true);
+                if (in_range() && std::string_view(it->first) == key && !it->second.append_version)
+                    return !(stopped = !give_pending()); // this transaction's write replaces (or erases) the snapshot's
+                return !(stopped = !give(key, rec));
+            },
+            after);
+        while (!stopped && in_range()) stopped = !give_pending();
+        if (options_.level == isolation::serializable)
+            ranges_.push_back({std::string(prefix), std::string(after), std::move(last)});
     }
 
     /// Buffers a put of bytes at key (the latest buffered write of a key wins).
@@ -4689,7 +5596,7 @@ private:
     typename Engine::pinned pin_;
     std::map<std::string, pending, std::less<>> writes_;
     std::vector<std::string> reads_;  // serializable only
-    std::vector<std::string> ranges_; // serializable only
+    std::vector<typename Engine::key_range> ranges_; // serializable only
     bool open_ = true;
     version_t committed_ = 0;
 };
@@ -4697,11 +5604,7 @@ private:
 } // namespace inmem
 // ---- end inmem/transaction.hpp ----
 
-#include <range/v3/range_fwd.hpp>
-
-#include <memory>
 #include <optional>
-#include <ranges>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -4716,33 +5619,9 @@ struct kv_entry {
     version_t version = 0;
 };
 
-/// The result of kv_handle::list: a view of entries in key order, taken at one moment.
-/// Copying it is O(1) (the entries are shared), so it composes with range-v3 and std views
-/// even as a temporary: `db.kv<Plan>().list(run) | ranges::views::filter(...)`.
-/// (It tags itself as a view rather than deriving from std::ranges::view_interface, which
-/// clang 14 cannot instantiate with libstdc++ 12.)
+/// The result of kv_handle::list: a shared view of kv_entry<T> in key order (listing.hpp).
 template <class T>
-class kv_range : public std::ranges::view_base, public ranges::view_base {
-public:
-    using entries_type = std::vector<kv_entry<T>>;
-
-    kv_range() = default;
-    explicit kv_range(entries_type entries)
-        : entries_(std::make_shared<const entries_type>(std::move(entries))) {}
-
-    typename entries_type::const_iterator begin() const noexcept {
-        return entries_ ? entries_->begin() : typename entries_type::const_iterator{};
-    }
-    typename entries_type::const_iterator end() const noexcept {
-        return entries_ ? entries_->end() : typename entries_type::const_iterator{};
-    }
-    std::size_t size() const noexcept { return entries_ ? entries_->size() : 0; }
-    bool empty() const noexcept { return size() == 0; }
-    const kv_entry<T>& operator[](std::size_t i) const noexcept { return (*entries_)[i]; }
-
-private:
-    std::shared_ptr<const entries_type> entries_;
-};
+using kv_range = entry_range<kv_entry<T>>;
 
 /// Typed KV of one value type T, obtained from db.kv<T>(). Cheap to copy; valid while the
 /// database lives. Keys are arbitrary bytes up to inmem::max_key_size, private to each run.
@@ -4812,19 +5691,27 @@ public:
         return present;
     }
 
-    /// In tx: the entries under prefix as tx sees them, in key order.
-    kv_range<T> list(transaction& tx, std::string_view prefix = {}) const {
+    /// In tx: the entries under prefix as tx sees them, in key order (options: a page of them).
+    kv_range<T> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
+        detail::check_user_key(options.after);
         std::vector<kv_entry<T>> out;
-        tx.scan(full_key(tx.run(), prefix), append_to(tx.run(), out));
+        if (options.limit == 0) return kv_range<T>(std::move(out));
+        tx.scan(full_key(tx.run(), prefix), append_to(tx.run(), out, options.limit), after_key(tx.run(), options));
         return kv_range<T>(std::move(out));
     }
 
-    /// The entries of run whose key starts with prefix (all of them for ""), in key order.
-    kv_range<T> list(run_id run, std::string_view prefix = {}) const {
+    /// The entries of run whose key starts with prefix (all of them for ""), in key order;
+    /// options.after and options.limit return one page of them, at the cost of that page.
+    kv_range<T> list(run_id run, std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
+        detail::check_user_key(options.after);
         std::vector<kv_entry<T>> out;
-        engine_->scan(run, lookup_key(run, prefix), append_to(run, out));
+        if (options.limit == 0) {
+            engine_->check_known(run);
+            return kv_range<T>(std::move(out));
+        }
+        engine_->scan(run, lookup_key(run, prefix), append_to(run, out, options.limit), after_key(run, options));
         return kv_range<T>(std::move(out));
     }
 
@@ -4843,11 +5730,17 @@ private:
             return kv_entry<T>{std::string(key), decode_stored(run, key, rec->bytes), rec->version};
         };
     }
-    static auto append_to(run_id run, std::vector<kv_entry<T>>& out) {
-        return [run, &out](std::string_view key, const detail::stored_record& rec) {
+    static auto append_to(run_id run, std::vector<kv_entry<T>>& out, std::size_t limit) {
+        return [run, &out, limit](std::string_view key, const detail::stored_record& rec) {
             const auto user_key = key.substr(detail::run_key_prefix_size);
             out.push_back(kv_entry<T>{std::string(user_key), decode_stored(run, user_key, rec.bytes), rec.version});
+            return out.size() < limit;
         };
+    }
+
+    // The full key to list after ("" when listing from the first).
+    std::string after_key(run_id run, const list_options& options) const {
+        return options.after.empty() ? std::string() : full_key(run, options.after);
     }
 
     std::string full_key(run_id run, std::string_view key) const {
@@ -4892,6 +5785,7 @@ private:
 // Storage (see storage/key.hpp):
 //   record  space 2: ns primitive=3 slot name                 -> writer:u64 value
 //   journal space 1: ns run primitive=3 slot name version:u64 -> writer:u64 value
+//                                                              | (writer | 2^63):u64   (an erase)
 
 
 #include <algorithm>
@@ -4921,8 +5815,18 @@ struct state_entry {
 template <class T>
 struct state_write {
     std::string name;
+    T value;              ///< T{} for an erase
+    version_t version = 0;
+    bool erased = false;  ///< the write erased the record
+};
+
+/// A state record as list() returns it: its name, value, version and writer.
+template <class T>
+struct state_item {
+    std::string name;
     T value;
     version_t version = 0;
+    run_id writer{};
 };
 
 /// What cas() and init() return. On success, version is the new version (0 inside a
@@ -5008,6 +5912,26 @@ public:
         return engine_->commit(run, ops);
     }
 
+    /// Erases the record (a later init creates it anew, with a newer version); true if it
+    /// existed. The erase is attributed like a write: it appears in writes(run).
+    bool erase(run_id run, std::string_view name) const {
+        auto ops = erase_ops(run, name);
+        return engine_
+            ->commit_if(run, ops,
+                        [&](const typename Engine::backend_type& store) { return store.find(ops[0].key) != nullptr; })
+            .has_value();
+    }
+
+    /// The records whose name starts with prefix, in name order, as of now; options.after
+    /// and options.limit return one page of them, at the cost of that page.
+    entry_range<state_item<T>> list(std::string_view prefix = {}, list_options options = {}) const {
+        detail::check_user_key(prefix);
+        detail::check_user_key(options.after);
+        std::vector<state_item<T>> out;
+        if (options.limit > 0) engine_->scan(run_id{}, shared_key(prefix), append_to(out, options.limit), after_key(options));
+        return entry_range<state_item<T>>(std::move(out));
+    }
+
     /// Reads the record, computes fn(value) and writes it with cas; when another write came
     /// first, reads again and re-runs fn, until one succeeds. Returns what was written.
     /// Throws not_found if the record does not exist (init it first).
@@ -5050,14 +5974,34 @@ public:
         tx.put(std::move(ops[1].key), std::move(ops[1].bytes), true);
     }
 
+    /// In tx: buffers the erasure of the record; true if tx saw it.
+    bool erase(transaction& tx, std::string_view name) const {
+        auto ops = erase_ops(tx.run(), name);
+        const bool present = tx.read(ops[0].key, [](const detail::stored_record* rec) { return rec != nullptr; });
+        tx.erase(std::move(ops[0].key));
+        tx.put(std::move(ops[1].key), std::move(ops[1].bytes), true);
+        return present;
+    }
+
+    /// In tx: the records under prefix as tx sees them, in name order (options: a page).
+    entry_range<state_item<T>> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
+        detail::check_user_key(prefix);
+        detail::check_user_key(options.after);
+        std::vector<state_item<T>> out;
+        if (options.limit > 0) tx.scan(shared_key(prefix), append_to(out, options.limit), after_key(options));
+        return entry_range<state_item<T>>(std::move(out));
+    }
+
     /// Every write run made to records of this type, oldest first. Throws unknown_run.
     std::vector<state_write<T>> writes(run_id run) const {
         std::vector<state_write<T>> out;
         const std::string prefix = detail::run_data_key(detail::default_namespace, run.value, prim, slot_, {});
         engine_->scan(run, prefix, [&](std::string_view key, const detail::stored_record& rec) {
             const std::string_view name = key.substr(prefix.size(), key.size() - prefix.size() - 8);
-            out.push_back(state_write<T>{std::string(name), decode_value(name, rec.bytes),
-                                         detail::read_big_endian<version_t>(key, key.size() - 8)});
+            const version_t version = detail::read_big_endian<version_t>(key, key.size() - 8);
+            if (rec.bytes.size() >= 8 && (detail::read_big_endian<std::uint64_t>(rec.bytes, 0) & erased_bit))
+                out.push_back(state_write<T>{std::string(name), T{}, version, true});
+            else out.push_back(state_write<T>{std::string(name), decode_value(name, rec.bytes), version});
         });
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
         return out;
@@ -5122,6 +6066,38 @@ public:
     }
 
 private:
+    static constexpr std::uint64_t erased_bit = std::uint64_t{1} << 63; // in a journal entry's writer
+
+    // The record's erasure and the run's journal entry of it, ready to commit.
+    std::array<detail::write_op, 2> erase_ops(run_id run, std::string_view name) const {
+        detail::check_user_key(name);
+        std::string bytes(8, '\0');
+        detail::store_big_endian(bytes.data(), run.value | erased_bit);
+        return {detail::write_op{detail::write_op::kind::erase, shared_key(name), {}, false},
+                detail::write_op{detail::write_op::kind::put,
+                                 detail::run_data_key(detail::default_namespace, run.value, prim, slot_, name),
+                                 std::move(bytes), true}};
+    }
+
+    std::string shared_key(std::string_view name) const {
+        std::string key;
+        detail::shared_key_into(key, detail::default_namespace, prim, slot_, name);
+        return key;
+    }
+
+    std::string after_key(const list_options& options) const {
+        return options.after.empty() ? std::string() : shared_key(options.after);
+    }
+
+    auto append_to(std::vector<state_item<T>>& out, std::size_t limit) const {
+        return [&out, limit, this](std::string_view key, const detail::stored_record& rec) {
+            const std::string_view name = key.substr(8);
+            auto entry = entry_of(name, &rec);
+            out.push_back(state_item<T>{std::string(name), std::move(entry->value), entry->version, entry->writer});
+            return out.size() < limit;
+        };
+    }
+
     // The record's put and the run's journal entry, ready to commit.
     std::array<detail::write_op, 2> write_ops(run_id run, std::string_view name, const T& value) const {
         detail::check_user_key(name);
@@ -5201,7 +6177,7 @@ public:
     using schema_type = Schema;
     using storage_policy = detail::select_policy_t<storage_kind, storage::memory, Policies...>;
     using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::optimistic, Policies...>;
-    using durability_policy = detail::select_policy_t<durability_kind, durability::batched<>, Policies...>;
+    using durability_policy = detail::select_policy_t<durability_kind, durability::batched, Policies...>;
     using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy>;
     /// What begin() returns and transact() hands its closure.
     using transaction = basic_transaction<engine_type>;
@@ -5217,7 +6193,7 @@ public:
         : engine_(dir, std::move(options), detail::schema_stamp::of<Schema>()) {
         static_assert(durability_policy::persistent,
                       "inmem: durability::none keeps nothing on disk, so it cannot open a directory; "
-                      "use durability::batched<> (the default) or durability::strict");
+                      "use durability::batched (the default) or durability::strict");
     }
     basic_database(const basic_database&) = delete;
     basic_database& operator=(const basic_database&) = delete;
@@ -5226,15 +6202,25 @@ public:
     /// options.parent is not a run of this database.
     run_id begin_run(run_options options = {}) { return engine_.begin_run(std::move(options)); }
 
-    /// Ends an active run with a final status; it accepts no more writes but stays readable.
-    /// Throws unknown_run, run_not_active (already ended) or invalid_argument (status active).
+    /// Ends an active or interrupted run with a final status; it accepts no more writes but
+    /// stays readable. Throws unknown_run, run_not_active (already ended, saying how) or
+    /// invalid_argument (a status that is not final).
     void end_run(run_id run, run_status status = run_status::completed) { engine_.end_run(run, status); }
+
+    /// Makes an interrupted run (see run_status::interrupted) active again, to go on writing
+    /// to it. Throws unknown_run, run_not_active (it has ended) or invalid_argument (it is
+    /// active already).
+    void resume_run(run_id run) { engine_.resume_run(run); }
 
     /// The run index record of run. Throws unknown_run.
     run_info run(run_id run) const { return engine_.run(run); }
 
     /// Every run's record, oldest first.
     std::vector<run_info> runs() const { return engine_.runs(); }
+
+    /// The records of the runs whose status is status, oldest first: e.g. the runs a crash
+    /// interrupted, db.runs(run_status::interrupted). O(runs).
+    std::vector<run_info> runs(run_status status) const { return engine_.runs(status); }
 
     /// The typed KV of value type T, which the schema must list in inmem::kv<...>.
     template <class T>
