@@ -15,7 +15,7 @@
 // change is written with the session's first commit.
 #pragma once
 
-#include <inmem/concurrency/append_only_array.hpp>
+#include <inmem/concurrency/run_statuses.hpp>
 #include <inmem/durability/commit_log.hpp>
 #include <inmem/durability/recovery.hpp>
 #include <inmem/durability/session.hpp>
@@ -50,9 +50,6 @@ inline std::string run_catalog_prefix(catalog_kind kind = catalog_kind::run) {
     prefix.push_back(static_cast<char>(kind));
     return prefix;
 }
-
-/// In the run registry, the status of an id that is not a run (a gap left by a crash).
-inline constexpr auto no_run = static_cast<run_status>(255);
 
 template <class StoragePolicy, class ConcurrencyPolicy, class DurabilityPolicy>
 class engine {
@@ -115,7 +112,7 @@ public:
         store_.collect(latest_version);
         visible_.store(version_);
         rebuild_runs();
-        next_run_ = statuses_.size() + 1;
+        next_run_ = statuses_.next_id();
         if (!found.clean) { // what the crashed session may have handed out is never used again
             if (found.reserved_runs >= next_run_) report_.reserved_run = found.reserved_runs;
             next_run_ = std::max<std::uint64_t>(next_run_, found.reserved_runs + 1);
@@ -155,7 +152,7 @@ public:
                           .started = std::chrono::system_clock::now(),
                           .ended = std::nullopt};
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), encode(info)};
-            statuses_.reserve(1); // so that recording the status after the commit cannot fail
+            statuses_.reserve(); // so that recording the status after the commit cannot fail
             if (log_) log_->reserve(version_ + 1, next_run_);
             commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.push_back(run_status::active); });
             id = info.id;
@@ -448,10 +445,10 @@ private:
         version_ = log_->start(version_, next_run_);
         log_started_ = true;
         std::vector<write_op> ops;
-        const std::uint64_t first_free = statuses_.size() + 1;
-        if (next_run_ > first_free) {
-            ops.push_back({write_op::kind::put, run_gap_key(default_namespace, first_free), {}});
+        if (const std::uint64_t first = statuses_.next_id(); next_run_ > first) {
+            ops.push_back({write_op::kind::put, run_gap_key(default_namespace, first), {}});
             append_big_endian(ops.back().bytes, next_run_ - 1);
+            statuses_.add_gap(next_run_ - 1); // ids that are no runs either way: seen at once
         }
         for (const run_id run : interrupted_) {
             run_info info = load_run(run, latest_version);
@@ -460,12 +457,9 @@ private:
         }
         interrupted_.clear();
         if (ops.empty()) return;
-        statuses_.reserve(next_run_ - first_free); // so that recording the gap after the commit cannot fail
         std::uint64_t ticket = 0;
         garbage freed; // released with the lock held: this happens once a session
-        commit_locked(ops, ticket, freed, [&] {
-            while (statuses_.size() + 1 < next_run_) statuses_.push_back(no_run);
-        });
+        commit_locked(ops, ticket, freed, [] {});
         backend_type::release(freed);
     }
 
@@ -476,14 +470,15 @@ private:
         garbage freed;
         {
             std::unique_lock lock(mutex_);
-            if (!known(run)) throw unknown(run, what);
-            const run_status status = next(statuses_.get(run.value - 1));
+            const auto current = statuses_.get(run);
+            if (!current) throw unknown(run, what);
+            const run_status status = next(*current);
             run_info info = load_run(run, latest_version);
             info.status = status;
             info.ended = status == run_status::active ? std::nullopt
                                                       : std::optional(std::chrono::system_clock::now());
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
-            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run.value - 1, status); });
+            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run, status); });
         }
         finish(ticket, freed);
     }
@@ -491,11 +486,10 @@ private:
     // Runs left active by a session that crashed are interrupted: at once in memory, in the
     // run index with this session's first write (opening writes nothing).
     void interrupt_active_runs() {
-        for (std::size_t i = 0; i < statuses_.size(); ++i)
-            if (statuses_.get(i) == run_status::active) {
-                statuses_.set(i, run_status::interrupted);
-                interrupted_.push_back(run_id{i + 1});
-            }
+        statuses_.for_each([&](run_id run, run_status status) {
+            if (status == run_status::active) interrupted_.push_back(run);
+        });
+        for (const run_id run : interrupted_) statuses_.set(run, run_status::interrupted);
         report_.interrupted = interrupted_;
     }
 
@@ -538,20 +532,20 @@ private:
                               read_big_endian<std::uint64_t>(rec.bytes, 0)); // lengths checked by recovery
         });
         auto gap = gaps.begin();
-        auto fill_gaps_to = [&](std::uint64_t id) {
-            while (gap != gaps.end() && gap->first == statuses_.size() + 1 && gap->first < id) {
-                if (gap->second >= id) throw corrupt("has a gap up to run " + std::to_string(gap->second) +
-                                                     " that overlaps " + describe_run(run_id{id}));
-                for (std::uint64_t i = gap->first; i <= gap->second; ++i) statuses_.push_back(no_run);
-                ++gap;
+        auto gaps_before = [&](std::uint64_t id) {
+            for (; gap != gaps.end() && gap->first == statuses_.next_id() && gap->first < id; ++gap) {
+                if (gap->second >= id || gap->second >= version_limit)
+                    throw corrupt("has a gap from run " + std::to_string(gap->first) + " to " +
+                                  std::to_string(gap->second) + " that overlaps " + describe_run(run_id{id}));
+                statuses_.add_gap(gap->second);
             }
         };
         const std::string prefix = run_catalog_prefix();
         store_.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
             const run_id id{read_big_endian<std::uint64_t>(key, prefix.size())};
-            fill_gaps_to(id.value);
-            if (id.value != statuses_.size() + 1)
-                throw corrupt("skips from run " + std::to_string(statuses_.size()) + " to " + describe_run(id));
+            gaps_before(id.value);
+            if (id.value != statuses_.next_id())
+                throw corrupt("skips from run " + std::to_string(statuses_.next_id() - 1) + " to " + describe_run(id));
             const run_info info = decode_run(rec, id);
             if (info.id != id) throw corrupt("holds the record of " + describe_run(info.id) + " as " + describe_run(id));
             if (info.parent && !known(*info.parent))
@@ -559,18 +553,18 @@ private:
                               ", that is not an earlier run");
             if (static_cast<std::uint8_t>(info.status) > static_cast<std::uint8_t>(run_status::interrupted))
                 throw corrupt("gives " + describe_run(id) + " an unknown status");
+            statuses_.reserve();
             statuses_.push_back(info.status);
         });
-        fill_gaps_to(std::numeric_limits<std::uint64_t>::max());
-        if (gap != gaps.end()) throw corrupt("has a gap from run " + std::to_string(gap->first) + " after its last run");
+        gaps_before(version_limit);
+        if (gap != gaps.end())
+            throw corrupt("has a gap from run " + std::to_string(gap->first) + " that does not follow its runs");
     }
 
-    bool known(run_id run) const noexcept {
-        return run.value - 1 < statuses_.size() && statuses_.get(run.value - 1) != no_run;
-    }
+    bool known(run_id run) const noexcept { return statuses_.get(run).has_value(); }
 
     error unknown(run_id run, const char* what) const {
-        const bool lost = run.value - 1 < statuses_.size();
+        const bool lost = statuses_.in_gap(run);
         return error(errc::unknown_run, std::string("inmem: ") + what + (*what ? ": " : "") + describe_run(run) +
                                             (lost ? " does not exist: its id was reserved by a session that "
                                                     "crashed before the run was durable, and is never used"
@@ -578,8 +572,9 @@ private:
     }
 
     void check_writable(run_id run) const {
-        if (!known(run)) throw unknown(run, "cannot write");
-        const run_status status = statuses_.get(run.value - 1);
+        const auto current = statuses_.get(run);
+        if (!current) throw unknown(run, "cannot write");
+        const run_status status = *current;
         if (status == run_status::interrupted)
             throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) +
                                                   ": it was interrupted (the process writing while it was active "
@@ -603,8 +598,7 @@ private:
         if (!info)
             throw error(errc::corruption, "inmem: the run index record of " + describe_run(run) +
                                               " does not decode: " + info.error().message());
-        if (info.value().status == run_status::active && run.value - 1 < statuses_.size() &&
-            statuses_.get(run.value - 1) == run_status::interrupted)
+        if (info.value().status == run_status::active && statuses_.get(run) == run_status::interrupted)
             info.value().status = run_status::interrupted;
         return std::move(info).value();
     }
@@ -621,7 +615,7 @@ private:
     alignas(64) backend_type store_;
     alignas(64) std::atomic<version_t> visible_{0}; // the newest version readers may read
     mutable snapshots_type snapshots_;
-    append_only_array<run_status> statuses_; // of run id i at [i - 1]; no_run in a gap
+    run_statuses statuses_; // of every run, and the gaps between their ids
 
     // Durable databases only.
     recovery_report report_;

@@ -174,6 +174,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
     };
 
     version_t current = report.last_version; // the last commit's version, or a header's base
+    std::uint64_t live_bytes = 0;            // of the segments read, as they are left
     std::uint32_t expected = first_segment;
     std::uint32_t last_format = 0;           // of the last segment read
     std::uint64_t last_size = 0;             // its size once recovery is done with it
@@ -188,6 +189,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         ++expected;
         const std::string data = fs.read_all(dir / name);
         report.wal_bytes += data.size();
+        live_bytes += data.size();
         ++report.segments_read;
         std::string problem; // what makes a record impossible: it and everything after are refused
         std::uint64_t good_end = 0;
@@ -239,9 +241,10 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                 return;
             case wal_record::reserve:
                 if (format < 2 || closed) return refuse("a reservation where none can be");
-                if (entry.version < current || entry.version >= version_limit)
-                    return refuse("a reservation of versions to " + std::to_string(entry.version) +
-                                  ", below what was committed before (" + std::to_string(current) + ")");
+                if (entry.version < current || entry.version >= version_limit || entry.runs >= version_limit)
+                    return refuse("a reservation of versions to " + std::to_string(entry.version) + " and runs to " +
+                                  std::to_string(entry.runs) + ", below what was committed before (" +
+                                  std::to_string(current) + ") or past 2^63");
                 out.reserved_versions = entry.version;
                 out.reserved_runs = entry.runs;
                 return;
@@ -260,6 +263,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
             fail_or_repair(file, good_end, data.size(), problem + " at offset " + std::to_string(good_end),
                            std::next(it));
             last_format = format, last_size = good_end;
+            live_bytes -= data.size() - good_end;
             break;
         }
         good_end = scan.valid_bytes;
@@ -271,11 +275,13 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                 report.dropped_why = file + ": " + scan.why;
                 fs.truncate(dir / name, good_end);
                 last_size = good_end;
+                live_bytes -= data.size() - good_end;
             }
         } else if (scan.how != wal_scan::end::clean) {
             fail_or_repair(file, good_end, data.size(), scan.why + (last ? "" : ", and later segments follow"),
                            std::next(it));
             last_size = good_end;
+            live_bytes -= data.size() - good_end;
             break;
         }
     }
@@ -316,7 +322,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         out.resume = {segments.empty() ? std::max<std::uint32_t>(first_segment, 1)
                                        : std::max(segments.rbegin()->first + 1, first_segment),
                       0, false};
-    out.wal_position = report.wal_bytes - report.bytes_dropped;
+    out.wal_position = live_bytes;
     report.clean_shutdown = out.clean;
     report.reserved_version = !out.clean && out.reserved_versions > report.last_version ? out.reserved_versions : 0;
     report.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);

@@ -174,7 +174,8 @@ inline std::optional<snapshot_data> read_snapshot(std::string_view bytes, std::s
         return impossible("the header's version " + std::to_string(head.version) + " is not the one in its name");
     if (head.next_segment == 0 || head.next_segment == UINT32_MAX)
         return impossible("the log continues at segment " + std::to_string(head.next_segment) + ", which cannot exist");
-    if (format >= 2 && (head.reserved_versions < head.version || head.reserved_versions >= version_limit))
+    if (format >= 2 && (head.reserved_versions < head.version || head.reserved_versions >= version_limit ||
+                        head.reserved_runs >= version_limit))
         return impossible("its reservation (version " + std::to_string(head.reserved_versions) +
                           ") does not cover its own version " + std::to_string(head.version));
     auto check_record = [&](const snapshot_record& rec, std::size_t at) -> bool {

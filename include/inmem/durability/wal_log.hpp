@@ -98,11 +98,12 @@ public:
 
     /// Moves the log to a new segment now (for a snapshot: everything after it is in later
     /// segments) and returns its number. A started session writes the new segment's header
-    /// (base_version: the last commit's); one that has not started will begin there.
+    /// (base_version: the last commit's); one that has not started will begin there, and
+    /// stays at a segment that does not exist yet (so no number is skipped).
     std::uint32_t rotate(version_t base_version) {
         std::lock_guard lock(mu_);
         throw_if_failed();
-        formatter_ = wal_formatter(formatter_.segment() + 1, 0);
+        if (started_ || formatter_.segment() == continued_) formatter_ = wal_formatter(formatter_.segment() + 1, 0);
         if (started_) add(wal_header_payload(base_version, schema_));
         return formatter_.segment();
     }
