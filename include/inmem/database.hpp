@@ -19,8 +19,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
-#include <random>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -153,9 +153,17 @@ public:
 
 private:
     static void pause_before_retry(unsigned attempt, const transaction_options& options) {
-        thread_local std::minstd_rand jitter(std::random_device{}());
+        // splitmix64, seeded per thread by its address and the clock: jitter needs no <random>.
+        thread_local std::uint64_t state = reinterpret_cast<std::uintptr_t>(&state) ^
+                                           static_cast<std::uint64_t>(
+                                               std::chrono::steady_clock::now().time_since_epoch().count());
+        std::uint64_t jitter = (state += 0x9e3779b97f4a7c15ull);
+        jitter = (jitter ^ (jitter >> 30)) * 0xbf58476d1ce4e5b9ull;
+        jitter = (jitter ^ (jitter >> 27)) * 0x94d049bb133111ebull;
+        jitter ^= jitter >> 31;
         const auto base = std::min(options.max_backoff, options.first_backoff * (1u << std::min(attempt - 1, 20u)));
-        const auto micros = base.count() / 2 + static_cast<long long>(jitter() % (base.count() + 1));
+        const auto micros =
+            base.count() / 2 + static_cast<long long>(jitter % static_cast<std::uint64_t>(base.count() + 1));
         if (micros > 0) std::this_thread::sleep_for(std::chrono::microseconds(micros));
     }
 

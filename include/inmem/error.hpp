@@ -5,14 +5,15 @@
 //    whose code() is an inmem::errc in inmem::error_category() (branch on it) and whose
 //    what() says what went wrong and what to do (show it to a person);
 //  - an outcome that is a normal answer is a value: an absent key is an empty optional;
-//  - decoding bytes that may not be ours returns inmem::result<T> (Boost.Outcome), never
-//    throws and never crashes.
+//  - decoding bytes that may not be ours returns inmem::result<T> (a value or an error code,
+//    in the manner of Boost.Outcome's std_result), never throws and never crashes.
 #pragma once
 
-#include <boost/outcome/std_result.hpp>
-
+#include <memory>
 #include <string>
 #include <system_error>
+#include <type_traits>
+#include <utility>
 
 namespace inmem {
 
@@ -85,11 +86,84 @@ public:
     error(std::error_code code, const std::string& what) : std::system_error(code, what) {}
 };
 
-/// A value or an error code, for operations on untrusted input (see inmem::decode).
-template <class T>
-using result = boost::outcome_v2::std_result<T>;
-
 } // namespace inmem
 
 template <>
 struct std::is_error_code_enum<inmem::errc> : std::true_type {};
+
+namespace inmem {
+
+/// A value or an error code, for operations on untrusted input (see inmem::decode). Test it
+/// like a bool (or has_value()); value() returns the value or throws std::system_error with
+/// the error; error() is the error code (compare it to an inmem::errc). The surface of Boost
+/// Outcome's std_result that inmem's users need, without its compile cost.
+template <class T>
+class [[nodiscard]] result {
+public:
+    using value_type = T;
+    using error_type = std::error_code;
+
+    /// A value.
+    template <class U = T>
+        requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::remove_cvref_t<U>, result> &&
+                 !std::is_same_v<std::remove_cvref_t<U>, std::error_code> &&
+                 !std::is_error_code_enum_v<std::remove_cvref_t<U>>)
+    result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) : has_value_(true) {
+        std::construct_at(std::addressof(value_), std::forward<U>(value));
+    }
+    /// An error.
+    result(std::error_code error) noexcept : error_(error) {}
+    /// An error, from an error code enumeration such as inmem::errc.
+    template <class E>
+        requires std::is_error_code_enum_v<E>
+    result(E error) noexcept : error_(make_error_code(error)) {}
+
+    result(const result& other) : has_value_(other.has_value_), error_(other.error_) {
+        if (has_value_) std::construct_at(std::addressof(value_), other.value_);
+    }
+    result(result&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
+        : has_value_(other.has_value_), error_(other.error_) {
+        if (has_value_) std::construct_at(std::addressof(value_), std::move(other.value_));
+    }
+    result& operator=(result other) noexcept(std::is_nothrow_move_constructible_v<T>) {
+        reset();
+        if (other.has_value_) std::construct_at(std::addressof(value_), std::move(other.value_));
+        has_value_ = other.has_value_;
+        error_ = other.error_;
+        return *this;
+    }
+    ~result() { reset(); }
+
+    bool has_value() const noexcept { return has_value_; }
+    bool has_error() const noexcept { return !has_value_; }
+    explicit operator bool() const noexcept { return has_value_; }
+
+    /// The value; throws std::system_error(error()) when there is none.
+    T& value() & { return check(), value_; }
+    const T& value() const& { return check(), value_; }
+    T&& value() && { return check(), std::move(value_); }
+    /// The value, which must be there (no check).
+    T& assume_value() & noexcept { return value_; }
+    const T& assume_value() const& noexcept { return value_; }
+    T&& assume_value() && noexcept { return std::move(value_); }
+
+    /// The error (an empty std::error_code when there is a value).
+    const std::error_code& error() const noexcept { return error_; }
+
+private:
+    void check() const {
+        if (!has_value_) throw std::system_error(error_);
+    }
+    void reset() noexcept {
+        if (has_value_) std::destroy_at(std::addressof(value_));
+        has_value_ = false;
+    }
+
+    union {
+        T value_;
+    };
+    bool has_value_ = false;
+    std::error_code error_{};
+};
+
+} // namespace inmem
