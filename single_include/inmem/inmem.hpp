@@ -80,13 +80,14 @@ static_assert(std::endian::native == std::endian::little || std::endian::native 
 //    whose code() is an inmem::errc in inmem::error_category() (branch on it) and whose
 //    what() says what went wrong and what to do (show it to a person);
 //  - an outcome that is a normal answer is a value: an absent key is an empty optional;
-//  - decoding bytes that may not be ours returns inmem::result<T> (Boost.Outcome), never
-//    throws and never crashes.
+//  - decoding bytes that may not be ours returns inmem::result<T> (a value or an error code,
+//    in the manner of Boost.Outcome's std_result), never throws and never crashes.
 
-#include <boost/outcome/std_result.hpp>
-
+#include <memory>
 #include <string>
 #include <system_error>
+#include <type_traits>
+#include <utility>
 
 namespace inmem {
 
@@ -159,14 +160,87 @@ public:
     error(std::error_code code, const std::string& what) : std::system_error(code, what) {}
 };
 
-/// A value or an error code, for operations on untrusted input (see inmem::decode).
-template <class T>
-using result = boost::outcome_v2::std_result<T>;
-
 } // namespace inmem
 
 template <>
 struct std::is_error_code_enum<inmem::errc> : std::true_type {};
+
+namespace inmem {
+
+/// A value or an error code, for operations on untrusted input (see inmem::decode). Test it
+/// like a bool (or has_value()); value() returns the value or throws std::system_error with
+/// the error; error() is the error code (compare it to an inmem::errc). The surface of Boost
+/// Outcome's std_result that inmem's users need, without its compile cost.
+template <class T>
+class [[nodiscard]] result {
+public:
+    using value_type = T;
+    using error_type = std::error_code;
+
+    /// A value.
+    template <class U = T>
+        requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::remove_cvref_t<U>, result> &&
+                 !std::is_same_v<std::remove_cvref_t<U>, std::error_code> &&
+                 !std::is_error_code_enum_v<std::remove_cvref_t<U>>)
+    result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) : has_value_(true) {
+        std::construct_at(std::addressof(value_), std::forward<U>(value));
+    }
+    /// An error.
+    result(std::error_code error) noexcept : error_(error) {}
+    /// An error, from an error code enumeration such as inmem::errc.
+    template <class E>
+        requires std::is_error_code_enum_v<E>
+    result(E error) noexcept : error_(make_error_code(error)) {}
+
+    result(const result& other) : has_value_(other.has_value_), error_(other.error_) {
+        if (has_value_) std::construct_at(std::addressof(value_), other.value_);
+    }
+    result(result&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
+        : has_value_(other.has_value_), error_(other.error_) {
+        if (has_value_) std::construct_at(std::addressof(value_), std::move(other.value_));
+    }
+    result& operator=(result other) noexcept(std::is_nothrow_move_constructible_v<T>) {
+        reset();
+        if (other.has_value_) std::construct_at(std::addressof(value_), std::move(other.value_));
+        has_value_ = other.has_value_;
+        error_ = other.error_;
+        return *this;
+    }
+    ~result() { reset(); }
+
+    bool has_value() const noexcept { return has_value_; }
+    bool has_error() const noexcept { return !has_value_; }
+    explicit operator bool() const noexcept { return has_value_; }
+
+    /// The value; throws std::system_error(error()) when there is none.
+    T& value() & { return check(), value_; }
+    const T& value() const& { return check(), value_; }
+    T&& value() && { return check(), std::move(value_); }
+    /// The value, which must be there (no check).
+    T& assume_value() & noexcept { return value_; }
+    const T& assume_value() const& noexcept { return value_; }
+    T&& assume_value() && noexcept { return std::move(value_); }
+
+    /// The error (an empty std::error_code when there is a value).
+    const std::error_code& error() const noexcept { return error_; }
+
+private:
+    void check() const {
+        if (!has_value_) throw std::system_error(error_);
+    }
+    void reset() noexcept {
+        if (has_value_) std::destroy_at(std::addressof(value_));
+        has_value_ = false;
+    }
+
+    union {
+        T value_;
+    };
+    bool has_value_ = false;
+    std::error_code error_{};
+};
+
+} // namespace inmem
 // ---- end inmem/error.hpp ----
 
 #include <array>
@@ -219,6 +293,19 @@ template <class Int>
 Int read_big_endian(std::string_view in, std::size_t at) noexcept {
     Int v = 0;
     for (std::size_t i = 0; i < sizeof(Int); ++i) v = static_cast<Int>((v << 8) | static_cast<unsigned char>(in[at + i]));
+    return v;
+}
+
+// Reads a big-endian integer at in[at]: one load and one byte swap (in must hold it).
+template <class Int>
+Int load_big_endian(const char* in) noexcept {
+    Int v;
+    std::memcpy(&v, in, sizeof v);
+    if constexpr (std::endian::native == std::endian::little) {
+        if constexpr (sizeof(Int) == 2) v = static_cast<Int>(__builtin_bswap16(static_cast<std::uint16_t>(v)));
+        else if constexpr (sizeof(Int) == 4) v = static_cast<Int>(__builtin_bswap32(static_cast<std::uint32_t>(v)));
+        else if constexpr (sizeof(Int) == 8) v = static_cast<Int>(__builtin_bswap64(static_cast<std::uint64_t>(v)));
+    }
     return v;
 }
 
@@ -320,6 +407,34 @@ inline std::string run_gap_key(std::uint32_t ns, std::uint64_t first) {
     std::string key = run_catalog_key(ns, first);
     key[5] = static_cast<char>(catalog_kind::run_gap);
     return key;
+}
+
+/// Whether a stored key and its value (bytes; nullptr for an erasure) are well-formed by
+/// the grammar above (key_problem says why not). Cheap: recovery runs it on every record.
+inline bool key_is_valid(std::string_view key, const std::string_view* bytes,
+                         std::span<const std::uint8_t> slot_primitives) noexcept {
+    if (key.size() < 6 || key.size() > 16 + max_key_size + 8) return false;
+    constexpr auto state = std::uint8_t{3}; // primitive::state (schema/schema.hpp)
+    const char* k = key.data();
+    auto slot_ok = [&](std::size_t at) {
+        const auto slot = load_big_endian<std::uint16_t>(k + at + 1);
+        return slot < slot_primitives.size() && slot_primitives[slot] == static_cast<std::uint8_t>(k[at]);
+    };
+    switch (static_cast<key_space>(k[4])) {
+    case key_space::catalog:
+        if (key.size() != 14 || static_cast<std::uint8_t>(k[5]) > 1 || load_big_endian<std::uint64_t>(k + 6) == 0)
+            return false;
+        return !bytes || static_cast<catalog_kind>(k[5]) != catalog_kind::run_gap ||
+               (bytes->size() == 8 && load_big_endian<std::uint64_t>(bytes->data()) >= load_big_endian<std::uint64_t>(k + 6));
+    case key_space::run:
+        if (key.size() < run_key_prefix_size || load_big_endian<std::uint64_t>(k + 5) == 0 || !slot_ok(13)) return false;
+        return static_cast<std::uint8_t>(key[13]) != state ||
+               (key.size() >= run_key_prefix_size + 8 && (!bytes || bytes->size() >= 8));
+    case key_space::shared:
+        return key.size() >= 8 && slot_ok(5) && static_cast<std::uint8_t>(key[5]) == state &&
+               (!bytes || bytes->size() >= 8);
+    }
+    return false;
 }
 
 /// What is wrong with a stored key and its value (bytes; nullptr for an erasure), by the
@@ -3166,7 +3281,8 @@ inline std::optional<snapshot_data> read_snapshot(std::string_view bytes, std::s
         return impossible("the header's version " + std::to_string(head.version) + " is not the one in its name");
     if (head.next_segment == 0 || head.next_segment == UINT32_MAX)
         return impossible("the log continues at segment " + std::to_string(head.next_segment) + ", which cannot exist");
-    if (format >= 2 && (head.reserved_versions < head.version || head.reserved_versions >= version_limit))
+    if (format >= 2 && (head.reserved_versions < head.version || head.reserved_versions >= version_limit ||
+                        head.reserved_runs >= version_limit))
         return impossible("its reservation (version " + std::to_string(head.reserved_versions) +
                           ") does not cover its own version " + std::to_string(head.version));
     auto check_record = [&](const snapshot_record& rec, std::size_t at) -> bool {
@@ -3330,11 +3446,12 @@ public:
 
     /// Moves the log to a new segment now (for a snapshot: everything after it is in later
     /// segments) and returns its number. A started session writes the new segment's header
-    /// (base_version: the last commit's); one that has not started will begin there.
+    /// (base_version: the last commit's); one that has not started will begin there, and
+    /// stays at a segment that does not exist yet (so no number is skipped).
     std::uint32_t rotate(version_t base_version) {
         std::lock_guard lock(mu_);
         throw_if_failed();
-        formatter_ = wal_formatter(formatter_.segment() + 1, 0);
+        if (started_ || formatter_.segment() == continued_) formatter_ = wal_formatter(formatter_.segment() + 1, 0);
         if (started_) add(wal_header_payload(base_version, schema_));
         return formatter_.segment();
     }
@@ -3638,8 +3755,9 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
             check_schema(schema, data->head.schema, (dir / it->second).string());
             for (const auto& rec : data->records) {
                 const std::string_view bytes = rec.bytes;
-                if (auto problem = key_problem(rec.key, &bytes, slot_primitives); !problem.empty()) {
-                    why = "impossible content: " + problem + " (" + describe_key(rec.key) + ")";
+                if (!key_is_valid(rec.key, &bytes, slot_primitives)) {
+                    why = "impossible content: " + key_problem(rec.key, &bytes, slot_primitives) + " (" +
+                          describe_key(rec.key) + ")";
                     data.reset();
                     break;
                 }
@@ -3695,6 +3813,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
     };
 
     version_t current = report.last_version; // the last commit's version, or a header's base
+    std::uint64_t live_bytes = 0;            // of the segments read, as they are left
     std::uint32_t expected = first_segment;
     std::uint32_t last_format = 0;           // of the last segment read
     std::uint64_t last_size = 0;             // its size once recovery is done with it
@@ -3709,6 +3828,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         ++expected;
         const std::string data = fs.read_all(dir / name);
         report.wal_bytes += data.size();
+        live_bytes += data.size();
         ++report.segments_read;
         std::string problem; // what makes a record impossible: it and everything after are refused
         std::uint64_t good_end = 0;
@@ -3751,8 +3871,10 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                                   std::to_string(out.reserved_versions) + ")");
                 for (const auto& op : entry.ops) {
                     const std::string_view bytes = op.bytes;
-                    auto p = key_problem(op.key, op.op == write_op::kind::put ? &bytes : nullptr, slot_primitives);
-                    if (!p.empty()) return refuse("commit " + std::to_string(entry.version) + " holds " + p);
+                    const std::string_view* value = op.op == write_op::kind::put ? &bytes : nullptr;
+                    if (!key_is_valid(op.key, value, slot_primitives))
+                        return refuse("commit " + std::to_string(entry.version) + " holds " +
+                                      key_problem(op.key, value, slot_primitives));
                 }
                 commit(entry.version, std::span<write_op>(entry.ops));
                 current = report.last_version = entry.version;
@@ -3760,9 +3882,10 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                 return;
             case wal_record::reserve:
                 if (format < 2 || closed) return refuse("a reservation where none can be");
-                if (entry.version < current || entry.version >= version_limit)
-                    return refuse("a reservation of versions to " + std::to_string(entry.version) +
-                                  ", below what was committed before (" + std::to_string(current) + ")");
+                if (entry.version < current || entry.version >= version_limit || entry.runs >= version_limit)
+                    return refuse("a reservation of versions to " + std::to_string(entry.version) + " and runs to " +
+                                  std::to_string(entry.runs) + ", below what was committed before (" +
+                                  std::to_string(current) + ") or past 2^63");
                 out.reserved_versions = entry.version;
                 out.reserved_runs = entry.runs;
                 return;
@@ -3781,6 +3904,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
             fail_or_repair(file, good_end, data.size(), problem + " at offset " + std::to_string(good_end),
                            std::next(it));
             last_format = format, last_size = good_end;
+            live_bytes -= data.size() - good_end;
             break;
         }
         good_end = scan.valid_bytes;
@@ -3792,11 +3916,13 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                 report.dropped_why = file + ": " + scan.why;
                 fs.truncate(dir / name, good_end);
                 last_size = good_end;
+                live_bytes -= data.size() - good_end;
             }
         } else if (scan.how != wal_scan::end::clean) {
             fail_or_repair(file, good_end, data.size(), scan.why + (last ? "" : ", and later segments follow"),
                            std::next(it));
             last_size = good_end;
+            live_bytes -= data.size() - good_end;
             break;
         }
     }
@@ -3837,7 +3963,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         out.resume = {segments.empty() ? std::max<std::uint32_t>(first_segment, 1)
                                        : std::max(segments.rbegin()->first + 1, first_segment),
                       0, false};
-    out.wal_position = report.wal_bytes - report.bytes_dropped;
+    out.wal_position = live_bytes;
     report.clean_shutdown = out.clean;
     report.reserved_version = !out.clean && out.reserved_versions > report.last_version ? out.reserved_versions : 0;
     report.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
@@ -3879,6 +4005,15 @@ struct strict {
 // durable: the first run after them records the gap (storage/key.hpp), and those ids are
 // never runs. Runs left active by a crashed session are interrupted at the next open; that
 // change is written with the session's first commit.
+
+// ---- begin inmem/concurrency/run_statuses.hpp ----
+// inmem/concurrency/run_statuses.hpp: the status of every run, readable without a lock.
+//
+// Run ids are dense from 1, except for gaps: ids a crashed session may have handed out,
+// which never become runs. The registry keeps one status per run (an append-only array) and
+// the gaps as a short sorted list, published whole (a new copy per gap: gaps come one per
+// crash), so a run's slot is its id minus the gap ids before it. One writer at a time adds
+// runs and gaps and changes statuses; readers look up any id concurrently.
 
 // ---- begin inmem/concurrency/append_only_array.hpp ----
 // inmem/concurrency/append_only_array.hpp: an array one writer appends to and anyone reads.
@@ -3955,6 +4090,109 @@ private:
 
 } // namespace inmem::detail
 // ---- end inmem/concurrency/append_only_array.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace inmem::detail {
+
+class run_statuses {
+    struct gap_list {
+        std::vector<std::uint64_t> first, last; // gap i: ids first[i]..last[i]
+        std::vector<std::uint64_t> skipped;     // ids in gaps 0..i
+    };
+
+public:
+    run_statuses() = default;
+    run_statuses(const run_statuses&) = delete;
+    run_statuses& operator=(const run_statuses&) = delete;
+
+    /// The id the next run or gap starts at.
+    std::uint64_t next_id() const noexcept { return next_id_.load(std::memory_order_acquire); }
+
+    /// Number of runs (gaps not counted).
+    std::size_t size() const noexcept { return statuses_.size(); }
+
+    /// The status of run, or nullopt when it is no run (0, past the last, or in a gap).
+    std::optional<run_status> get(run_id run) const noexcept {
+        const std::size_t n = statuses_.size(); // before the gaps: a run seen comes with its gaps
+        const auto slot = slot_of(run);
+        if (!slot || *slot >= n) return std::nullopt;
+        return statuses_.get(*slot);
+    }
+
+    /// Whether run's id lies in a gap (it was reserved by a crashed session, never a run).
+    bool in_gap(run_id run) const noexcept {
+        const gap_list* g = gaps_.load(std::memory_order_acquire);
+        if (!g) return false;
+        const auto k = static_cast<std::size_t>(std::upper_bound(g->first.begin(), g->first.end(), run.value) -
+                                                g->first.begin());
+        return k > 0 && run.value <= g->last[k - 1];
+    }
+
+    /// The writer: sets the status of an existing run.
+    void set(run_id run, run_status status) noexcept { statuses_.set(*slot_of(run), status); }
+
+    /// The writer: makes room so that the next push_back cannot fail. Throws std::bad_alloc.
+    void reserve() { statuses_.reserve(1); }
+
+    /// The writer: adds the run next_id(), with status (after reserve(): does not throw).
+    void push_back(run_status status) noexcept {
+        statuses_.push_back(status);
+        next_id_.store(next_id_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+
+    /// The writer: ids next_id()..last are a gap. Throws std::bad_alloc, changing nothing.
+    void add_gap(std::uint64_t last) {
+        const std::uint64_t first = next_id_.load(std::memory_order_relaxed);
+        if (last < first) return;
+        const gap_list* old = gaps_.load(std::memory_order_relaxed);
+        auto next = old ? std::make_unique<gap_list>(*old) : std::make_unique<gap_list>();
+        next->first.push_back(first);
+        next->last.push_back(last);
+        next->skipped.push_back((next->skipped.empty() ? 0 : next->skipped.back()) + (last - first + 1));
+        versions_.reserve(versions_.size() + 1);
+        gaps_.store(next.get(), std::memory_order_release);
+        versions_.push_back(std::move(next)); // old lists stay: a reader may hold one
+        next_id_.store(last + 1, std::memory_order_release);
+    }
+
+    /// Calls f(run_id, run_status) for every run, in id order.
+    template <class F>
+    void for_each(F&& f) const {
+        const gap_list* g = gaps_.load(std::memory_order_acquire);
+        std::uint64_t id = 1;
+        std::size_t k = 0;
+        for (std::size_t slot = 0; slot < statuses_.size(); ++slot, ++id) {
+            while (g && k < g->first.size() && g->first[k] == id) id = g->last[k++] + 1;
+            f(run_id{id}, statuses_.get(slot));
+        }
+    }
+
+private:
+    std::optional<std::size_t> slot_of(run_id run) const noexcept {
+        if (run.value == 0) return std::nullopt;
+        const gap_list* g = gaps_.load(std::memory_order_acquire);
+        if (!g) return static_cast<std::size_t>(run.value - 1);
+        const auto k = static_cast<std::size_t>(std::upper_bound(g->first.begin(), g->first.end(), run.value) -
+                                                g->first.begin());
+        if (k == 0) return static_cast<std::size_t>(run.value - 1);
+        if (run.value <= g->last[k - 1]) return std::nullopt;
+        return static_cast<std::size_t>(run.value - 1 - g->skipped[k - 1]);
+    }
+
+    append_only_array<run_status> statuses_;          // of the runs, in id order
+    std::atomic<const gap_list*> gaps_{nullptr};      // the latest list
+    std::vector<std::unique_ptr<gap_list>> versions_; // every list published (the writer's)
+    std::atomic<std::uint64_t> next_id_{1};
+};
+
+} // namespace inmem::detail
+// ---- end inmem/concurrency/run_statuses.hpp ----
 // ---- begin inmem/durability/commit_log.hpp ----
 // inmem/durability/commit_log.hpp: what the engine asks of durability, as an interface.
 //
@@ -4743,9 +4981,6 @@ inline std::string run_catalog_prefix(catalog_kind kind = catalog_kind::run) {
     return prefix;
 }
 
-/// In the run registry, the status of an id that is not a run (a gap left by a crash).
-inline constexpr auto no_run = static_cast<run_status>(255);
-
 template <class StoragePolicy, class ConcurrencyPolicy, class DurabilityPolicy>
 class engine {
 public:
@@ -4807,7 +5042,7 @@ public:
         store_.collect(latest_version);
         visible_.store(version_);
         rebuild_runs();
-        next_run_ = statuses_.size() + 1;
+        next_run_ = statuses_.next_id();
         if (!found.clean) { // what the crashed session may have handed out is never used again
             if (found.reserved_runs >= next_run_) report_.reserved_run = found.reserved_runs;
             next_run_ = std::max<std::uint64_t>(next_run_, found.reserved_runs + 1);
@@ -4847,7 +5082,7 @@ public:
                           .started = std::chrono::system_clock::now(),
                           .ended = std::nullopt};
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), encode(info)};
-            statuses_.reserve(1); // so that recording the status after the commit cannot fail
+            statuses_.reserve(); // so that recording the status after the commit cannot fail
             if (log_) log_->reserve(version_ + 1, next_run_);
             commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.push_back(run_status::active); });
             id = info.id;
@@ -5140,10 +5375,10 @@ private:
         version_ = log_->start(version_, next_run_);
         log_started_ = true;
         std::vector<write_op> ops;
-        const std::uint64_t first_free = statuses_.size() + 1;
-        if (next_run_ > first_free) {
-            ops.push_back({write_op::kind::put, run_gap_key(default_namespace, first_free), {}});
+        if (const std::uint64_t first = statuses_.next_id(); next_run_ > first) {
+            ops.push_back({write_op::kind::put, run_gap_key(default_namespace, first), {}});
             append_big_endian(ops.back().bytes, next_run_ - 1);
+            statuses_.add_gap(next_run_ - 1); // ids that are no runs either way: seen at once
         }
         for (const run_id run : interrupted_) {
             run_info info = load_run(run, latest_version);
@@ -5152,12 +5387,9 @@ private:
         }
         interrupted_.clear();
         if (ops.empty()) return;
-        statuses_.reserve(next_run_ - first_free); // so that recording the gap after the commit cannot fail
         std::uint64_t ticket = 0;
         garbage freed; // released with the lock held: this happens once a session
-        commit_locked(ops, ticket, freed, [&] {
-            while (statuses_.size() + 1 < next_run_) statuses_.push_back(no_run);
-        });
+        commit_locked(ops, ticket, freed, [] {});
         backend_type::release(freed);
     }
 
@@ -5168,14 +5400,15 @@ private:
         garbage freed;
         {
             std::unique_lock lock(mutex_);
-            if (!known(run)) throw unknown(run, what);
-            const run_status status = next(statuses_.get(run.value - 1));
+            const auto current = statuses_.get(run);
+            if (!current) throw unknown(run, what);
+            const run_status status = next(*current);
             run_info info = load_run(run, latest_version);
             info.status = status;
             info.ended = status == run_status::active ? std::nullopt
                                                       : std::optional(std::chrono::system_clock::now());
             write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
-            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run.value - 1, status); });
+            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run, status); });
         }
         finish(ticket, freed);
     }
@@ -5183,11 +5416,10 @@ private:
     // Runs left active by a session that crashed are interrupted: at once in memory, in the
     // run index with this session's first write (opening writes nothing).
     void interrupt_active_runs() {
-        for (std::size_t i = 0; i < statuses_.size(); ++i)
-            if (statuses_.get(i) == run_status::active) {
-                statuses_.set(i, run_status::interrupted);
-                interrupted_.push_back(run_id{i + 1});
-            }
+        statuses_.for_each([&](run_id run, run_status status) {
+            if (status == run_status::active) interrupted_.push_back(run);
+        });
+        for (const run_id run : interrupted_) statuses_.set(run, run_status::interrupted);
         report_.interrupted = interrupted_;
     }
 
@@ -5230,20 +5462,20 @@ private:
                               read_big_endian<std::uint64_t>(rec.bytes, 0)); // lengths checked by recovery
         });
         auto gap = gaps.begin();
-        auto fill_gaps_to = [&](std::uint64_t id) {
-            while (gap != gaps.end() && gap->first == statuses_.size() + 1 && gap->first < id) {
-                if (gap->second >= id) throw corrupt("has a gap up to run " + std::to_string(gap->second) +
-                                                     " that overlaps " + describe_run(run_id{id}));
-                for (std::uint64_t i = gap->first; i <= gap->second; ++i) statuses_.push_back(no_run);
-                ++gap;
+        auto gaps_before = [&](std::uint64_t id) {
+            for (; gap != gaps.end() && gap->first == statuses_.next_id() && gap->first < id; ++gap) {
+                if (gap->second >= id || gap->second >= version_limit)
+                    throw corrupt("has a gap from run " + std::to_string(gap->first) + " to " +
+                                  std::to_string(gap->second) + " that overlaps " + describe_run(run_id{id}));
+                statuses_.add_gap(gap->second);
             }
         };
         const std::string prefix = run_catalog_prefix();
         store_.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
             const run_id id{read_big_endian<std::uint64_t>(key, prefix.size())};
-            fill_gaps_to(id.value);
-            if (id.value != statuses_.size() + 1)
-                throw corrupt("skips from run " + std::to_string(statuses_.size()) + " to " + describe_run(id));
+            gaps_before(id.value);
+            if (id.value != statuses_.next_id())
+                throw corrupt("skips from run " + std::to_string(statuses_.next_id() - 1) + " to " + describe_run(id));
             const run_info info = decode_run(rec, id);
             if (info.id != id) throw corrupt("holds the record of " + describe_run(info.id) + " as " + describe_run(id));
             if (info.parent && !known(*info.parent))
@@ -5251,18 +5483,18 @@ private:
                               ", that is not an earlier run");
             if (static_cast<std::uint8_t>(info.status) > static_cast<std::uint8_t>(run_status::interrupted))
                 throw corrupt("gives " + describe_run(id) + " an unknown status");
+            statuses_.reserve();
             statuses_.push_back(info.status);
         });
-        fill_gaps_to(std::numeric_limits<std::uint64_t>::max());
-        if (gap != gaps.end()) throw corrupt("has a gap from run " + std::to_string(gap->first) + " after its last run");
+        gaps_before(version_limit);
+        if (gap != gaps.end())
+            throw corrupt("has a gap from run " + std::to_string(gap->first) + " that does not follow its runs");
     }
 
-    bool known(run_id run) const noexcept {
-        return run.value - 1 < statuses_.size() && statuses_.get(run.value - 1) != no_run;
-    }
+    bool known(run_id run) const noexcept { return statuses_.get(run).has_value(); }
 
     error unknown(run_id run, const char* what) const {
-        const bool lost = run.value - 1 < statuses_.size();
+        const bool lost = statuses_.in_gap(run);
         return error(errc::unknown_run, std::string("inmem: ") + what + (*what ? ": " : "") + describe_run(run) +
                                             (lost ? " does not exist: its id was reserved by a session that "
                                                     "crashed before the run was durable, and is never used"
@@ -5270,8 +5502,9 @@ private:
     }
 
     void check_writable(run_id run) const {
-        if (!known(run)) throw unknown(run, "cannot write");
-        const run_status status = statuses_.get(run.value - 1);
+        const auto current = statuses_.get(run);
+        if (!current) throw unknown(run, "cannot write");
+        const run_status status = *current;
         if (status == run_status::interrupted)
             throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) +
                                                   ": it was interrupted (the process writing while it was active "
@@ -5295,8 +5528,7 @@ private:
         if (!info)
             throw error(errc::corruption, "inmem: the run index record of " + describe_run(run) +
                                               " does not decode: " + info.error().message());
-        if (info.value().status == run_status::active && run.value - 1 < statuses_.size() &&
-            statuses_.get(run.value - 1) == run_status::interrupted)
+        if (info.value().status == run_status::active && statuses_.get(run) == run_status::interrupted)
             info.value().status = run_status::interrupted;
         return std::move(info).value();
     }
@@ -5313,7 +5545,7 @@ private:
     alignas(64) backend_type store_;
     alignas(64) std::atomic<version_t> visible_{0}; // the newest version readers may read
     mutable snapshots_type snapshots_;
-    append_only_array<run_status> statuses_; // of run id i at [i - 1]; no_run in a gap
+    run_statuses statuses_; // of every run, and the gaps between their ids
 
     // Durable databases only.
     recovery_report report_;
@@ -6157,8 +6389,8 @@ private:
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
-#include <random>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -6291,9 +6523,17 @@ public:
 
 private:
     static void pause_before_retry(unsigned attempt, const transaction_options& options) {
-        thread_local std::minstd_rand jitter(std::random_device{}());
+        // splitmix64, seeded per thread by its address and the clock: jitter needs no <random>.
+        thread_local std::uint64_t state = reinterpret_cast<std::uintptr_t>(&state) ^
+                                           static_cast<std::uint64_t>(
+                                               std::chrono::steady_clock::now().time_since_epoch().count());
+        std::uint64_t jitter = (state += 0x9e3779b97f4a7c15ull);
+        jitter = (jitter ^ (jitter >> 30)) * 0xbf58476d1ce4e5b9ull;
+        jitter = (jitter ^ (jitter >> 27)) * 0x94d049bb133111ebull;
+        jitter ^= jitter >> 31;
         const auto base = std::min(options.max_backoff, options.first_backoff * (1u << std::min(attempt - 1, 20u)));
-        const auto micros = base.count() / 2 + static_cast<long long>(jitter() % (base.count() + 1));
+        const auto micros =
+            base.count() / 2 + static_cast<long long>(jitter % static_cast<std::uint64_t>(base.count() + 1));
         if (micros > 0) std::this_thread::sleep_for(std::chrono::microseconds(micros));
     }
 

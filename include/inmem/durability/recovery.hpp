@@ -117,8 +117,9 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
             check_schema(schema, data->head.schema, (dir / it->second).string());
             for (const auto& rec : data->records) {
                 const std::string_view bytes = rec.bytes;
-                if (auto problem = key_problem(rec.key, &bytes, slot_primitives); !problem.empty()) {
-                    why = "impossible content: " + problem + " (" + describe_key(rec.key) + ")";
+                if (!key_is_valid(rec.key, &bytes, slot_primitives)) {
+                    why = "impossible content: " + key_problem(rec.key, &bytes, slot_primitives) + " (" +
+                          describe_key(rec.key) + ")";
                     data.reset();
                     break;
                 }
@@ -232,8 +233,10 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                                   std::to_string(out.reserved_versions) + ")");
                 for (const auto& op : entry.ops) {
                     const std::string_view bytes = op.bytes;
-                    auto p = key_problem(op.key, op.op == write_op::kind::put ? &bytes : nullptr, slot_primitives);
-                    if (!p.empty()) return refuse("commit " + std::to_string(entry.version) + " holds " + p);
+                    const std::string_view* value = op.op == write_op::kind::put ? &bytes : nullptr;
+                    if (!key_is_valid(op.key, value, slot_primitives))
+                        return refuse("commit " + std::to_string(entry.version) + " holds " +
+                                      key_problem(op.key, value, slot_primitives));
                 }
                 commit(entry.version, std::span<write_op>(entry.ops));
                 current = report.last_version = entry.version;

@@ -70,6 +70,19 @@ Int read_big_endian(std::string_view in, std::size_t at) noexcept {
     return v;
 }
 
+// Reads a big-endian integer at in[at]: one load and one byte swap (in must hold it).
+template <class Int>
+Int load_big_endian(const char* in) noexcept {
+    Int v;
+    std::memcpy(&v, in, sizeof v);
+    if constexpr (std::endian::native == std::endian::little) {
+        if constexpr (sizeof(Int) == 2) v = static_cast<Int>(__builtin_bswap16(static_cast<std::uint16_t>(v)));
+        else if constexpr (sizeof(Int) == 4) v = static_cast<Int>(__builtin_bswap32(static_cast<std::uint32_t>(v)));
+        else if constexpr (sizeof(Int) == 8) v = static_cast<Int>(__builtin_bswap64(static_cast<std::uint64_t>(v)));
+    }
+    return v;
+}
+
 inline void check_user_key(std::string_view key) {
     if (key.size() > max_key_size)
         throw error(errc::key_too_large, "inmem: a key of " + std::to_string(key.size()) +
@@ -168,6 +181,34 @@ inline std::string run_gap_key(std::uint32_t ns, std::uint64_t first) {
     std::string key = run_catalog_key(ns, first);
     key[5] = static_cast<char>(catalog_kind::run_gap);
     return key;
+}
+
+/// Whether a stored key and its value (bytes; nullptr for an erasure) are well-formed by
+/// the grammar above (key_problem says why not). Cheap: recovery runs it on every record.
+inline bool key_is_valid(std::string_view key, const std::string_view* bytes,
+                         std::span<const std::uint8_t> slot_primitives) noexcept {
+    if (key.size() < 6 || key.size() > 16 + max_key_size + 8) return false;
+    constexpr auto state = std::uint8_t{3}; // primitive::state (schema/schema.hpp)
+    const char* k = key.data();
+    auto slot_ok = [&](std::size_t at) {
+        const auto slot = load_big_endian<std::uint16_t>(k + at + 1);
+        return slot < slot_primitives.size() && slot_primitives[slot] == static_cast<std::uint8_t>(k[at]);
+    };
+    switch (static_cast<key_space>(k[4])) {
+    case key_space::catalog:
+        if (key.size() != 14 || static_cast<std::uint8_t>(k[5]) > 1 || load_big_endian<std::uint64_t>(k + 6) == 0)
+            return false;
+        return !bytes || static_cast<catalog_kind>(k[5]) != catalog_kind::run_gap ||
+               (bytes->size() == 8 && load_big_endian<std::uint64_t>(bytes->data()) >= load_big_endian<std::uint64_t>(k + 6));
+    case key_space::run:
+        if (key.size() < run_key_prefix_size || load_big_endian<std::uint64_t>(k + 5) == 0 || !slot_ok(13)) return false;
+        return static_cast<std::uint8_t>(key[13]) != state ||
+               (key.size() >= run_key_prefix_size + 8 && (!bytes || bytes->size() >= 8));
+    case key_space::shared:
+        return key.size() >= 8 && slot_ok(5) && static_cast<std::uint8_t>(key[5]) == state &&
+               (!bytes || bytes->size() >= 8);
+    }
+    return false;
 }
 
 /// What is wrong with a stored key and its value (bytes; nullptr for an erasure), by the
