@@ -58,11 +58,27 @@ struct inmem::adapt<inmem_test::Money> {
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 
 namespace inmem_test {
+
+/// The whole content of a file ("" if it cannot be read).
+inline std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// Makes path hold exactly bytes; throws std::runtime_error when it cannot.
+inline void write_file(const std::filesystem::path& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw std::runtime_error("cannot write " + path.string());
+}
 
 /// A fresh directory under the system's temp dir, removed with everything in it on destruction.
 class temp_dir {

@@ -4001,10 +4001,10 @@ struct strict {
 // lock, frees collected garbage and waits for the durability its policy promises
 // (finish()). Readers pin a snapshot and take no lock.
 //
-// Run ids are dense from 1, except where a crashed session had reserved ids it never made
-// durable: the first run after them records the gap (storage/key.hpp), and those ids are
-// never runs. Runs left active by a crashed session are interrupted at the next open; that
-// change is written with the session's first commit.
+// Run ids are dense from 1, except where a crashed session had reserved ids it may have
+// handed out: the next session's first commit records them as a gap of the run index
+// (storage/key.hpp), and they are never runs. Runs left active by a crashed session are
+// interrupted at the next open (in memory at once, in the run index with that same commit).
 
 // ---- begin inmem/concurrency/run_statuses.hpp ----
 // inmem/concurrency/run_statuses.hpp: the status of every run, readable without a lock.

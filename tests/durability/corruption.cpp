@@ -16,6 +16,8 @@
 #include <catch2/catch.hpp>
 #include <inmem/inmem.hpp>
 
+#include "../support.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -64,18 +66,8 @@ private:
 
 using file_map = std::map<std::string, std::string>; // file name -> bytes; LOCK left out
 
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void write_file(const fs::path& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    REQUIRE(out.good());
-}
+using inmem_test::read_file;
+using inmem_test::write_file;
 
 file_map read_dir(const fs::path& dir) {
     file_map files;

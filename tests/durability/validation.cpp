@@ -31,16 +31,8 @@ using inmem_test::temp_dir;
 using note_schema = inmem::schema<inmem::kv<std::string>, inmem::states<inmem::counter>>;
 using db_t = inmem::basic_database<note_schema, inmem::durability::strict>;
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-void write_file(const fs::path& p, const std::string& bytes) {
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using inmem_test::read_file;
+using inmem_test::write_file;
 std::vector<std::string> files_starting(const fs::path& dir, std::string_view prefix) {
     std::vector<std::string> out;
     for (const auto& e : fs::directory_iterator(dir))
