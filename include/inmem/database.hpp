@@ -40,7 +40,7 @@ public:
     using storage_policy = detail::select_policy_t<storage_kind, storage::memory, Policies...>;
     using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::optimistic, Policies...>;
     using durability_policy = detail::select_policy_t<durability_kind, durability::batched, Policies...>;
-    using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy>;
+    using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy, detail::run_record_codec>;
     /// What begin() returns and transact() hands its closure.
     using transaction = basic_transaction<engine_type>;
 
@@ -52,7 +52,7 @@ public:
     /// if it was written under another schema, corruption if the log is damaged before its
     /// end (unless options.repair), io_error or no_space.
     explicit basic_database(const std::filesystem::path& dir, open_options options = {})
-        : engine_(dir, std::move(options), detail::schema_stamp::of<Schema>()) {
+        : engine_(dir, std::move(options), detail::stamp_of<Schema>()) {
         static_assert(durability_policy::persistent,
                       "inmem: durability::none keeps nothing on disk, so it cannot open a directory; "
                       "use durability::batched (the default) or durability::strict");

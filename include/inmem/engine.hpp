@@ -3,7 +3,7 @@
 // The engine owns the store, the lock, the version counter, the run registry and, when the
 // database lives in a directory, a durable session (durability/session.hpp) behind the
 // commit_log interface. It knows nothing of the schema: primitives hand it encoded keys and
-// values. Every change goes through commit_locked(), under the writers' lock: it assigns the
+// values, and the run index's records are coded by RunCodec (primitives/runs.hpp). Every change goes through commit_locked(), under the writers' lock: it assigns the
 // next version (reserved durably first, so no version anybody saw is ever reused), logs the
 // change, applies it and publishes the version to readers; the committer then, outside the
 // lock, frees collected garbage and waits for the durability its policy promises
@@ -20,8 +20,7 @@
 #include <inmem/durability/recovery.hpp>
 #include <inmem/durability/session.hpp>
 #include <inmem/error.hpp>
-#include <inmem/primitives/runs.hpp>
-#include <inmem/schema/codec.hpp>
+#include <inmem/vocabulary.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/memory.hpp>
 #include <inmem/storage/record.hpp>
@@ -51,7 +50,17 @@ inline std::string run_catalog_prefix(catalog_kind kind = catalog_kind::run) {
     return prefix;
 }
 
-template <class StoragePolicy, class ConcurrencyPolicy, class DurabilityPolicy>
+/// How the engine writes and reads the run index's records: the coding comes from above
+/// (primitives/runs.hpp reflects run_info through the schema codec), so the engine includes
+/// nothing of the schema layer.
+template <class C>
+concept run_record_coding = requires(const run_info& info, std::string_view bytes) {
+    { C::encode(info) } -> std::convertible_to<std::string>;
+    { C::decode(bytes).has_value() } -> std::convertible_to<bool>;
+    { C::decode(bytes).value() } -> std::convertible_to<run_info>;
+};
+
+template <class StoragePolicy, class ConcurrencyPolicy, class DurabilityPolicy, run_record_coding RunCodec>
 class engine {
 public:
     using backend_type = typename StoragePolicy::backend;
@@ -151,7 +160,7 @@ public:
                           .status = run_status::active,
                           .started = std::chrono::system_clock::now(),
                           .ended = std::nullopt};
-            write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), encode(info)};
+            write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), RunCodec::encode(info)};
             statuses_.reserve(); // so that recording the status after the commit cannot fail
             if (log_) log_->reserve(version_ + 1, next_run_);
             commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.push_back(run_status::active); });
@@ -453,7 +462,7 @@ private:
         for (const run_id run : interrupted_) {
             run_info info = load_run(run, latest_version);
             info.status = run_status::interrupted;
-            ops.push_back({write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)});
+            ops.push_back({write_op::kind::put, run_catalog_key(default_namespace, run.value), RunCodec::encode(info)});
         }
         interrupted_.clear();
         if (ops.empty()) return;
@@ -477,7 +486,7 @@ private:
             info.status = status;
             info.ended = status == run_status::active ? std::nullopt
                                                       : std::optional(std::chrono::system_clock::now());
-            write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
+            write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), RunCodec::encode(info)};
             commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run, status); });
         }
         finish(ticket, freed);
@@ -594,7 +603,7 @@ private:
 
     // Decodes a run record; a run interrupted at this open reads so before its record does.
     run_info decode_run(const stored_record& rec, run_id run) const {
-        auto info = decode<run_info>(rec.bytes);
+        auto info = RunCodec::decode(rec.bytes);
         if (!info)
             throw error(errc::corruption, "inmem: the run index record of " + describe_run(run) +
                                               " does not decode: " + info.error().message());

@@ -17,7 +17,7 @@
 #pragma once
 
 #include <inmem/error.hpp>
-#include <inmem/primitives/runs.hpp>
+#include <inmem/vocabulary.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/record.hpp>
 

@@ -72,6 +72,11 @@ static_assert(std::endian::native == std::endian::little || std::endian::native 
 // what makes replaying or diffing a run cost O(run size). ns is a namespace (tenant, app,
 // agent) that outlives runs; 0 is the default and the only one used so far.
 
+// ---- begin inmem/bytes.hpp ----
+// inmem/bytes.hpp: fixed-width and variable-length integers in bytes, the one byte coding
+// that keys (big-endian, so byte order is numeric order), the value codec, the WAL and the
+// snapshot files (little-endian fixed, LEB128 varint) are written with.
+
 // ---- begin inmem/error.hpp ----
 // inmem/error.hpp: how inmem reports failure.
 //
@@ -243,34 +248,18 @@ private:
 } // namespace inmem
 // ---- end inmem/error.hpp ----
 
+#include <algorithm>
 #include <array>
 #include <bit>
-#include <span>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
 
-namespace inmem {
-
-/// A commit's sequence number. Every committed write gets a new, larger one, forever.
-using version_t = std::uint64_t;
-
-/// The largest user key (KV key, record name) in bytes.
-inline constexpr std::size_t max_key_size = 4096;
-
-} // namespace inmem
-
 namespace inmem::detail {
 
-enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
-enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1 };
-
-/// The namespace every key uses until namespaces are exposed.
-inline constexpr std::uint32_t default_namespace = 0;
-
-inline constexpr std::size_t run_key_prefix_size = 4 + 1 + 8 + 1 + 2;
+// ---- Big-endian (keys)
 
 template <class Int>
 void append_big_endian(std::string& out, Int v) {
@@ -308,6 +297,227 @@ Int load_big_endian(const char* in) noexcept {
     }
     return v;
 }
+
+// ---- Little-endian fixed and varint (values, files)
+
+template <class I>
+constexpr I to_little_endian(I v) noexcept {
+    if constexpr (std::endian::native == std::endian::little || sizeof(I) == 1) {
+        return v;
+    } else {
+        auto bytes = std::bit_cast<std::array<unsigned char, sizeof(I)>>(v);
+        std::reverse(bytes.begin(), bytes.end());
+        return std::bit_cast<I>(bytes);
+    }
+}
+
+/// Appends encoded values to a std::string.
+class writer {
+public:
+    explicit writer(std::string& out) noexcept : out_(out) {}
+
+    void bytes(const void* data, std::size_t n) { out_.append(static_cast<const char*>(data), n); }
+
+    template <class I>
+    void fixed(I v) {
+        v = to_little_endian(v);
+        bytes(&v, sizeof v);
+    }
+
+    void varint(std::uint64_t v) {
+        char buf[10];
+        std::size_t n = 0;
+        while (v >= 0x80) {
+            buf[n++] = static_cast<char>(v | 0x80);
+            v >>= 7;
+        }
+        buf[n++] = static_cast<char>(v);
+        bytes(buf, n);
+    }
+
+    std::string& out() noexcept { return out_; }
+
+private:
+    std::string& out_;
+};
+
+/// Reads encoded values from untrusted bytes. Every read checks what is left; the first
+/// failure is recorded and every later read fails too.
+class reader {
+public:
+    explicit reader(std::string_view in) noexcept : pos_(in.data()), end_(in.data() + in.size()) {}
+
+    std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - pos_); }
+    errc error() const noexcept { return error_; }
+    bool ok() const noexcept { return error_ == errc::ok; }
+
+    bool fail(errc e) noexcept {
+        if (error_ == errc::ok) error_ = e;
+        return false;
+    }
+
+    bool bytes(std::size_t n, const char*& out) noexcept {
+        if (INMEM_UNLIKELY(!ok() || n > remaining())) return fail(errc::decode_truncated);
+        out = pos_;
+        pos_ += n;
+        return true;
+    }
+
+    template <class I>
+    bool fixed(I& v) noexcept {
+        const char* p;
+        if (!bytes(sizeof v, p)) return false;
+        std::memcpy(&v, p, sizeof v);
+        v = to_little_endian(v);
+        return true;
+    }
+
+    bool varint(std::uint64_t& v) noexcept {
+        v = 0;
+        for (int shift = 0; shift < 70; shift += 7) {
+            const char* p;
+            if (!bytes(1, p)) return false;
+            auto byte = static_cast<std::uint8_t>(*p);
+            if (shift == 63 && byte > 1) return fail(errc::decode_invalid); // beyond 64 bits
+            v |= std::uint64_t{byte & 0x7fu} << shift;
+            if (!(byte & 0x80)) {
+                if (byte == 0 && shift != 0) return fail(errc::decode_invalid); // redundant byte
+                return true;
+            }
+        }
+        return fail(errc::decode_invalid);
+    }
+
+    // A count of elements, each at least min_size bytes: refused when the input cannot hold them.
+    bool count(std::uint64_t& n, std::size_t min_size) noexcept {
+        if (!varint(n)) return false;
+        if (n > remaining() / (min_size ? min_size : 1)) return fail(errc::decode_truncated);
+        return true;
+    }
+
+private:
+    const char* pos_;
+    const char* end_;
+    errc error_ = errc::ok;
+};
+
+} // namespace inmem::detail
+// ---- end inmem/bytes.hpp ----
+// ---- begin inmem/vocabulary.hpp ----
+// inmem/vocabulary.hpp: the words every layer shares: versions, run ids and statuses, run
+// records, the key spaces and the schema stamp of a file. It includes nothing of inmem's:
+// the storage, concurrency and durability layers and the engine name only these.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace inmem {
+
+/// A commit's sequence number. Every committed write gets a new, larger one, forever.
+using version_t = std::uint64_t;
+
+/// The largest user key (KV key, record name) in bytes.
+inline constexpr std::size_t max_key_size = 4096;
+
+/// Identifies one run (one agent execution). Never reused by a database, also across restarts.
+/// The value 0 is never a run.
+struct run_id {
+    std::uint64_t value = 0;
+
+    constexpr explicit operator bool() const noexcept { return value != 0; }
+    friend constexpr bool operator==(run_id, run_id) = default;
+    friend constexpr auto operator<=>(run_id, run_id) = default;
+};
+
+/// Where a run is in its life. Only active runs accept writes. A run is interrupted when the
+/// process that wrote to the database while the run was active stopped without closing it
+/// (a crash, kill -9, a power loss): set when the database is next opened, so a supervisor
+/// can find such runs (db.runs(run_status::interrupted)) and resume_run or end_run them.
+enum class run_status : std::uint8_t { active = 0, completed = 1, failed = 2, cancelled = 3, interrupted = 4 };
+
+/// A readable name of a status ("active", "completed", ...).
+constexpr std::string_view to_string(run_status s) noexcept {
+    switch (s) {
+    case run_status::active: return "active";
+    case run_status::completed: return "completed";
+    case run_status::failed: return "failed";
+    case run_status::cancelled: return "cancelled";
+    case run_status::interrupted: return "interrupted";
+    }
+    return "?";
+}
+
+/// What begin_run is told about a new run; every field is optional:
+///   db.begin_run({.name = "triage", .tags = {"prod"}, .parent = previous});
+struct run_options {
+    std::string name{};
+    std::vector<std::string> tags{};
+    std::optional<run_id> parent{}; ///< must be a run of this database
+};
+
+/// A run's record in the run index.
+struct run_info {
+    run_id id{};
+    std::string name{};
+    std::vector<std::string> tags{};
+    std::optional<run_id> parent{};
+    run_status status = run_status::active;
+    std::chrono::system_clock::time_point started{};
+    std::optional<std::chrono::system_clock::time_point> ended{}; ///< set by end_run
+
+    bool operator==(const run_info&) const = default;
+};
+
+} // namespace inmem
+
+namespace inmem::detail {
+
+/// The spaces of the one ordered store (storage/key.hpp has the grammar).
+enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
+/// What a catalog key holds.
+enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1 };
+
+/// The namespace every key uses until namespaces are exposed.
+inline constexpr std::uint32_t default_namespace = 0;
+
+/// The schema part of a file header: what the writer's types were (schema.hpp makes one
+/// from a schema, stamp_of<Schema>(); the files check it at open).
+struct schema_stamp {
+    std::uint64_t fingerprint = 0;
+    struct slot {
+        std::uint8_t primitive = 0;
+        std::uint64_t fingerprint = 0;
+        std::string name;
+    };
+    std::vector<slot> slots;
+};
+
+} // namespace inmem::detail
+
+template <>
+struct std::hash<inmem::run_id> {
+    std::size_t operator()(inmem::run_id r) const noexcept { return std::hash<std::uint64_t>{}(r.value); }
+};
+// ---- end inmem/vocabulary.hpp ----
+
+#include <array>
+#include <bit>
+#include <span>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace inmem::detail {
+
+inline constexpr std::size_t run_key_prefix_size = 4 + 1 + 8 + 1 + 2;
 
 inline void check_user_key(std::string_view key) {
     if (key.size() > max_key_size)
@@ -1477,1241 +1687,6 @@ inline std::uint32_t crc32c_extend(std::uint32_t crc, const void* data, std::siz
 
 #endif
 // ---- end inmem/durability/crc32c.hpp ----
-// ---- begin inmem/schema/codec.hpp ----
-// inmem/schema/codec.hpp: the binary encoding of stored values, derived from their types.
-//
-// Grammar (all integers little-endian; varint is unsigned LEB128, at most 10 bytes, no
-// redundant trailing zero byte):
-//   bool                      := u8 (0 or 1)
-//   integer, char             := its bytes, sizeof(T) of them
-//   float, double             := IEEE-754 bits as u32 / u64
-//   enum                      := its underlying integer
-//   string                    := varint(size) byte*
-//   vector<T>                 := varint(count) T*
-//   array<T, N>               := T{N}
-//   optional<T>               := u8(0) | u8(1) T
-//   variant<T...>             := varint(index) T[index]
-//   map<K, V>, unordered_map  := varint(count) (K V)*   (unordered_map: sorted by encoded key)
-//   pair<A, B>, tuple<A...>   := A B ...
-//   duration                  := rep
-//   time_point                := duration since the clock's epoch
-//   struct                    := each field in declaration order (no names, no tags)
-//   adapt<T>                  := adapt<T>::stored_type
-// The schema fingerprint (fingerprint.hpp) guards against reading bytes with another layout.
-//
-// Decoding assumes nothing about its input: every length is checked against the bytes left
-// before anything is read or allocated, so a hostile input yields an error, never a crash.
-// Memory is bounded by the input: a count is refused unless the bytes left can hold that
-// many elements at their smallest encoding, so what decoding allocates is at most the
-// input's size times a constant of the type (the in-memory size of an element over its
-// smallest encoding, e.g. 1 for vector<char>, 32 for vector<std::string>, sizeof(T) for
-// vector<optional<T>>), multiplied through nesting. Map keys need not be in order, but a
-// key given twice is refused.
-
-// ---- begin inmem/schema/storable.hpp ----
-// inmem/schema/storable.hpp: the compile-time check that a type can be stored.
-//
-// check_storable<T>() walks T's structure once. The first thing it cannot store stops the
-// build with a static_assert that says why and what to do; the compiler's "required from"
-// lines name the offending type (T = ...) and the types that contain it (Path = {...}).
-// Two mistakes are caught by Boost.PFR before us, with its own words: a struct with a base
-// class ("Inherited types are not supported") and a C-array member (a structured binding
-// error); flatten the base into members, and use std::array.
-// A compiler limit, not ours: gcc 12 crashes ("internal compiler error" in
-// check_noexcept_r) counting the fields of a struct with a member std::array of a
-// non-trivial type (std::array<std::string, N>); clang 14 is fine. Use std::vector there.
-
-// ---- begin inmem/schema/classify.hpp ----
-// inmem/schema/classify.hpp: which family of the codec a C++ type belongs to.
-//
-// The codec, the storable checks and the fingerprint all dispatch on value_kind_v<T>, so a
-// type is classified in exactly one place.
-
-// ---- begin inmem/schema/customize.hpp ----
-// inmem/schema/customize.hpp: the two customization points of a stored type.
-//
-// A plain aggregate needs neither. Specialize them to rename a type or its fields, or to
-// store a type that is not an aggregate (a class with invariants, a third-party type).
-
-namespace inmem {
-
-/// Refines how a stored type is described. Specialize with either or both of:
-///   static constexpr std::string_view name = "Plan";                  // type name in output
-///   static constexpr std::array<std::string_view, N> field_names = {...}; // one per field
-/// Without it, both are derived from the compiler (gcc >= 12, clang >= 14); field names are
-/// part of the schema fingerprint, so declared names must match what was derived before.
-template <class T>
-struct schema_traits {};
-
-/// Stores a type that is not an aggregate through one that is storable. Specialize with:
-///   using stored_type = ...;                         // any storable type
-///   static stored_type to_stored(const T&);
-///   static T from_stored(stored_type&&);             // may throw to reject bad data
-/// T must be default-constructible and move-assignable: decoding creates a T, then assigns
-/// from_stored's result to it.
-template <class T>
-struct adapt {};
-
-} // namespace inmem
-// ---- end inmem/schema/customize.hpp ----
-
-#include <array>
-#include <chrono>
-#include <cstdint>
-#include <map>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <tuple>
-#include <type_traits>
-#include <unordered_map>
-#include <utility>
-#include <variant>
-#include <vector>
-
-namespace inmem::detail {
-
-enum class value_kind {
-    boolean,
-    integer,
-    floating,
-    enumeration,
-    string,
-    vector,
-    array,
-    optional,
-    variant,
-    map, // std::map and std::unordered_map share one encoding
-    pair,
-    tuple,
-    duration,
-    time_point,
-    adapted,
-    aggregate,
-    unsupported,
-};
-
-template <class T, template <class...> class Tmpl>
-inline constexpr bool is_specialization_v = false;
-template <template <class...> class Tmpl, class... Args>
-inline constexpr bool is_specialization_v<Tmpl<Args...>, Tmpl> = true;
-
-template <class T>
-inline constexpr bool is_std_array_v = false;
-template <class T, std::size_t N>
-inline constexpr bool is_std_array_v<std::array<T, N>> = true;
-
-template <class T>
-inline constexpr bool is_duration_v = false;
-template <class Rep, class Period>
-inline constexpr bool is_duration_v<std::chrono::duration<Rep, Period>> = true;
-
-template <class T>
-inline constexpr bool is_time_point_v = false;
-template <class Clock, class Dur>
-inline constexpr bool is_time_point_v<std::chrono::time_point<Clock, Dur>> = true;
-
-template <class T>
-concept adapted_type = requires { typename adapt<T>::stored_type; };
-
-template <class T>
-inline constexpr bool is_map_v =
-    is_specialization_v<T, std::map> || is_specialization_v<T, std::unordered_map>;
-
-template <class T>
-consteval value_kind kind_of() {
-    if constexpr (adapted_type<T>) return value_kind::adapted;
-    else if constexpr (std::is_same_v<T, bool>) return value_kind::boolean;
-    else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, wchar_t>) return value_kind::integer;
-    else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) return value_kind::floating;
-    else if constexpr (std::is_enum_v<T>) return value_kind::enumeration;
-    else if constexpr (std::is_same_v<T, std::string>) return value_kind::string;
-    else if constexpr (is_specialization_v<T, std::vector>) return value_kind::vector;
-    else if constexpr (is_std_array_v<T>) return value_kind::array;
-    else if constexpr (is_specialization_v<T, std::optional>) return value_kind::optional;
-    else if constexpr (is_specialization_v<T, std::variant>) return value_kind::variant;
-    else if constexpr (is_map_v<T>) return value_kind::map;
-    else if constexpr (is_specialization_v<T, std::pair>) return value_kind::pair;
-    else if constexpr (is_specialization_v<T, std::tuple>) return value_kind::tuple;
-    else if constexpr (is_duration_v<T>) return value_kind::duration;
-    else if constexpr (is_time_point_v<T>) return value_kind::time_point;
-    else if constexpr (std::is_class_v<T> && std::is_aggregate_v<T> && !std::is_union_v<T>)
-        return value_kind::aggregate;
-    else return value_kind::unsupported;
-}
-
-/// The codec family of T (cv-qualifiers ignored).
-template <class T>
-inline constexpr value_kind value_kind_v = kind_of<std::remove_cv_t<T>>();
-
-} // namespace inmem::detail
-// ---- end inmem/schema/classify.hpp ----
-
-#include <boost/pfr/core.hpp>
-
-#include <memory>
-#include <span>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-
-namespace inmem::detail {
-
-template <class...>
-inline constexpr bool always_false = false;
-
-template <class T, class... Ts>
-inline constexpr bool one_of_v = (std::is_same_v<T, Ts> || ...);
-
-template <class T, class... Path>
-consteval bool check_storable();
-
-template <class T>
-inline constexpr bool is_span_v = false;
-template <class T, std::size_t N>
-inline constexpr bool is_span_v<std::span<T, N>> = true;
-
-// The template arguments of a variant or tuple, as a std::tuple of types.
-template <class T>
-struct type_args;
-template <template <class...> class Tmpl, class... A>
-struct type_args<Tmpl<A...>> {
-    using type = std::tuple<A...>;
-};
-template <class T>
-using type_args_t = typename type_args<T>::type;
-
-// Checks each field of an aggregate, or each alternative/element type of a template.
-template <class Owner, class... Path, class... Members>
-consteval bool check_all(std::type_identity<std::tuple<Members...>>) {
-    return (check_storable<Members, Owner, Path...>() && ...);
-}
-
-template <class T, class... Path, std::size_t... I>
-consteval bool check_fields(std::index_sequence<I...>) {
-    return check_all<T, Path...>(std::type_identity<std::tuple<boost::pfr::tuple_element_t<I, T>...>>{});
-}
-
-// The smallest number of bytes an encoded T takes; containers use it to refuse counts that
-// the input cannot hold.
-template <class T>
-consteval std::size_t min_encoded_size();
-
-template <class T, class... Path>
-consteval bool check_storable() {
-    using U = std::remove_cv_t<T>;
-    constexpr value_kind kind = value_kind_v<U>;
-    if constexpr (one_of_v<U, Path...>) {
-        static_assert(always_false<T>,
-                      "inmem: a type that contains itself (through a vector, optional, map...) cannot be "
-                      "stored; store the children in their own records and keep their keys");
-        return false;
-    } else if constexpr (std::is_reference_v<T>) {
-        static_assert(always_false<T>,
-                      "inmem: a reference member cannot be stored; hold the value itself as a member");
-        return false;
-    } else if constexpr (std::is_const_v<T> && kind != value_kind::unsupported) {
-        static_assert(always_false<T>,
-                      "inmem: a const member cannot be decoded into; remove const from the member");
-        return false;
-    } else if constexpr (std::is_pointer_v<U> || std::is_member_pointer_v<U> ||
-                         std::is_null_pointer_v<U>) {
-        static_assert(always_false<T>,
-                      "inmem: a raw pointer cannot be stored (its target is gone after a restart); "
-                      "store the value itself, a std::optional of it, or the key of a record that holds it");
-        return false;
-    } else if constexpr (std::is_union_v<U>) {
-        static_assert(always_false<T>,
-                      "inmem: a union cannot be stored (which member is active is not known); use std::variant");
-        return false;
-    } else if constexpr (std::is_same_v<U, long double>) {
-        static_assert(always_false<T>,
-                      "inmem: long double has no portable encoding; use double");
-        return false;
-    } else if constexpr (std::is_same_v<U, wchar_t>) {
-        static_assert(always_false<T>,
-                      "inmem: wchar_t has a different size on different platforms; use char16_t or char32_t");
-        return false;
-    } else if constexpr (std::is_array_v<U>) {
-        static_assert(always_false<T>,
-                      "inmem: a C array cannot be stored; use std::array");
-        return false;
-    } else if constexpr (is_specialization_v<U, std::basic_string_view> || is_span_v<U>) {
-        static_assert(always_false<T>,
-                      "inmem: a view (std::string_view, std::span) does not own its bytes; "
-                      "store std::string or std::vector instead");
-        return false;
-    } else if constexpr (is_specialization_v<U, std::unique_ptr> || is_specialization_v<U, std::shared_ptr>) {
-        static_assert(always_false<T>,
-                      "inmem: a smart pointer cannot be stored; store the value, or std::optional for a "
-                      "value that may be absent");
-        return false;
-    } else if constexpr (kind == value_kind::adapted) {
-        using stored = typename adapt<U>::stored_type;
-        static_assert(requires(const U& u, stored&& s) {
-            { adapt<U>::to_stored(u) } -> std::convertible_to<stored>;
-            { adapt<U>::from_stored(std::move(s)) } -> std::convertible_to<U>;
-        }, "inmem: inmem::adapt<T> must declare static stored_type to_stored(const T&) and "
-           "static T from_stored(stored_type&&)");
-        static_assert(std::is_default_constructible_v<U> && std::is_move_assignable_v<U>,
-                      "inmem: a type stored through inmem::adapt<T> must be default-constructible and "
-                      "move-assignable (decoding creates a T, then assigns from_stored's result to it)");
-        return check_storable<stored, U, Path...>();
-    } else if constexpr (kind == value_kind::boolean || kind == value_kind::integer ||
-                         kind == value_kind::floating || kind == value_kind::string) {
-        return true;
-    } else if constexpr (kind == value_kind::enumeration) {
-        return true;
-    } else if constexpr (kind == value_kind::vector || kind == value_kind::array ||
-                         kind == value_kind::optional) {
-        using E = typename U::value_type;
-        constexpr bool ok = check_storable<E, U, Path...>();
-        if constexpr (ok && kind == value_kind::vector) {
-            static_assert(min_encoded_size<E>() > 0,
-                          "inmem: a std::vector of a type that encodes to no bytes (an empty struct) "
-                          "cannot be stored; store its size instead");
-        }
-        return ok;
-    } else if constexpr (kind == value_kind::map) {
-        using K = typename U::key_type;
-        using V = typename U::mapped_type;
-        constexpr bool ok = check_storable<K, U, Path...>() && check_storable<V, U, Path...>();
-        if constexpr (ok) {
-            static_assert(min_encoded_size<K>() + min_encoded_size<V>() > 0,
-                          "inmem: a map whose keys and values encode to no bytes cannot be stored");
-        }
-        return ok;
-    } else if constexpr (kind == value_kind::variant || kind == value_kind::tuple) {
-        return check_all<U, Path...>(std::type_identity<type_args_t<U>>{});
-    } else if constexpr (kind == value_kind::pair) {
-        return check_storable<typename U::first_type, U, Path...>() &&
-               check_storable<typename U::second_type, U, Path...>();
-    } else if constexpr (kind == value_kind::duration) {
-        return check_storable<typename U::rep, U, Path...>();
-    } else if constexpr (kind == value_kind::time_point) {
-        using clock = typename U::clock;
-        constexpr bool named_clock = std::is_same_v<clock, std::chrono::system_clock> ||
-                                     std::is_same_v<clock, std::chrono::steady_clock> ||
-                                     requires { std::string_view{schema_traits<clock>::name}; };
-        static_assert(named_clock,
-                      "inmem: a time_point of a clock other than system_clock or steady_clock needs a "
-                      "portable name for the schema fingerprint: specialize inmem::schema_traits<Clock> "
-                      "with static constexpr std::string_view name = \"...\"");
-        return named_clock && check_storable<typename U::duration, U, Path...>();
-    } else if constexpr (kind == value_kind::aggregate) {
-        constexpr bool fields_ok = check_fields<U, Path...>(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
-        // PFR sees a reference member as the type it refers to, so such a member shows up
-        // here: decoding default-constructs the struct and assigns each field, which a
-        // reference member, a const member or a member without a default constructor prevents.
-        constexpr bool fillable = std::is_default_constructible_v<U> && std::is_move_assignable_v<U>;
-        if constexpr (fields_ok) {
-            static_assert(fillable,
-                          "inmem: a reference member cannot be stored, nor a const member or one that is not "
-                          "default-constructible (decoding default-constructs the struct and assigns each "
-                          "field); hold the value itself as a plain member, or specialize inmem::adapt<T>");
-        }
-        return fields_ok && fillable;
-    } else {
-        static_assert(always_false<T>,
-                      "inmem: this type cannot be stored: it is not an aggregate (it has constructors, "
-                      "private members or virtual functions) and it is not a supported standard type; "
-                      "make it a plain struct, or specialize inmem::adapt<T> to store it through a "
-                      "type that can be stored");
-        return false;
-    }
-}
-
-template <class T>
-consteval std::size_t min_encoded_size() {
-    using U = std::remove_cv_t<T>;
-    constexpr value_kind kind = value_kind_v<U>;
-    if constexpr (kind == value_kind::adapted) return min_encoded_size<typename adapt<U>::stored_type>();
-    else if constexpr (kind == value_kind::boolean || kind == value_kind::integer ||
-                       kind == value_kind::floating || kind == value_kind::enumeration)
-        return sizeof(U);
-    else if constexpr (kind == value_kind::string || kind == value_kind::vector ||
-                       kind == value_kind::map || kind == value_kind::optional ||
-                       kind == value_kind::variant)
-        return 1; // a length, count, flag or index
-    else if constexpr (kind == value_kind::array)
-        return std::tuple_size_v<U> * min_encoded_size<typename U::value_type>();
-    else if constexpr (kind == value_kind::pair)
-        return min_encoded_size<typename U::first_type>() + min_encoded_size<typename U::second_type>();
-    else if constexpr (kind == value_kind::tuple)
-        return []<class... A>(std::type_identity<std::tuple<A...>>) {
-            return (std::size_t{0} + ... + min_encoded_size<A>());
-        }(std::type_identity<type_args_t<U>>{});
-    else if constexpr (kind == value_kind::duration) return sizeof(typename U::rep);
-    else if constexpr (kind == value_kind::time_point) return sizeof(typename U::rep);
-    else if constexpr (kind == value_kind::aggregate)
-        return []<std::size_t... I>(std::index_sequence<I...>) {
-            return (std::size_t{0} + ... + min_encoded_size<boost::pfr::tuple_element_t<I, U>>());
-        }(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
-    else return 0;
-}
-
-/// True when T can be stored; otherwise the build stops with a message saying why.
-template <class T>
-inline constexpr bool storable_v = check_storable<T>();
-
-} // namespace inmem::detail
-// ---- end inmem/schema/storable.hpp ----
-
-#include <algorithm>
-#include <bit>
-#include <cstdint>
-#include <cstring>
-#include <exception>
-#include <new>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace inmem::detail {
-
-template <class I>
-constexpr I to_little_endian(I v) noexcept {
-    if constexpr (std::endian::native == std::endian::little || sizeof(I) == 1) {
-        return v;
-    } else {
-        auto bytes = std::bit_cast<std::array<unsigned char, sizeof(I)>>(v);
-        std::reverse(bytes.begin(), bytes.end());
-        return std::bit_cast<I>(bytes);
-    }
-}
-
-/// Appends encoded values to a std::string.
-class writer {
-public:
-    explicit writer(std::string& out) noexcept : out_(out) {}
-
-    void bytes(const void* data, std::size_t n) { out_.append(static_cast<const char*>(data), n); }
-
-    template <class I>
-    void fixed(I v) {
-        v = to_little_endian(v);
-        bytes(&v, sizeof v);
-    }
-
-    void varint(std::uint64_t v) {
-        char buf[10];
-        std::size_t n = 0;
-        while (v >= 0x80) {
-            buf[n++] = static_cast<char>(v | 0x80);
-            v >>= 7;
-        }
-        buf[n++] = static_cast<char>(v);
-        bytes(buf, n);
-    }
-
-    std::string& out() noexcept { return out_; }
-
-private:
-    std::string& out_;
-};
-
-/// Reads encoded values from untrusted bytes. Every read checks what is left; the first
-/// failure is recorded and every later read fails too.
-class reader {
-public:
-    explicit reader(std::string_view in) noexcept : pos_(in.data()), end_(in.data() + in.size()) {}
-
-    std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - pos_); }
-    errc error() const noexcept { return error_; }
-    bool ok() const noexcept { return error_ == errc::ok; }
-
-    bool fail(errc e) noexcept {
-        if (error_ == errc::ok) error_ = e;
-        return false;
-    }
-
-    bool bytes(std::size_t n, const char*& out) noexcept {
-        if (INMEM_UNLIKELY(!ok() || n > remaining())) return fail(errc::decode_truncated);
-        out = pos_;
-        pos_ += n;
-        return true;
-    }
-
-    template <class I>
-    bool fixed(I& v) noexcept {
-        const char* p;
-        if (!bytes(sizeof v, p)) return false;
-        std::memcpy(&v, p, sizeof v);
-        v = to_little_endian(v);
-        return true;
-    }
-
-    bool varint(std::uint64_t& v) noexcept {
-        v = 0;
-        for (int shift = 0; shift < 70; shift += 7) {
-            const char* p;
-            if (!bytes(1, p)) return false;
-            auto byte = static_cast<std::uint8_t>(*p);
-            if (shift == 63 && byte > 1) return fail(errc::decode_invalid); // beyond 64 bits
-            v |= std::uint64_t{byte & 0x7fu} << shift;
-            if (!(byte & 0x80)) {
-                if (byte == 0 && shift != 0) return fail(errc::decode_invalid); // redundant byte
-                return true;
-            }
-        }
-        return fail(errc::decode_invalid);
-    }
-
-    // A count of elements, each at least min_size bytes: refused when the input cannot hold them.
-    bool count(std::uint64_t& n, std::size_t min_size) noexcept {
-        if (!varint(n)) return false;
-        if (n > remaining() / (min_size ? min_size : 1)) return fail(errc::decode_truncated);
-        return true;
-    }
-
-private:
-    const char* pos_;
-    const char* end_;
-    errc error_ = errc::ok;
-};
-
-template <class T>
-void encode_value(writer& w, const T& v);
-template <class T>
-bool decode_value(reader& r, T& v);
-
-template <class T>
-inline constexpr bool bulk_copyable_v =
-    (value_kind_v<T> == value_kind::integer || value_kind_v<T> == value_kind::floating ||
-     value_kind_v<T> == value_kind::enumeration) &&
-    std::endian::native == std::endian::little;
-
-template <class T>
-void encode_value(writer& w, const T& v) {
-    constexpr value_kind kind = value_kind_v<T>;
-    if constexpr (kind == value_kind::adapted) {
-        encode_value(w, adapt<T>::to_stored(v));
-    } else if constexpr (kind == value_kind::boolean) {
-        w.fixed(static_cast<std::uint8_t>(v ? 1 : 0));
-    } else if constexpr (kind == value_kind::integer) {
-        w.fixed(v);
-    } else if constexpr (kind == value_kind::floating) {
-        if constexpr (sizeof(T) == 4) w.fixed(std::bit_cast<std::uint32_t>(v));
-        else w.fixed(std::bit_cast<std::uint64_t>(v));
-    } else if constexpr (kind == value_kind::enumeration) {
-        w.fixed(static_cast<std::underlying_type_t<T>>(v));
-    } else if constexpr (kind == value_kind::string) {
-        w.varint(v.size());
-        w.bytes(v.data(), v.size());
-    } else if constexpr (kind == value_kind::vector) {
-        using E = typename T::value_type;
-        w.varint(v.size());
-        if constexpr (bulk_copyable_v<E> && !std::is_same_v<E, bool>) {
-            w.bytes(v.data(), v.size() * sizeof(E));
-        } else {
-            for (const auto& e : v) encode_value(w, static_cast<const E&>(e));
-        }
-    } else if constexpr (kind == value_kind::array) {
-        for (const auto& e : v) encode_value(w, e);
-    } else if constexpr (kind == value_kind::optional) {
-        w.fixed(static_cast<std::uint8_t>(v.has_value()));
-        if (v) encode_value(w, *v);
-    } else if constexpr (kind == value_kind::variant) {
-        w.varint(v.index());
-        std::visit([&](const auto& alt) { encode_value(w, alt); }, v);
-    } else if constexpr (kind == value_kind::map) {
-        w.varint(v.size());
-        if constexpr (is_specialization_v<T, std::unordered_map>) {
-            // Hash order differs between builds; sort by encoded key so equal maps encode equally.
-            std::vector<std::pair<std::string, const typename T::mapped_type*>> entries;
-            entries.reserve(v.size());
-            for (const auto& [key, value] : v) {
-                std::string k;
-                writer kw(k);
-                encode_value(kw, key);
-                entries.emplace_back(std::move(k), &value);
-            }
-            std::sort(entries.begin(), entries.end(),
-                      [](const auto& a, const auto& b) { return a.first < b.first; });
-            for (const auto& [k, value] : entries) {
-                w.bytes(k.data(), k.size());
-                encode_value(w, *value);
-            }
-        } else {
-            for (const auto& [key, value] : v) {
-                encode_value(w, key);
-                encode_value(w, value);
-            }
-        }
-    } else if constexpr (kind == value_kind::pair) {
-        encode_value(w, v.first);
-        encode_value(w, v.second);
-    } else if constexpr (kind == value_kind::tuple) {
-        std::apply([&](const auto&... e) { (encode_value(w, e), ...); }, v);
-    } else if constexpr (kind == value_kind::duration) {
-        encode_value(w, v.count());
-    } else if constexpr (kind == value_kind::time_point) {
-        encode_value(w, v.time_since_epoch().count());
-    } else if constexpr (kind == value_kind::aggregate) {
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (encode_value(w, boost::pfr::get<I>(v)), ...);
-        }(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
-    } else {
-        static_assert(always_false<T>, "inmem: unreachable: type was not checked with storable_v");
-    }
-}
-
-template <class V, std::size_t... I>
-bool decode_variant(reader& r, V& v, std::size_t index, std::index_sequence<I...>) {
-    bool ok = false;
-    ((index == I ? (ok = decode_value(r, v.template emplace<I>())) : false), ...);
-    return ok;
-}
-
-template <class T>
-bool decode_value(reader& r, T& v) {
-    constexpr value_kind kind = value_kind_v<T>;
-    if constexpr (kind == value_kind::adapted) {
-        typename adapt<T>::stored_type stored{};
-        if (!decode_value(r, stored)) return false;
-        try {
-            v = adapt<T>::from_stored(std::move(stored));
-        } catch (const std::bad_alloc&) {
-            throw; // out of memory is not a property of the bytes
-        } catch (...) {
-            return r.fail(errc::decode_invalid); // from_stored rejected the value
-        }
-        return true;
-    } else if constexpr (kind == value_kind::boolean) {
-        std::uint8_t b;
-        if (!r.fixed(b)) return false;
-        if (b > 1) return r.fail(errc::decode_invalid);
-        v = b != 0;
-        return true;
-    } else if constexpr (kind == value_kind::integer) {
-        return r.fixed(v);
-    } else if constexpr (kind == value_kind::floating) {
-        using bits_t = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-        bits_t bits;
-        if (!r.fixed(bits)) return false;
-        v = std::bit_cast<T>(bits);
-        return true;
-    } else if constexpr (kind == value_kind::enumeration) {
-        std::underlying_type_t<T> u;
-        if (!r.fixed(u)) return false;
-        v = static_cast<T>(u);
-        return true;
-    } else if constexpr (kind == value_kind::string) {
-        std::uint64_t n;
-        const char* p;
-        if (!r.count(n, 1) || !r.bytes(n, p)) return false;
-        v.assign(p, n);
-        return true;
-    } else if constexpr (kind == value_kind::vector) {
-        using E = typename T::value_type;
-        std::uint64_t n;
-        if (!r.count(n, min_encoded_size<E>())) return false;
-        v.clear();
-        if constexpr (bulk_copyable_v<E> && !std::is_same_v<E, bool>) {
-            const char* p;
-            if (!r.bytes(n * sizeof(E), p)) return false;
-            v.resize(n);
-            if (n != 0) std::memcpy(v.data(), p, n * sizeof(E)); // an empty vector's data() may be null
-            return true;
-        } else {
-            v.reserve(n);
-            for (std::uint64_t i = 0; i < n; ++i) {
-                E e{};
-                if (!decode_value(r, e)) return false;
-                v.push_back(std::move(e));
-            }
-            return true;
-        }
-    } else if constexpr (kind == value_kind::array) {
-        for (auto& e : v)
-            if (!decode_value(r, e)) return false;
-        return true;
-    } else if constexpr (kind == value_kind::optional) {
-        std::uint8_t flag;
-        if (!r.fixed(flag)) return false;
-        if (flag > 1) return r.fail(errc::decode_invalid);
-        if (!flag) {
-            v.reset();
-            return true;
-        }
-        return decode_value(r, v.emplace());
-    } else if constexpr (kind == value_kind::variant) {
-        std::uint64_t index;
-        if (!r.varint(index)) return false;
-        if (index >= std::variant_size_v<T>) return r.fail(errc::decode_invalid);
-        return decode_variant(r, v, static_cast<std::size_t>(index),
-                              std::make_index_sequence<std::variant_size_v<T>>{});
-    } else if constexpr (kind == value_kind::map) {
-        using K = typename T::key_type;
-        using V = typename T::mapped_type;
-        std::uint64_t n;
-        if (!r.count(n, min_encoded_size<K>() + min_encoded_size<V>())) return false;
-        v.clear();
-        if constexpr (requires { v.reserve(n); }) v.reserve(n);
-        for (std::uint64_t i = 0; i < n; ++i) {
-            K key{};
-            V value{};
-            if (!decode_value(r, key) || !decode_value(r, value)) return false;
-            if (!v.emplace(std::move(key), std::move(value)).second)
-                return r.fail(errc::decode_invalid); // a key twice: not something we wrote
-        }
-        return true;
-    } else if constexpr (kind == value_kind::pair) {
-        return decode_value(r, v.first) && decode_value(r, v.second);
-    } else if constexpr (kind == value_kind::tuple) {
-        return std::apply([&](auto&... e) { return (decode_value(r, e) && ...); }, v);
-    } else if constexpr (kind == value_kind::duration) {
-        typename T::rep count;
-        if (!decode_value(r, count)) return false;
-        v = T{count};
-        return true;
-    } else if constexpr (kind == value_kind::time_point) {
-        typename T::rep count;
-        if (!decode_value(r, count)) return false;
-        v = T{typename T::duration{count}};
-        return true;
-    } else if constexpr (kind == value_kind::aggregate) {
-        return [&]<std::size_t... I>(std::index_sequence<I...>) {
-            return (decode_value(r, boost::pfr::get<I>(v)) && ...);
-        }(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
-    } else {
-        static_assert(always_false<T>, "inmem: unreachable: type was not checked with storable_v");
-    }
-}
-
-} // namespace inmem::detail
-
-namespace inmem {
-
-/// Appends the encoding of value to out. Cost: one pass over the value.
-template <class T>
-void encode_to(const T& value, std::string& out) {
-    static_assert(detail::storable_v<T>);
-    detail::writer w(out);
-    detail::encode_value(w, value);
-}
-
-/// The encoding of value, as bytes in a std::string of exactly that size.
-template <class T>
-std::string encode(const T& value) {
-    // Encoding appends piecemeal; doing it in a reused buffer and copying once costs one
-    // allocation instead of one per doubling of the string.
-    thread_local std::string scratch;
-    scratch.clear();
-    encode_to(value, scratch);
-    std::string out(scratch);
-    if (scratch.capacity() > (std::size_t{1} << 20)) scratch = std::string(); // do not pin huge buffers
-    return out;
-}
-
-/// Decodes a T that must fill bytes exactly. Never throws for bad input: truncated, malformed
-/// or trailing bytes give errc::decode_truncated, decode_invalid or decode_trailing (also
-/// when adapt<T>::from_stored throws). Only std::bad_alloc propagates.
-template <class T>
-result<T> decode(std::string_view bytes) {
-    static_assert(detail::storable_v<T>);
-    detail::reader r(bytes);
-    T value{};
-    if (!detail::decode_value(r, value)) return make_error_code(r.error());
-    if (r.remaining() != 0) return make_error_code(errc::decode_trailing);
-    return value;
-}
-
-} // namespace inmem
-// ---- end inmem/schema/codec.hpp ----
-// ---- begin inmem/schema/schema.hpp ----
-// inmem/schema/schema.hpp: the list of stored types a database is declared with.
-//
-//   using agent_schema = inmem::schema<inmem::kv<Plan, std::string>,
-//                                      inmem::events<ToolCall, ToolResult>,
-//                                      inmem::states<Lease>>;
-//
-// Each (primitive, type) pair is a slot with a small index; the index is part of every
-// stored key, so slots must only ever be appended. The schema's fingerprint covers the slots
-// in order and each type's layout; data written under another fingerprint is refused.
-
-// ---- begin inmem/schema/fingerprint.hpp ----
-// inmem/schema/fingerprint.hpp: a stable hash of a type's stored layout.
-//
-// describe<T>() writes a canonical text of T's structure; fingerprint_v<T> is its 64-bit
-// FNV-1a hash, computed at compile time. The text names field types in order and field
-// names; it uses our own tokens for standard types (never the compiler's spelling) and leaves
-// out a struct's own name, so it is the same under gcc and clang and survives renaming a
-// type. Types that encode identically describe identically (map and unordered_map, pair and
-// tuple), so switching between them keeps old data readable.
-//
-//   int32_t                       -> i32
-//   std::vector<std::string>      -> vector<string>
-//   struct Plan{goal, steps, n}   -> struct{goal:string;steps:vector<string>;n:i32;}
-
-// ---- begin inmem/schema/reflect.hpp ----
-// inmem/schema/reflect.hpp: names of types and fields, without macros.
-//
-// Fields are reached with Boost.PFR. Names come from schema_traits<T> when the user declares
-// them, otherwise from the compiler: the text of __PRETTY_FUNCTION__ for a template whose
-// argument points at the field of an object that is declared but never defined. gcc 12 and
-// clang 14 both print the member's name there (clang only when the pointer is wrapped in a
-// class-type argument, hence ptr_holder). The derived names are checked at compile time: a
-// compiler that prints something else makes the fallback (declared names) necessary.
-
-
-#include <boost/pfr/core.hpp>
-
-#include <algorithm>
-#include <array>
-#include <cstddef>
-#include <string_view>
-#include <type_traits>
-
-namespace inmem::detail {
-
-template <class T>
-consteval std::string_view raw_type_name() {
-    return __PRETTY_FUNCTION__;
-}
-
-// "... [with T = ns::Plan; std::string_view = ...]" (gcc) or "... [T = ns::Plan]" (clang).
-constexpr std::string_view parse_type_name(std::string_view s) {
-    auto start = s.find("T = ");
-    if (start == std::string_view::npos) return s;
-    start += 4;
-    auto stop = s.find(';', start);
-    if (stop == std::string_view::npos) stop = s.rfind(']');
-    return s.substr(start, stop - start);
-}
-
-template <class T>
-concept declares_name = requires { std::string_view{schema_traits<T>::name}; };
-
-template <class T>
-concept declares_field_names = requires {
-    { schema_traits<T>::field_names.size() } -> std::convertible_to<std::size_t>;
-};
-
-/// A readable name of T: declared through schema_traits<T>::name, else the compiler's.
-template <class T>
-consteval std::string_view type_name() {
-    if constexpr (declares_name<T>) return schema_traits<T>::name;
-    else return parse_type_name(raw_type_name<T>());
-}
-
-template <class T>
-struct fake_holder {
-    const T value;
-};
-// Declared, never defined: only the addresses of its members are taken, at compile time.
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wundefined-var-template"
-#pragma clang diagnostic ignored "-Wundefined-internal"
-#endif
-template <class T>
-extern const fake_holder<T> fake_object;
-
-template <class P>
-struct ptr_holder {
-    const P* ptr;
-};
-
-template <auto Holder>
-consteval std::string_view raw_field_name() {
-    return __PRETTY_FUNCTION__;
-}
-
-constexpr bool is_identifier_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-// The member's name is the identifier that closes the template argument: gcc prints
-// "(& fake_object<P>.<...>::value.Plan::budget)}", clang "{&fake_object.value.budget}]".
-// Searching for that closing pair and walking back over identifier characters copes with
-// qualifiers such as "{anonymous}::" or "main()::Local::" in front of the member.
-constexpr std::string_view parse_field_name(std::string_view s) {
-    auto dot = s.rfind('.');
-    if (dot == std::string_view::npos) return {};
-    s.remove_prefix(dot + 1);
-    auto end = std::min(s.find(")}"), s.find("}]"));
-    if (end == std::string_view::npos) return {};
-    auto begin = end;
-    while (begin > 0 && is_identifier_char(s[begin - 1])) --begin;
-    return s.substr(begin, end - begin);
-}
-
-constexpr bool is_identifier(std::string_view s) {
-    if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
-    for (char c : s)
-        if (!is_identifier_char(c)) return false;
-    return true;
-}
-
-template <std::size_t N>
-constexpr bool all_identifiers(const std::array<std::string_view, N>& names) {
-    for (auto name : names)
-        if (!is_identifier(name)) return false;
-    return true;
-}
-
-template <class T, std::size_t I>
-consteval std::string_view derived_field_name() {
-    constexpr const auto& field = boost::pfr::get<I>(fake_object<T>.value);
-    using field_type = std::remove_cvref_t<decltype(field)>;
-    return parse_field_name(raw_field_name<ptr_holder<field_type>{&field}>());
-}
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#endif
-
-template <class T, std::size_t... I>
-consteval std::array<std::string_view, sizeof...(I)> derived_field_names(std::index_sequence<I...>) {
-    return {derived_field_name<T, I>()...};
-}
-
-/// The names of T's fields, in declaration order.
-template <class T>
-consteval auto field_names() {
-    constexpr std::size_t n = boost::pfr::tuple_size_v<T>;
-    if constexpr (declares_field_names<T>) {
-        static_assert(schema_traits<T>::field_names.size() == n,
-                      "inmem: schema_traits<T>::field_names must name every field of T, in order");
-        std::array<std::string_view, n> names{};
-        for (std::size_t i = 0; i < n; ++i) names[i] = schema_traits<T>::field_names[i];
-        return names;
-    } else {
-        constexpr auto names = derived_field_names<T>(std::make_index_sequence<n>{});
-        static_assert(all_identifiers(names), "inmem: this compiler does not reveal field names; declare them with "
-             "inmem::schema_traits<T>::field_names");
-        return names;
-    }
-}
-
-} // namespace inmem::detail
-// ---- end inmem/schema/reflect.hpp ----
-
-#include <cstdint>
-#include <string>
-#include <string_view>
-
-namespace inmem::detail {
-
-/// FNV-1a, 64 bit: tiny, constexpr, and stable forever (it is written into files).
-struct fnv1a_sink {
-    std::uint64_t hash = 0xcbf29ce484222325ull;
-    constexpr void add(std::string_view s) {
-        for (char c : s) {
-            hash ^= static_cast<unsigned char>(c);
-            hash *= 0x100000001b3ull;
-        }
-    }
-};
-
-struct string_sink {
-    std::string text;
-    void add(std::string_view s) { text.append(s); }
-};
-
-template <class Sink>
-constexpr void add_number(Sink& sink, std::uint64_t n) {
-    char buf[20];
-    std::size_t i = sizeof buf;
-    do {
-        buf[--i] = static_cast<char>('0' + n % 10);
-        n /= 10;
-    } while (n);
-    sink.add(std::string_view(buf + i, sizeof buf - i));
-}
-
-template <class T, class Sink>
-constexpr void describe_to(Sink& sink);
-
-template <class Sink, class... A>
-constexpr void describe_list(Sink& sink, std::type_identity<std::tuple<A...>>) {
-    bool first = true;
-    ((sink.add(first ? "" : ","), first = false, describe_to<A>(sink)), ...);
-}
-
-template <class T, class Sink>
-constexpr void describe_to(Sink& sink) {
-    using U = std::remove_cv_t<T>;
-    constexpr value_kind kind = value_kind_v<U>;
-    if constexpr (kind == value_kind::adapted) {
-        describe_to<typename adapt<U>::stored_type>(sink);
-    } else if constexpr (kind == value_kind::boolean) {
-        sink.add("bool");
-    } else if constexpr (kind == value_kind::integer) {
-        if constexpr (std::is_same_v<U, char>) sink.add("char");
-        else {
-            sink.add(std::is_signed_v<U> ? "i" : "u");
-            add_number(sink, sizeof(U) * 8);
-        }
-    } else if constexpr (kind == value_kind::floating) {
-        sink.add(sizeof(U) == 4 ? "f32" : "f64");
-    } else if constexpr (kind == value_kind::enumeration) {
-        sink.add("enum<");
-        describe_to<std::underlying_type_t<U>>(sink);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::string) {
-        sink.add("string");
-    } else if constexpr (kind == value_kind::vector || kind == value_kind::optional) {
-        sink.add(kind == value_kind::vector ? "vector<" : "optional<");
-        describe_to<typename U::value_type>(sink);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::array) {
-        sink.add("array<");
-        describe_to<typename U::value_type>(sink);
-        sink.add(",");
-        add_number(sink, std::tuple_size_v<U>);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::variant) {
-        sink.add("variant<");
-        describe_list(sink, std::type_identity<type_args_t<U>>{});
-        sink.add(">");
-    } else if constexpr (kind == value_kind::map) {
-        sink.add("map<");
-        describe_to<typename U::key_type>(sink);
-        sink.add(",");
-        describe_to<typename U::mapped_type>(sink);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::pair) {
-        sink.add("tuple<");
-        describe_list(sink, std::type_identity<std::tuple<typename U::first_type, typename U::second_type>>{});
-        sink.add(">");
-    } else if constexpr (kind == value_kind::tuple) {
-        sink.add("tuple<");
-        describe_list(sink, std::type_identity<type_args_t<U>>{});
-        sink.add(">");
-    } else if constexpr (kind == value_kind::duration) {
-        sink.add("duration<");
-        describe_to<typename U::rep>(sink);
-        sink.add(",");
-        add_number(sink, static_cast<std::uint64_t>(U::period::num));
-        sink.add("/");
-        add_number(sink, static_cast<std::uint64_t>(U::period::den));
-        sink.add(">");
-    } else if constexpr (kind == value_kind::time_point) {
-        using clock = typename U::clock;
-        sink.add("time_point<");
-        if constexpr (std::is_same_v<clock, std::chrono::system_clock>) sink.add("system");
-        else if constexpr (std::is_same_v<clock, std::chrono::steady_clock>) sink.add("steady");
-        else sink.add(schema_traits<clock>::name); // required by check_storable: portable
-        sink.add(",");
-        describe_to<typename U::duration>(sink);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::aggregate) {
-        constexpr auto names = field_names<U>();
-        sink.add("struct{");
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((sink.add(names[I]), sink.add(":"), describe_to<boost::pfr::tuple_element_t<I, U>>(sink),
-              sink.add(";")),
-             ...);
-        }(std::make_index_sequence<names.size()>{});
-        sink.add("}");
-    }
-}
-
-} // namespace inmem::detail
-
-namespace inmem {
-
-/// The canonical description of T's stored layout (what fingerprint_v<T> hashes).
-template <class T>
-std::string describe() {
-    static_assert(detail::storable_v<T>);
-    detail::string_sink sink;
-    detail::describe_to<T>(sink);
-    return std::move(sink.text);
-}
-
-/// A stable 64-bit hash of T's stored layout: field types in order and field names.
-template <class T>
-inline constexpr std::uint64_t fingerprint_v = [] {
-    detail::fnv1a_sink sink;
-    if constexpr (detail::storable_v<T>) detail::describe_to<T>(sink); // else the check said why
-    return sink.hash;
-}();
-
-} // namespace inmem
-// ---- end inmem/schema/fingerprint.hpp ----
-
-#include <boost/hana/at_key.hpp>
-#include <boost/hana/find.hpp>
-#include <boost/hana/integral_constant.hpp>
-#include <boost/hana/map.hpp>
-#include <boost/hana/optional.hpp>
-#include <boost/hana/pair.hpp>
-#include <boost/hana/type.hpp>
-
-#include <array>
-#include <cstdint>
-#include <string_view>
-
-namespace inmem {
-
-/// The primitive a slot belongs to. Stable: written into keys.
-enum class primitive : std::uint8_t { kv = 1, event = 2, state = 3, trace = 4, vector = 5 };
-
-/// A readable name of a primitive ("kv", "events", ...).
-constexpr std::string_view to_string(primitive p) noexcept {
-    switch (p) {
-    case primitive::kv: return "kv";
-    case primitive::event: return "events";
-    case primitive::state: return "states";
-    case primitive::trace: return "traces";
-    case primitive::vector: return "vectors";
-    }
-    return "?";
-}
-
-namespace detail {
-template <primitive P, class T>
-struct slot {
-    static constexpr primitive kind = P;
-    using type = T;
-};
-template <class... Slots>
-struct slot_list {};
-
-template <class... Lists>
-struct concat_slots;
-template <>
-struct concat_slots<> {
-    using type = slot_list<>;
-};
-template <class... A>
-struct concat_slots<slot_list<A...>> {
-    using type = slot_list<A...>;
-};
-template <class... A, class... B, class... Rest>
-struct concat_slots<slot_list<A...>, slot_list<B...>, Rest...> {
-    using type = typename concat_slots<slot_list<A..., B...>, Rest...>::type;
-};
-
-template <primitive P, class... T>
-struct entry {
-    using slots = slot_list<slot<P, T>...>;
-    static_assert(sizeof...(T) > 0, "inmem: a schema entry lists at least one type, e.g. inmem::kv<Plan>");
-};
-
-template <class E>
-concept schema_entry = requires { typename E::slots; };
-} // namespace detail
-
-/// Value types of typed KV (db.kv<T>()): working memory, keyed by string within a run.
-template <class... T>
-struct kv : detail::entry<primitive::kv, T...> {};
-/// Event types of the run's append-only, hash-chained event log.
-template <class... T>
-struct events : detail::entry<primitive::event, T...> {};
-/// Types of state-machine records, shared across runs and updated by compare-and-swap.
-template <class... T>
-struct states : detail::entry<primitive::state, T...> {};
-/// Types of structured reasoning traces.
-template <class... T>
-struct traces : detail::entry<primitive::trace, T...> {};
-/// Metadata types stored beside vectors.
-template <class... T>
-struct vectors : detail::entry<primitive::vector, T...> {};
-
-namespace detail {
-template <class... Slots, std::size_t... I>
-constexpr auto make_slot_map(slot_list<Slots...>, std::index_sequence<I...>) {
-    return boost::hana::make_map(boost::hana::make_pair(boost::hana::type_c<Slots>, boost::hana::size_c<I>)...);
-}
-
-template <class Slot, class... Slots>
-constexpr std::size_t count_slot(slot_list<Slots...>) {
-    return (std::size_t{0} + ... + std::is_same_v<Slot, Slots>);
-}
-
-/// One row of a schema's description: what a slot holds, for reports and file headers.
-struct slot_info {
-    primitive kind;
-    std::string_view type_name;
-    std::uint64_t fingerprint;
-};
-} // namespace detail
-
-/// A database's schema: its stored types, grouped by primitive (see kv, events, states,
-/// traces, vectors). Every type must be storable; a type may appear once per primitive.
-template <class... Entries>
-struct schema {
-    static_assert((detail::schema_entry<Entries> && ...),
-                  "inmem: every argument of inmem::schema<...> is an entry such as inmem::kv<T...>, "
-                  "inmem::events<T...>, inmem::states<T...>, inmem::traces<T...> or inmem::vectors<T...>");
-
-    using slots = typename detail::concat_slots<typename Entries::slots...>::type;
-
-private:
-    template <class... S>
-    static consteval std::size_t count(detail::slot_list<S...>) {
-        return sizeof...(S);
-    }
-    template <class... S>
-    static consteval bool unique(detail::slot_list<S...> l) {
-        return ((detail::count_slot<S>(l) == 1) && ...);
-    }
-    template <class... S>
-    static consteval bool all_storable(detail::slot_list<S...>) {
-        return (detail::storable_v<typename S::type> && ...);
-    }
-    template <class... S>
-    static consteval auto infos(detail::slot_list<S...> l) {
-        if constexpr (all_storable(l))
-            return std::array<detail::slot_info, sizeof...(S)>{
-                detail::slot_info{S::kind, detail::type_name<typename S::type>(), fingerprint_v<typename S::type>}...};
-        else
-            return std::array<detail::slot_info, sizeof...(S)>{}; // the storable check said why
-    }
-
-public:
-    /// Number of slots (type x primitive pairs).
-    static constexpr std::size_t size = count(slots{});
-    static_assert(size < 65536, "inmem: a schema holds at most 65535 types");
-    static_assert(unique(slots{}), "inmem: a type is listed twice for the same primitive in inmem::schema<...>; "
-                                   "list each type once");
-    static_assert(all_storable(slots{}));
-
-    /// True once the checks above passed; basic_database asserts it to run them early.
-    static constexpr bool checked = true;
-
-    /// Compile-time map from hana::type<slot<P, T>> to the slot's index.
-    static constexpr auto slot_map = detail::make_slot_map(slots{}, std::make_index_sequence<size>{});
-
-    /// True when T is declared for primitive P.
-    template <primitive P, class T>
-    static constexpr bool contains =
-        decltype(boost::hana::is_just(boost::hana::find(slot_map, boost::hana::type_c<detail::slot<P, T>>)))::value;
-
-    /// The index of (P, T); only valid when contains<P, T>.
-    template <primitive P, class T>
-    static constexpr std::uint16_t slot_of =
-        static_cast<std::uint16_t>(decltype(+slot_map[boost::hana::type_c<detail::slot<P, T>>])::value);
-
-    /// Each slot's primitive, type name and layout fingerprint, in slot order.
-    static constexpr auto slot_infos = infos(slots{});
-
-    /// The fingerprint of the whole schema: the slots in order, each with its layout.
-    static constexpr std::uint64_t fingerprint = [] {
-        detail::fnv1a_sink sink;
-        for (const auto& s : slot_infos) {
-            detail::add_number(sink, static_cast<std::uint64_t>(s.kind));
-            sink.add(":");
-            detail::add_number(sink, s.fingerprint);
-            sink.add(";");
-        }
-        return sink.hash;
-    }();
-};
-
-namespace detail {
-template <class T>
-inline constexpr bool is_schema_v = false;
-template <class... E>
-inline constexpr bool is_schema_v<schema<E...>> = true;
-} // namespace detail
-
-} // namespace inmem
-// ---- end inmem/schema/schema.hpp ----
 // ---- begin inmem/storage/record.hpp ----
 // inmem/storage/record.hpp: what the store holds (records) and how it changes (write ops).
 
@@ -2782,25 +1757,6 @@ inline std::optional<std::uint32_t> parse_wal_segment_name(std::string_view name
     if (n > UINT32_MAX || (name.size() > 16 && name[4] == '0')) return std::nullopt;
     return static_cast<std::uint32_t>(n);
 }
-
-/// The schema part of a file header: what the writer's types were.
-struct schema_stamp {
-    std::uint64_t fingerprint = 0;
-    struct slot {
-        std::uint8_t primitive = 0;
-        std::uint64_t fingerprint = 0;
-        std::string name;
-    };
-    std::vector<slot> slots;
-
-    template <class Schema>
-    static schema_stamp of() {
-        schema_stamp s{Schema::fingerprint, {}};
-        for (const auto& info : Schema::slot_infos)
-            s.slots.push_back({static_cast<std::uint8_t>(info.kind), info.fingerprint, std::string(info.type_name)});
-        return s;
-    }
-};
 
 /// Throws schema_mismatch, naming the first slot whose type differs, when found (read from a
 /// file) is not what this program's schema expects.
@@ -3586,75 +2542,6 @@ private:
 
 } // namespace inmem::detail
 // ---- end inmem/durability/wal_log.hpp ----
-// ---- begin inmem/primitives/runs.hpp ----
-// inmem/primitives/runs.hpp: runs, the unit every write belongs to, and their index records.
-
-#include <chrono>
-#include <cstdint>
-#include <functional>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace inmem {
-
-/// Identifies one run (one agent execution). Never reused by a database, also across restarts.
-/// The value 0 is never a run.
-struct run_id {
-    std::uint64_t value = 0;
-
-    constexpr explicit operator bool() const noexcept { return value != 0; }
-    friend constexpr bool operator==(run_id, run_id) = default;
-    friend constexpr auto operator<=>(run_id, run_id) = default;
-};
-
-/// Where a run is in its life. Only active runs accept writes. A run is interrupted when the
-/// process that wrote to the database while the run was active stopped without closing it
-/// (a crash, kill -9, a power loss): set when the database is next opened, so a supervisor
-/// can find such runs (db.runs(run_status::interrupted)) and resume_run or end_run them.
-enum class run_status : std::uint8_t { active = 0, completed = 1, failed = 2, cancelled = 3, interrupted = 4 };
-
-/// A readable name of a status ("active", "completed", ...).
-constexpr std::string_view to_string(run_status s) noexcept {
-    switch (s) {
-    case run_status::active: return "active";
-    case run_status::completed: return "completed";
-    case run_status::failed: return "failed";
-    case run_status::cancelled: return "cancelled";
-    case run_status::interrupted: return "interrupted";
-    }
-    return "?";
-}
-
-/// What begin_run is told about a new run; every field is optional:
-///   db.begin_run({.name = "triage", .tags = {"prod"}, .parent = previous});
-struct run_options {
-    std::string name{};
-    std::vector<std::string> tags{};
-    std::optional<run_id> parent{}; ///< must be a run of this database
-};
-
-/// A run's record in the run index.
-struct run_info {
-    run_id id{};
-    std::string name{};
-    std::vector<std::string> tags{};
-    std::optional<run_id> parent{};
-    run_status status = run_status::active;
-    std::chrono::system_clock::time_point started{};
-    std::optional<std::chrono::system_clock::time_point> ended{}; ///< set by end_run
-
-    bool operator==(const run_info&) const = default;
-};
-
-} // namespace inmem
-
-template <>
-struct std::hash<inmem::run_id> {
-    std::size_t operator()(inmem::run_id r) const noexcept { return std::hash<std::uint64_t>{}(r.value); }
-};
-// ---- end inmem/primitives/runs.hpp ----
 
 #include <algorithm>
 #include <chrono>
@@ -3995,7 +2882,7 @@ struct strict {
 // The engine owns the store, the lock, the version counter, the run registry and, when the
 // database lives in a directory, a durable session (durability/session.hpp) behind the
 // commit_log interface. It knows nothing of the schema: primitives hand it encoded keys and
-// values. Every change goes through commit_locked(), under the writers' lock: it assigns the
+// values, and the run index's records are coded by RunCodec (primitives/runs.hpp). Every change goes through commit_locked(), under the writers' lock: it assigns the
 // next version (reserved durably first, so no version anybody saw is ever reused), logs the
 // change, applies it and publishes the version to readers; the committer then, outside the
 // lock, frees collected garbage and waits for the durability its policy promises
@@ -4981,7 +3868,17 @@ inline std::string run_catalog_prefix(catalog_kind kind = catalog_kind::run) {
     return prefix;
 }
 
-template <class StoragePolicy, class ConcurrencyPolicy, class DurabilityPolicy>
+/// How the engine writes and reads the run index's records: the coding comes from above
+/// (primitives/runs.hpp reflects run_info through the schema codec), so the engine includes
+/// nothing of the schema layer.
+template <class C>
+concept run_record_coding = requires(const run_info& info, std::string_view bytes) {
+    { C::encode(info) } -> std::convertible_to<std::string>;
+    { C::decode(bytes).has_value() } -> std::convertible_to<bool>;
+    { C::decode(bytes).value() } -> std::convertible_to<run_info>;
+};
+
+template <class StoragePolicy, class ConcurrencyPolicy, class DurabilityPolicy, run_record_coding RunCodec>
 class engine {
 public:
     using backend_type = typename StoragePolicy::backend;
@@ -5081,7 +3978,7 @@ public:
                           .status = run_status::active,
                           .started = std::chrono::system_clock::now(),
                           .ended = std::nullopt};
-            write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), encode(info)};
+            write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), RunCodec::encode(info)};
             statuses_.reserve(); // so that recording the status after the commit cannot fail
             if (log_) log_->reserve(version_ + 1, next_run_);
             commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.push_back(run_status::active); });
@@ -5383,7 +4280,7 @@ private:
         for (const run_id run : interrupted_) {
             run_info info = load_run(run, latest_version);
             info.status = run_status::interrupted;
-            ops.push_back({write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)});
+            ops.push_back({write_op::kind::put, run_catalog_key(default_namespace, run.value), RunCodec::encode(info)});
         }
         interrupted_.clear();
         if (ops.empty()) return;
@@ -5407,7 +4304,7 @@ private:
             info.status = status;
             info.ended = status == run_status::active ? std::nullopt
                                                       : std::optional(std::chrono::system_clock::now());
-            write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), encode(info)};
+            write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), RunCodec::encode(info)};
             commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run, status); });
         }
         finish(ticket, freed);
@@ -5524,7 +4421,7 @@ private:
 
     // Decodes a run record; a run interrupted at this open reads so before its record does.
     run_info decode_run(const stored_record& rec, run_id run) const {
-        auto info = decode<run_info>(rec.bytes);
+        auto info = RunCodec::decode(rec.bytes);
         if (!info)
             throw error(errc::corruption, "inmem: the run index record of " + describe_run(run) +
                                               " does not decode: " + info.error().message());
@@ -5617,6 +4514,1169 @@ private:
 
 } // namespace inmem
 // ---- end inmem/primitives/listing.hpp ----
+// ---- begin inmem/primitives/runs.hpp ----
+// inmem/primitives/runs.hpp: runs, the unit every write belongs to, and their index records.
+// The types (run_id, run_status, run_options, run_info) are vocabulary (vocabulary.hpp):
+// every layer names them. What this layer adds is how a run_info is stored: through the
+// schema codec, like any user value, which keeps the engine free of the schema layer.
+
+// ---- begin inmem/schema/codec.hpp ----
+// inmem/schema/codec.hpp: the binary encoding of stored values, derived from their types.
+//
+// Grammar (all integers little-endian; varint is unsigned LEB128, at most 10 bytes, no
+// redundant trailing zero byte):
+//   bool                      := u8 (0 or 1)
+//   integer, char             := its bytes, sizeof(T) of them
+//   float, double             := IEEE-754 bits as u32 / u64
+//   enum                      := its underlying integer
+//   string                    := varint(size) byte*
+//   vector<T>                 := varint(count) T*
+//   array<T, N>               := T{N}
+//   optional<T>               := u8(0) | u8(1) T
+//   variant<T...>             := varint(index) T[index]
+//   map<K, V>, unordered_map  := varint(count) (K V)*   (unordered_map: sorted by encoded key)
+//   pair<A, B>, tuple<A...>   := A B ...
+//   duration                  := rep
+//   time_point                := duration since the clock's epoch
+//   struct                    := each field in declaration order (no names, no tags)
+//   adapt<T>                  := adapt<T>::stored_type
+// The schema fingerprint (fingerprint.hpp) guards against reading bytes with another layout.
+//
+// Decoding assumes nothing about its input: every length is checked against the bytes left
+// before anything is read or allocated, so a hostile input yields an error, never a crash.
+// Memory is bounded by the input: a count is refused unless the bytes left can hold that
+// many elements at their smallest encoding, so what decoding allocates is at most the
+// input's size times a constant of the type (the in-memory size of an element over its
+// smallest encoding, e.g. 1 for vector<char>, 32 for vector<std::string>, sizeof(T) for
+// vector<optional<T>>), multiplied through nesting. Map keys need not be in order, but a
+// key given twice is refused.
+
+// ---- begin inmem/schema/storable.hpp ----
+// inmem/schema/storable.hpp: the compile-time check that a type can be stored.
+//
+// check_storable<T>() walks T's structure once. The first thing it cannot store stops the
+// build with a static_assert that says why and what to do; the compiler's "required from"
+// lines name the offending type (T = ...) and the types that contain it (Path = {...}).
+// Two mistakes are caught by Boost.PFR before us, with its own words: a struct with a base
+// class ("Inherited types are not supported") and a C-array member (a structured binding
+// error); flatten the base into members, and use std::array.
+// A compiler limit, not ours: gcc 12 crashes ("internal compiler error" in
+// check_noexcept_r) counting the fields of a struct with a member std::array of a
+// non-trivial type (std::array<std::string, N>); clang 14 is fine. Use std::vector there.
+
+// ---- begin inmem/schema/classify.hpp ----
+// inmem/schema/classify.hpp: which family of the codec a C++ type belongs to.
+//
+// The codec, the storable checks and the fingerprint all dispatch on value_kind_v<T>, so a
+// type is classified in exactly one place.
+
+// ---- begin inmem/schema/customize.hpp ----
+// inmem/schema/customize.hpp: the two customization points of a stored type.
+//
+// A plain aggregate needs neither. Specialize them to rename a type or its fields, or to
+// store a type that is not an aggregate (a class with invariants, a third-party type).
+
+namespace inmem {
+
+/// Refines how a stored type is described. Specialize with either or both of:
+///   static constexpr std::string_view name = "Plan";                  // type name in output
+///   static constexpr std::array<std::string_view, N> field_names = {...}; // one per field
+/// Without it, both are derived from the compiler (gcc >= 12, clang >= 14); field names are
+/// part of the schema fingerprint, so declared names must match what was derived before.
+template <class T>
+struct schema_traits {};
+
+/// Stores a type that is not an aggregate through one that is storable. Specialize with:
+///   using stored_type = ...;                         // any storable type
+///   static stored_type to_stored(const T&);
+///   static T from_stored(stored_type&&);             // may throw to reject bad data
+/// T must be default-constructible and move-assignable: decoding creates a T, then assigns
+/// from_stored's result to it.
+template <class T>
+struct adapt {};
+
+} // namespace inmem
+// ---- end inmem/schema/customize.hpp ----
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace inmem::detail {
+
+enum class value_kind {
+    boolean,
+    integer,
+    floating,
+    enumeration,
+    string,
+    vector,
+    array,
+    optional,
+    variant,
+    map, // std::map and std::unordered_map share one encoding
+    pair,
+    tuple,
+    duration,
+    time_point,
+    adapted,
+    aggregate,
+    unsupported,
+};
+
+template <class T, template <class...> class Tmpl>
+inline constexpr bool is_specialization_v = false;
+template <template <class...> class Tmpl, class... Args>
+inline constexpr bool is_specialization_v<Tmpl<Args...>, Tmpl> = true;
+
+template <class T>
+inline constexpr bool is_std_array_v = false;
+template <class T, std::size_t N>
+inline constexpr bool is_std_array_v<std::array<T, N>> = true;
+
+template <class T>
+inline constexpr bool is_duration_v = false;
+template <class Rep, class Period>
+inline constexpr bool is_duration_v<std::chrono::duration<Rep, Period>> = true;
+
+template <class T>
+inline constexpr bool is_time_point_v = false;
+template <class Clock, class Dur>
+inline constexpr bool is_time_point_v<std::chrono::time_point<Clock, Dur>> = true;
+
+template <class T>
+concept adapted_type = requires { typename adapt<T>::stored_type; };
+
+template <class T>
+inline constexpr bool is_map_v =
+    is_specialization_v<T, std::map> || is_specialization_v<T, std::unordered_map>;
+
+template <class T>
+consteval value_kind kind_of() {
+    if constexpr (adapted_type<T>) return value_kind::adapted;
+    else if constexpr (std::is_same_v<T, bool>) return value_kind::boolean;
+    else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, wchar_t>) return value_kind::integer;
+    else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) return value_kind::floating;
+    else if constexpr (std::is_enum_v<T>) return value_kind::enumeration;
+    else if constexpr (std::is_same_v<T, std::string>) return value_kind::string;
+    else if constexpr (is_specialization_v<T, std::vector>) return value_kind::vector;
+    else if constexpr (is_std_array_v<T>) return value_kind::array;
+    else if constexpr (is_specialization_v<T, std::optional>) return value_kind::optional;
+    else if constexpr (is_specialization_v<T, std::variant>) return value_kind::variant;
+    else if constexpr (is_map_v<T>) return value_kind::map;
+    else if constexpr (is_specialization_v<T, std::pair>) return value_kind::pair;
+    else if constexpr (is_specialization_v<T, std::tuple>) return value_kind::tuple;
+    else if constexpr (is_duration_v<T>) return value_kind::duration;
+    else if constexpr (is_time_point_v<T>) return value_kind::time_point;
+    else if constexpr (std::is_class_v<T> && std::is_aggregate_v<T> && !std::is_union_v<T>)
+        return value_kind::aggregate;
+    else return value_kind::unsupported;
+}
+
+/// The codec family of T (cv-qualifiers ignored).
+template <class T>
+inline constexpr value_kind value_kind_v = kind_of<std::remove_cv_t<T>>();
+
+} // namespace inmem::detail
+// ---- end inmem/schema/classify.hpp ----
+
+#include <boost/pfr/core.hpp>
+
+#include <memory>
+#include <span>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace inmem::detail {
+
+template <class...>
+inline constexpr bool always_false = false;
+
+template <class T, class... Ts>
+inline constexpr bool one_of_v = (std::is_same_v<T, Ts> || ...);
+
+template <class T, class... Path>
+consteval bool check_storable();
+
+template <class T>
+inline constexpr bool is_span_v = false;
+template <class T, std::size_t N>
+inline constexpr bool is_span_v<std::span<T, N>> = true;
+
+// The template arguments of a variant or tuple, as a std::tuple of types.
+template <class T>
+struct type_args;
+template <template <class...> class Tmpl, class... A>
+struct type_args<Tmpl<A...>> {
+    using type = std::tuple<A...>;
+};
+template <class T>
+using type_args_t = typename type_args<T>::type;
+
+// Checks each field of an aggregate, or each alternative/element type of a template.
+template <class Owner, class... Path, class... Members>
+consteval bool check_all(std::type_identity<std::tuple<Members...>>) {
+    return (check_storable<Members, Owner, Path...>() && ...);
+}
+
+template <class T, class... Path, std::size_t... I>
+consteval bool check_fields(std::index_sequence<I...>) {
+    return check_all<T, Path...>(std::type_identity<std::tuple<boost::pfr::tuple_element_t<I, T>...>>{});
+}
+
+// The smallest number of bytes an encoded T takes; containers use it to refuse counts that
+// the input cannot hold.
+template <class T>
+consteval std::size_t min_encoded_size();
+
+template <class T, class... Path>
+consteval bool check_storable() {
+    using U = std::remove_cv_t<T>;
+    constexpr value_kind kind = value_kind_v<U>;
+    if constexpr (one_of_v<U, Path...>) {
+        static_assert(always_false<T>,
+                      "inmem: a type that contains itself (through a vector, optional, map...) cannot be "
+                      "stored; store the children in their own records and keep their keys");
+        return false;
+    } else if constexpr (std::is_reference_v<T>) {
+        static_assert(always_false<T>,
+                      "inmem: a reference member cannot be stored; hold the value itself as a member");
+        return false;
+    } else if constexpr (std::is_const_v<T> && kind != value_kind::unsupported) {
+        static_assert(always_false<T>,
+                      "inmem: a const member cannot be decoded into; remove const from the member");
+        return false;
+    } else if constexpr (std::is_pointer_v<U> || std::is_member_pointer_v<U> ||
+                         std::is_null_pointer_v<U>) {
+        static_assert(always_false<T>,
+                      "inmem: a raw pointer cannot be stored (its target is gone after a restart); "
+                      "store the value itself, a std::optional of it, or the key of a record that holds it");
+        return false;
+    } else if constexpr (std::is_union_v<U>) {
+        static_assert(always_false<T>,
+                      "inmem: a union cannot be stored (which member is active is not known); use std::variant");
+        return false;
+    } else if constexpr (std::is_same_v<U, long double>) {
+        static_assert(always_false<T>,
+                      "inmem: long double has no portable encoding; use double");
+        return false;
+    } else if constexpr (std::is_same_v<U, wchar_t>) {
+        static_assert(always_false<T>,
+                      "inmem: wchar_t has a different size on different platforms; use char16_t or char32_t");
+        return false;
+    } else if constexpr (std::is_array_v<U>) {
+        static_assert(always_false<T>,
+                      "inmem: a C array cannot be stored; use std::array");
+        return false;
+    } else if constexpr (is_specialization_v<U, std::basic_string_view> || is_span_v<U>) {
+        static_assert(always_false<T>,
+                      "inmem: a view (std::string_view, std::span) does not own its bytes; "
+                      "store std::string or std::vector instead");
+        return false;
+    } else if constexpr (is_specialization_v<U, std::unique_ptr> || is_specialization_v<U, std::shared_ptr>) {
+        static_assert(always_false<T>,
+                      "inmem: a smart pointer cannot be stored; store the value, or std::optional for a "
+                      "value that may be absent");
+        return false;
+    } else if constexpr (kind == value_kind::adapted) {
+        using stored = typename adapt<U>::stored_type;
+        static_assert(requires(const U& u, stored&& s) {
+            { adapt<U>::to_stored(u) } -> std::convertible_to<stored>;
+            { adapt<U>::from_stored(std::move(s)) } -> std::convertible_to<U>;
+        }, "inmem: inmem::adapt<T> must declare static stored_type to_stored(const T&) and "
+           "static T from_stored(stored_type&&)");
+        static_assert(std::is_default_constructible_v<U> && std::is_move_assignable_v<U>,
+                      "inmem: a type stored through inmem::adapt<T> must be default-constructible and "
+                      "move-assignable (decoding creates a T, then assigns from_stored's result to it)");
+        return check_storable<stored, U, Path...>();
+    } else if constexpr (kind == value_kind::boolean || kind == value_kind::integer ||
+                         kind == value_kind::floating || kind == value_kind::string) {
+        return true;
+    } else if constexpr (kind == value_kind::enumeration) {
+        return true;
+    } else if constexpr (kind == value_kind::vector || kind == value_kind::array ||
+                         kind == value_kind::optional) {
+        using E = typename U::value_type;
+        constexpr bool ok = check_storable<E, U, Path...>();
+        if constexpr (ok && kind == value_kind::vector) {
+            static_assert(min_encoded_size<E>() > 0,
+                          "inmem: a std::vector of a type that encodes to no bytes (an empty struct) "
+                          "cannot be stored; store its size instead");
+        }
+        return ok;
+    } else if constexpr (kind == value_kind::map) {
+        using K = typename U::key_type;
+        using V = typename U::mapped_type;
+        constexpr bool ok = check_storable<K, U, Path...>() && check_storable<V, U, Path...>();
+        if constexpr (ok) {
+            static_assert(min_encoded_size<K>() + min_encoded_size<V>() > 0,
+                          "inmem: a map whose keys and values encode to no bytes cannot be stored");
+        }
+        return ok;
+    } else if constexpr (kind == value_kind::variant || kind == value_kind::tuple) {
+        return check_all<U, Path...>(std::type_identity<type_args_t<U>>{});
+    } else if constexpr (kind == value_kind::pair) {
+        return check_storable<typename U::first_type, U, Path...>() &&
+               check_storable<typename U::second_type, U, Path...>();
+    } else if constexpr (kind == value_kind::duration) {
+        return check_storable<typename U::rep, U, Path...>();
+    } else if constexpr (kind == value_kind::time_point) {
+        using clock = typename U::clock;
+        constexpr bool named_clock = std::is_same_v<clock, std::chrono::system_clock> ||
+                                     std::is_same_v<clock, std::chrono::steady_clock> ||
+                                     requires { std::string_view{schema_traits<clock>::name}; };
+        static_assert(named_clock,
+                      "inmem: a time_point of a clock other than system_clock or steady_clock needs a "
+                      "portable name for the schema fingerprint: specialize inmem::schema_traits<Clock> "
+                      "with static constexpr std::string_view name = \"...\"");
+        return named_clock && check_storable<typename U::duration, U, Path...>();
+    } else if constexpr (kind == value_kind::aggregate) {
+        constexpr bool fields_ok = check_fields<U, Path...>(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
+        // PFR sees a reference member as the type it refers to, so such a member shows up
+        // here: decoding default-constructs the struct and assigns each field, which a
+        // reference member, a const member or a member without a default constructor prevents.
+        constexpr bool fillable = std::is_default_constructible_v<U> && std::is_move_assignable_v<U>;
+        if constexpr (fields_ok) {
+            static_assert(fillable,
+                          "inmem: a reference member cannot be stored, nor a const member or one that is not "
+                          "default-constructible (decoding default-constructs the struct and assigns each "
+                          "field); hold the value itself as a plain member, or specialize inmem::adapt<T>");
+        }
+        return fields_ok && fillable;
+    } else {
+        static_assert(always_false<T>,
+                      "inmem: this type cannot be stored: it is not an aggregate (it has constructors, "
+                      "private members or virtual functions) and it is not a supported standard type; "
+                      "make it a plain struct, or specialize inmem::adapt<T> to store it through a "
+                      "type that can be stored");
+        return false;
+    }
+}
+
+template <class T>
+consteval std::size_t min_encoded_size() {
+    using U = std::remove_cv_t<T>;
+    constexpr value_kind kind = value_kind_v<U>;
+    if constexpr (kind == value_kind::adapted) return min_encoded_size<typename adapt<U>::stored_type>();
+    else if constexpr (kind == value_kind::boolean || kind == value_kind::integer ||
+                       kind == value_kind::floating || kind == value_kind::enumeration)
+        return sizeof(U);
+    else if constexpr (kind == value_kind::string || kind == value_kind::vector ||
+                       kind == value_kind::map || kind == value_kind::optional ||
+                       kind == value_kind::variant)
+        return 1; // a length, count, flag or index
+    else if constexpr (kind == value_kind::array)
+        return std::tuple_size_v<U> * min_encoded_size<typename U::value_type>();
+    else if constexpr (kind == value_kind::pair)
+        return min_encoded_size<typename U::first_type>() + min_encoded_size<typename U::second_type>();
+    else if constexpr (kind == value_kind::tuple)
+        return []<class... A>(std::type_identity<std::tuple<A...>>) {
+            return (std::size_t{0} + ... + min_encoded_size<A>());
+        }(std::type_identity<type_args_t<U>>{});
+    else if constexpr (kind == value_kind::duration) return sizeof(typename U::rep);
+    else if constexpr (kind == value_kind::time_point) return sizeof(typename U::rep);
+    else if constexpr (kind == value_kind::aggregate)
+        return []<std::size_t... I>(std::index_sequence<I...>) {
+            return (std::size_t{0} + ... + min_encoded_size<boost::pfr::tuple_element_t<I, U>>());
+        }(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
+    else return 0;
+}
+
+/// True when T can be stored; otherwise the build stops with a message saying why.
+template <class T>
+inline constexpr bool storable_v = check_storable<T>();
+
+} // namespace inmem::detail
+// ---- end inmem/schema/storable.hpp ----
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace inmem::detail {
+
+template <class T>
+void encode_value(writer& w, const T& v);
+template <class T>
+bool decode_value(reader& r, T& v);
+
+template <class T>
+inline constexpr bool bulk_copyable_v =
+    (value_kind_v<T> == value_kind::integer || value_kind_v<T> == value_kind::floating ||
+     value_kind_v<T> == value_kind::enumeration) &&
+    std::endian::native == std::endian::little;
+
+template <class T>
+void encode_value(writer& w, const T& v) {
+    constexpr value_kind kind = value_kind_v<T>;
+    if constexpr (kind == value_kind::adapted) {
+        encode_value(w, adapt<T>::to_stored(v));
+    } else if constexpr (kind == value_kind::boolean) {
+        w.fixed(static_cast<std::uint8_t>(v ? 1 : 0));
+    } else if constexpr (kind == value_kind::integer) {
+        w.fixed(v);
+    } else if constexpr (kind == value_kind::floating) {
+        if constexpr (sizeof(T) == 4) w.fixed(std::bit_cast<std::uint32_t>(v));
+        else w.fixed(std::bit_cast<std::uint64_t>(v));
+    } else if constexpr (kind == value_kind::enumeration) {
+        w.fixed(static_cast<std::underlying_type_t<T>>(v));
+    } else if constexpr (kind == value_kind::string) {
+        w.varint(v.size());
+        w.bytes(v.data(), v.size());
+    } else if constexpr (kind == value_kind::vector) {
+        using E = typename T::value_type;
+        w.varint(v.size());
+        if constexpr (bulk_copyable_v<E> && !std::is_same_v<E, bool>) {
+            w.bytes(v.data(), v.size() * sizeof(E));
+        } else {
+            for (const auto& e : v) encode_value(w, static_cast<const E&>(e));
+        }
+    } else if constexpr (kind == value_kind::array) {
+        for (const auto& e : v) encode_value(w, e);
+    } else if constexpr (kind == value_kind::optional) {
+        w.fixed(static_cast<std::uint8_t>(v.has_value()));
+        if (v) encode_value(w, *v);
+    } else if constexpr (kind == value_kind::variant) {
+        w.varint(v.index());
+        std::visit([&](const auto& alt) { encode_value(w, alt); }, v);
+    } else if constexpr (kind == value_kind::map) {
+        w.varint(v.size());
+        if constexpr (is_specialization_v<T, std::unordered_map>) {
+            // Hash order differs between builds; sort by encoded key so equal maps encode equally.
+            std::vector<std::pair<std::string, const typename T::mapped_type*>> entries;
+            entries.reserve(v.size());
+            for (const auto& [key, value] : v) {
+                std::string k;
+                writer kw(k);
+                encode_value(kw, key);
+                entries.emplace_back(std::move(k), &value);
+            }
+            std::sort(entries.begin(), entries.end(),
+                      [](const auto& a, const auto& b) { return a.first < b.first; });
+            for (const auto& [k, value] : entries) {
+                w.bytes(k.data(), k.size());
+                encode_value(w, *value);
+            }
+        } else {
+            for (const auto& [key, value] : v) {
+                encode_value(w, key);
+                encode_value(w, value);
+            }
+        }
+    } else if constexpr (kind == value_kind::pair) {
+        encode_value(w, v.first);
+        encode_value(w, v.second);
+    } else if constexpr (kind == value_kind::tuple) {
+        std::apply([&](const auto&... e) { (encode_value(w, e), ...); }, v);
+    } else if constexpr (kind == value_kind::duration) {
+        encode_value(w, v.count());
+    } else if constexpr (kind == value_kind::time_point) {
+        encode_value(w, v.time_since_epoch().count());
+    } else if constexpr (kind == value_kind::aggregate) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (encode_value(w, boost::pfr::get<I>(v)), ...);
+        }(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
+    } else {
+        static_assert(always_false<T>, "inmem: unreachable: type was not checked with storable_v");
+    }
+}
+
+template <class V, std::size_t... I>
+bool decode_variant(reader& r, V& v, std::size_t index, std::index_sequence<I...>) {
+    bool ok = false;
+    ((index == I ? (ok = decode_value(r, v.template emplace<I>())) : false), ...);
+    return ok;
+}
+
+template <class T>
+bool decode_value(reader& r, T& v) {
+    constexpr value_kind kind = value_kind_v<T>;
+    if constexpr (kind == value_kind::adapted) {
+        typename adapt<T>::stored_type stored{};
+        if (!decode_value(r, stored)) return false;
+        try {
+            v = adapt<T>::from_stored(std::move(stored));
+        } catch (const std::bad_alloc&) {
+            throw; // out of memory is not a property of the bytes
+        } catch (...) {
+            return r.fail(errc::decode_invalid); // from_stored rejected the value
+        }
+        return true;
+    } else if constexpr (kind == value_kind::boolean) {
+        std::uint8_t b;
+        if (!r.fixed(b)) return false;
+        if (b > 1) return r.fail(errc::decode_invalid);
+        v = b != 0;
+        return true;
+    } else if constexpr (kind == value_kind::integer) {
+        return r.fixed(v);
+    } else if constexpr (kind == value_kind::floating) {
+        using bits_t = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+        bits_t bits;
+        if (!r.fixed(bits)) return false;
+        v = std::bit_cast<T>(bits);
+        return true;
+    } else if constexpr (kind == value_kind::enumeration) {
+        std::underlying_type_t<T> u;
+        if (!r.fixed(u)) return false;
+        v = static_cast<T>(u);
+        return true;
+    } else if constexpr (kind == value_kind::string) {
+        std::uint64_t n;
+        const char* p;
+        if (!r.count(n, 1) || !r.bytes(n, p)) return false;
+        v.assign(p, n);
+        return true;
+    } else if constexpr (kind == value_kind::vector) {
+        using E = typename T::value_type;
+        std::uint64_t n;
+        if (!r.count(n, min_encoded_size<E>())) return false;
+        v.clear();
+        if constexpr (bulk_copyable_v<E> && !std::is_same_v<E, bool>) {
+            const char* p;
+            if (!r.bytes(n * sizeof(E), p)) return false;
+            v.resize(n);
+            if (n != 0) std::memcpy(v.data(), p, n * sizeof(E)); // an empty vector's data() may be null
+            return true;
+        } else {
+            v.reserve(n);
+            for (std::uint64_t i = 0; i < n; ++i) {
+                E e{};
+                if (!decode_value(r, e)) return false;
+                v.push_back(std::move(e));
+            }
+            return true;
+        }
+    } else if constexpr (kind == value_kind::array) {
+        for (auto& e : v)
+            if (!decode_value(r, e)) return false;
+        return true;
+    } else if constexpr (kind == value_kind::optional) {
+        std::uint8_t flag;
+        if (!r.fixed(flag)) return false;
+        if (flag > 1) return r.fail(errc::decode_invalid);
+        if (!flag) {
+            v.reset();
+            return true;
+        }
+        return decode_value(r, v.emplace());
+    } else if constexpr (kind == value_kind::variant) {
+        std::uint64_t index;
+        if (!r.varint(index)) return false;
+        if (index >= std::variant_size_v<T>) return r.fail(errc::decode_invalid);
+        return decode_variant(r, v, static_cast<std::size_t>(index),
+                              std::make_index_sequence<std::variant_size_v<T>>{});
+    } else if constexpr (kind == value_kind::map) {
+        using K = typename T::key_type;
+        using V = typename T::mapped_type;
+        std::uint64_t n;
+        if (!r.count(n, min_encoded_size<K>() + min_encoded_size<V>())) return false;
+        v.clear();
+        if constexpr (requires { v.reserve(n); }) v.reserve(n);
+        for (std::uint64_t i = 0; i < n; ++i) {
+            K key{};
+            V value{};
+            if (!decode_value(r, key) || !decode_value(r, value)) return false;
+            if (!v.emplace(std::move(key), std::move(value)).second)
+                return r.fail(errc::decode_invalid); // a key twice: not something we wrote
+        }
+        return true;
+    } else if constexpr (kind == value_kind::pair) {
+        return decode_value(r, v.first) && decode_value(r, v.second);
+    } else if constexpr (kind == value_kind::tuple) {
+        return std::apply([&](auto&... e) { return (decode_value(r, e) && ...); }, v);
+    } else if constexpr (kind == value_kind::duration) {
+        typename T::rep count;
+        if (!decode_value(r, count)) return false;
+        v = T{count};
+        return true;
+    } else if constexpr (kind == value_kind::time_point) {
+        typename T::rep count;
+        if (!decode_value(r, count)) return false;
+        v = T{typename T::duration{count}};
+        return true;
+    } else if constexpr (kind == value_kind::aggregate) {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return (decode_value(r, boost::pfr::get<I>(v)) && ...);
+        }(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
+    } else {
+        static_assert(always_false<T>, "inmem: unreachable: type was not checked with storable_v");
+    }
+}
+
+} // namespace inmem::detail
+
+namespace inmem {
+
+/// Appends the encoding of value to out. Cost: one pass over the value.
+template <class T>
+void encode_to(const T& value, std::string& out) {
+    static_assert(detail::storable_v<T>);
+    detail::writer w(out);
+    detail::encode_value(w, value);
+}
+
+/// The encoding of value, as bytes in a std::string of exactly that size.
+template <class T>
+std::string encode(const T& value) {
+    // Encoding appends piecemeal; doing it in a reused buffer and copying once costs one
+    // allocation instead of one per doubling of the string.
+    thread_local std::string scratch;
+    scratch.clear();
+    encode_to(value, scratch);
+    std::string out(scratch);
+    if (scratch.capacity() > (std::size_t{1} << 20)) scratch = std::string(); // do not pin huge buffers
+    return out;
+}
+
+/// Decodes a T that must fill bytes exactly. Never throws for bad input: truncated, malformed
+/// or trailing bytes give errc::decode_truncated, decode_invalid or decode_trailing (also
+/// when adapt<T>::from_stored throws). Only std::bad_alloc propagates.
+template <class T>
+result<T> decode(std::string_view bytes) {
+    static_assert(detail::storable_v<T>);
+    detail::reader r(bytes);
+    T value{};
+    if (!detail::decode_value(r, value)) return make_error_code(r.error());
+    if (r.remaining() != 0) return make_error_code(errc::decode_trailing);
+    return value;
+}
+
+} // namespace inmem
+// ---- end inmem/schema/codec.hpp ----
+
+#include <string>
+#include <string_view>
+
+namespace inmem::detail {
+
+/// The coding of the run index's records that the engine is given (run_record_coding).
+struct run_record_codec {
+    static std::string encode(const run_info& info) { return inmem::encode(info); }
+    static result<run_info> decode(std::string_view bytes) { return inmem::decode<run_info>(bytes); }
+};
+
+} // namespace inmem::detail
+// ---- end inmem/primitives/runs.hpp ----
+// ---- begin inmem/schema/reflect.hpp ----
+// inmem/schema/reflect.hpp: names of types and fields, without macros.
+//
+// Fields are reached with Boost.PFR. Names come from schema_traits<T> when the user declares
+// them, otherwise from the compiler: the text of __PRETTY_FUNCTION__ for a template whose
+// argument points at the field of an object that is declared but never defined. gcc 12 and
+// clang 14 both print the member's name there (clang only when the pointer is wrapped in a
+// class-type argument, hence ptr_holder). The derived names are checked at compile time: a
+// compiler that prints something else makes the fallback (declared names) necessary.
+
+
+#include <boost/pfr/core.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+namespace inmem::detail {
+
+template <class T>
+consteval std::string_view raw_type_name() {
+    return __PRETTY_FUNCTION__;
+}
+
+// "... [with T = ns::Plan; std::string_view = ...]" (gcc) or "... [T = ns::Plan]" (clang).
+constexpr std::string_view parse_type_name(std::string_view s) {
+    auto start = s.find("T = ");
+    if (start == std::string_view::npos) return s;
+    start += 4;
+    auto stop = s.find(';', start);
+    if (stop == std::string_view::npos) stop = s.rfind(']');
+    return s.substr(start, stop - start);
+}
+
+template <class T>
+concept declares_name = requires { std::string_view{schema_traits<T>::name}; };
+
+template <class T>
+concept declares_field_names = requires {
+    { schema_traits<T>::field_names.size() } -> std::convertible_to<std::size_t>;
+};
+
+/// A readable name of T: declared through schema_traits<T>::name, else the compiler's.
+template <class T>
+consteval std::string_view type_name() {
+    if constexpr (declares_name<T>) return schema_traits<T>::name;
+    else return parse_type_name(raw_type_name<T>());
+}
+
+template <class T>
+struct fake_holder {
+    const T value;
+};
+// Declared, never defined: only the addresses of its members are taken, at compile time.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wundefined-var-template"
+#pragma clang diagnostic ignored "-Wundefined-internal"
+#endif
+template <class T>
+extern const fake_holder<T> fake_object;
+
+template <class P>
+struct ptr_holder {
+    const P* ptr;
+};
+
+template <auto Holder>
+consteval std::string_view raw_field_name() {
+    return __PRETTY_FUNCTION__;
+}
+
+constexpr bool is_identifier_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// The member's name is the identifier that closes the template argument: gcc prints
+// "(& fake_object<P>.<...>::value.Plan::budget)}", clang "{&fake_object.value.budget}]".
+// Searching for that closing pair and walking back over identifier characters copes with
+// qualifiers such as "{anonymous}::" or "main()::Local::" in front of the member.
+constexpr std::string_view parse_field_name(std::string_view s) {
+    auto dot = s.rfind('.');
+    if (dot == std::string_view::npos) return {};
+    s.remove_prefix(dot + 1);
+    auto end = std::min(s.find(")}"), s.find("}]"));
+    if (end == std::string_view::npos) return {};
+    auto begin = end;
+    while (begin > 0 && is_identifier_char(s[begin - 1])) --begin;
+    return s.substr(begin, end - begin);
+}
+
+constexpr bool is_identifier(std::string_view s) {
+    if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
+    for (char c : s)
+        if (!is_identifier_char(c)) return false;
+    return true;
+}
+
+template <std::size_t N>
+constexpr bool all_identifiers(const std::array<std::string_view, N>& names) {
+    for (auto name : names)
+        if (!is_identifier(name)) return false;
+    return true;
+}
+
+template <class T, std::size_t I>
+consteval std::string_view derived_field_name() {
+    constexpr const auto& field = boost::pfr::get<I>(fake_object<T>.value);
+    using field_type = std::remove_cvref_t<decltype(field)>;
+    return parse_field_name(raw_field_name<ptr_holder<field_type>{&field}>());
+}
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+
+template <class T, std::size_t... I>
+consteval std::array<std::string_view, sizeof...(I)> derived_field_names(std::index_sequence<I...>) {
+    return {derived_field_name<T, I>()...};
+}
+
+/// The names of T's fields, in declaration order.
+template <class T>
+consteval auto field_names() {
+    constexpr std::size_t n = boost::pfr::tuple_size_v<T>;
+    if constexpr (declares_field_names<T>) {
+        static_assert(schema_traits<T>::field_names.size() == n,
+                      "inmem: schema_traits<T>::field_names must name every field of T, in order");
+        std::array<std::string_view, n> names{};
+        for (std::size_t i = 0; i < n; ++i) names[i] = schema_traits<T>::field_names[i];
+        return names;
+    } else {
+        constexpr auto names = derived_field_names<T>(std::make_index_sequence<n>{});
+        static_assert(all_identifiers(names), "inmem: this compiler does not reveal field names; declare them with "
+             "inmem::schema_traits<T>::field_names");
+        return names;
+    }
+}
+
+} // namespace inmem::detail
+// ---- end inmem/schema/reflect.hpp ----
+// ---- begin inmem/schema/schema.hpp ----
+// inmem/schema/schema.hpp: the list of stored types a database is declared with.
+//
+//   using agent_schema = inmem::schema<inmem::kv<Plan, std::string>,
+//                                      inmem::events<ToolCall, ToolResult>,
+//                                      inmem::states<Lease>>;
+//
+// Each (primitive, type) pair is a slot with a small index; the index is part of every
+// stored key, so slots must only ever be appended. The schema's fingerprint covers the slots
+// in order and each type's layout; data written under another fingerprint is refused.
+
+// ---- begin inmem/schema/fingerprint.hpp ----
+// inmem/schema/fingerprint.hpp: a stable hash of a type's stored layout.
+//
+// describe<T>() writes a canonical text of T's structure; fingerprint_v<T> is its 64-bit
+// FNV-1a hash, computed at compile time. The text names field types in order and field
+// names; it uses our own tokens for standard types (never the compiler's spelling) and leaves
+// out a struct's own name, so it is the same under gcc and clang and survives renaming a
+// type. Types that encode identically describe identically (map and unordered_map, pair and
+// tuple), so switching between them keeps old data readable.
+//
+//   int32_t                       -> i32
+//   std::vector<std::string>      -> vector<string>
+//   struct Plan{goal, steps, n}   -> struct{goal:string;steps:vector<string>;n:i32;}
+
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace inmem::detail {
+
+/// FNV-1a, 64 bit: tiny, constexpr, and stable forever (it is written into files).
+struct fnv1a_sink {
+    std::uint64_t hash = 0xcbf29ce484222325ull;
+    constexpr void add(std::string_view s) {
+        for (char c : s) {
+            hash ^= static_cast<unsigned char>(c);
+            hash *= 0x100000001b3ull;
+        }
+    }
+};
+
+struct string_sink {
+    std::string text;
+    void add(std::string_view s) { text.append(s); }
+};
+
+template <class Sink>
+constexpr void add_number(Sink& sink, std::uint64_t n) {
+    char buf[20];
+    std::size_t i = sizeof buf;
+    do {
+        buf[--i] = static_cast<char>('0' + n % 10);
+        n /= 10;
+    } while (n);
+    sink.add(std::string_view(buf + i, sizeof buf - i));
+}
+
+template <class T, class Sink>
+constexpr void describe_to(Sink& sink);
+
+template <class Sink, class... A>
+constexpr void describe_list(Sink& sink, std::type_identity<std::tuple<A...>>) {
+    bool first = true;
+    ((sink.add(first ? "" : ","), first = false, describe_to<A>(sink)), ...);
+}
+
+template <class T, class Sink>
+constexpr void describe_to(Sink& sink) {
+    using U = std::remove_cv_t<T>;
+    constexpr value_kind kind = value_kind_v<U>;
+    if constexpr (kind == value_kind::adapted) {
+        describe_to<typename adapt<U>::stored_type>(sink);
+    } else if constexpr (kind == value_kind::boolean) {
+        sink.add("bool");
+    } else if constexpr (kind == value_kind::integer) {
+        if constexpr (std::is_same_v<U, char>) sink.add("char");
+        else {
+            sink.add(std::is_signed_v<U> ? "i" : "u");
+            add_number(sink, sizeof(U) * 8);
+        }
+    } else if constexpr (kind == value_kind::floating) {
+        sink.add(sizeof(U) == 4 ? "f32" : "f64");
+    } else if constexpr (kind == value_kind::enumeration) {
+        sink.add("enum<");
+        describe_to<std::underlying_type_t<U>>(sink);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::string) {
+        sink.add("string");
+    } else if constexpr (kind == value_kind::vector || kind == value_kind::optional) {
+        sink.add(kind == value_kind::vector ? "vector<" : "optional<");
+        describe_to<typename U::value_type>(sink);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::array) {
+        sink.add("array<");
+        describe_to<typename U::value_type>(sink);
+        sink.add(",");
+        add_number(sink, std::tuple_size_v<U>);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::variant) {
+        sink.add("variant<");
+        describe_list(sink, std::type_identity<type_args_t<U>>{});
+        sink.add(">");
+    } else if constexpr (kind == value_kind::map) {
+        sink.add("map<");
+        describe_to<typename U::key_type>(sink);
+        sink.add(",");
+        describe_to<typename U::mapped_type>(sink);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::pair) {
+        sink.add("tuple<");
+        describe_list(sink, std::type_identity<std::tuple<typename U::first_type, typename U::second_type>>{});
+        sink.add(">");
+    } else if constexpr (kind == value_kind::tuple) {
+        sink.add("tuple<");
+        describe_list(sink, std::type_identity<type_args_t<U>>{});
+        sink.add(">");
+    } else if constexpr (kind == value_kind::duration) {
+        sink.add("duration<");
+        describe_to<typename U::rep>(sink);
+        sink.add(",");
+        add_number(sink, static_cast<std::uint64_t>(U::period::num));
+        sink.add("/");
+        add_number(sink, static_cast<std::uint64_t>(U::period::den));
+        sink.add(">");
+    } else if constexpr (kind == value_kind::time_point) {
+        using clock = typename U::clock;
+        sink.add("time_point<");
+        if constexpr (std::is_same_v<clock, std::chrono::system_clock>) sink.add("system");
+        else if constexpr (std::is_same_v<clock, std::chrono::steady_clock>) sink.add("steady");
+        else sink.add(schema_traits<clock>::name); // required by check_storable: portable
+        sink.add(",");
+        describe_to<typename U::duration>(sink);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::aggregate) {
+        constexpr auto names = field_names<U>();
+        sink.add("struct{");
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((sink.add(names[I]), sink.add(":"), describe_to<boost::pfr::tuple_element_t<I, U>>(sink),
+              sink.add(";")),
+             ...);
+        }(std::make_index_sequence<names.size()>{});
+        sink.add("}");
+    }
+}
+
+} // namespace inmem::detail
+
+namespace inmem {
+
+/// The canonical description of T's stored layout (what fingerprint_v<T> hashes).
+template <class T>
+std::string describe() {
+    static_assert(detail::storable_v<T>);
+    detail::string_sink sink;
+    detail::describe_to<T>(sink);
+    return std::move(sink.text);
+}
+
+/// A stable 64-bit hash of T's stored layout: field types in order and field names.
+template <class T>
+inline constexpr std::uint64_t fingerprint_v = [] {
+    detail::fnv1a_sink sink;
+    if constexpr (detail::storable_v<T>) detail::describe_to<T>(sink); // else the check said why
+    return sink.hash;
+}();
+
+} // namespace inmem
+// ---- end inmem/schema/fingerprint.hpp ----
+
+#include <boost/hana/at_key.hpp>
+#include <boost/hana/find.hpp>
+#include <boost/hana/integral_constant.hpp>
+#include <boost/hana/map.hpp>
+#include <boost/hana/optional.hpp>
+#include <boost/hana/pair.hpp>
+#include <boost/hana/type.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace inmem {
+
+/// The primitive a slot belongs to. Stable: written into keys.
+enum class primitive : std::uint8_t { kv = 1, event = 2, state = 3, trace = 4, vector = 5 };
+
+/// A readable name of a primitive ("kv", "events", ...).
+constexpr std::string_view to_string(primitive p) noexcept {
+    switch (p) {
+    case primitive::kv: return "kv";
+    case primitive::event: return "events";
+    case primitive::state: return "states";
+    case primitive::trace: return "traces";
+    case primitive::vector: return "vectors";
+    }
+    return "?";
+}
+
+namespace detail {
+template <primitive P, class T>
+struct slot {
+    static constexpr primitive kind = P;
+    using type = T;
+};
+template <class... Slots>
+struct slot_list {};
+
+template <class... Lists>
+struct concat_slots;
+template <>
+struct concat_slots<> {
+    using type = slot_list<>;
+};
+template <class... A>
+struct concat_slots<slot_list<A...>> {
+    using type = slot_list<A...>;
+};
+template <class... A, class... B, class... Rest>
+struct concat_slots<slot_list<A...>, slot_list<B...>, Rest...> {
+    using type = typename concat_slots<slot_list<A..., B...>, Rest...>::type;
+};
+
+template <primitive P, class... T>
+struct entry {
+    using slots = slot_list<slot<P, T>...>;
+    static_assert(sizeof...(T) > 0, "inmem: a schema entry lists at least one type, e.g. inmem::kv<Plan>");
+};
+
+template <class E>
+concept schema_entry = requires { typename E::slots; };
+} // namespace detail
+
+/// Value types of typed KV (db.kv<T>()): working memory, keyed by string within a run.
+template <class... T>
+struct kv : detail::entry<primitive::kv, T...> {};
+/// Event types of the run's append-only, hash-chained event log.
+template <class... T>
+struct events : detail::entry<primitive::event, T...> {};
+/// Types of state-machine records, shared across runs and updated by compare-and-swap.
+template <class... T>
+struct states : detail::entry<primitive::state, T...> {};
+/// Types of structured reasoning traces.
+template <class... T>
+struct traces : detail::entry<primitive::trace, T...> {};
+/// Metadata types stored beside vectors.
+template <class... T>
+struct vectors : detail::entry<primitive::vector, T...> {};
+
+namespace detail {
+template <class... Slots, std::size_t... I>
+constexpr auto make_slot_map(slot_list<Slots...>, std::index_sequence<I...>) {
+    return boost::hana::make_map(boost::hana::make_pair(boost::hana::type_c<Slots>, boost::hana::size_c<I>)...);
+}
+
+template <class Slot, class... Slots>
+constexpr std::size_t count_slot(slot_list<Slots...>) {
+    return (std::size_t{0} + ... + std::is_same_v<Slot, Slots>);
+}
+
+/// One row of a schema's description: what a slot holds, for reports and file headers.
+struct slot_info {
+    primitive kind;
+    std::string_view type_name;
+    std::uint64_t fingerprint;
+};
+} // namespace detail
+
+/// A database's schema: its stored types, grouped by primitive (see kv, events, states,
+/// traces, vectors). Every type must be storable; a type may appear once per primitive.
+template <class... Entries>
+struct schema {
+    static_assert((detail::schema_entry<Entries> && ...),
+                  "inmem: every argument of inmem::schema<...> is an entry such as inmem::kv<T...>, "
+                  "inmem::events<T...>, inmem::states<T...>, inmem::traces<T...> or inmem::vectors<T...>");
+
+    using slots = typename detail::concat_slots<typename Entries::slots...>::type;
+
+private:
+    template <class... S>
+    static consteval std::size_t count(detail::slot_list<S...>) {
+        return sizeof...(S);
+    }
+    template <class... S>
+    static consteval bool unique(detail::slot_list<S...> l) {
+        return ((detail::count_slot<S>(l) == 1) && ...);
+    }
+    template <class... S>
+    static consteval bool all_storable(detail::slot_list<S...>) {
+        return (detail::storable_v<typename S::type> && ...);
+    }
+    template <class... S>
+    static consteval auto infos(detail::slot_list<S...> l) {
+        if constexpr (all_storable(l))
+            return std::array<detail::slot_info, sizeof...(S)>{
+                detail::slot_info{S::kind, detail::type_name<typename S::type>(), fingerprint_v<typename S::type>}...};
+        else
+            return std::array<detail::slot_info, sizeof...(S)>{}; // the storable check said why
+    }
+
+public:
+    /// Number of slots (type x primitive pairs).
+    static constexpr std::size_t size = count(slots{});
+    static_assert(size < 65536, "inmem: a schema holds at most 65535 types");
+    static_assert(unique(slots{}), "inmem: a type is listed twice for the same primitive in inmem::schema<...>; "
+                                   "list each type once");
+    static_assert(all_storable(slots{}));
+
+    /// True once the checks above passed; basic_database asserts it to run them early.
+    static constexpr bool checked = true;
+
+    /// Compile-time map from hana::type<slot<P, T>> to the slot's index.
+    static constexpr auto slot_map = detail::make_slot_map(slots{}, std::make_index_sequence<size>{});
+
+    /// True when T is declared for primitive P.
+    template <primitive P, class T>
+    static constexpr bool contains =
+        decltype(boost::hana::is_just(boost::hana::find(slot_map, boost::hana::type_c<detail::slot<P, T>>)))::value;
+
+    /// The index of (P, T); only valid when contains<P, T>.
+    template <primitive P, class T>
+    static constexpr std::uint16_t slot_of =
+        static_cast<std::uint16_t>(decltype(+slot_map[boost::hana::type_c<detail::slot<P, T>>])::value);
+
+    /// Each slot's primitive, type name and layout fingerprint, in slot order.
+    static constexpr auto slot_infos = infos(slots{});
+
+    /// The fingerprint of the whole schema: the slots in order, each with its layout.
+    static constexpr std::uint64_t fingerprint = [] {
+        detail::fnv1a_sink sink;
+        for (const auto& s : slot_infos) {
+            detail::add_number(sink, static_cast<std::uint64_t>(s.kind));
+            sink.add(":");
+            detail::add_number(sink, s.fingerprint);
+            sink.add(";");
+        }
+        return sink.hash;
+    }();
+};
+
+namespace detail {
+template <class T>
+inline constexpr bool is_schema_v = false;
+template <class... E>
+inline constexpr bool is_schema_v<schema<E...>> = true;
+
+/// What the files written under Schema record of it, to refuse opening them under another.
+template <class Schema>
+schema_stamp stamp_of() {
+    schema_stamp s{Schema::fingerprint, {}};
+    for (const auto& info : Schema::slot_infos)
+        s.slots.push_back({static_cast<std::uint8_t>(info.kind), info.fingerprint, std::string(info.type_name)});
+    return s;
+}
+} // namespace detail
+
+} // namespace inmem
+// ---- end inmem/schema/schema.hpp ----
 // ---- begin inmem/transaction.hpp ----
 // inmem/transaction.hpp: transactions, one consistent snapshot and one atomic commit.
 //
@@ -6410,7 +6470,7 @@ public:
     using storage_policy = detail::select_policy_t<storage_kind, storage::memory, Policies...>;
     using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::optimistic, Policies...>;
     using durability_policy = detail::select_policy_t<durability_kind, durability::batched, Policies...>;
-    using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy>;
+    using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy, detail::run_record_codec>;
     /// What begin() returns and transact() hands its closure.
     using transaction = basic_transaction<engine_type>;
 
@@ -6422,7 +6482,7 @@ public:
     /// if it was written under another schema, corruption if the log is damaged before its
     /// end (unless options.repair), io_error or no_space.
     explicit basic_database(const std::filesystem::path& dir, open_options options = {})
-        : engine_(dir, std::move(options), detail::schema_stamp::of<Schema>()) {
+        : engine_(dir, std::move(options), detail::stamp_of<Schema>()) {
         static_assert(durability_policy::persistent,
                       "inmem: durability::none keeps nothing on disk, so it cannot open a directory; "
                       "use durability::batched (the default) or durability::strict");

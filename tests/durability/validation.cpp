@@ -52,7 +52,7 @@ inmem::run_id make_database(const fs::path& dir) {
     return run;
 }
 
-d::schema_stamp stamp() { return d::schema_stamp::of<note_schema>(); }
+d::schema_stamp stamp() { return d::stamp_of<note_schema>(); }
 
 /// Appends logical records (with valid checksums) to the last WAL segment of dir; returns
 /// the segment's name and where the first of them begins.

@@ -8,7 +8,7 @@
 #pragma once
 
 #include <inmem/concurrency/append_only_array.hpp>
-#include <inmem/primitives/runs.hpp>
+#include <inmem/vocabulary.hpp>
 
 #include <algorithm>
 #include <atomic>

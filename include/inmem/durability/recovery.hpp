@@ -16,7 +16,7 @@
 #include <inmem/durability/snapshot.hpp>
 #include <inmem/durability/wal_format.hpp>
 #include <inmem/durability/wal_log.hpp>
-#include <inmem/primitives/runs.hpp>
+#include <inmem/vocabulary.hpp>
 
 #include <algorithm>
 #include <chrono>

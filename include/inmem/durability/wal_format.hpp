@@ -37,9 +37,9 @@
 #pragma once
 
 #include <inmem/durability/crc32c.hpp>
-#include <inmem/schema/codec.hpp>
-#include <inmem/schema/schema.hpp>
+#include <inmem/bytes.hpp>
 #include <inmem/storage/record.hpp>
+#include <inmem/vocabulary.hpp>
 
 #include <cstdint>
 #include <cstdio>
@@ -82,25 +82,6 @@ inline std::optional<std::uint32_t> parse_wal_segment_name(std::string_view name
     if (n > UINT32_MAX || (name.size() > 16 && name[4] == '0')) return std::nullopt;
     return static_cast<std::uint32_t>(n);
 }
-
-/// The schema part of a file header: what the writer's types were.
-struct schema_stamp {
-    std::uint64_t fingerprint = 0;
-    struct slot {
-        std::uint8_t primitive = 0;
-        std::uint64_t fingerprint = 0;
-        std::string name;
-    };
-    std::vector<slot> slots;
-
-    template <class Schema>
-    static schema_stamp of() {
-        schema_stamp s{Schema::fingerprint, {}};
-        for (const auto& info : Schema::slot_infos)
-            s.slots.push_back({static_cast<std::uint8_t>(info.kind), info.fingerprint, std::string(info.type_name)});
-        return s;
-    }
-};
 
 /// Throws schema_mismatch, naming the first slot whose type differs, when found (read from a
 /// file) is not what this program's schema expects.

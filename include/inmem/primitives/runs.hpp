@@ -1,68 +1,22 @@
 // inmem/primitives/runs.hpp: runs, the unit every write belongs to, and their index records.
+// The types (run_id, run_status, run_options, run_info) are vocabulary (vocabulary.hpp):
+// every layer names them. What this layer adds is how a run_info is stored: through the
+// schema codec, like any user value, which keeps the engine free of the schema layer.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
-#include <functional>
-#include <optional>
+#include <inmem/error.hpp>
+#include <inmem/schema/codec.hpp>
+#include <inmem/vocabulary.hpp>
+
 #include <string>
 #include <string_view>
-#include <vector>
 
-namespace inmem {
+namespace inmem::detail {
 
-/// Identifies one run (one agent execution). Never reused by a database, also across restarts.
-/// The value 0 is never a run.
-struct run_id {
-    std::uint64_t value = 0;
-
-    constexpr explicit operator bool() const noexcept { return value != 0; }
-    friend constexpr bool operator==(run_id, run_id) = default;
-    friend constexpr auto operator<=>(run_id, run_id) = default;
+/// The coding of the run index's records that the engine is given (run_record_coding).
+struct run_record_codec {
+    static std::string encode(const run_info& info) { return inmem::encode(info); }
+    static result<run_info> decode(std::string_view bytes) { return inmem::decode<run_info>(bytes); }
 };
 
-/// Where a run is in its life. Only active runs accept writes. A run is interrupted when the
-/// process that wrote to the database while the run was active stopped without closing it
-/// (a crash, kill -9, a power loss): set when the database is next opened, so a supervisor
-/// can find such runs (db.runs(run_status::interrupted)) and resume_run or end_run them.
-enum class run_status : std::uint8_t { active = 0, completed = 1, failed = 2, cancelled = 3, interrupted = 4 };
-
-/// A readable name of a status ("active", "completed", ...).
-constexpr std::string_view to_string(run_status s) noexcept {
-    switch (s) {
-    case run_status::active: return "active";
-    case run_status::completed: return "completed";
-    case run_status::failed: return "failed";
-    case run_status::cancelled: return "cancelled";
-    case run_status::interrupted: return "interrupted";
-    }
-    return "?";
-}
-
-/// What begin_run is told about a new run; every field is optional:
-///   db.begin_run({.name = "triage", .tags = {"prod"}, .parent = previous});
-struct run_options {
-    std::string name{};
-    std::vector<std::string> tags{};
-    std::optional<run_id> parent{}; ///< must be a run of this database
-};
-
-/// A run's record in the run index.
-struct run_info {
-    run_id id{};
-    std::string name{};
-    std::vector<std::string> tags{};
-    std::optional<run_id> parent{};
-    run_status status = run_status::active;
-    std::chrono::system_clock::time_point started{};
-    std::optional<std::chrono::system_clock::time_point> ended{}; ///< set by end_run
-
-    bool operator==(const run_info&) const = default;
-};
-
-} // namespace inmem
-
-template <>
-struct std::hash<inmem::run_id> {
-    std::size_t operator()(inmem::run_id r) const noexcept { return std::hash<std::uint64_t>{}(r.value); }
-};
+} // namespace inmem::detail

@@ -11,6 +11,7 @@
 
 #include <inmem/schema/fingerprint.hpp>
 #include <inmem/schema/storable.hpp>
+#include <inmem/vocabulary.hpp>
 
 #include <boost/hana/at_key.hpp>
 #include <boost/hana/find.hpp>
@@ -187,6 +188,15 @@ template <class T>
 inline constexpr bool is_schema_v = false;
 template <class... E>
 inline constexpr bool is_schema_v<schema<E...>> = true;
+
+/// What the files written under Schema record of it, to refuse opening them under another.
+template <class Schema>
+schema_stamp stamp_of() {
+    schema_stamp s{Schema::fingerprint, {}};
+    for (const auto& info : Schema::slot_infos)
+        s.slots.push_back({static_cast<std::uint8_t>(info.kind), info.fingerprint, std::string(info.type_name)});
+    return s;
+}
 } // namespace detail
 
 } // namespace inmem

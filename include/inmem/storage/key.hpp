@@ -15,7 +15,9 @@
 // agent) that outlives runs; 0 is the default and the only one used so far.
 #pragma once
 
+#include <inmem/bytes.hpp>
 #include <inmem/error.hpp>
+#include <inmem/vocabulary.hpp>
 
 #include <array>
 #include <bit>
@@ -26,62 +28,9 @@
 #include <string>
 #include <string_view>
 
-namespace inmem {
-
-/// A commit's sequence number. Every committed write gets a new, larger one, forever.
-using version_t = std::uint64_t;
-
-/// The largest user key (KV key, record name) in bytes.
-inline constexpr std::size_t max_key_size = 4096;
-
-} // namespace inmem
-
 namespace inmem::detail {
 
-enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
-enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1 };
-
-/// The namespace every key uses until namespaces are exposed.
-inline constexpr std::uint32_t default_namespace = 0;
-
 inline constexpr std::size_t run_key_prefix_size = 4 + 1 + 8 + 1 + 2;
-
-template <class Int>
-void append_big_endian(std::string& out, Int v) {
-    for (int shift = (sizeof(Int) - 1) * 8; shift >= 0; shift -= 8)
-        out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-// Writes v big-endian at out: one byte swap and one store, not a byte at a time.
-template <class Int>
-void store_big_endian(char* out, Int v) noexcept {
-    if constexpr (std::endian::native == std::endian::little) {
-        if constexpr (sizeof(Int) == 2) v = static_cast<Int>(__builtin_bswap16(static_cast<std::uint16_t>(v)));
-        else if constexpr (sizeof(Int) == 4) v = static_cast<Int>(__builtin_bswap32(static_cast<std::uint32_t>(v)));
-        else if constexpr (sizeof(Int) == 8) v = static_cast<Int>(__builtin_bswap64(static_cast<std::uint64_t>(v)));
-    }
-    std::memcpy(out, &v, sizeof v);
-}
-
-template <class Int>
-Int read_big_endian(std::string_view in, std::size_t at) noexcept {
-    Int v = 0;
-    for (std::size_t i = 0; i < sizeof(Int); ++i) v = static_cast<Int>((v << 8) | static_cast<unsigned char>(in[at + i]));
-    return v;
-}
-
-// Reads a big-endian integer at in[at]: one load and one byte swap (in must hold it).
-template <class Int>
-Int load_big_endian(const char* in) noexcept {
-    Int v;
-    std::memcpy(&v, in, sizeof v);
-    if constexpr (std::endian::native == std::endian::little) {
-        if constexpr (sizeof(Int) == 2) v = static_cast<Int>(__builtin_bswap16(static_cast<std::uint16_t>(v)));
-        else if constexpr (sizeof(Int) == 4) v = static_cast<Int>(__builtin_bswap32(static_cast<std::uint32_t>(v)));
-        else if constexpr (sizeof(Int) == 8) v = static_cast<Int>(__builtin_bswap64(static_cast<std::uint64_t>(v)));
-    }
-    return v;
-}
 
 inline void check_user_key(std::string_view key) {
     if (key.size() > max_key_size)

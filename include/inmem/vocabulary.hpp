@@ -1,0 +1,101 @@
+// inmem/vocabulary.hpp: the words every layer shares: versions, run ids and statuses, run
+// records, the key spaces and the schema stamp of a file. It includes nothing of inmem's:
+// the storage, concurrency and durability layers and the engine name only these.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace inmem {
+
+/// A commit's sequence number. Every committed write gets a new, larger one, forever.
+using version_t = std::uint64_t;
+
+/// The largest user key (KV key, record name) in bytes.
+inline constexpr std::size_t max_key_size = 4096;
+
+/// Identifies one run (one agent execution). Never reused by a database, also across restarts.
+/// The value 0 is never a run.
+struct run_id {
+    std::uint64_t value = 0;
+
+    constexpr explicit operator bool() const noexcept { return value != 0; }
+    friend constexpr bool operator==(run_id, run_id) = default;
+    friend constexpr auto operator<=>(run_id, run_id) = default;
+};
+
+/// Where a run is in its life. Only active runs accept writes. A run is interrupted when the
+/// process that wrote to the database while the run was active stopped without closing it
+/// (a crash, kill -9, a power loss): set when the database is next opened, so a supervisor
+/// can find such runs (db.runs(run_status::interrupted)) and resume_run or end_run them.
+enum class run_status : std::uint8_t { active = 0, completed = 1, failed = 2, cancelled = 3, interrupted = 4 };
+
+/// A readable name of a status ("active", "completed", ...).
+constexpr std::string_view to_string(run_status s) noexcept {
+    switch (s) {
+    case run_status::active: return "active";
+    case run_status::completed: return "completed";
+    case run_status::failed: return "failed";
+    case run_status::cancelled: return "cancelled";
+    case run_status::interrupted: return "interrupted";
+    }
+    return "?";
+}
+
+/// What begin_run is told about a new run; every field is optional:
+///   db.begin_run({.name = "triage", .tags = {"prod"}, .parent = previous});
+struct run_options {
+    std::string name{};
+    std::vector<std::string> tags{};
+    std::optional<run_id> parent{}; ///< must be a run of this database
+};
+
+/// A run's record in the run index.
+struct run_info {
+    run_id id{};
+    std::string name{};
+    std::vector<std::string> tags{};
+    std::optional<run_id> parent{};
+    run_status status = run_status::active;
+    std::chrono::system_clock::time_point started{};
+    std::optional<std::chrono::system_clock::time_point> ended{}; ///< set by end_run
+
+    bool operator==(const run_info&) const = default;
+};
+
+} // namespace inmem
+
+namespace inmem::detail {
+
+/// The spaces of the one ordered store (storage/key.hpp has the grammar).
+enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
+/// What a catalog key holds.
+enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1 };
+
+/// The namespace every key uses until namespaces are exposed.
+inline constexpr std::uint32_t default_namespace = 0;
+
+/// The schema part of a file header: what the writer's types were (schema.hpp makes one
+/// from a schema, stamp_of<Schema>(); the files check it at open).
+struct schema_stamp {
+    std::uint64_t fingerprint = 0;
+    struct slot {
+        std::uint8_t primitive = 0;
+        std::uint64_t fingerprint = 0;
+        std::string name;
+    };
+    std::vector<slot> slots;
+};
+
+} // namespace inmem::detail
+
+template <>
+struct std::hash<inmem::run_id> {
+    std::size_t operator()(inmem::run_id r) const noexcept { return std::hash<std::uint64_t>{}(r.value); }
+};
