@@ -321,7 +321,7 @@ TEMPLATE_LIST_TEST_CASE("closed transactions, ended runs and unknown runs are re
     notes.put(tx, "k", Note{"k", 1});
     tx.commit();
     CHECK(error_of([&] { tx.commit(); }) == inmem::errc::transaction_closed);
-    CHECK(error_of([&] { notes.get(tx, "k"); }) == inmem::errc::transaction_closed);
+    CHECK(error_of([&] { (void)notes.get(tx, "k"); }) == inmem::errc::transaction_closed);
     CHECK(error_of([&] { notes.put(tx, "k", Note{}); }) == inmem::errc::transaction_closed);
 
     // The run ends while a transaction of it is open: the commit is refused, nothing applied.

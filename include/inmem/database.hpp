@@ -10,6 +10,7 @@
 #include <inmem/engine.hpp>
 #include <inmem/fwd.hpp>
 #include <inmem/policy.hpp>
+#include <inmem/primitives/family.hpp>
 #include <inmem/primitives/kv.hpp>
 #include <inmem/primitives/runs.hpp>
 #include <inmem/primitives/states.hpp>
@@ -45,7 +46,7 @@ public:
     using transaction = basic_transaction<engine_type>;
 
     /// An empty database in memory: nothing is written to disk, whatever the durability policy.
-    basic_database() = default;
+    basic_database() { engine_.describe_keys_with(&detail::describe_stored_key<Schema>); }
 
     /// Opens the database in directory dir, creating it or recovering what it holds (see
     /// recovery()). Throws database_locked if another process has it open, schema_mismatch
@@ -53,6 +54,7 @@ public:
     /// end (unless options.repair), io_error or no_space.
     explicit basic_database(const std::filesystem::path& dir, open_options options = {})
         : engine_(dir, std::move(options), detail::stamp_of<Schema>()) {
+        engine_.describe_keys_with(&detail::describe_stored_key<Schema>);
         static_assert(durability_policy::persistent,
                       "inmem: durability::none keeps nothing on disk, so it cannot open a directory; "
                       "use durability::batched (the default) or durability::strict");
@@ -84,25 +86,28 @@ public:
     /// interrupted, db.runs(run_status::interrupted). O(runs).
     std::vector<run_info> runs(run_status status) const { return engine_.runs(status); }
 
+    /// The handle of primitive family F (primitives/family.hpp) for value type T, which the
+    /// schema must list in F's entry: db.handle<inmem::kv_family, Plan>() is db.kv<Plan>().
+    template <class F, class T>
+    typename F::template handle<engine_type, T> handle() noexcept {
+        static_assert(family_with_handle<F, engine_type, T>,
+                      "inmem: db.handle<F, T>() needs a primitive family F with a handle (see "
+                      "inmem/primitives/family.hpp); this one is planned but not built yet");
+        static_assert(Schema::template contains<F::id, T>,
+                      "inmem: T is not in the schema for this primitive family; list it in the family's "
+                      "schema entry: inmem::schema<inmem::kv<..., T>> for db.kv<T>(), inmem::states<..., T> "
+                      "for db.states<T>(), inmem::family_entry<F, ..., T> for db.handle<F, T>()");
+        if constexpr (Schema::template contains<F::id, T>)
+            return typename F::template handle<engine_type, T>(engine_, Schema::template slot_of<F::id, T>);
+    }
+
     /// The typed KV of value type T, which the schema must list in inmem::kv<...>.
     template <class T>
-    kv_handle<engine_type, T> kv() noexcept {
-        static_assert(Schema::template contains<primitive::kv, T>,
-                      "inmem: db.kv<T>() needs T in the schema's KV types; add it: "
-                      "inmem::schema<inmem::kv<..., T>, ...>");
-        if constexpr (Schema::template contains<primitive::kv, T>)
-            return kv_handle<engine_type, T>(engine_, Schema::template slot_of<primitive::kv, T>);
-    }
+    kv_handle<engine_type, T> kv() noexcept { return handle<kv_family, T>(); }
 
     /// The state records of value type T, which the schema must list in inmem::states<...>.
     template <class T>
-    state_handle<engine_type, T> states() noexcept {
-        static_assert(Schema::template contains<primitive::state, T>,
-                      "inmem: db.states<T>() needs T in the schema's state types; add it: "
-                      "inmem::schema<inmem::states<..., T>, ...>");
-        if constexpr (Schema::template contains<primitive::state, T>)
-            return state_handle<engine_type, T>(engine_, Schema::template slot_of<primitive::state, T>);
-    }
+    state_handle<engine_type, T> states() noexcept { return handle<state_family, T>(); }
 
     /// Opens a transaction of run (which must exist; it must be active when committing) at
     /// the latest version. See inmem/transaction.hpp.
@@ -139,6 +144,11 @@ public:
 
     /// The version of the latest commit (0 in a new database).
     version_t last_version() const { return engine_.last_version(); }
+
+    /// The engine under the handles: what primitive families' handles and components that
+    /// take a database (inmem/walk.hpp) build on. Not needed to use the database.
+    engine_type& engine() noexcept { return engine_; }
+    const engine_type& engine() const noexcept { return engine_; }
 
     /// What opening the directory found and did (all zero for a database in memory).
     const recovery_report& recovery() const noexcept { return engine_.recovery(); }

@@ -340,6 +340,10 @@ public:
         });
     }
 
+    /// Sets how keys are described in error messages (by the schema's families; the
+    /// database sets it once, before any use).
+    void describe_keys_with(std::string (*describe)(std::string_view)) noexcept { describe_ = describe; }
+
     // ---- Durability
 
     /// What opening the directory found (empty in memory).
@@ -360,9 +364,9 @@ public:
 private:
     using log_pointer = std::unique_ptr<commit_log, void (*)(commit_log*)>;
 
-    static error conflict(const char* what, std::string_view key, version_t at) {
+    error conflict(const char* what, std::string_view key, version_t at) const {
         return error(errc::conflict, std::string("inmem: transaction conflict: another commit changed ") +
-                                         describe_key(key) + ", which the transaction " + what +
+                                         describe_(key) + ", which the transaction " + what +
                                          ", after its snapshot (version " + std::to_string(at) +
                                          "); nothing was written; run the transaction again (transact() does)");
     }
@@ -625,6 +629,7 @@ private:
     alignas(64) std::atomic<version_t> visible_{0}; // the newest version readers may read
     mutable snapshots_type snapshots_;
     run_statuses statuses_; // of every run, and the gaps between their ids
+    std::string (*describe_)(std::string_view) = &describe_key; // keys in error messages
 
     // Durable databases only.
     recovery_report report_;

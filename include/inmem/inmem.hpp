@@ -15,3 +15,4 @@
 #include <inmem/schema/codec.hpp>
 #include <inmem/schema/fingerprint.hpp>
 #include <inmem/schema/schema.hpp>
+#include <inmem/walk.hpp>

@@ -89,6 +89,12 @@ struct schema_stamp {
         std::uint8_t primitive = 0;
         std::uint64_t fingerprint = 0;
         std::string name;
+        /// Not written to files, set from the program's schema (primitives/family.hpp): the
+        /// slot's family name and its check of a stored key and value (nullptr: an erasure),
+        /// run by recovery on every record, which returns nullptr or why the family refuses
+        /// them. A null check: anything the key grammar allows.
+        std::string_view family{};
+        const char* (*check)(std::string_view key, const std::string_view* bytes) noexcept = nullptr;
     };
     std::vector<slot> slots;
 };

@@ -494,6 +494,12 @@ struct schema_stamp {
         std::uint8_t primitive = 0;
         std::uint64_t fingerprint = 0;
         std::string name;
+        /// Not written to files, set from the program's schema (primitives/family.hpp): the
+        /// slot's family name and its check of a stored key and value (nullptr: an erasure),
+        /// run by recovery on every record, which returns nullptr or why the family refuses
+        /// them. A null check: anything the key grammar allows.
+        std::string_view family{};
+        const char* (*check)(std::string_view key, const std::string_view* bytes) noexcept = nullptr;
     };
     std::vector<slot> slots;
 };
@@ -512,6 +518,7 @@ struct std::hash<inmem::run_id> {
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -575,8 +582,19 @@ inline void shared_key_into(std::string& out, std::uint32_t ns, std::uint8_t pri
     if (!name.empty()) std::memcpy(out.data() + 8, name.data(), name.size());
 }
 
-/// A stored key as a person reads it in an error message: the run or shared slot it
-/// belongs to, then the user's key (bytes outside printable ASCII as \xNN).
+/// Appends bytes as a person reads them: printable ASCII as it is, the rest as \xNN.
+inline void append_printable(std::string& out, std::string_view bytes) {
+    static constexpr char hex[] = "0123456789abcdef";
+    for (char c : bytes) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f && u != '\\') out.push_back(c);
+        else out += {'\\', 'x', hex[u >> 4], hex[u & 15]};
+    }
+}
+
+/// A stored key as a person reads it in an error message, without knowing its family: the
+/// run or shared slot it belongs to, then the user's key (a schema's families say more:
+/// primitives/family.hpp, describe_stored_key).
 inline std::string describe_key(std::string_view key) {
     std::string out;
     std::size_t user = 0;
@@ -589,12 +607,7 @@ inline std::string describe_key(std::string_view key) {
     } else {
         out = "internal key '";
     }
-    static constexpr char hex[] = "0123456789abcdef";
-    for (char c : key.substr(user)) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && u < 0x7f && u != '\\') out.push_back(c);
-        else out += {'\\', 'x', hex[u >> 4], hex[u & 15]};
-    }
+    append_printable(out, key.substr(user));
     if (key.size() >= run_key_prefix_size && static_cast<key_space>(key[4]) == key_space::run)
         out += "' of run " + std::to_string(read_big_endian<std::uint64_t>(key, 5));
     else out += "'";
@@ -619,16 +632,38 @@ inline std::string run_gap_key(std::uint32_t ns, std::uint64_t first) {
     return key;
 }
 
+/// Where a stored key of run data or a shared record points: its space, primitive, slot,
+/// run (0 for a shared record) and what follows them (the family's part: the user's key,
+/// a name, a sequence number). nullopt for catalog keys and keys too short to say.
+struct key_address {
+    key_space space = key_space::run;
+    std::uint8_t primitive = 0;
+    std::uint16_t slot = 0;
+    std::uint64_t run = 0;
+    std::string_view rest;
+};
+
+inline std::optional<key_address> address_of(std::string_view key) noexcept {
+    if (key.size() >= run_key_prefix_size && static_cast<key_space>(key[4]) == key_space::run)
+        return key_address{key_space::run, static_cast<std::uint8_t>(key[13]), load_big_endian<std::uint16_t>(key.data() + 14),
+                           load_big_endian<std::uint64_t>(key.data() + 5), key.substr(run_key_prefix_size)};
+    if (key.size() >= 8 && static_cast<key_space>(key[4]) == key_space::shared)
+        return key_address{key_space::shared, static_cast<std::uint8_t>(key[5]), load_big_endian<std::uint16_t>(key.data() + 6),
+                           0, key.substr(8)};
+    return std::nullopt;
+}
+
 /// Whether a stored key and its value (bytes; nullptr for an erasure) are well-formed by
-/// the grammar above (key_problem says why not). Cheap: recovery runs it on every record.
+/// the grammar above and by the family of the slot they name (slots[i].check, when set;
+/// key_problem says why not). Cheap: recovery runs it on every record.
 inline bool key_is_valid(std::string_view key, const std::string_view* bytes,
-                         std::span<const std::uint8_t> slot_primitives) noexcept {
+                         std::span<const schema_stamp::slot> slots) noexcept {
     if (key.size() < 6 || key.size() > 16 + max_key_size + 8) return false;
-    constexpr auto state = std::uint8_t{3}; // primitive::state (schema/schema.hpp)
     const char* k = key.data();
     auto slot_ok = [&](std::size_t at) {
         const auto slot = load_big_endian<std::uint16_t>(k + at + 1);
-        return slot < slot_primitives.size() && slot_primitives[slot] == static_cast<std::uint8_t>(k[at]);
+        return slot < slots.size() && slots[slot].primitive == static_cast<std::uint8_t>(k[at]) &&
+               (!slots[slot].check || !slots[slot].check(key, bytes));
     };
     switch (static_cast<key_space>(k[4])) {
     case key_space::catalog:
@@ -637,35 +672,34 @@ inline bool key_is_valid(std::string_view key, const std::string_view* bytes,
         return !bytes || static_cast<catalog_kind>(k[5]) != catalog_kind::run_gap ||
                (bytes->size() == 8 && load_big_endian<std::uint64_t>(bytes->data()) >= load_big_endian<std::uint64_t>(k + 6));
     case key_space::run:
-        if (key.size() < run_key_prefix_size || load_big_endian<std::uint64_t>(k + 5) == 0 || !slot_ok(13)) return false;
-        return static_cast<std::uint8_t>(key[13]) != state ||
-               (key.size() >= run_key_prefix_size + 8 && (!bytes || bytes->size() >= 8));
+        return key.size() >= run_key_prefix_size && load_big_endian<std::uint64_t>(k + 5) != 0 && slot_ok(13);
     case key_space::shared:
-        return key.size() >= 8 && slot_ok(5) && static_cast<std::uint8_t>(key[5]) == state &&
-               (!bytes || bytes->size() >= 8);
+        return key.size() >= 8 && slot_ok(5);
     }
     return false;
 }
 
 /// What is wrong with a stored key and its value (bytes; nullptr for an erasure), by the
-/// grammar above, or "" when nothing is: recovery refuses a file holding such a record,
-/// since what it builds on (the run index, journals, shared records) reads them by this
-/// grammar. slot_primitives[i] is the primitive of schema slot i. Values are checked where
-/// their layout is fixed (a state record's writer, a run gap's end); others are decoded, and
-/// refused, when read.
+/// grammar above and the slot's family, or "" when nothing is: recovery refuses a file
+/// holding such a record, since what it builds on (the run index, journals, shared records)
+/// reads them so. slots[i] is schema slot i (its primitive and, when set, its family's
+/// check). Values are checked where their layout is fixed (a state record's writer, a run
+/// gap's end); others are decoded, and refused, when read.
 inline std::string key_problem(std::string_view key, const std::string_view* bytes,
-                               std::span<const std::uint8_t> slot_primitives) {
+                               std::span<const schema_stamp::slot> slots) {
     if (key.size() < 6) return "a key of " + std::to_string(key.size()) + " bytes is too short for any record";
     if (key.size() > 16 + max_key_size + 8) return "a key of " + std::to_string(key.size()) + " bytes is too long";
     auto slot_problem = [&](std::size_t at) -> std::string {
         const auto primitive = static_cast<std::uint8_t>(key[at]);
         const auto slot = read_big_endian<std::uint16_t>(key, at + 1);
-        if (slot >= slot_primitives.size() || slot_primitives[slot] != primitive)
+        if (slot >= slots.size() || slots[slot].primitive != primitive)
             return "a record of slot " + std::to_string(slot) + " as primitive " + std::to_string(primitive) +
                    ", which the schema does not have";
+        if (const char* why = slots[slot].check ? slots[slot].check(key, bytes) : nullptr)
+            return "a " + std::string(slots[slot].family) + " record of slot " + std::to_string(slot) + " (" +
+                   slots[slot].name + ") with " + why;
         return {};
     };
-    constexpr auto state = std::uint8_t{3}; // primitive::state (schema/schema.hpp)
     switch (static_cast<key_space>(key[4])) {
     case key_space::catalog:
         if (key.size() != 14 || static_cast<std::uint8_t>(key[5]) > 1) return "a malformed run index key";
@@ -674,21 +708,13 @@ inline std::string key_problem(std::string_view key, const std::string_view* byt
             (bytes->size() != 8 || read_big_endian<std::uint64_t>(*bytes, 0) < read_big_endian<std::uint64_t>(key, 6)))
             return "a malformed run gap record";
         return {};
-    case key_space::run: {
+    case key_space::run:
         if (key.size() < run_key_prefix_size) return "a malformed key of run data";
         if (read_big_endian<std::uint64_t>(key, 5) == 0) return "a key of run data for run 0";
-        if (auto p = slot_problem(13); !p.empty()) return p;
-        if (static_cast<std::uint8_t>(key[13]) == state &&
-            (key.size() < run_key_prefix_size + 8 || (bytes && bytes->size() < 8)))
-            return "a malformed state journal record";
-        return {};
-    }
+        return slot_problem(13);
     case key_space::shared:
         if (key.size() < 8) return "a malformed key of a shared record";
-        if (auto p = slot_problem(5); !p.empty()) return p;
-        if (static_cast<std::uint8_t>(key[5]) != state) return "a shared record of a primitive other than states";
-        if (bytes && bytes->size() < 8) return "a state record without its writer";
-        return {};
+        return slot_problem(5);
     }
     return "a key in unknown space " + std::to_string(static_cast<unsigned>(static_cast<unsigned char>(key[4])));
 }
@@ -2618,8 +2644,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
     const auto start = std::chrono::steady_clock::now();
     recovered out;
     auto& report = out.report;
-    std::vector<std::uint8_t> slot_primitives;
-    for (const auto& s : schema.slots) slot_primitives.push_back(s.primitive);
+    const std::span<const schema_stamp::slot> slot_primitives = schema.slots;
 
     std::map<version_t, std::string> snapshots;
     std::map<std::uint32_t, std::string> segments;
@@ -4158,6 +4183,10 @@ public:
         });
     }
 
+    /// Sets how keys are described in error messages (by the schema's families; the
+    /// database sets it once, before any use).
+    void describe_keys_with(std::string (*describe)(std::string_view)) noexcept { describe_ = describe; }
+
     // ---- Durability
 
     /// What opening the directory found (empty in memory).
@@ -4178,9 +4207,9 @@ public:
 private:
     using log_pointer = std::unique_ptr<commit_log, void (*)(commit_log*)>;
 
-    static error conflict(const char* what, std::string_view key, version_t at) {
+    error conflict(const char* what, std::string_view key, version_t at) const {
         return error(errc::conflict, std::string("inmem: transaction conflict: another commit changed ") +
-                                         describe_key(key) + ", which the transaction " + what +
+                                         describe_(key) + ", which the transaction " + what +
                                          ", after its snapshot (version " + std::to_string(at) +
                                          "); nothing was written; run the transaction again (transact() does)");
     }
@@ -4443,6 +4472,7 @@ private:
     alignas(64) std::atomic<version_t> visible_{0}; // the newest version readers may read
     mutable snapshots_type snapshots_;
     run_statuses statuses_; // of every run, and the gaps between their ids
+    std::string (*describe_)(std::string_view) = &describe_key; // keys in error messages
 
     // Durable databases only.
     recovery_report report_;
@@ -4453,122 +4483,59 @@ private:
 
 } // namespace inmem::detail
 // ---- end inmem/engine.hpp ----
-// ---- begin inmem/primitives/kv.hpp ----
-// inmem/primitives/kv.hpp: typed key/value working memory, scoped to a run.
-
-// ---- begin inmem/primitives/listing.hpp ----
-// inmem/primitives/listing.hpp: what the primitives' list() calls take and return.
+// ---- begin inmem/primitives/family.hpp ----
+// inmem/primitives/family.hpp: what a primitive declares to plug into the database.
 //
-//   auto page = plans.list(run, "tool:", {.limit = 10});                 // the first 10
-//   auto next = plans.list(run, "tool:", {.after = page[9].key, .limit = 10}); // the next 10
-
-#include <range/v3/range_fwd.hpp>
-
-#include <cstddef>
-#include <limits>
-#include <memory>
-#include <ranges>
-#include <string_view>
-#include <vector>
-
-namespace inmem {
-
-/// Which part of a listing to return: the entries after a key, at most limit of them. A
-/// listing costs what it returns (plus finding where to start), not the whole range.
-struct list_options {
-    /// Start after this key (exclusive), e.g. the last key of the previous page; "": from the first.
-    std::string_view after{};
-    /// At most this many entries.
-    std::size_t limit = std::numeric_limits<std::size_t>::max();
-};
-
-/// The result of a list() call: a view of entries in key order, taken at one moment.
-/// Copying it is O(1) (the entries are shared), so it composes with range-v3 and std views
-/// even as a temporary: `db.kv<Plan>().list(run) | ranges::views::filter(...)`.
-/// (It tags itself as a view rather than deriving from std::ranges::view_interface, which
-/// clang 14 cannot instantiate with libstdc++ 12.)
-template <class Entry>
-class entry_range : public std::ranges::view_base, public ranges::view_base {
-public:
-    using entries_type = std::vector<Entry>;
-
-    entry_range() = default;
-    explicit entry_range(entries_type entries)
-        : entries_(std::make_shared<const entries_type>(std::move(entries))) {}
-
-    typename entries_type::const_iterator begin() const noexcept {
-        return entries_ ? entries_->begin() : typename entries_type::const_iterator{};
-    }
-    typename entries_type::const_iterator end() const noexcept {
-        return entries_ ? entries_->end() : typename entries_type::const_iterator{};
-    }
-    std::size_t size() const noexcept { return entries_ ? entries_->size() : 0; }
-    bool empty() const noexcept { return size() == 0; }
-    const Entry& operator[](std::size_t i) const noexcept { return (*entries_)[i]; }
-    /// The last entry (the cursor for the next page: list(..., {.after = r.back().key})).
-    const Entry& back() const noexcept { return entries_->back(); }
-
-private:
-    std::shared_ptr<const entries_type> entries_;
-};
-
-} // namespace inmem
-// ---- end inmem/primitives/listing.hpp ----
-// ---- begin inmem/primitives/runs.hpp ----
-// inmem/primitives/runs.hpp: runs, the unit every write belongs to, and their index records.
-// The types (run_id, run_status, run_options, run_info) are vocabulary (vocabulary.hpp):
-// every layer names them. What this layer adds is how a run_info is stored: through the
-// schema codec, like any user value, which keeps the engine free of the schema layer.
-
-// ---- begin inmem/schema/codec.hpp ----
-// inmem/schema/codec.hpp: the binary encoding of stored values, derived from their types.
+// A primitive is a family, declared once, in its own header:
 //
-// Grammar (all integers little-endian; varint is unsigned LEB128, at most 10 bytes, no
-// redundant trailing zero byte):
-//   bool                      := u8 (0 or 1)
-//   integer, char             := its bytes, sizeof(T) of them
-//   float, double             := IEEE-754 bits as u32 / u64
-//   enum                      := its underlying integer
-//   string                    := varint(size) byte*
-//   vector<T>                 := varint(count) T*
-//   array<T, N>               := T{N}
-//   optional<T>               := u8(0) | u8(1) T
-//   variant<T...>             := varint(index) T[index]
-//   map<K, V>, unordered_map  := varint(count) (K V)*   (unordered_map: sorted by encoded key)
-//   pair<A, B>, tuple<A...>   := A B ...
-//   duration                  := rep
-//   time_point                := duration since the clock's epoch
-//   struct                    := each field in declaration order (no names, no tags)
-//   adapt<T>                  := adapt<T>::stored_type
-// The schema fingerprint (fingerprint.hpp) guards against reading bytes with another layout.
+//   struct kv_family {
+//       static constexpr inmem::primitive id = inmem::primitive::kv; // in every key: stable
+//       static constexpr std::string_view name = "kv";               // as tools and JSON spell it
+//       template <class Engine, class T> using handle = kv_handle<Engine, T>;
+//       static std::optional<key_parts> parse(std::string_view key) noexcept;
+//       static std::optional<value_parts> value_of(const key_parts&, std::string_view bytes) noexcept;
+//       static std::string describe(const key_parts&);                // optional
+//   };
+//   template <class... T> struct kv : inmem::family_entry<kv_family, T...> {};
 //
-// Decoding assumes nothing about its input: every length is checked against the bytes left
-// before anything is read or allocated, so a hostile input yields an error, never a crash.
-// Memory is bounded by the input: a count is refused unless the bytes left can hold that
-// many elements at their smallest encoding, so what decoding allocates is at most the
-// input's size times a constant of the type (the in-memory size of an element over its
-// smallest encoding, e.g. 1 for vector<char>, 32 for vector<std::string>, sizeof(T) for
-// vector<optional<T>>), multiplied through nesting. Map keys need not be in order, but a
-// key given twice is refused.
+// With that, db.handle<F, T>() hands out its handle, the run walker (walk.hpp) yields its
+// records, recovery checks its keys and values (parse and value_of must accept them), error
+// messages describe its keys, and JSON (json/) shows its values: nothing else is edited.
 
-// ---- begin inmem/schema/storable.hpp ----
-// inmem/schema/storable.hpp: the compile-time check that a type can be stored.
+// ---- begin inmem/schema/schema.hpp ----
+// inmem/schema/schema.hpp: the list of stored types a database is declared with.
 //
-// check_storable<T>() walks T's structure once. The first thing it cannot store stops the
-// build with a static_assert that says why and what to do; the compiler's "required from"
-// lines name the offending type (T = ...) and the types that contain it (Path = {...}).
-// Two mistakes are caught by Boost.PFR before us, with its own words: a struct with a base
-// class ("Inherited types are not supported") and a C-array member (a structured binding
-// error); flatten the base into members, and use std::array.
-// A compiler limit, not ours: gcc 12 crashes ("internal compiler error" in
-// check_noexcept_r) counting the fields of a struct with a member std::array of a
-// non-trivial type (std::array<std::string, N>); clang 14 is fine. Use std::vector there.
+//   using agent_schema = inmem::schema<inmem::kv<Plan, std::string>,
+//                                      inmem::events<ToolCall, ToolResult>,
+//                                      inmem::states<Lease>>;
+//
+// Each (primitive, type) pair is a slot with a small index; the index is part of every
+// stored key, so slots must only ever be appended. The schema's fingerprint covers the slots
+// in order and each type's layout; data written under another fingerprint is refused.
 
-// ---- begin inmem/schema/classify.hpp ----
-// inmem/schema/classify.hpp: which family of the codec a C++ type belongs to.
+// ---- begin inmem/schema/fingerprint.hpp ----
+// inmem/schema/fingerprint.hpp: a stable hash of a type's stored layout.
 //
-// The codec, the storable checks and the fingerprint all dispatch on value_kind_v<T>, so a
-// type is classified in exactly one place.
+// describe<T>() writes a canonical text of T's structure; fingerprint_v<T> is its 64-bit
+// FNV-1a hash, computed at compile time. The text names field types in order and field
+// names; it uses our own tokens for standard types (never the compiler's spelling) and leaves
+// out a struct's own name, so it is the same under gcc and clang and survives renaming a
+// type. Types that encode identically describe identically (map and unordered_map, pair and
+// tuple), so switching between them keeps old data readable.
+//
+//   int32_t                       -> i32
+//   std::vector<std::string>      -> vector<string>
+//   struct Plan{goal, steps, n}   -> struct{goal:string;steps:vector<string>;n:i32;}
+
+// ---- begin inmem/schema/reflect.hpp ----
+// inmem/schema/reflect.hpp: names of types and fields, without macros.
+//
+// Fields are reached with Boost.PFR. Names come from schema_traits<T> when the user declares
+// them, otherwise from the compiler: the text of __PRETTY_FUNCTION__ for a template whose
+// argument points at the field of an object that is declared but never defined. gcc 12 and
+// clang 14 both print the member's name there (clang only when the pointer is wrapped in a
+// class-type argument, hence ptr_holder). The derived names are checked at compile time: a
+// compiler that prints something else makes the fallback (declared names) necessary.
 
 // ---- begin inmem/schema/customize.hpp ----
 // inmem/schema/customize.hpp: the two customization points of a stored type.
@@ -4597,6 +4564,157 @@ struct adapt {};
 
 } // namespace inmem
 // ---- end inmem/schema/customize.hpp ----
+
+#include <boost/pfr/core.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+namespace inmem::detail {
+
+template <class T>
+consteval std::string_view raw_type_name() {
+    return __PRETTY_FUNCTION__;
+}
+
+// "... [with T = ns::Plan; std::string_view = ...]" (gcc) or "... [T = ns::Plan]" (clang).
+constexpr std::string_view parse_type_name(std::string_view s) {
+    auto start = s.find("T = ");
+    if (start == std::string_view::npos) return s;
+    start += 4;
+    auto stop = s.find(';', start);
+    if (stop == std::string_view::npos) stop = s.rfind(']');
+    return s.substr(start, stop - start);
+}
+
+template <class T>
+concept declares_name = requires { std::string_view{schema_traits<T>::name}; };
+
+template <class T>
+concept declares_field_names = requires {
+    { schema_traits<T>::field_names.size() } -> std::convertible_to<std::size_t>;
+};
+
+/// A readable name of T: declared through schema_traits<T>::name, else the compiler's.
+template <class T>
+consteval std::string_view type_name() {
+    if constexpr (declares_name<T>) return schema_traits<T>::name;
+    else return parse_type_name(raw_type_name<T>());
+}
+
+template <class T>
+struct fake_holder {
+    const T value;
+};
+// Declared, never defined: only the addresses of its members are taken, at compile time.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wundefined-var-template"
+#pragma clang diagnostic ignored "-Wundefined-internal"
+#endif
+template <class T>
+extern const fake_holder<T> fake_object;
+
+template <class P>
+struct ptr_holder {
+    const P* ptr;
+};
+
+template <auto Holder>
+consteval std::string_view raw_field_name() {
+    return __PRETTY_FUNCTION__;
+}
+
+constexpr bool is_identifier_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// The member's name is the identifier that closes the template argument: gcc prints
+// "(& fake_object<P>.<...>::value.Plan::budget)}", clang "{&fake_object.value.budget}]".
+// Searching for that closing pair and walking back over identifier characters copes with
+// qualifiers such as "{anonymous}::" or "main()::Local::" in front of the member.
+constexpr std::string_view parse_field_name(std::string_view s) {
+    auto dot = s.rfind('.');
+    if (dot == std::string_view::npos) return {};
+    s.remove_prefix(dot + 1);
+    auto end = std::min(s.find(")}"), s.find("}]"));
+    if (end == std::string_view::npos) return {};
+    auto begin = end;
+    while (begin > 0 && is_identifier_char(s[begin - 1])) --begin;
+    return s.substr(begin, end - begin);
+}
+
+constexpr bool is_identifier(std::string_view s) {
+    if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
+    for (char c : s)
+        if (!is_identifier_char(c)) return false;
+    return true;
+}
+
+template <std::size_t N>
+constexpr bool all_identifiers(const std::array<std::string_view, N>& names) {
+    for (auto name : names)
+        if (!is_identifier(name)) return false;
+    return true;
+}
+
+template <class T, std::size_t I>
+consteval std::string_view derived_field_name() {
+    constexpr const auto& field = boost::pfr::get<I>(fake_object<T>.value);
+    using field_type = std::remove_cvref_t<decltype(field)>;
+    return parse_field_name(raw_field_name<ptr_holder<field_type>{&field}>());
+}
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+
+template <class T, std::size_t... I>
+consteval std::array<std::string_view, sizeof...(I)> derived_field_names(std::index_sequence<I...>) {
+    return {derived_field_name<T, I>()...};
+}
+
+/// The names of T's fields, in declaration order.
+template <class T>
+consteval auto field_names() {
+    constexpr std::size_t n = boost::pfr::tuple_size_v<T>;
+    if constexpr (declares_field_names<T>) {
+        static_assert(schema_traits<T>::field_names.size() == n,
+                      "inmem: schema_traits<T>::field_names must name every field of T, in order");
+        std::array<std::string_view, n> names{};
+        for (std::size_t i = 0; i < n; ++i) names[i] = schema_traits<T>::field_names[i];
+        return names;
+    } else {
+        constexpr auto names = derived_field_names<T>(std::make_index_sequence<n>{});
+        static_assert(all_identifiers(names), "inmem: this compiler does not reveal field names; declare them with "
+             "inmem::schema_traits<T>::field_names");
+        return names;
+    }
+}
+
+} // namespace inmem::detail
+// ---- end inmem/schema/reflect.hpp ----
+// ---- begin inmem/schema/storable.hpp ----
+// inmem/schema/storable.hpp: the compile-time check that a type can be stored.
+//
+// check_storable<T>() walks T's structure once. The first thing it cannot store stops the
+// build with a static_assert that says why and what to do; the compiler's "required from"
+// lines name the offending type (T = ...) and the types that contain it (Path = {...}).
+// Two mistakes are caught by Boost.PFR before us, with its own words: a struct with a base
+// class ("Inherited types are not supported") and a C-array member (a structured binding
+// error); flatten the base into members, and use std::array.
+// A compiler limit, not ours: gcc 12 crashes ("internal compiler error" in
+// check_noexcept_r) counting the fields of a struct with a member std::array of a
+// non-trivial type (std::array<std::string, N>); clang 14 is fine. Use std::vector there.
+
+// ---- begin inmem/schema/classify.hpp ----
+// inmem/schema/classify.hpp: which family of the codec a C++ type belongs to.
+//
+// The codec, the storable checks and the fingerprint all dispatch on value_kind_v<T>, so a
+// type is classified in exactly one place.
+
 
 #include <array>
 #include <chrono>
@@ -4900,6 +5018,607 @@ inline constexpr bool storable_v = check_storable<T>();
 } // namespace inmem::detail
 // ---- end inmem/schema/storable.hpp ----
 
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace inmem::detail {
+
+/// FNV-1a, 64 bit: tiny, constexpr, and stable forever (it is written into files).
+struct fnv1a_sink {
+    std::uint64_t hash = 0xcbf29ce484222325ull;
+    constexpr void add(std::string_view s) {
+        for (char c : s) {
+            hash ^= static_cast<unsigned char>(c);
+            hash *= 0x100000001b3ull;
+        }
+    }
+};
+
+struct string_sink {
+    std::string text;
+    void add(std::string_view s) { text.append(s); }
+};
+
+template <class Sink>
+constexpr void add_number(Sink& sink, std::uint64_t n) {
+    char buf[20];
+    std::size_t i = sizeof buf;
+    do {
+        buf[--i] = static_cast<char>('0' + n % 10);
+        n /= 10;
+    } while (n);
+    sink.add(std::string_view(buf + i, sizeof buf - i));
+}
+
+template <class T, class Sink>
+constexpr void describe_to(Sink& sink);
+
+template <class Sink, class... A>
+constexpr void describe_list(Sink& sink, std::type_identity<std::tuple<A...>>) {
+    bool first = true;
+    ((sink.add(first ? "" : ","), first = false, describe_to<A>(sink)), ...);
+}
+
+template <class T, class Sink>
+constexpr void describe_to(Sink& sink) {
+    using U = std::remove_cv_t<T>;
+    constexpr value_kind kind = value_kind_v<U>;
+    if constexpr (kind == value_kind::adapted) {
+        describe_to<typename adapt<U>::stored_type>(sink);
+    } else if constexpr (kind == value_kind::boolean) {
+        sink.add("bool");
+    } else if constexpr (kind == value_kind::integer) {
+        if constexpr (std::is_same_v<U, char>) sink.add("char");
+        else {
+            sink.add(std::is_signed_v<U> ? "i" : "u");
+            add_number(sink, sizeof(U) * 8);
+        }
+    } else if constexpr (kind == value_kind::floating) {
+        sink.add(sizeof(U) == 4 ? "f32" : "f64");
+    } else if constexpr (kind == value_kind::enumeration) {
+        sink.add("enum<");
+        describe_to<std::underlying_type_t<U>>(sink);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::string) {
+        sink.add("string");
+    } else if constexpr (kind == value_kind::vector || kind == value_kind::optional) {
+        sink.add(kind == value_kind::vector ? "vector<" : "optional<");
+        describe_to<typename U::value_type>(sink);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::array) {
+        sink.add("array<");
+        describe_to<typename U::value_type>(sink);
+        sink.add(",");
+        add_number(sink, std::tuple_size_v<U>);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::variant) {
+        sink.add("variant<");
+        describe_list(sink, std::type_identity<type_args_t<U>>{});
+        sink.add(">");
+    } else if constexpr (kind == value_kind::map) {
+        sink.add("map<");
+        describe_to<typename U::key_type>(sink);
+        sink.add(",");
+        describe_to<typename U::mapped_type>(sink);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::pair) {
+        sink.add("tuple<");
+        describe_list(sink, std::type_identity<std::tuple<typename U::first_type, typename U::second_type>>{});
+        sink.add(">");
+    } else if constexpr (kind == value_kind::tuple) {
+        sink.add("tuple<");
+        describe_list(sink, std::type_identity<type_args_t<U>>{});
+        sink.add(">");
+    } else if constexpr (kind == value_kind::duration) {
+        sink.add("duration<");
+        describe_to<typename U::rep>(sink);
+        sink.add(",");
+        add_number(sink, static_cast<std::uint64_t>(U::period::num));
+        sink.add("/");
+        add_number(sink, static_cast<std::uint64_t>(U::period::den));
+        sink.add(">");
+    } else if constexpr (kind == value_kind::time_point) {
+        using clock = typename U::clock;
+        sink.add("time_point<");
+        if constexpr (std::is_same_v<clock, std::chrono::system_clock>) sink.add("system");
+        else if constexpr (std::is_same_v<clock, std::chrono::steady_clock>) sink.add("steady");
+        else sink.add(schema_traits<clock>::name); // required by check_storable: portable
+        sink.add(",");
+        describe_to<typename U::duration>(sink);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::aggregate) {
+        constexpr auto names = field_names<U>();
+        sink.add("struct{");
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((sink.add(names[I]), sink.add(":"), describe_to<boost::pfr::tuple_element_t<I, U>>(sink),
+              sink.add(";")),
+             ...);
+        }(std::make_index_sequence<names.size()>{});
+        sink.add("}");
+    }
+}
+
+} // namespace inmem::detail
+
+namespace inmem {
+
+/// The canonical description of T's stored layout (what fingerprint_v<T> hashes).
+template <class T>
+std::string describe() {
+    static_assert(detail::storable_v<T>);
+    detail::string_sink sink;
+    detail::describe_to<T>(sink);
+    return std::move(sink.text);
+}
+
+/// A stable 64-bit hash of T's stored layout: field types in order and field names.
+template <class T>
+inline constexpr std::uint64_t fingerprint_v = [] {
+    detail::fnv1a_sink sink;
+    if constexpr (detail::storable_v<T>) detail::describe_to<T>(sink); // else the check said why
+    return sink.hash;
+}();
+
+} // namespace inmem
+// ---- end inmem/schema/fingerprint.hpp ----
+
+#include <boost/hana/at_key.hpp>
+#include <boost/hana/find.hpp>
+#include <boost/hana/integral_constant.hpp>
+#include <boost/hana/map.hpp>
+#include <boost/hana/optional.hpp>
+#include <boost/hana/pair.hpp>
+#include <boost/hana/type.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace inmem {
+
+/// The primitive a slot belongs to. Stable: written into keys.
+enum class primitive : std::uint8_t { kv = 1, event = 2, state = 3, trace = 4, vector = 5 };
+
+/// A readable name of a primitive ("kv", "events", ...).
+constexpr std::string_view to_string(primitive p) noexcept {
+    switch (p) {
+    case primitive::kv: return "kv";
+    case primitive::event: return "events";
+    case primitive::state: return "states";
+    case primitive::trace: return "traces";
+    case primitive::vector: return "vectors";
+    }
+    return "?";
+}
+
+namespace detail {
+// The identity of a slot: a primitive's id and a value type (a type may be in several families).
+template <primitive P, class T>
+struct slot_key {};
+
+template <class Family, class T>
+struct slot {
+    static constexpr primitive kind = Family::id;
+    using family = Family;
+    using type = T;
+    using key = slot_key<Family::id, T>;
+};
+template <class... Slots>
+struct slot_list {};
+
+template <class... Lists>
+struct concat_slots;
+template <>
+struct concat_slots<> {
+    using type = slot_list<>;
+};
+template <class... A>
+struct concat_slots<slot_list<A...>> {
+    using type = slot_list<A...>;
+};
+template <class... A, class... B, class... Rest>
+struct concat_slots<slot_list<A...>, slot_list<B...>, Rest...> {
+    using type = typename concat_slots<slot_list<A..., B...>, Rest...>::type;
+};
+
+template <class E>
+concept schema_entry = requires { typename E::slots; };
+
+// A family whose primitive is planned but not built yet: the schema accepts its entry.
+template <primitive P>
+struct planned_family {
+    static constexpr primitive id = P;
+    static constexpr std::string_view name = P == primitive::event ? "event" : P == primitive::trace ? "trace" : "vector";
+};
+} // namespace detail
+
+/// What a primitive family declares (primitives/family.hpp has the whole contract): the id
+/// written into its keys (stable, unique in a schema) and its name as tools spell it.
+template <class F>
+concept family_identity = requires {
+    { F::id } -> std::convertible_to<primitive>;
+    { F::name } -> std::convertible_to<std::string_view>;
+};
+
+/// A schema entry of family F listing value types T...: how each primitive declares its
+/// entry (`template <class... T> struct kv : inmem::family_entry<kv_family, T...> {};`).
+template <class F, class... T>
+struct family_entry {
+    static_assert(family_identity<F>, "inmem: family_entry<F, T...> needs a family F with static constexpr "
+                                      "inmem::primitive id and std::string_view name (see primitives/family.hpp)");
+    static_assert(sizeof...(T) > 0, "inmem: a schema entry lists at least one type, e.g. inmem::kv<Plan>");
+    using family = F;
+    using slots = detail::slot_list<detail::slot<F, T>...>;
+};
+
+// inmem::kv and inmem::states are declared with their families (primitives/kv.hpp,
+// primitives/states.hpp); the primitives below are planned, and their entries accepted.
+
+/// Event types of the run's append-only, hash-chained event log.
+template <class... T>
+struct events : family_entry<detail::planned_family<primitive::event>, T...> {};
+/// Types of structured reasoning traces.
+template <class... T>
+struct traces : family_entry<detail::planned_family<primitive::trace>, T...> {};
+/// Metadata types stored beside vectors.
+template <class... T>
+struct vectors : family_entry<detail::planned_family<primitive::vector>, T...> {};
+
+namespace detail {
+template <class... Slots, std::size_t... I>
+constexpr auto make_slot_map(slot_list<Slots...>, std::index_sequence<I...>) {
+    return boost::hana::make_map(
+        boost::hana::make_pair(boost::hana::type_c<typename Slots::key>, boost::hana::size_c<I>)...);
+}
+
+template <class Slot, class... Slots>
+constexpr std::size_t count_slot(slot_list<Slots...>) {
+    return (std::size_t{0} + ... + std::is_same_v<typename Slot::key, typename Slots::key>);
+}
+
+// Whether two different families of the schema claim the same id.
+template <class... Slots>
+constexpr bool ids_unique(slot_list<Slots...>) {
+    constexpr std::array<primitive, sizeof...(Slots)> ids{Slots::kind...};
+    constexpr std::array<std::string_view, sizeof...(Slots)> names{Slots::family::name...};
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (ids[i] == ids[j] && names[i] != names[j]) return false;
+    return true;
+}
+
+/// One row of a schema's description: what a slot holds, for reports and file headers.
+struct slot_info {
+    primitive kind;
+    std::string_view family; ///< the family's name ("kv", "state", ...)
+    std::string_view type_name;
+    std::uint64_t fingerprint;
+};
+} // namespace detail
+
+/// A database's schema: its stored types, grouped by primitive (see kv, events, states,
+/// traces, vectors). Every type must be storable; a type may appear once per primitive.
+template <class... Entries>
+struct schema {
+    static_assert((detail::schema_entry<Entries> && ...),
+                  "inmem: every argument of inmem::schema<...> is an entry such as inmem::kv<T...>, "
+                  "inmem::events<T...>, inmem::states<T...>, inmem::traces<T...> or inmem::vectors<T...> "
+                  "(or a primitive family's own, inmem::family_entry<F, T...>)");
+
+    using slots = typename detail::concat_slots<typename Entries::slots...>::type;
+
+private:
+    template <class... S>
+    static consteval std::size_t count(detail::slot_list<S...>) {
+        return sizeof...(S);
+    }
+    template <class... S>
+    static consteval bool unique(detail::slot_list<S...> l) {
+        return ((detail::count_slot<S>(l) == 1) && ...);
+    }
+    template <class... S>
+    static consteval bool all_storable(detail::slot_list<S...>) {
+        return (detail::storable_v<typename S::type> && ...);
+    }
+    template <class... S>
+    static consteval auto infos(detail::slot_list<S...> l) {
+        if constexpr (all_storable(l))
+            return std::array<detail::slot_info, sizeof...(S)>{
+                detail::slot_info{S::kind, S::family::name, detail::type_name<typename S::type>(),
+                                  fingerprint_v<typename S::type>}...};
+        else
+            return std::array<detail::slot_info, sizeof...(S)>{}; // the storable check said why
+    }
+
+public:
+    /// Number of slots (type x primitive pairs).
+    static constexpr std::size_t size = count(slots{});
+    static_assert(size < 65536, "inmem: a schema holds at most 65535 types");
+    static_assert(unique(slots{}), "inmem: a type is listed twice for the same primitive in inmem::schema<...>; "
+                                   "list each type once");
+    static_assert(detail::ids_unique(slots{}), "inmem: two primitive families of this schema declare the same id; "
+                                               "give each family its own inmem::primitive id");
+    static_assert(all_storable(slots{}));
+
+    /// True once the checks above passed; basic_database asserts it to run them early.
+    static constexpr bool checked = true;
+
+    /// Compile-time map from hana::type<slot<P, T>> to the slot's index.
+    static constexpr auto slot_map = detail::make_slot_map(slots{}, std::make_index_sequence<size>{});
+
+    /// True when T is declared for primitive P.
+    template <primitive P, class T>
+    static constexpr bool contains =
+        decltype(boost::hana::is_just(boost::hana::find(slot_map, boost::hana::type_c<detail::slot_key<P, T>>)))::value;
+
+    /// The index of (P, T); only valid when contains<P, T>.
+    template <primitive P, class T>
+    static constexpr std::uint16_t slot_of =
+        static_cast<std::uint16_t>(decltype(+slot_map[boost::hana::type_c<detail::slot_key<P, T>>])::value);
+
+    /// Each slot's primitive, type name and layout fingerprint, in slot order.
+    static constexpr auto slot_infos = infos(slots{});
+
+    /// The fingerprint of the whole schema: the slots in order, each with its layout.
+    static constexpr std::uint64_t fingerprint = [] {
+        detail::fnv1a_sink sink;
+        for (const auto& s : slot_infos) {
+            detail::add_number(sink, static_cast<std::uint64_t>(s.kind));
+            sink.add(":");
+            detail::add_number(sink, s.fingerprint);
+            sink.add(";");
+        }
+        return sink.hash;
+    }();
+};
+
+namespace detail {
+template <class T>
+inline constexpr bool is_schema_v = false;
+template <class... E>
+inline constexpr bool is_schema_v<schema<E...>> = true;
+
+} // namespace detail
+
+} // namespace inmem
+// ---- end inmem/schema/schema.hpp ----
+
+#include <array>
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace inmem {
+
+/// A stored key split by its family: the slot and run it belongs to, the user's key (or the
+/// record's name), and the sequence number or version the key carries, when it has one.
+struct key_parts {
+    primitive family{};                    ///< the family's id
+    std::uint16_t slot = 0;                ///< the schema slot (the value type)
+    run_id run{};                          ///< the run whose data it is; 0 for a shared record
+    std::string_view key;                  ///< the user's key, or the record's name
+    std::optional<std::uint64_t> sequence; ///< e.g. the version of a journal entry
+    bool shared = false;                   ///< a record shared by every run (space 2)
+};
+
+/// A stored value once its family removed its framing.
+struct value_parts {
+    std::optional<std::string_view> value; ///< the codec bytes of the value; nullopt: an erasure marker
+    run_id writer{};                       ///< the run that wrote it
+};
+
+/// The contract of a primitive family F whose handle for Engine and T is F::handle<Engine, T>.
+template <class F>
+concept primitive_family = family_identity<F> && requires(std::string_view key, const key_parts& parts) {
+    { F::parse(key) } -> std::same_as<std::optional<key_parts>>;
+    { F::value_of(parts, key) } -> std::same_as<std::optional<value_parts>>;
+};
+
+/// A family that hands out a handle for Engine and T (db.handle<F, T>()).
+template <class F, class Engine, class T>
+concept family_with_handle = primitive_family<F> && requires { typename F::template handle<Engine, T>; };
+
+namespace detail {
+
+/// The generic description of parts: "kv key 'plan' of run 3", "state record 'lead'".
+inline std::string describe_parts(std::string_view family, const key_parts& parts) {
+    std::string out(family);
+    out += parts.shared ? " record '" : " key '";
+    append_printable(out, parts.key);
+    out += "'";
+    if (parts.sequence) out += " #" + std::to_string(*parts.sequence);
+    if (parts.run) out += " of run " + std::to_string(parts.run.value);
+    return out;
+}
+
+/// One schema slot at run time, for code that meets stored keys without their C++ types
+/// (the walker, recovery, error messages, the tools).
+struct slot_entry {
+    primitive id{};
+    std::string_view family;   ///< the family's name
+    std::string_view type;     ///< the value type's name
+    std::optional<key_parts> (*parse)(std::string_view key) noexcept = nullptr; ///< nullptr: planned family
+    std::optional<value_parts> (*value_of)(const key_parts&, std::string_view bytes) noexcept = nullptr;
+    std::string (*describe)(const key_parts&) = nullptr;
+    bool built = false;        ///< false for a planned family: no records of it can exist yet
+};
+
+template <class Slot>
+constexpr slot_entry make_slot_entry() {
+    using F = typename Slot::family;
+    slot_entry e{F::id, F::name, type_name<typename Slot::type>()};
+    if constexpr (primitive_family<F>) {
+        e.built = true;
+        e.parse = &F::parse;
+        e.value_of = &F::value_of;
+        if constexpr (requires(const key_parts& p) {
+                          { F::describe(p) } -> std::convertible_to<std::string>;
+                      })
+            e.describe = &F::describe;
+    }
+    return e;
+}
+
+template <class... Slots>
+constexpr auto make_slot_table(slot_list<Slots...>) {
+    return std::array<slot_entry, sizeof...(Slots)>{make_slot_entry<Slots>()...};
+}
+
+/// Every slot of Schema at run time, in slot order.
+template <class Schema>
+inline constexpr auto slot_table = make_slot_table(typename Schema::slots{});
+
+/// Splits a stored key by the family of the slot it names; nullopt when no family of
+/// Schema owns it (catalog keys, unknown slots, keys a family refuses).
+template <class Schema>
+std::optional<key_parts> parse_stored_key(std::string_view key) noexcept {
+    const auto at = address_of(key);
+    if (!at || at->slot >= slot_table<Schema>.size()) return std::nullopt;
+    const slot_entry& slot = slot_table<Schema>[at->slot];
+    if (static_cast<std::uint8_t>(slot.id) != at->primitive || !slot.parse) return std::nullopt;
+    return slot.parse(key);
+}
+
+/// A stored key as its family describes it ("state record 'lead'", "kv key 'plan' of run
+/// 3"); keys no family owns, as storage/key.hpp's describe_key does.
+template <class Schema>
+std::string describe_stored_key(std::string_view key) {
+    const auto parts = parse_stored_key<Schema>(key);
+    if (!parts) return describe_key(key);
+    const slot_entry& slot = slot_table<Schema>[parts->slot];
+    return slot.describe ? slot.describe(*parts) : describe_parts(slot.family, *parts);
+}
+
+// Recovery's check of a record of slot I: its family parses the key and takes the value
+// (nullptr), or why not.
+template <class Schema, std::size_t I>
+const char* check_slot_record(std::string_view key, const std::string_view* bytes) noexcept {
+    constexpr const slot_entry& slot = slot_table<Schema>[I];
+    const auto parts = slot.parse(key);
+    if (!parts || parts->slot != I) return "a key its family cannot parse";
+    if (bytes && !slot.value_of(*parts, *bytes)) return "a value its family refuses";
+    return nullptr;
+}
+
+/// What the files written under Schema record of it (schema_stamp), with each slot's
+/// family check, to refuse opening them under another schema or with impossible records.
+template <class Schema>
+schema_stamp stamp_of() {
+    schema_stamp s{Schema::fingerprint, {}};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (s.slots.push_back({static_cast<std::uint8_t>(Schema::slot_infos[I].kind), Schema::slot_infos[I].fingerprint,
+                            std::string(Schema::slot_infos[I].type_name), slot_table<Schema>[I].family,
+                            slot_table<Schema>[I].built ? &check_slot_record<Schema, I> : nullptr}),
+         ...);
+    }(std::make_index_sequence<Schema::size>{});
+    return s;
+}
+
+} // namespace detail
+} // namespace inmem
+// ---- end inmem/primitives/family.hpp ----
+// ---- begin inmem/primitives/kv.hpp ----
+// inmem/primitives/kv.hpp: typed key/value working memory, scoped to a run.
+
+// ---- begin inmem/primitives/listing.hpp ----
+// inmem/primitives/listing.hpp: what the primitives' list() calls take and return.
+//
+//   auto page = plans.list(run, "tool:", {.limit = 10});                 // the first 10
+//   auto next = plans.list(run, "tool:", {.after = page[9].key, .limit = 10}); // the next 10
+
+#include <range/v3/range_fwd.hpp>
+
+#include <cstddef>
+#include <limits>
+#include <memory>
+#include <ranges>
+#include <string_view>
+#include <vector>
+
+namespace inmem {
+
+/// Which part of a listing to return: the entries after a key, at most limit of them. A
+/// listing costs what it returns (plus finding where to start), not the whole range.
+struct list_options {
+    /// Start after this key (exclusive), e.g. the last key of the previous page; "": from the first.
+    std::string_view after{};
+    /// At most this many entries.
+    std::size_t limit = std::numeric_limits<std::size_t>::max();
+};
+
+/// The result of a list() call: a view of entries in key order, taken at one moment.
+/// Copying it is O(1) (the entries are shared), so it composes with range-v3 and std views
+/// even as a temporary: `db.kv<Plan>().list(run) | ranges::views::filter(...)`.
+/// (It tags itself as a view rather than deriving from std::ranges::view_interface, which
+/// clang 14 cannot instantiate with libstdc++ 12.)
+template <class Entry>
+class entry_range : public std::ranges::view_base, public ranges::view_base {
+public:
+    using entries_type = std::vector<Entry>;
+
+    entry_range() = default;
+    explicit entry_range(entries_type entries)
+        : entries_(std::make_shared<const entries_type>(std::move(entries))) {}
+
+    typename entries_type::const_iterator begin() const noexcept {
+        return entries_ ? entries_->begin() : typename entries_type::const_iterator{};
+    }
+    typename entries_type::const_iterator end() const noexcept {
+        return entries_ ? entries_->end() : typename entries_type::const_iterator{};
+    }
+    std::size_t size() const noexcept { return entries_ ? entries_->size() : 0; }
+    bool empty() const noexcept { return size() == 0; }
+    const Entry& operator[](std::size_t i) const noexcept { return (*entries_)[i]; }
+    /// The last entry (the cursor for the next page: list(..., {.after = r.back().key})).
+    const Entry& back() const noexcept { return entries_->back(); }
+
+private:
+    std::shared_ptr<const entries_type> entries_;
+};
+
+} // namespace inmem
+// ---- end inmem/primitives/listing.hpp ----
+// ---- begin inmem/primitives/runs.hpp ----
+// inmem/primitives/runs.hpp: runs, the unit every write belongs to, and their index records.
+// The types (run_id, run_status, run_options, run_info) are vocabulary (vocabulary.hpp):
+// every layer names them. What this layer adds is how a run_info is stored: through the
+// schema codec, like any user value, which keeps the engine free of the schema layer.
+
+// ---- begin inmem/schema/codec.hpp ----
+// inmem/schema/codec.hpp: the binary encoding of stored values, derived from their types.
+//
+// Grammar (all integers little-endian; varint is unsigned LEB128, at most 10 bytes, no
+// redundant trailing zero byte):
+//   bool                      := u8 (0 or 1)
+//   integer, char             := its bytes, sizeof(T) of them
+//   float, double             := IEEE-754 bits as u32 / u64
+//   enum                      := its underlying integer
+//   string                    := varint(size) byte*
+//   vector<T>                 := varint(count) T*
+//   array<T, N>               := T{N}
+//   optional<T>               := u8(0) | u8(1) T
+//   variant<T...>             := varint(index) T[index]
+//   map<K, V>, unordered_map  := varint(count) (K V)*   (unordered_map: sorted by encoded key)
+//   pair<A, B>, tuple<A...>   := A B ...
+//   duration                  := rep
+//   time_point                := duration since the clock's epoch
+//   struct                    := each field in declaration order (no names, no tags)
+//   adapt<T>                  := adapt<T>::stored_type
+// The schema fingerprint (fingerprint.hpp) guards against reading bytes with another layout.
+//
+// Decoding assumes nothing about its input: every length is checked against the bytes left
+// before anything is read or allocated, so a hostile input yields an error, never a crash.
+// Memory is bounded by the input: a count is refused unless the bytes left can hold that
+// many elements at their smallest encoding, so what decoding allocates is at most the
+// input's size times a constant of the type (the in-memory size of an element over its
+// smallest encoding, e.g. 1 for vector<char>, 32 for vector<std::string>, sizeof(T) for
+// vector<optional<T>>), multiplied through nesting. Map keys need not be in order, but a
+// key given twice is refused.
+
+
 #include <algorithm>
 #include <bit>
 #include <cstdint>
@@ -5176,507 +5895,6 @@ struct run_record_codec {
 
 } // namespace inmem::detail
 // ---- end inmem/primitives/runs.hpp ----
-// ---- begin inmem/schema/reflect.hpp ----
-// inmem/schema/reflect.hpp: names of types and fields, without macros.
-//
-// Fields are reached with Boost.PFR. Names come from schema_traits<T> when the user declares
-// them, otherwise from the compiler: the text of __PRETTY_FUNCTION__ for a template whose
-// argument points at the field of an object that is declared but never defined. gcc 12 and
-// clang 14 both print the member's name there (clang only when the pointer is wrapped in a
-// class-type argument, hence ptr_holder). The derived names are checked at compile time: a
-// compiler that prints something else makes the fallback (declared names) necessary.
-
-
-#include <boost/pfr/core.hpp>
-
-#include <algorithm>
-#include <array>
-#include <cstddef>
-#include <string_view>
-#include <type_traits>
-
-namespace inmem::detail {
-
-template <class T>
-consteval std::string_view raw_type_name() {
-    return __PRETTY_FUNCTION__;
-}
-
-// "... [with T = ns::Plan; std::string_view = ...]" (gcc) or "... [T = ns::Plan]" (clang).
-constexpr std::string_view parse_type_name(std::string_view s) {
-    auto start = s.find("T = ");
-    if (start == std::string_view::npos) return s;
-    start += 4;
-    auto stop = s.find(';', start);
-    if (stop == std::string_view::npos) stop = s.rfind(']');
-    return s.substr(start, stop - start);
-}
-
-template <class T>
-concept declares_name = requires { std::string_view{schema_traits<T>::name}; };
-
-template <class T>
-concept declares_field_names = requires {
-    { schema_traits<T>::field_names.size() } -> std::convertible_to<std::size_t>;
-};
-
-/// A readable name of T: declared through schema_traits<T>::name, else the compiler's.
-template <class T>
-consteval std::string_view type_name() {
-    if constexpr (declares_name<T>) return schema_traits<T>::name;
-    else return parse_type_name(raw_type_name<T>());
-}
-
-template <class T>
-struct fake_holder {
-    const T value;
-};
-// Declared, never defined: only the addresses of its members are taken, at compile time.
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wundefined-var-template"
-#pragma clang diagnostic ignored "-Wundefined-internal"
-#endif
-template <class T>
-extern const fake_holder<T> fake_object;
-
-template <class P>
-struct ptr_holder {
-    const P* ptr;
-};
-
-template <auto Holder>
-consteval std::string_view raw_field_name() {
-    return __PRETTY_FUNCTION__;
-}
-
-constexpr bool is_identifier_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-// The member's name is the identifier that closes the template argument: gcc prints
-// "(& fake_object<P>.<...>::value.Plan::budget)}", clang "{&fake_object.value.budget}]".
-// Searching for that closing pair and walking back over identifier characters copes with
-// qualifiers such as "{anonymous}::" or "main()::Local::" in front of the member.
-constexpr std::string_view parse_field_name(std::string_view s) {
-    auto dot = s.rfind('.');
-    if (dot == std::string_view::npos) return {};
-    s.remove_prefix(dot + 1);
-    auto end = std::min(s.find(")}"), s.find("}]"));
-    if (end == std::string_view::npos) return {};
-    auto begin = end;
-    while (begin > 0 && is_identifier_char(s[begin - 1])) --begin;
-    return s.substr(begin, end - begin);
-}
-
-constexpr bool is_identifier(std::string_view s) {
-    if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
-    for (char c : s)
-        if (!is_identifier_char(c)) return false;
-    return true;
-}
-
-template <std::size_t N>
-constexpr bool all_identifiers(const std::array<std::string_view, N>& names) {
-    for (auto name : names)
-        if (!is_identifier(name)) return false;
-    return true;
-}
-
-template <class T, std::size_t I>
-consteval std::string_view derived_field_name() {
-    constexpr const auto& field = boost::pfr::get<I>(fake_object<T>.value);
-    using field_type = std::remove_cvref_t<decltype(field)>;
-    return parse_field_name(raw_field_name<ptr_holder<field_type>{&field}>());
-}
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#endif
-
-template <class T, std::size_t... I>
-consteval std::array<std::string_view, sizeof...(I)> derived_field_names(std::index_sequence<I...>) {
-    return {derived_field_name<T, I>()...};
-}
-
-/// The names of T's fields, in declaration order.
-template <class T>
-consteval auto field_names() {
-    constexpr std::size_t n = boost::pfr::tuple_size_v<T>;
-    if constexpr (declares_field_names<T>) {
-        static_assert(schema_traits<T>::field_names.size() == n,
-                      "inmem: schema_traits<T>::field_names must name every field of T, in order");
-        std::array<std::string_view, n> names{};
-        for (std::size_t i = 0; i < n; ++i) names[i] = schema_traits<T>::field_names[i];
-        return names;
-    } else {
-        constexpr auto names = derived_field_names<T>(std::make_index_sequence<n>{});
-        static_assert(all_identifiers(names), "inmem: this compiler does not reveal field names; declare them with "
-             "inmem::schema_traits<T>::field_names");
-        return names;
-    }
-}
-
-} // namespace inmem::detail
-// ---- end inmem/schema/reflect.hpp ----
-// ---- begin inmem/schema/schema.hpp ----
-// inmem/schema/schema.hpp: the list of stored types a database is declared with.
-//
-//   using agent_schema = inmem::schema<inmem::kv<Plan, std::string>,
-//                                      inmem::events<ToolCall, ToolResult>,
-//                                      inmem::states<Lease>>;
-//
-// Each (primitive, type) pair is a slot with a small index; the index is part of every
-// stored key, so slots must only ever be appended. The schema's fingerprint covers the slots
-// in order and each type's layout; data written under another fingerprint is refused.
-
-// ---- begin inmem/schema/fingerprint.hpp ----
-// inmem/schema/fingerprint.hpp: a stable hash of a type's stored layout.
-//
-// describe<T>() writes a canonical text of T's structure; fingerprint_v<T> is its 64-bit
-// FNV-1a hash, computed at compile time. The text names field types in order and field
-// names; it uses our own tokens for standard types (never the compiler's spelling) and leaves
-// out a struct's own name, so it is the same under gcc and clang and survives renaming a
-// type. Types that encode identically describe identically (map and unordered_map, pair and
-// tuple), so switching between them keeps old data readable.
-//
-//   int32_t                       -> i32
-//   std::vector<std::string>      -> vector<string>
-//   struct Plan{goal, steps, n}   -> struct{goal:string;steps:vector<string>;n:i32;}
-
-
-#include <cstdint>
-#include <string>
-#include <string_view>
-
-namespace inmem::detail {
-
-/// FNV-1a, 64 bit: tiny, constexpr, and stable forever (it is written into files).
-struct fnv1a_sink {
-    std::uint64_t hash = 0xcbf29ce484222325ull;
-    constexpr void add(std::string_view s) {
-        for (char c : s) {
-            hash ^= static_cast<unsigned char>(c);
-            hash *= 0x100000001b3ull;
-        }
-    }
-};
-
-struct string_sink {
-    std::string text;
-    void add(std::string_view s) { text.append(s); }
-};
-
-template <class Sink>
-constexpr void add_number(Sink& sink, std::uint64_t n) {
-    char buf[20];
-    std::size_t i = sizeof buf;
-    do {
-        buf[--i] = static_cast<char>('0' + n % 10);
-        n /= 10;
-    } while (n);
-    sink.add(std::string_view(buf + i, sizeof buf - i));
-}
-
-template <class T, class Sink>
-constexpr void describe_to(Sink& sink);
-
-template <class Sink, class... A>
-constexpr void describe_list(Sink& sink, std::type_identity<std::tuple<A...>>) {
-    bool first = true;
-    ((sink.add(first ? "" : ","), first = false, describe_to<A>(sink)), ...);
-}
-
-template <class T, class Sink>
-constexpr void describe_to(Sink& sink) {
-    using U = std::remove_cv_t<T>;
-    constexpr value_kind kind = value_kind_v<U>;
-    if constexpr (kind == value_kind::adapted) {
-        describe_to<typename adapt<U>::stored_type>(sink);
-    } else if constexpr (kind == value_kind::boolean) {
-        sink.add("bool");
-    } else if constexpr (kind == value_kind::integer) {
-        if constexpr (std::is_same_v<U, char>) sink.add("char");
-        else {
-            sink.add(std::is_signed_v<U> ? "i" : "u");
-            add_number(sink, sizeof(U) * 8);
-        }
-    } else if constexpr (kind == value_kind::floating) {
-        sink.add(sizeof(U) == 4 ? "f32" : "f64");
-    } else if constexpr (kind == value_kind::enumeration) {
-        sink.add("enum<");
-        describe_to<std::underlying_type_t<U>>(sink);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::string) {
-        sink.add("string");
-    } else if constexpr (kind == value_kind::vector || kind == value_kind::optional) {
-        sink.add(kind == value_kind::vector ? "vector<" : "optional<");
-        describe_to<typename U::value_type>(sink);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::array) {
-        sink.add("array<");
-        describe_to<typename U::value_type>(sink);
-        sink.add(",");
-        add_number(sink, std::tuple_size_v<U>);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::variant) {
-        sink.add("variant<");
-        describe_list(sink, std::type_identity<type_args_t<U>>{});
-        sink.add(">");
-    } else if constexpr (kind == value_kind::map) {
-        sink.add("map<");
-        describe_to<typename U::key_type>(sink);
-        sink.add(",");
-        describe_to<typename U::mapped_type>(sink);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::pair) {
-        sink.add("tuple<");
-        describe_list(sink, std::type_identity<std::tuple<typename U::first_type, typename U::second_type>>{});
-        sink.add(">");
-    } else if constexpr (kind == value_kind::tuple) {
-        sink.add("tuple<");
-        describe_list(sink, std::type_identity<type_args_t<U>>{});
-        sink.add(">");
-    } else if constexpr (kind == value_kind::duration) {
-        sink.add("duration<");
-        describe_to<typename U::rep>(sink);
-        sink.add(",");
-        add_number(sink, static_cast<std::uint64_t>(U::period::num));
-        sink.add("/");
-        add_number(sink, static_cast<std::uint64_t>(U::period::den));
-        sink.add(">");
-    } else if constexpr (kind == value_kind::time_point) {
-        using clock = typename U::clock;
-        sink.add("time_point<");
-        if constexpr (std::is_same_v<clock, std::chrono::system_clock>) sink.add("system");
-        else if constexpr (std::is_same_v<clock, std::chrono::steady_clock>) sink.add("steady");
-        else sink.add(schema_traits<clock>::name); // required by check_storable: portable
-        sink.add(",");
-        describe_to<typename U::duration>(sink);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::aggregate) {
-        constexpr auto names = field_names<U>();
-        sink.add("struct{");
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((sink.add(names[I]), sink.add(":"), describe_to<boost::pfr::tuple_element_t<I, U>>(sink),
-              sink.add(";")),
-             ...);
-        }(std::make_index_sequence<names.size()>{});
-        sink.add("}");
-    }
-}
-
-} // namespace inmem::detail
-
-namespace inmem {
-
-/// The canonical description of T's stored layout (what fingerprint_v<T> hashes).
-template <class T>
-std::string describe() {
-    static_assert(detail::storable_v<T>);
-    detail::string_sink sink;
-    detail::describe_to<T>(sink);
-    return std::move(sink.text);
-}
-
-/// A stable 64-bit hash of T's stored layout: field types in order and field names.
-template <class T>
-inline constexpr std::uint64_t fingerprint_v = [] {
-    detail::fnv1a_sink sink;
-    if constexpr (detail::storable_v<T>) detail::describe_to<T>(sink); // else the check said why
-    return sink.hash;
-}();
-
-} // namespace inmem
-// ---- end inmem/schema/fingerprint.hpp ----
-
-#include <boost/hana/at_key.hpp>
-#include <boost/hana/find.hpp>
-#include <boost/hana/integral_constant.hpp>
-#include <boost/hana/map.hpp>
-#include <boost/hana/optional.hpp>
-#include <boost/hana/pair.hpp>
-#include <boost/hana/type.hpp>
-
-#include <array>
-#include <cstdint>
-#include <string_view>
-
-namespace inmem {
-
-/// The primitive a slot belongs to. Stable: written into keys.
-enum class primitive : std::uint8_t { kv = 1, event = 2, state = 3, trace = 4, vector = 5 };
-
-/// A readable name of a primitive ("kv", "events", ...).
-constexpr std::string_view to_string(primitive p) noexcept {
-    switch (p) {
-    case primitive::kv: return "kv";
-    case primitive::event: return "events";
-    case primitive::state: return "states";
-    case primitive::trace: return "traces";
-    case primitive::vector: return "vectors";
-    }
-    return "?";
-}
-
-namespace detail {
-template <primitive P, class T>
-struct slot {
-    static constexpr primitive kind = P;
-    using type = T;
-};
-template <class... Slots>
-struct slot_list {};
-
-template <class... Lists>
-struct concat_slots;
-template <>
-struct concat_slots<> {
-    using type = slot_list<>;
-};
-template <class... A>
-struct concat_slots<slot_list<A...>> {
-    using type = slot_list<A...>;
-};
-template <class... A, class... B, class... Rest>
-struct concat_slots<slot_list<A...>, slot_list<B...>, Rest...> {
-    using type = typename concat_slots<slot_list<A..., B...>, Rest...>::type;
-};
-
-template <primitive P, class... T>
-struct entry {
-    using slots = slot_list<slot<P, T>...>;
-    static_assert(sizeof...(T) > 0, "inmem: a schema entry lists at least one type, e.g. inmem::kv<Plan>");
-};
-
-template <class E>
-concept schema_entry = requires { typename E::slots; };
-} // namespace detail
-
-/// Value types of typed KV (db.kv<T>()): working memory, keyed by string within a run.
-template <class... T>
-struct kv : detail::entry<primitive::kv, T...> {};
-/// Event types of the run's append-only, hash-chained event log.
-template <class... T>
-struct events : detail::entry<primitive::event, T...> {};
-/// Types of state-machine records, shared across runs and updated by compare-and-swap.
-template <class... T>
-struct states : detail::entry<primitive::state, T...> {};
-/// Types of structured reasoning traces.
-template <class... T>
-struct traces : detail::entry<primitive::trace, T...> {};
-/// Metadata types stored beside vectors.
-template <class... T>
-struct vectors : detail::entry<primitive::vector, T...> {};
-
-namespace detail {
-template <class... Slots, std::size_t... I>
-constexpr auto make_slot_map(slot_list<Slots...>, std::index_sequence<I...>) {
-    return boost::hana::make_map(boost::hana::make_pair(boost::hana::type_c<Slots>, boost::hana::size_c<I>)...);
-}
-
-template <class Slot, class... Slots>
-constexpr std::size_t count_slot(slot_list<Slots...>) {
-    return (std::size_t{0} + ... + std::is_same_v<Slot, Slots>);
-}
-
-/// One row of a schema's description: what a slot holds, for reports and file headers.
-struct slot_info {
-    primitive kind;
-    std::string_view type_name;
-    std::uint64_t fingerprint;
-};
-} // namespace detail
-
-/// A database's schema: its stored types, grouped by primitive (see kv, events, states,
-/// traces, vectors). Every type must be storable; a type may appear once per primitive.
-template <class... Entries>
-struct schema {
-    static_assert((detail::schema_entry<Entries> && ...),
-                  "inmem: every argument of inmem::schema<...> is an entry such as inmem::kv<T...>, "
-                  "inmem::events<T...>, inmem::states<T...>, inmem::traces<T...> or inmem::vectors<T...>");
-
-    using slots = typename detail::concat_slots<typename Entries::slots...>::type;
-
-private:
-    template <class... S>
-    static consteval std::size_t count(detail::slot_list<S...>) {
-        return sizeof...(S);
-    }
-    template <class... S>
-    static consteval bool unique(detail::slot_list<S...> l) {
-        return ((detail::count_slot<S>(l) == 1) && ...);
-    }
-    template <class... S>
-    static consteval bool all_storable(detail::slot_list<S...>) {
-        return (detail::storable_v<typename S::type> && ...);
-    }
-    template <class... S>
-    static consteval auto infos(detail::slot_list<S...> l) {
-        if constexpr (all_storable(l))
-            return std::array<detail::slot_info, sizeof...(S)>{
-                detail::slot_info{S::kind, detail::type_name<typename S::type>(), fingerprint_v<typename S::type>}...};
-        else
-            return std::array<detail::slot_info, sizeof...(S)>{}; // the storable check said why
-    }
-
-public:
-    /// Number of slots (type x primitive pairs).
-    static constexpr std::size_t size = count(slots{});
-    static_assert(size < 65536, "inmem: a schema holds at most 65535 types");
-    static_assert(unique(slots{}), "inmem: a type is listed twice for the same primitive in inmem::schema<...>; "
-                                   "list each type once");
-    static_assert(all_storable(slots{}));
-
-    /// True once the checks above passed; basic_database asserts it to run them early.
-    static constexpr bool checked = true;
-
-    /// Compile-time map from hana::type<slot<P, T>> to the slot's index.
-    static constexpr auto slot_map = detail::make_slot_map(slots{}, std::make_index_sequence<size>{});
-
-    /// True when T is declared for primitive P.
-    template <primitive P, class T>
-    static constexpr bool contains =
-        decltype(boost::hana::is_just(boost::hana::find(slot_map, boost::hana::type_c<detail::slot<P, T>>)))::value;
-
-    /// The index of (P, T); only valid when contains<P, T>.
-    template <primitive P, class T>
-    static constexpr std::uint16_t slot_of =
-        static_cast<std::uint16_t>(decltype(+slot_map[boost::hana::type_c<detail::slot<P, T>>])::value);
-
-    /// Each slot's primitive, type name and layout fingerprint, in slot order.
-    static constexpr auto slot_infos = infos(slots{});
-
-    /// The fingerprint of the whole schema: the slots in order, each with its layout.
-    static constexpr std::uint64_t fingerprint = [] {
-        detail::fnv1a_sink sink;
-        for (const auto& s : slot_infos) {
-            detail::add_number(sink, static_cast<std::uint64_t>(s.kind));
-            sink.add(":");
-            detail::add_number(sink, s.fingerprint);
-            sink.add(";");
-        }
-        return sink.hash;
-    }();
-};
-
-namespace detail {
-template <class T>
-inline constexpr bool is_schema_v = false;
-template <class... E>
-inline constexpr bool is_schema_v<schema<E...>> = true;
-
-/// What the files written under Schema record of it, to refuse opening them under another.
-template <class Schema>
-schema_stamp stamp_of() {
-    schema_stamp s{Schema::fingerprint, {}};
-    for (const auto& info : Schema::slot_infos)
-        s.slots.push_back({static_cast<std::uint8_t>(info.kind), info.fingerprint, std::string(info.type_name)});
-    return s;
-}
-} // namespace detail
-
-} // namespace inmem
-// ---- end inmem/schema/schema.hpp ----
 // ---- begin inmem/transaction.hpp ----
 // inmem/transaction.hpp: transactions, one consistent snapshot and one atomic commit.
 //
@@ -5935,13 +6153,13 @@ public:
     }
 
     /// The value under key in run, or nullopt.
-    std::optional<T> get(run_id run, std::string_view key) const {
+    [[nodiscard]] std::optional<T> get(run_id run, std::string_view key) const {
         detail::check_user_key(key);
         return engine_->read(run, lookup_key(run, key), value_of(run, key));
     }
 
     /// The entry (value and version) under key in run, or nullopt.
-    std::optional<kv_entry<T>> entry(run_id run, std::string_view key) const {
+    [[nodiscard]] std::optional<kv_entry<T>> entry(run_id run, std::string_view key) const {
         detail::check_user_key(key);
         return engine_->read(run, lookup_key(run, key), entry_of(run, key));
     }
@@ -5963,13 +6181,13 @@ public:
     }
 
     /// In tx: the value under key as tx sees it, or nullopt.
-    std::optional<T> get(transaction& tx, std::string_view key) const {
+    [[nodiscard]] std::optional<T> get(transaction& tx, std::string_view key) const {
         detail::check_user_key(key);
         return tx.read(lookup_key(tx.run(), key), value_of(tx.run(), key));
     }
 
     /// In tx: the entry under key as tx sees it, or nullopt.
-    std::optional<kv_entry<T>> entry(transaction& tx, std::string_view key) const {
+    [[nodiscard]] std::optional<kv_entry<T>> entry(transaction& tx, std::string_view key) const {
         detail::check_user_key(key);
         return tx.read(lookup_key(tx.run(), key), entry_of(tx.run(), key));
     }
@@ -5984,7 +6202,7 @@ public:
     }
 
     /// In tx: the entries under prefix as tx sees them, in key order (options: a page of them).
-    kv_range<T> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
+    [[nodiscard]] kv_range<T> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
         detail::check_user_key(options.after);
         std::vector<kv_entry<T>> out;
@@ -5995,7 +6213,7 @@ public:
 
     /// The entries of run whose key starts with prefix (all of them for ""), in key order;
     /// options.after and options.limit return one page of them, at the cost of that page.
-    kv_range<T> list(run_id run, std::string_view prefix = {}, list_options options = {}) const {
+    [[nodiscard]] kv_range<T> list(run_id run, std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
         detail::check_user_key(options.after);
         std::vector<kv_entry<T>> out;
@@ -6061,6 +6279,29 @@ private:
     Engine* engine_;
     std::uint16_t slot_;
 };
+
+/// The typed KV as a primitive family (primitives/family.hpp). Its keys are run data:
+///   ns run primitive=1 slot user_key -> the value's codec bytes
+struct kv_family {
+    static constexpr primitive id = primitive::kv;
+    static constexpr std::string_view name = "kv";
+    template <class Engine, class T>
+    using handle = kv_handle<Engine, T>;
+
+    static std::optional<key_parts> parse(std::string_view key) noexcept {
+        const auto at = detail::address_of(key);
+        if (!at || at->space != detail::key_space::run || at->primitive != static_cast<std::uint8_t>(id))
+            return std::nullopt;
+        return key_parts{id, at->slot, run_id{at->run}, at->rest, std::nullopt, false};
+    }
+    static std::optional<value_parts> value_of(const key_parts& parts, std::string_view bytes) noexcept {
+        return value_parts{bytes, parts.run};
+    }
+};
+
+/// Value types of typed KV (db.kv<T>()): working memory, keyed by string within a run.
+template <class... T>
+struct kv : family_entry<kv_family, T...> {};
 
 } // namespace inmem
 // ---- end inmem/primitives/kv.hpp ----
@@ -6164,23 +6405,25 @@ public:
     state_handle(Engine& engine, std::uint16_t slot) noexcept : engine_(&engine), slot_(slot) {}
 
     /// The record's latest value, version and writer, or nullopt if it does not exist.
-    std::optional<state_entry<T>> read(std::string_view name) const {
+    [[nodiscard]] std::optional<state_entry<T>> read(std::string_view name) const {
         detail::check_user_key(name);
         return engine_->read_latest(lookup_key(name), [&](const detail::stored_record* rec) { return entry_of(name, rec); });
     }
 
     /// The record as tx sees it (its snapshot, or tx's own write with version 0).
-    std::optional<state_entry<T>> read(transaction& tx, std::string_view name) const {
+    [[nodiscard]] std::optional<state_entry<T>> read(transaction& tx, std::string_view name) const {
         detail::check_user_key(name);
         return tx.read(lookup_key(name), [&](const detail::stored_record* rec) { return entry_of(name, rec); });
     }
 
     /// Creates the record with value if it does not exist; if it does, changes nothing and
     /// returns a mismatch with its version.
-    cas_result init(run_id run, std::string_view name, const T& value) const { return cas(run, name, 0, value); }
+    [[nodiscard]] cas_result init(run_id run, std::string_view name, const T& value) const {
+        return cas(run, name, 0, value);
+    }
 
     /// Writes value if the record's version is still expected (0: if it does not exist).
-    cas_result cas(run_id run, std::string_view name, version_t expected, const T& value) const {
+    [[nodiscard]] cas_result cas(run_id run, std::string_view name, version_t expected, const T& value) const {
         // A stale expectation fails here, before anything is encoded: the read is as good a
         // moment for the mismatch as any inside the commit would be. A match is checked
         // again under the writers' lock.
@@ -6216,7 +6459,7 @@ public:
 
     /// The records whose name starts with prefix, in name order, as of now; options.after
     /// and options.limit return one page of them, at the cost of that page.
-    entry_range<state_item<T>> list(std::string_view prefix = {}, list_options options = {}) const {
+    [[nodiscard]] entry_range<state_item<T>> list(std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
         detail::check_user_key(options.after);
         std::vector<state_item<T>> out;
@@ -6244,11 +6487,13 @@ public:
     }
 
     /// In tx: creates the record with value if tx sees none.
-    cas_result init(transaction& tx, std::string_view name, const T& value) const { return cas(tx, name, 0, value); }
+    [[nodiscard]] cas_result init(transaction& tx, std::string_view name, const T& value) const {
+        return cas(tx, name, 0, value);
+    }
 
     /// In tx: writes value if tx sees the record at version expected; the commit then fails
     /// with conflict if another commit changed it after tx's snapshot.
-    cas_result cas(transaction& tx, std::string_view name, version_t expected, const T& value) const {
+    [[nodiscard]] cas_result cas(transaction& tx, std::string_view name, version_t expected, const T& value) const {
         const auto seen = read(tx, name);
         const version_t actual = seen ? seen->version : 0;
         if (seen && actual == 0) // tx wrote it already: its version is not known yet
@@ -6276,7 +6521,7 @@ public:
     }
 
     /// In tx: the records under prefix as tx sees them, in name order (options: a page).
-    entry_range<state_item<T>> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
+    [[nodiscard]] entry_range<state_item<T>> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
         detail::check_user_key(options.after);
         std::vector<state_item<T>> out;
@@ -6285,7 +6530,7 @@ public:
     }
 
     /// Every write run made to records of this type, oldest first. Throws unknown_run.
-    std::vector<state_write<T>> writes(run_id run) const {
+    [[nodiscard]] std::vector<state_write<T>> writes(run_id run) const {
         std::vector<state_write<T>> out;
         const std::string prefix = detail::run_data_key(detail::default_namespace, run.value, prim, slot_, {});
         engine_->scan(run, prefix, [&](std::string_view key, const detail::stored_record& rec) {
@@ -6303,7 +6548,7 @@ public:
 
     /// Takes the lease for run for ttl if it is free, expired, or already run's. Returns the
     /// grant, or nullopt while another run holds it.
-    std::optional<lease_grant> acquire(run_id run, std::string_view name, std::chrono::milliseconds ttl) const
+    [[nodiscard]] std::optional<lease_grant> acquire(run_id run, std::string_view name, std::chrono::milliseconds ttl) const
         requires std::is_same_v<T, lease>
     {
         for (;;) {
@@ -6319,7 +6564,7 @@ public:
     }
 
     /// Extends a lease run holds by grant to now + ttl; nullopt if it was taken meanwhile.
-    std::optional<lease_grant> renew(run_id run, std::string_view name, const lease_grant& grant,
+    [[nodiscard]] std::optional<lease_grant> renew(run_id run, std::string_view name, const lease_grant& grant,
                                      std::chrono::milliseconds ttl) const
         requires std::is_same_v<T, lease>
     {
@@ -6330,7 +6575,7 @@ public:
     }
 
     /// Gives the lease back; false if it was no longer held by grant.
-    bool release(run_id run, std::string_view name, const lease_grant& grant) const
+    [[nodiscard]] bool release(run_id run, std::string_view name, const lease_grant& grant) const
         requires std::is_same_v<T, lease>
     {
         return static_cast<bool>(cas(run, name, grant.token, lease{}));
@@ -6350,7 +6595,7 @@ public:
     }
 
     /// The counter's value (0 if it was never written).
-    std::int64_t value(std::string_view name) const
+    [[nodiscard]] std::int64_t value(std::string_view name) const
         requires std::is_same_v<T, counter>
     {
         const auto current = read(name);
@@ -6444,6 +6689,45 @@ private:
     std::uint16_t slot_;
 };
 
+/// State records as a primitive family (primitives/family.hpp). A record is shared, its
+/// journal entries are run data whose key ends in the writing commit's version:
+///   record  ns primitive=3 slot name                  -> writer:u64 value
+///   journal ns run primitive=3 slot name version:u64  -> writer:u64 value | (writer | 2^63):u64
+struct state_family {
+    static constexpr primitive id = primitive::state;
+    static constexpr std::string_view name = "state";
+    template <class Engine, class T>
+    using handle = state_handle<Engine, T>;
+
+    static std::optional<key_parts> parse(std::string_view key) noexcept {
+        const auto at = detail::address_of(key);
+        if (!at || at->primitive != static_cast<std::uint8_t>(id)) return std::nullopt;
+        if (at->space == detail::key_space::shared) return key_parts{id, at->slot, run_id{}, at->rest, std::nullopt, true};
+        if (at->rest.size() < 8) return std::nullopt;
+        return key_parts{id, at->slot, run_id{at->run}, at->rest.substr(0, at->rest.size() - 8),
+                         detail::load_big_endian<std::uint64_t>(at->rest.data() + at->rest.size() - 8), false};
+    }
+    static std::optional<value_parts> value_of(const key_parts&, std::string_view bytes) noexcept {
+        if (bytes.size() < 8) return std::nullopt;
+        const auto writer = detail::load_big_endian<std::uint64_t>(bytes.data());
+        constexpr std::uint64_t erased = std::uint64_t{1} << 63;
+        if (writer & erased) return value_parts{std::nullopt, run_id{writer & ~erased}};
+        return value_parts{bytes.substr(8), run_id{writer}};
+    }
+    static std::string describe(const key_parts& parts) {
+        std::string out = "state record '";
+        detail::append_printable(out, parts.key);
+        out += "'";
+        if (!parts.shared) out += " as run " + std::to_string(parts.run.value) + " wrote it at version " +
+                                  std::to_string(parts.sequence.value_or(0));
+        return out;
+    }
+};
+
+/// Types of state-machine records, shared across runs and updated by compare-and-swap.
+template <class... T>
+struct states : family_entry<state_family, T...> {};
+
 } // namespace inmem
 // ---- end inmem/primitives/states.hpp ----
 
@@ -6475,7 +6759,7 @@ public:
     using transaction = basic_transaction<engine_type>;
 
     /// An empty database in memory: nothing is written to disk, whatever the durability policy.
-    basic_database() = default;
+    basic_database() { engine_.describe_keys_with(&detail::describe_stored_key<Schema>); }
 
     /// Opens the database in directory dir, creating it or recovering what it holds (see
     /// recovery()). Throws database_locked if another process has it open, schema_mismatch
@@ -6483,6 +6767,7 @@ public:
     /// end (unless options.repair), io_error or no_space.
     explicit basic_database(const std::filesystem::path& dir, open_options options = {})
         : engine_(dir, std::move(options), detail::stamp_of<Schema>()) {
+        engine_.describe_keys_with(&detail::describe_stored_key<Schema>);
         static_assert(durability_policy::persistent,
                       "inmem: durability::none keeps nothing on disk, so it cannot open a directory; "
                       "use durability::batched (the default) or durability::strict");
@@ -6514,25 +6799,28 @@ public:
     /// interrupted, db.runs(run_status::interrupted). O(runs).
     std::vector<run_info> runs(run_status status) const { return engine_.runs(status); }
 
+    /// The handle of primitive family F (primitives/family.hpp) for value type T, which the
+    /// schema must list in F's entry: db.handle<inmem::kv_family, Plan>() is db.kv<Plan>().
+    template <class F, class T>
+    typename F::template handle<engine_type, T> handle() noexcept {
+        static_assert(family_with_handle<F, engine_type, T>,
+                      "inmem: db.handle<F, T>() needs a primitive family F with a handle (see "
+                      "inmem/primitives/family.hpp); this one is planned but not built yet");
+        static_assert(Schema::template contains<F::id, T>,
+                      "inmem: T is not in the schema for this primitive family; list it in the family's "
+                      "schema entry: inmem::schema<inmem::kv<..., T>> for db.kv<T>(), inmem::states<..., T> "
+                      "for db.states<T>(), inmem::family_entry<F, ..., T> for db.handle<F, T>()");
+        if constexpr (Schema::template contains<F::id, T>)
+            return typename F::template handle<engine_type, T>(engine_, Schema::template slot_of<F::id, T>);
+    }
+
     /// The typed KV of value type T, which the schema must list in inmem::kv<...>.
     template <class T>
-    kv_handle<engine_type, T> kv() noexcept {
-        static_assert(Schema::template contains<primitive::kv, T>,
-                      "inmem: db.kv<T>() needs T in the schema's KV types; add it: "
-                      "inmem::schema<inmem::kv<..., T>, ...>");
-        if constexpr (Schema::template contains<primitive::kv, T>)
-            return kv_handle<engine_type, T>(engine_, Schema::template slot_of<primitive::kv, T>);
-    }
+    kv_handle<engine_type, T> kv() noexcept { return handle<kv_family, T>(); }
 
     /// The state records of value type T, which the schema must list in inmem::states<...>.
     template <class T>
-    state_handle<engine_type, T> states() noexcept {
-        static_assert(Schema::template contains<primitive::state, T>,
-                      "inmem: db.states<T>() needs T in the schema's state types; add it: "
-                      "inmem::schema<inmem::states<..., T>, ...>");
-        if constexpr (Schema::template contains<primitive::state, T>)
-            return state_handle<engine_type, T>(engine_, Schema::template slot_of<primitive::state, T>);
-    }
+    state_handle<engine_type, T> states() noexcept { return handle<state_family, T>(); }
 
     /// Opens a transaction of run (which must exist; it must be active when committing) at
     /// the latest version. See inmem/transaction.hpp.
@@ -6570,6 +6858,11 @@ public:
     /// The version of the latest commit (0 in a new database).
     version_t last_version() const { return engine_.last_version(); }
 
+    /// The engine under the handles: what primitive families' handles and components that
+    /// take a database (inmem/walk.hpp) build on. Not needed to use the database.
+    engine_type& engine() noexcept { return engine_; }
+    const engine_type& engine() const noexcept { return engine_; }
+
     /// What opening the directory found and did (all zero for a database in memory).
     const recovery_report& recovery() const noexcept { return engine_.recovery(); }
 
@@ -6602,4 +6895,67 @@ private:
 
 } // namespace inmem
 // ---- end inmem/database.hpp ----
+// ---- begin inmem/walk.hpp ----
+// inmem/walk.hpp: the run walker, one scan of everything a run wrote, family by family.
+//
+//   inmem::walk_run(db, run, [](const inmem::walked_record& r) {
+//       std::cout << r.family << " " << r.type << " '" << r.parts.key << "' v" << r.version << "\n";
+//   });
+//
+// A run's data is one contiguous key range (storage/key.hpp), so the walk costs what the run
+// wrote. Records come in key order: by primitive id, then slot, then key, each split by
+// its primitive family (primitives/family.hpp), with its stored bytes and, where the family
+// frames them (a state journal's writer), the value's own codec bytes: what replay, diff,
+// export and the tools are built on, without naming a C++ type. Shared records (state
+// records) are not a run's data; their journal entries in the run are.
+
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace inmem {
+
+/// One record of a run, as walk_run yields it. The views are valid during the callback.
+struct walked_record {
+    std::string_view family;               ///< the family's name ("kv", "state", ...)
+    std::string_view type;                 ///< the value type's name
+    key_parts parts;                       ///< slot, run, user key and sequence number
+    version_t version = 0;                 ///< the commit that wrote it
+    std::string_view stored;               ///< the stored bytes, as they are
+    std::optional<std::string_view> value; ///< the value's codec bytes; nullopt: an erasure marker
+    run_id writer{};                       ///< the run that wrote it
+};
+
+/// Calls f(const walked_record&) for every record of run at the latest version, in key
+/// order; f may return false to stop. Throws unknown_run, and corruption for a record that
+/// no family of the schema owns or whose value its family refuses.
+template <class Db, class F>
+void walk_run(const Db& db, run_id run, F&& f) {
+    using schema = typename Db::schema_type;
+    std::string prefix = detail::run_data_key(detail::default_namespace, run.value, 0, 0, {});
+    prefix.resize(detail::run_key_prefix_size - 3); // ns space run: the whole run
+    db.engine().scan(run, prefix, [&](std::string_view key, const detail::stored_record& rec) {
+        const auto parts = detail::parse_stored_key<schema>(key);
+        if (!parts)
+            throw error(errc::corruption, "inmem: walk_run: " + detail::describe_key(key) +
+                                              " belongs to no primitive family of the schema");
+        const detail::slot_entry& slot = detail::slot_table<schema>[parts->slot];
+        const auto value = slot.value_of(*parts, rec.bytes);
+        if (!value)
+            throw error(errc::corruption, "inmem: walk_run: the value of " + detail::describe_stored_key<schema>(key) +
+                                              " is not what its family stores");
+        const walked_record out{slot.family, slot.type, *parts, rec.version, rec.bytes, value->value, value->writer};
+        if constexpr (std::is_void_v<decltype(f(out))>) {
+            f(out);
+            return true;
+        } else {
+            return static_cast<bool>(f(out));
+        }
+    });
+}
+
+} // namespace inmem
+// ---- end inmem/walk.hpp ----
 // ---- end inmem/inmem.hpp ----

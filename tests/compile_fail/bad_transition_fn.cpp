@@ -11,7 +11,7 @@ int main() {
     inmem::database<agent_schema> db;
     auto run = db.begin_run();
     auto tasks = db.states<Task>();
-    tasks.init(run, "t", Task{});
+    (void)tasks.init(run, "t", Task{});
 #ifdef INMEM_EXPECT_FAIL
     tasks.transition(run, "t", [](const Task& t) { return t.owner.size(); });
 #else

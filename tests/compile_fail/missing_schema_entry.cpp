@@ -1,5 +1,5 @@
 // Using a type the schema does not list fails at the call, and says how to add it.
-// expect: inmem: db.kv<T>() needs T in the schema's KV types
+// expect: inmem: T is not in the schema for this primitive family
 #include <inmem/inmem.hpp>
 
 struct Plan {

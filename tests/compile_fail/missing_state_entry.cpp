@@ -1,5 +1,5 @@
 // State records of a type the schema does not list fail at the call, and say how to add it.
-// expect: inmem: db.states<T>() needs T in the schema's state types
+// expect: inmem: T is not in the schema for this primitive family
 #include <inmem/inmem.hpp>
 
 struct Plan {

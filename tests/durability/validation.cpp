@@ -182,11 +182,11 @@ TEST_CASE("validation: commits whose keys break the key grammar are refused", "[
             d::shared_key_into(k, 0, 3, 1, "c");
             return k;
         }(), "");
-        expect = "without its writer";
+        expect = "a state record of slot 1 (inmem::counter) with a value its family refuses";
         break;
     case 3: // a state journal key too short to hold its version
         op = put(d::run_data_key(0, run.value, 3, 1, "c"), std::string(8, '\0'));
-        expect = "journal";
+        expect = "a state record of slot 1 (inmem::counter) with a key its family cannot parse";
         break;
     case 4: // data of run 0
         op = put(kv_key(0, "k"));

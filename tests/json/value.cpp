@@ -234,7 +234,9 @@ TEST_CASE("json: the shape of each family is the documented one", "[json]") {
 }
 
 TEST_CASE("json: strings that are not UTF-8 survive as base64", "[json]") {
-    const std::string bad[] = {"\xff", "ok\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82", std::string(1, '\x80')};
+    // Invalid byte, overlong, surrogate, past U+10FFFF, cut short, lone continuation.
+    const std::string bad[] = {"\xff", "ok\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82",
+                               std::string(1, '\x80')};
     for (const auto& s : bad) {
         const json j = inmem::to_json(s);
         REQUIRE(j.is_object());
@@ -286,7 +288,8 @@ TEST_CASE("json: hostile JSON names the place and what was expected", "[json]") 
     CHECK(refusal<Plan>(json::parse(R"({"steps":[],"budget":1})")) ==
           "inmem: JSON does not fit Plan at $: missing field 'goal': invalid argument");
     CHECK(refusal<Plan>(json::parse(R"({"goel":"g","steps":[],"budget":1})")) ==
-          "inmem: JSON does not fit Plan at $: unknown field 'goel' (the fields are goal, steps, budget): invalid argument");
+          "inmem: JSON does not fit Plan at $: unknown field 'goel' (the fields are goal, steps, budget): "
+          "invalid argument");
     CHECK(refusal<Plan>(json::parse(R"(["g",[],1])")) ==
           "inmem: JSON does not fit Plan at $: expected an object, found an array: invalid argument");
     CHECK_THAT(refusal<Empty>(json::parse(R"({"x":1})")), Contains("unknown field 'x' (there are no fields)"));
@@ -304,33 +307,40 @@ TEST_CASE("json: hostile JSON names the place and what was expected", "[json]") 
         return refusal<Everything>(copy);
     };
     CHECK_THAT(refuse_edit([](json& c) { c["steps"][1]["retries"] = "x"; }),
-                Contains("at $.steps[1].retries: expected an integer, found a string"));
+               Contains("at $.steps[1].retries: expected an integer, found a string"));
     CHECK_THAT(refuse_edit([](json& c) { c["box"].push_back(4); }),
-                Contains("at $.box: expected an array of 3 elements, found an array of 4"));
+               Contains("at $.box: expected an array of 3 elements, found an array of 4"));
     CHECK_THAT(refuse_edit([](json& c) { c["choice"]["index"] = 3; }),
-                Contains("at $.choice.index: expected an alternative's index, below 3, found 3"));
-    CHECK_THAT(refuse_edit([](json& c) { c["choice"]["index"] = -1; }), Contains("at $.choice.index: -1 is out of range"));
-    CHECK_THAT(refuse_edit([](json& c) { c["choice"].erase("value"); }), Contains("at $.choice: missing field 'value'"));
+               Contains("at $.choice.index: expected an alternative's index, below 3, found 3"));
+    CHECK_THAT(refuse_edit([](json& c) { c["choice"]["index"] = -1; }),
+               Contains("at $.choice.index: -1 is out of range"));
+    CHECK_THAT(refuse_edit([](json& c) { c["choice"].erase("value"); }),
+               Contains("at $.choice: missing field 'value'"));
     CHECK_THAT(refuse_edit([](json& c) { c["choice"]["value"]["tool"] = 1; }),
-                Contains("at $.choice.value.tool: expected a string"));
+               Contains("at $.choice.value.tool: expected a string"));
     CHECK_THAT(refuse_edit([](json& c) { c["by_id"].push_back(json::array({9, "again"})); }),
-                Contains("at $.by_id[2][0]: this key is given twice"));
+               Contains("at $.by_id[2][0]: this key is given twice"));
     CHECK_THAT(refuse_edit([](json& c) { c["by_id"][0] = json::array({1}); }),
-                Contains("at $.by_id[0]: expected an array of 2 elements, found an array of 1"));
+               Contains("at $.by_id[0]: expected an array of 2 elements, found an array of 1"));
     CHECK_THAT(refuse_edit([](json& c) { c["by_name"] = 5; }),
-                Contains("at $.by_name: expected an object or an array of [key, value] pairs, found a number"));
+               Contains("at $.by_name: expected an object or an array of [key, value] pairs, found a number"));
     CHECK_THAT(refuse_edit([](json& c) { c["colors"] = json::object(); }),
-                Contains("at $.colors: expected an array of [key, value] pairs, found an object"));
+               Contains("at $.colors: expected an array of [key, value] pairs, found an object"));
     CHECK_THAT(refuse_edit([](json& c) { c["by_name"]["with space"] = true; }),
-                Contains(R"(at $.by_name["with space"]: expected an integer, found a boolean)"));
-    CHECK_THAT(refuse_edit([](json& c) { c["tuple"][2] = nullptr; }), Contains("at $.tuple[2]: expected a string, found null"));
-    CHECK_THAT(refuse_edit([](json& c) { c["pair"] = json::array({true}); }), Contains("at $.pair: expected an array of 2"));
-    CHECK_THAT(refuse_edit([](json& c) { c["maybe"] = 4; }), Contains("at $.maybe: expected an array of 1 element, found a number"));
-    CHECK_THAT(refuse_edit([](json& c) { c["plan"]["steps"] = "s"; }), Contains("at $.plan.steps: expected an array, found a string"));
+               Contains(R"(at $.by_name["with space"]: expected an integer, found a boolean)"));
+    CHECK_THAT(refuse_edit([](json& c) { c["tuple"][2] = nullptr; }),
+               Contains("at $.tuple[2]: expected a string, found null"));
+    CHECK_THAT(refuse_edit([](json& c) { c["pair"] = json::array({true}); }),
+               Contains("at $.pair: expected an array of 2"));
+    CHECK_THAT(refuse_edit([](json& c) { c["maybe"] = 4; }),
+               Contains("at $.maybe: expected an array of 1 element, found a number"));
+    CHECK_THAT(refuse_edit([](json& c) { c["plan"]["steps"] = "s"; }),
+               Contains("at $.plan.steps: expected an array, found a string"));
     CHECK_THAT(refuse_edit([](json& c) { c["at"] = 1.5; }), Contains("at $.at: expected an integer, found 1.5"));
     CHECK_THAT(refuse_edit([](json& c) { c["prices"][1] = -5; }),
-                Contains("at $.prices[1]: inmem_test::Money refused the value: negative money"));
-    CHECK_THAT(refuse_edit([](json& c) { c["empty"] = json::array(); }), Contains("at $.empty: expected an object, found an array"));
+               Contains("at $.prices[1]: inmem_test::Money refused the value: negative money"));
+    CHECK_THAT(refuse_edit([](json& c) { c["empty"] = json::array(); }),
+               Contains("at $.empty: expected an object, found an array"));
     CHECK_THAT(refuse_edit([](json& c) { c.erase("price"); }), Contains("at $: missing field 'price'"));
     CHECK_THAT(refuse_edit([](json& c) { c["extra"] = 1; }), Contains("at $: unknown field 'extra'"));
 }

@@ -3,6 +3,7 @@
 #include <inmem/inmem.hpp>
 
 #include "../support.hpp"
+#include "../support/configurations.hpp"
 
 #include <range/v3/algorithm/count_if.hpp>
 #include <range/v3/range/conversion.hpp>
@@ -23,25 +24,27 @@ struct Plan {
     bool operator==(const Plan&) const = default;
 };
 using kv_schema = inmem::schema<inmem::kv<Plan, std::string, int>>;
-using kv_db = inmem::database<kv_schema>;
+using configurations = inmem_test::all_configurations<kv_schema>;
 
 } // namespace
 
-TEST_CASE("put then get returns the value; absent keys are nullopt", "[kv]") {
-    kv_db db;
+TEMPLATE_LIST_TEST_CASE("put then get returns the value; absent keys are nullopt", "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto run = db.begin_run();
-    auto plans = db.kv<Plan>();
+    auto plans = db.template kv<Plan>();
     Plan p{"ship", {"build", "test"}, 3};
     plans.put(run, "plan", p);
     CHECK(plans.get(run, "plan") == p);
     CHECK_FALSE(plans.get(run, "other"));
 }
 
-TEST_CASE("versions grow with every write, across keys and types", "[kv]") {
-    kv_db db;
+TEMPLATE_LIST_TEST_CASE("versions grow with every write, across keys and types", "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto run = db.begin_run();
-    auto plans = db.kv<Plan>();
-    auto ints = db.kv<int>();
+    auto plans = db.template kv<Plan>();
+    auto ints = db.template kv<int>();
     auto v1 = plans.put(run, "a", Plan{});
     auto v2 = ints.put(run, "a", 1);
     auto v3 = plans.put(run, "a", Plan{"x", {}, 1});
@@ -55,22 +58,24 @@ TEST_CASE("versions grow with every write, across keys and types", "[kv]") {
     CHECK(v4 > v3 + 1); // the erase took a version too
 }
 
-TEST_CASE("each value type has its own keys", "[kv]") {
-    kv_db db;
+TEMPLATE_LIST_TEST_CASE("each value type has its own keys", "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto run = db.begin_run();
-    db.kv<int>().put(run, "k", 7);
-    db.kv<std::string>().put(run, "k", "seven");
-    CHECK(db.kv<int>().get(run, "k") == 7);
-    CHECK(db.kv<std::string>().get(run, "k") == "seven");
-    CHECK_FALSE(db.kv<Plan>().get(run, "k"));
-    CHECK(db.kv<int>().list(run).size() == 1);
+    db.template kv<int>().put(run, "k", 7);
+    db.template kv<std::string>().put(run, "k", "seven");
+    CHECK(db.template kv<int>().get(run, "k") == 7);
+    CHECK(db.template kv<std::string>().get(run, "k") == "seven");
+    CHECK_FALSE(db.template kv<Plan>().get(run, "k"));
+    CHECK(db.template kv<int>().list(run).size() == 1);
 }
 
-TEST_CASE("runs do not see each other's keys", "[kv]") {
-    kv_db db;
+TEMPLATE_LIST_TEST_CASE("runs do not see each other's keys", "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto a = db.begin_run();
     auto b = db.begin_run();
-    auto ints = db.kv<int>();
+    auto ints = db.template kv<int>();
     ints.put(a, "x", 1);
     ints.put(b, "x", 2);
     ints.put(b, "y", 3);
@@ -81,10 +86,11 @@ TEST_CASE("runs do not see each other's keys", "[kv]") {
     CHECK(ints.list(b).size() == 2);
 }
 
-TEST_CASE("erase removes a key and reports whether it was there", "[kv]") {
-    kv_db db;
+TEMPLATE_LIST_TEST_CASE("erase removes a key and reports whether it was there", "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto run = db.begin_run();
-    auto ints = db.kv<int>();
+    auto ints = db.template kv<int>();
     ints.put(run, "x", 1);
     auto version = db.last_version();
     CHECK(ints.erase(run, "x"));
@@ -95,10 +101,11 @@ TEST_CASE("erase removes a key and reports whether it was there", "[kv]") {
     CHECK(db.last_version() == after_erase); // nothing to erase: no commit
 }
 
-TEST_CASE("list returns entries under a prefix in byte order, with versions", "[kv]") {
-    kv_db db;
+TEMPLATE_LIST_TEST_CASE("list returns entries under a prefix in byte order, with versions", "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto run = db.begin_run();
-    auto ints = db.kv<int>();
+    auto ints = db.template kv<int>();
     std::map<std::string, int> model;
     std::mt19937 rng(11);
     for (int i = 0; i < 500; ++i) {
@@ -121,10 +128,11 @@ TEST_CASE("list returns entries under a prefix in byte order, with versions", "[
     }
 }
 
-TEST_CASE("list composes with range-v3 views, also as a temporary", "[kv]") {
-    kv_db db;
+TEMPLATE_LIST_TEST_CASE("list composes with range-v3 views, also as a temporary", "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto run = db.begin_run();
-    auto plans = db.kv<Plan>();
+    auto plans = db.template kv<Plan>();
     for (int i = 0; i < 10; ++i) plans.put(run, "p" + std::to_string(i), Plan{"g" + std::to_string(i), {}, i});
     auto goals = plans.list(run, "p") | ranges::views::filter([](const auto& e) { return e.value.budget % 2 == 0; }) |
                  ranges::views::transform([](const auto& e) { return e.value.goal; }) | ranges::views::take(3) |
@@ -133,10 +141,11 @@ TEST_CASE("list composes with range-v3 views, also as a temporary", "[kv]") {
     CHECK(ranges::count_if(plans.list(run), [](const auto& e) { return e.value.budget > 5; }) == 4);
 }
 
-TEST_CASE("a listed range is a snapshot: later writes do not change it", "[kv]") {
-    kv_db db;
+TEMPLATE_LIST_TEST_CASE("a listed range is a snapshot: later writes do not change it", "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto run = db.begin_run();
-    auto ints = db.kv<int>();
+    auto ints = db.template kv<int>();
     ints.put(run, "a", 1);
     auto snapshot = ints.list(run);
     auto copy = snapshot;
@@ -150,10 +159,11 @@ TEST_CASE("a listed range is a snapshot: later writes do not change it", "[kv]")
     CHECK(empty.begin() == empty.end());
 }
 
-TEST_CASE("keys are arbitrary bytes up to max_key_size", "[kv]") {
-    kv_db db;
+TEMPLATE_LIST_TEST_CASE("keys are arbitrary bytes up to max_key_size", "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto run = db.begin_run();
-    auto ints = db.kv<int>();
+    auto ints = db.template kv<int>();
     const std::string binary("\0\xff\x01k\0", 5);
     ints.put(run, binary, 1);
     ints.put(run, "", 2);
@@ -164,16 +174,17 @@ TEST_CASE("keys are arbitrary bytes up to max_key_size", "[kv]") {
     CHECK_FALSE(ints.get(run, std::string("\0\xff\x01k", 4)));
     CHECK(error_of([&] { ints.put(run, std::string(inmem::max_key_size + 1, 'x'), 4); }) ==
           inmem::errc::key_too_large);
-    CHECK(error_of([&] { ints.get(run, std::string(inmem::max_key_size + 1, 'x')); }) == inmem::errc::key_too_large);
+    CHECK(error_of([&] { (void)ints.get(run, std::string(inmem::max_key_size + 1, 'x')); }) == inmem::errc::key_too_large);
 }
 
-TEST_CASE("unknown and ended runs are refused with distinct errors", "[kv]") {
-    kv_db db;
-    auto ints = db.kv<int>();
+TEMPLATE_LIST_TEST_CASE("unknown and ended runs are refused with distinct errors", "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
+    auto ints = db.template kv<int>();
     inmem::run_id never{12345};
     CHECK(error_of([&] { ints.put(never, "k", 1); }) == inmem::errc::unknown_run);
-    CHECK(error_of([&] { ints.get(never, "k"); }) == inmem::errc::unknown_run);
-    CHECK(error_of([&] { ints.list(never); }) == inmem::errc::unknown_run);
+    CHECK(error_of([&] { (void)ints.get(never, "k"); }) == inmem::errc::unknown_run);
+    CHECK(error_of([&] { (void)ints.list(never); }) == inmem::errc::unknown_run);
     CHECK(error_of([&] { ints.erase(never, "k"); }) == inmem::errc::unknown_run);
     CHECK(error_of([&] { ints.put(inmem::run_id{}, "k", 1); }) == inmem::errc::unknown_run);
     auto run = db.begin_run();
@@ -182,10 +193,11 @@ TEST_CASE("unknown and ended runs are refused with distinct errors", "[kv]") {
     CHECK(db.last_version() == 2); // begin_run and end_run; no failed write took a version
 }
 
-TEST_CASE("list pages: after a key, at most limit entries, in a run or a transaction", "[kv]") {
-    kv_db db;
+TEMPLATE_LIST_TEST_CASE("list pages: after a key, at most limit entries, in a run or a transaction", "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto run = db.begin_run();
-    auto ints = db.kv<int>();
+    auto ints = db.template kv<int>();
     std::map<std::string, int> model;
     for (int i = 0; i < 1000; ++i) {
         char key[16];
@@ -219,8 +231,8 @@ TEST_CASE("list pages: after a key, at most limit entries, in a run or a transac
     CHECK(ints.list(run, "k", {.after = "k0999"}).empty());
     CHECK(ints.list(run, "k", {.limit = 0}).empty());
     CHECK(ints.list(run, {}, {.after = "k0999"}).size() == 1); // "other"
-    CHECK(error_of([&] { ints.list(inmem::run_id{99}, "k", {.limit = 0}); }) == inmem::errc::unknown_run);
-    CHECK(error_of([&] { ints.list(run, "k", {.after = std::string(5000, 'a')}); }) == inmem::errc::key_too_large);
+    CHECK(error_of([&] { (void)ints.list(inmem::run_id{99}, "k", {.limit = 0}); }) == inmem::errc::unknown_run);
+    CHECK(error_of([&] { (void)ints.list(run, "k", {.after = std::string(5000, 'a')}); }) == inmem::errc::key_too_large);
 
     // In a transaction, its own writes and erasures are paged with the snapshot.
     db.transact(run, [&](auto& tx) {
@@ -237,11 +249,12 @@ TEST_CASE("list pages: after a key, at most limit entries, in a run or a transac
     });
 }
 
-TEST_CASE("a limited listing in a serializable transaction conflicts only with changes in what it read",
-          "[kv]") {
-    kv_db db;
+TEMPLATE_LIST_TEST_CASE("a limited listing in a serializable transaction conflicts only with changes in what it read",
+          "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto run = db.begin_run();
-    auto ints = db.kv<int>();
+    auto ints = db.template kv<int>();
     for (int i = 0; i < 10; ++i) ints.put(run, "k" + std::to_string(i), i);
     auto listed_then = [&](const char* changed) {
         auto tx = db.begin(run, {.level = inmem::isolation::serializable});

@@ -1,6 +1,7 @@
 // Tests of inmem/primitives/states.hpp: state records, cas, transitions, attribution, and the
 // lease and counter helpers.
 #include "../support.hpp"
+#include "../support/configurations.hpp"
 
 #include <catch2/catch.hpp>
 #include <inmem/inmem.hpp>
@@ -16,15 +17,15 @@ struct Task {
     bool operator==(const Task&) const = default;
 };
 using state_schema = inmem::schema<inmem::kv<Task>, inmem::states<Task, inmem::lease, inmem::counter>>;
-using modes = std::tuple<inmem::basic_database<state_schema, inmem::concurrency::single_thread, inmem::durability::none>,
-                         inmem::basic_database<state_schema, inmem::concurrency::optimistic, inmem::durability::none>>;
+using modes = inmem_test::all_configurations<state_schema>;
 using inmem_test::error_of;
 
 } // namespace
 
 TEMPLATE_LIST_TEST_CASE("init creates once, read gives value, version and writer, cas checks the version",
                         "[states]", modes) {
-    TestType db;
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto a = db.begin_run({.name = "a"});
     auto b = db.begin_run({.name = "b"});
     auto tasks = db.template states<Task>();
@@ -67,7 +68,8 @@ TEMPLATE_LIST_TEST_CASE("init creates once, read gives value, version and writer
 }
 
 TEMPLATE_LIST_TEST_CASE("transition re-runs its function when another write gets in first", "[states]", modes) {
-    TestType db;
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto run = db.begin_run();
     auto tasks = db.template states<Task>();
     CHECK(error_of([&] { tasks.transition(run, "t", [](const Task& t) { return t; }); }) == inmem::errc::not_found);
@@ -85,7 +87,8 @@ TEMPLATE_LIST_TEST_CASE("transition re-runs its function when another write gets
 
 TEMPLATE_LIST_TEST_CASE("every write is attributed to its run, and writes(run) lists a run's own", "[states]",
                         modes) {
-    TestType db;
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto a = db.begin_run();
     auto b = db.begin_run();
     auto tasks = db.template states<Task>();
@@ -110,12 +113,13 @@ TEMPLATE_LIST_TEST_CASE("every write is attributed to its run, and writes(run) l
     // A write by an ended run is refused.
     db.end_run(a);
     CHECK(error_of([&] { tasks.set(a, "x", Task{}); }) == inmem::errc::run_not_active);
-    CHECK(error_of([&] { tasks.cas(inmem::run_id{42}, "x", 0, Task{}); }) == inmem::errc::unknown_run);
-    CHECK(error_of([&] { tasks.writes(inmem::run_id{42}); }) == inmem::errc::unknown_run);
+    CHECK(error_of([&] { (void)tasks.cas(inmem::run_id{42}, "x", 0, Task{}); }) == inmem::errc::unknown_run);
+    CHECK(error_of([&] { (void)tasks.writes(inmem::run_id{42}); }) == inmem::errc::unknown_run);
 }
 
 TEMPLATE_LIST_TEST_CASE("a lease is held by one run until released or expired", "[states]", modes) {
-    TestType db;
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto a = db.begin_run();
     auto b = db.begin_run();
     auto leases = db.template states<inmem::lease>();
@@ -146,7 +150,8 @@ TEMPLATE_LIST_TEST_CASE("a lease is held by one run until released or expired", 
 }
 
 TEMPLATE_LIST_TEST_CASE("a counter adds atomically from zero", "[states]", modes) {
-    TestType db;
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto run = db.begin_run();
     auto counters = db.template states<inmem::counter>();
     CHECK(counters.value("c") == 0);
@@ -164,7 +169,7 @@ TEST_CASE("state records, their versions and their journal survive a reopen", "[
         db_type db(dir.path());
         auto run = db.begin_run();
         auto tasks = db.states<Task>();
-        tasks.init(run, "t", Task{"x", 1});
+        (void)tasks.init(run, "t", Task{"x", 1});
         v = tasks.set(run, "t", Task{"y", 2});
         db.states<inmem::counter>().add(run, "n", 7);
     }
@@ -180,11 +185,12 @@ TEST_CASE("state records, their versions and their journal survive a reopen", "[
 }
 
 TEMPLATE_LIST_TEST_CASE("erase removes a record, attributed to its run; init creates it anew", "[states]", modes) {
-    TestType db;
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto tasks = db.template states<Task>();
     auto a = db.begin_run();
     auto b = db.begin_run();
-    tasks.init(a, "t1", Task{"a", 1});
+    (void)tasks.init(a, "t1", Task{"a", 1});
     const auto old_version = tasks.read("t1")->version;
     CHECK(tasks.erase(b, "t1"));
     CHECK_FALSE(tasks.read("t1"));
@@ -207,7 +213,7 @@ TEMPLATE_LIST_TEST_CASE("erase removes a record, attributed to its run; init cre
     CHECK_FALSE(tasks.read("t1"));
     CHECK(tasks.writes(b).size() == 2);
     auto tx = db.begin(b);
-    tasks.init(tx, "t2", Task{"b", 1});
+    (void)tasks.init(tx, "t2", Task{"b", 1});
     CHECK(tasks.erase(tx, "t2"));
     tx.commit();
     CHECK_FALSE(tasks.read("t2"));
@@ -215,11 +221,12 @@ TEMPLATE_LIST_TEST_CASE("erase removes a record, attributed to its run; init cre
 
 TEMPLATE_LIST_TEST_CASE("list gives the records under a prefix in name order, a page at a time", "[states]",
                         modes) {
-    TestType db;
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
     auto tasks = db.template states<Task>();
     auto run = db.begin_run();
-    for (int i = 0; i < 50; ++i) tasks.init(run, "task/" + std::to_string(100 + i), Task{"w", i});
-    tasks.init(run, "lease/x", Task{"l", 0});
+    for (int i = 0; i < 50; ++i) (void)tasks.init(run, "task/" + std::to_string(100 + i), Task{"w", i});
+    (void)tasks.init(run, "lease/x", Task{"l", 0});
     tasks.erase(run, "task/105");
     auto all = tasks.list("task/");
     REQUIRE(all.size() == 49);

@@ -93,8 +93,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
     const auto start = std::chrono::steady_clock::now();
     recovered out;
     auto& report = out.report;
-    std::vector<std::uint8_t> slot_primitives;
-    for (const auto& s : schema.slots) slot_primitives.push_back(s.primitive);
+    const std::span<const schema_stamp::slot> slot_primitives = schema.slots;
 
     std::map<version_t, std::string> snapshots;
     std::map<std::uint32_t, std::string> segments;

@@ -311,7 +311,8 @@ json write_json_map(const M& m) {
         entries = std::move(sorted);
     }
     json out = json::array();
-    for (const auto& [key, value] : entries) out.push_back(json::array({detail::write_json(*key), detail::write_json(*value)}));
+    for (const auto& [key, value] : entries)
+        out.push_back(json::array({detail::write_json(*key), detail::write_json(*value)}));
     return out;
 }
 
@@ -331,8 +332,8 @@ void read_json_map(const json& j, M& m, const json_path& at) {
             return;
         }
     }
-    if (!j.is_array())
-        json_expected(at, string_keys ? "an object or an array of [key, value] pairs" : "an array of [key, value] pairs", j);
+    constexpr std::string_view pairs = "an array of [key, value] pairs";
+    if (!j.is_array()) json_expected(at, string_keys ? "an object or " + std::string(pairs) : std::string(pairs), j);
     for (std::size_t i = 0; i < j.size(); ++i) {
         const json_path entry = json_child(at, i);
         json_require_size(j[i], 2, entry);
@@ -437,7 +438,9 @@ void read_json(const json& j, T& v, const json_path& at) {
             if (s == "NaN") v = std::numeric_limits<T>::quiet_NaN();
             else if (s == "Infinity") v = std::numeric_limits<T>::infinity();
             else if (s == "-Infinity") v = -std::numeric_limits<T>::infinity();
-            else json_fail(at, "expected a number, \"NaN\", \"Infinity\" or \"-Infinity\", found the string " + json_quoted(s));
+            else
+                json_fail(at, "expected a number, \"NaN\", \"Infinity\" or \"-Infinity\", found the string " +
+                                  json_quoted(s));
             return;
         }
         if (!j.is_number()) json_expected(at, "a number", j);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <inmem/error.hpp>
+#include <inmem/primitives/family.hpp>
 #include <inmem/primitives/listing.hpp>
 #include <inmem/primitives/runs.hpp>
 #include <inmem/schema/codec.hpp>
@@ -50,13 +51,13 @@ public:
     }
 
     /// The value under key in run, or nullopt.
-    std::optional<T> get(run_id run, std::string_view key) const {
+    [[nodiscard]] std::optional<T> get(run_id run, std::string_view key) const {
         detail::check_user_key(key);
         return engine_->read(run, lookup_key(run, key), value_of(run, key));
     }
 
     /// The entry (value and version) under key in run, or nullopt.
-    std::optional<kv_entry<T>> entry(run_id run, std::string_view key) const {
+    [[nodiscard]] std::optional<kv_entry<T>> entry(run_id run, std::string_view key) const {
         detail::check_user_key(key);
         return engine_->read(run, lookup_key(run, key), entry_of(run, key));
     }
@@ -78,13 +79,13 @@ public:
     }
 
     /// In tx: the value under key as tx sees it, or nullopt.
-    std::optional<T> get(transaction& tx, std::string_view key) const {
+    [[nodiscard]] std::optional<T> get(transaction& tx, std::string_view key) const {
         detail::check_user_key(key);
         return tx.read(lookup_key(tx.run(), key), value_of(tx.run(), key));
     }
 
     /// In tx: the entry under key as tx sees it, or nullopt.
-    std::optional<kv_entry<T>> entry(transaction& tx, std::string_view key) const {
+    [[nodiscard]] std::optional<kv_entry<T>> entry(transaction& tx, std::string_view key) const {
         detail::check_user_key(key);
         return tx.read(lookup_key(tx.run(), key), entry_of(tx.run(), key));
     }
@@ -99,7 +100,7 @@ public:
     }
 
     /// In tx: the entries under prefix as tx sees them, in key order (options: a page of them).
-    kv_range<T> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
+    [[nodiscard]] kv_range<T> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
         detail::check_user_key(options.after);
         std::vector<kv_entry<T>> out;
@@ -110,7 +111,7 @@ public:
 
     /// The entries of run whose key starts with prefix (all of them for ""), in key order;
     /// options.after and options.limit return one page of them, at the cost of that page.
-    kv_range<T> list(run_id run, std::string_view prefix = {}, list_options options = {}) const {
+    [[nodiscard]] kv_range<T> list(run_id run, std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
         detail::check_user_key(options.after);
         std::vector<kv_entry<T>> out;
@@ -176,5 +177,28 @@ private:
     Engine* engine_;
     std::uint16_t slot_;
 };
+
+/// The typed KV as a primitive family (primitives/family.hpp). Its keys are run data:
+///   ns run primitive=1 slot user_key -> the value's codec bytes
+struct kv_family {
+    static constexpr primitive id = primitive::kv;
+    static constexpr std::string_view name = "kv";
+    template <class Engine, class T>
+    using handle = kv_handle<Engine, T>;
+
+    static std::optional<key_parts> parse(std::string_view key) noexcept {
+        const auto at = detail::address_of(key);
+        if (!at || at->space != detail::key_space::run || at->primitive != static_cast<std::uint8_t>(id))
+            return std::nullopt;
+        return key_parts{id, at->slot, run_id{at->run}, at->rest, std::nullopt, false};
+    }
+    static std::optional<value_parts> value_of(const key_parts& parts, std::string_view bytes) noexcept {
+        return value_parts{bytes, parts.run};
+    }
+};
+
+/// Value types of typed KV (db.kv<T>()): working memory, keyed by string within a run.
+template <class... T>
+struct kv : family_entry<kv_family, T...> {};
 
 } // namespace inmem

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <inmem/error.hpp>
+#include <inmem/primitives/family.hpp>
 #include <inmem/primitives/listing.hpp>
 #include <inmem/primitives/runs.hpp>
 #include <inmem/schema/codec.hpp>
@@ -107,23 +108,25 @@ public:
     state_handle(Engine& engine, std::uint16_t slot) noexcept : engine_(&engine), slot_(slot) {}
 
     /// The record's latest value, version and writer, or nullopt if it does not exist.
-    std::optional<state_entry<T>> read(std::string_view name) const {
+    [[nodiscard]] std::optional<state_entry<T>> read(std::string_view name) const {
         detail::check_user_key(name);
         return engine_->read_latest(lookup_key(name), [&](const detail::stored_record* rec) { return entry_of(name, rec); });
     }
 
     /// The record as tx sees it (its snapshot, or tx's own write with version 0).
-    std::optional<state_entry<T>> read(transaction& tx, std::string_view name) const {
+    [[nodiscard]] std::optional<state_entry<T>> read(transaction& tx, std::string_view name) const {
         detail::check_user_key(name);
         return tx.read(lookup_key(name), [&](const detail::stored_record* rec) { return entry_of(name, rec); });
     }
 
     /// Creates the record with value if it does not exist; if it does, changes nothing and
     /// returns a mismatch with its version.
-    cas_result init(run_id run, std::string_view name, const T& value) const { return cas(run, name, 0, value); }
+    [[nodiscard]] cas_result init(run_id run, std::string_view name, const T& value) const {
+        return cas(run, name, 0, value);
+    }
 
     /// Writes value if the record's version is still expected (0: if it does not exist).
-    cas_result cas(run_id run, std::string_view name, version_t expected, const T& value) const {
+    [[nodiscard]] cas_result cas(run_id run, std::string_view name, version_t expected, const T& value) const {
         // A stale expectation fails here, before anything is encoded: the read is as good a
         // moment for the mismatch as any inside the commit would be. A match is checked
         // again under the writers' lock.
@@ -159,7 +162,7 @@ public:
 
     /// The records whose name starts with prefix, in name order, as of now; options.after
     /// and options.limit return one page of them, at the cost of that page.
-    entry_range<state_item<T>> list(std::string_view prefix = {}, list_options options = {}) const {
+    [[nodiscard]] entry_range<state_item<T>> list(std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
         detail::check_user_key(options.after);
         std::vector<state_item<T>> out;
@@ -187,11 +190,13 @@ public:
     }
 
     /// In tx: creates the record with value if tx sees none.
-    cas_result init(transaction& tx, std::string_view name, const T& value) const { return cas(tx, name, 0, value); }
+    [[nodiscard]] cas_result init(transaction& tx, std::string_view name, const T& value) const {
+        return cas(tx, name, 0, value);
+    }
 
     /// In tx: writes value if tx sees the record at version expected; the commit then fails
     /// with conflict if another commit changed it after tx's snapshot.
-    cas_result cas(transaction& tx, std::string_view name, version_t expected, const T& value) const {
+    [[nodiscard]] cas_result cas(transaction& tx, std::string_view name, version_t expected, const T& value) const {
         const auto seen = read(tx, name);
         const version_t actual = seen ? seen->version : 0;
         if (seen && actual == 0) // tx wrote it already: its version is not known yet
@@ -219,7 +224,7 @@ public:
     }
 
     /// In tx: the records under prefix as tx sees them, in name order (options: a page).
-    entry_range<state_item<T>> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
+    [[nodiscard]] entry_range<state_item<T>> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
         detail::check_user_key(options.after);
         std::vector<state_item<T>> out;
@@ -228,7 +233,7 @@ public:
     }
 
     /// Every write run made to records of this type, oldest first. Throws unknown_run.
-    std::vector<state_write<T>> writes(run_id run) const {
+    [[nodiscard]] std::vector<state_write<T>> writes(run_id run) const {
         std::vector<state_write<T>> out;
         const std::string prefix = detail::run_data_key(detail::default_namespace, run.value, prim, slot_, {});
         engine_->scan(run, prefix, [&](std::string_view key, const detail::stored_record& rec) {
@@ -246,7 +251,7 @@ public:
 
     /// Takes the lease for run for ttl if it is free, expired, or already run's. Returns the
     /// grant, or nullopt while another run holds it.
-    std::optional<lease_grant> acquire(run_id run, std::string_view name, std::chrono::milliseconds ttl) const
+    [[nodiscard]] std::optional<lease_grant> acquire(run_id run, std::string_view name, std::chrono::milliseconds ttl) const
         requires std::is_same_v<T, lease>
     {
         for (;;) {
@@ -262,7 +267,7 @@ public:
     }
 
     /// Extends a lease run holds by grant to now + ttl; nullopt if it was taken meanwhile.
-    std::optional<lease_grant> renew(run_id run, std::string_view name, const lease_grant& grant,
+    [[nodiscard]] std::optional<lease_grant> renew(run_id run, std::string_view name, const lease_grant& grant,
                                      std::chrono::milliseconds ttl) const
         requires std::is_same_v<T, lease>
     {
@@ -273,7 +278,7 @@ public:
     }
 
     /// Gives the lease back; false if it was no longer held by grant.
-    bool release(run_id run, std::string_view name, const lease_grant& grant) const
+    [[nodiscard]] bool release(run_id run, std::string_view name, const lease_grant& grant) const
         requires std::is_same_v<T, lease>
     {
         return static_cast<bool>(cas(run, name, grant.token, lease{}));
@@ -293,7 +298,7 @@ public:
     }
 
     /// The counter's value (0 if it was never written).
-    std::int64_t value(std::string_view name) const
+    [[nodiscard]] std::int64_t value(std::string_view name) const
         requires std::is_same_v<T, counter>
     {
         const auto current = read(name);
@@ -386,5 +391,44 @@ private:
     Engine* engine_;
     std::uint16_t slot_;
 };
+
+/// State records as a primitive family (primitives/family.hpp). A record is shared, its
+/// journal entries are run data whose key ends in the writing commit's version:
+///   record  ns primitive=3 slot name                  -> writer:u64 value
+///   journal ns run primitive=3 slot name version:u64  -> writer:u64 value | (writer | 2^63):u64
+struct state_family {
+    static constexpr primitive id = primitive::state;
+    static constexpr std::string_view name = "state";
+    template <class Engine, class T>
+    using handle = state_handle<Engine, T>;
+
+    static std::optional<key_parts> parse(std::string_view key) noexcept {
+        const auto at = detail::address_of(key);
+        if (!at || at->primitive != static_cast<std::uint8_t>(id)) return std::nullopt;
+        if (at->space == detail::key_space::shared) return key_parts{id, at->slot, run_id{}, at->rest, std::nullopt, true};
+        if (at->rest.size() < 8) return std::nullopt;
+        return key_parts{id, at->slot, run_id{at->run}, at->rest.substr(0, at->rest.size() - 8),
+                         detail::load_big_endian<std::uint64_t>(at->rest.data() + at->rest.size() - 8), false};
+    }
+    static std::optional<value_parts> value_of(const key_parts&, std::string_view bytes) noexcept {
+        if (bytes.size() < 8) return std::nullopt;
+        const auto writer = detail::load_big_endian<std::uint64_t>(bytes.data());
+        constexpr std::uint64_t erased = std::uint64_t{1} << 63;
+        if (writer & erased) return value_parts{std::nullopt, run_id{writer & ~erased}};
+        return value_parts{bytes.substr(8), run_id{writer}};
+    }
+    static std::string describe(const key_parts& parts) {
+        std::string out = "state record '";
+        detail::append_printable(out, parts.key);
+        out += "'";
+        if (!parts.shared) out += " as run " + std::to_string(parts.run.value) + " wrote it at version " +
+                                  std::to_string(parts.sequence.value_or(0));
+        return out;
+    }
+};
+
+/// Types of state-machine records, shared across runs and updated by compare-and-swap.
+template <class... T>
+struct states : family_entry<state_family, T...> {};
 
 } // namespace inmem

@@ -11,7 +11,6 @@
 
 #include <inmem/schema/fingerprint.hpp>
 #include <inmem/schema/storable.hpp>
-#include <inmem/vocabulary.hpp>
 
 #include <boost/hana/at_key.hpp>
 #include <boost/hana/find.hpp>
@@ -43,10 +42,16 @@ constexpr std::string_view to_string(primitive p) noexcept {
 }
 
 namespace detail {
+// The identity of a slot: a primitive's id and a value type (a type may be in several families).
 template <primitive P, class T>
+struct slot_key {};
+
+template <class Family, class T>
 struct slot {
-    static constexpr primitive kind = P;
+    static constexpr primitive kind = Family::id;
+    using family = Family;
     using type = T;
+    using key = slot_key<Family::id, T>;
 };
 template <class... Slots>
 struct slot_list {};
@@ -66,46 +71,76 @@ struct concat_slots<slot_list<A...>, slot_list<B...>, Rest...> {
     using type = typename concat_slots<slot_list<A..., B...>, Rest...>::type;
 };
 
-template <primitive P, class... T>
-struct entry {
-    using slots = slot_list<slot<P, T>...>;
-    static_assert(sizeof...(T) > 0, "inmem: a schema entry lists at least one type, e.g. inmem::kv<Plan>");
-};
-
 template <class E>
 concept schema_entry = requires { typename E::slots; };
+
+// A family whose primitive is planned but not built yet: the schema accepts its entry.
+template <primitive P>
+struct planned_family {
+    static constexpr primitive id = P;
+    static constexpr std::string_view name = P == primitive::event ? "event" : P == primitive::trace ? "trace" : "vector";
+};
 } // namespace detail
 
-/// Value types of typed KV (db.kv<T>()): working memory, keyed by string within a run.
-template <class... T>
-struct kv : detail::entry<primitive::kv, T...> {};
+/// What a primitive family declares (primitives/family.hpp has the whole contract): the id
+/// written into its keys (stable, unique in a schema) and its name as tools spell it.
+template <class F>
+concept family_identity = requires {
+    { F::id } -> std::convertible_to<primitive>;
+    { F::name } -> std::convertible_to<std::string_view>;
+};
+
+/// A schema entry of family F listing value types T...: how each primitive declares its
+/// entry (`template <class... T> struct kv : inmem::family_entry<kv_family, T...> {};`).
+template <class F, class... T>
+struct family_entry {
+    static_assert(family_identity<F>, "inmem: family_entry<F, T...> needs a family F with static constexpr "
+                                      "inmem::primitive id and std::string_view name (see primitives/family.hpp)");
+    static_assert(sizeof...(T) > 0, "inmem: a schema entry lists at least one type, e.g. inmem::kv<Plan>");
+    using family = F;
+    using slots = detail::slot_list<detail::slot<F, T>...>;
+};
+
+// inmem::kv and inmem::states are declared with their families (primitives/kv.hpp,
+// primitives/states.hpp); the primitives below are planned, and their entries accepted.
+
 /// Event types of the run's append-only, hash-chained event log.
 template <class... T>
-struct events : detail::entry<primitive::event, T...> {};
-/// Types of state-machine records, shared across runs and updated by compare-and-swap.
-template <class... T>
-struct states : detail::entry<primitive::state, T...> {};
+struct events : family_entry<detail::planned_family<primitive::event>, T...> {};
 /// Types of structured reasoning traces.
 template <class... T>
-struct traces : detail::entry<primitive::trace, T...> {};
+struct traces : family_entry<detail::planned_family<primitive::trace>, T...> {};
 /// Metadata types stored beside vectors.
 template <class... T>
-struct vectors : detail::entry<primitive::vector, T...> {};
+struct vectors : family_entry<detail::planned_family<primitive::vector>, T...> {};
 
 namespace detail {
 template <class... Slots, std::size_t... I>
 constexpr auto make_slot_map(slot_list<Slots...>, std::index_sequence<I...>) {
-    return boost::hana::make_map(boost::hana::make_pair(boost::hana::type_c<Slots>, boost::hana::size_c<I>)...);
+    return boost::hana::make_map(
+        boost::hana::make_pair(boost::hana::type_c<typename Slots::key>, boost::hana::size_c<I>)...);
 }
 
 template <class Slot, class... Slots>
 constexpr std::size_t count_slot(slot_list<Slots...>) {
-    return (std::size_t{0} + ... + std::is_same_v<Slot, Slots>);
+    return (std::size_t{0} + ... + std::is_same_v<typename Slot::key, typename Slots::key>);
+}
+
+// Whether two different families of the schema claim the same id.
+template <class... Slots>
+constexpr bool ids_unique(slot_list<Slots...>) {
+    constexpr std::array<primitive, sizeof...(Slots)> ids{Slots::kind...};
+    constexpr std::array<std::string_view, sizeof...(Slots)> names{Slots::family::name...};
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (ids[i] == ids[j] && names[i] != names[j]) return false;
+    return true;
 }
 
 /// One row of a schema's description: what a slot holds, for reports and file headers.
 struct slot_info {
     primitive kind;
+    std::string_view family; ///< the family's name ("kv", "state", ...)
     std::string_view type_name;
     std::uint64_t fingerprint;
 };
@@ -117,7 +152,8 @@ template <class... Entries>
 struct schema {
     static_assert((detail::schema_entry<Entries> && ...),
                   "inmem: every argument of inmem::schema<...> is an entry such as inmem::kv<T...>, "
-                  "inmem::events<T...>, inmem::states<T...>, inmem::traces<T...> or inmem::vectors<T...>");
+                  "inmem::events<T...>, inmem::states<T...>, inmem::traces<T...> or inmem::vectors<T...> "
+                  "(or a primitive family's own, inmem::family_entry<F, T...>)");
 
     using slots = typename detail::concat_slots<typename Entries::slots...>::type;
 
@@ -138,7 +174,8 @@ private:
     static consteval auto infos(detail::slot_list<S...> l) {
         if constexpr (all_storable(l))
             return std::array<detail::slot_info, sizeof...(S)>{
-                detail::slot_info{S::kind, detail::type_name<typename S::type>(), fingerprint_v<typename S::type>}...};
+                detail::slot_info{S::kind, S::family::name, detail::type_name<typename S::type>(),
+                                  fingerprint_v<typename S::type>}...};
         else
             return std::array<detail::slot_info, sizeof...(S)>{}; // the storable check said why
     }
@@ -149,6 +186,8 @@ public:
     static_assert(size < 65536, "inmem: a schema holds at most 65535 types");
     static_assert(unique(slots{}), "inmem: a type is listed twice for the same primitive in inmem::schema<...>; "
                                    "list each type once");
+    static_assert(detail::ids_unique(slots{}), "inmem: two primitive families of this schema declare the same id; "
+                                               "give each family its own inmem::primitive id");
     static_assert(all_storable(slots{}));
 
     /// True once the checks above passed; basic_database asserts it to run them early.
@@ -160,12 +199,12 @@ public:
     /// True when T is declared for primitive P.
     template <primitive P, class T>
     static constexpr bool contains =
-        decltype(boost::hana::is_just(boost::hana::find(slot_map, boost::hana::type_c<detail::slot<P, T>>)))::value;
+        decltype(boost::hana::is_just(boost::hana::find(slot_map, boost::hana::type_c<detail::slot_key<P, T>>)))::value;
 
     /// The index of (P, T); only valid when contains<P, T>.
     template <primitive P, class T>
     static constexpr std::uint16_t slot_of =
-        static_cast<std::uint16_t>(decltype(+slot_map[boost::hana::type_c<detail::slot<P, T>>])::value);
+        static_cast<std::uint16_t>(decltype(+slot_map[boost::hana::type_c<detail::slot_key<P, T>>])::value);
 
     /// Each slot's primitive, type name and layout fingerprint, in slot order.
     static constexpr auto slot_infos = infos(slots{});
@@ -189,14 +228,6 @@ inline constexpr bool is_schema_v = false;
 template <class... E>
 inline constexpr bool is_schema_v<schema<E...>> = true;
 
-/// What the files written under Schema record of it, to refuse opening them under another.
-template <class Schema>
-schema_stamp stamp_of() {
-    schema_stamp s{Schema::fingerprint, {}};
-    for (const auto& info : Schema::slot_infos)
-        s.slots.push_back({static_cast<std::uint8_t>(info.kind), info.fingerprint, std::string(info.type_name)});
-    return s;
-}
 } // namespace detail
 
 } // namespace inmem

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -88,8 +89,19 @@ inline void shared_key_into(std::string& out, std::uint32_t ns, std::uint8_t pri
     if (!name.empty()) std::memcpy(out.data() + 8, name.data(), name.size());
 }
 
-/// A stored key as a person reads it in an error message: the run or shared slot it
-/// belongs to, then the user's key (bytes outside printable ASCII as \xNN).
+/// Appends bytes as a person reads them: printable ASCII as it is, the rest as \xNN.
+inline void append_printable(std::string& out, std::string_view bytes) {
+    static constexpr char hex[] = "0123456789abcdef";
+    for (char c : bytes) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f && u != '\\') out.push_back(c);
+        else out += {'\\', 'x', hex[u >> 4], hex[u & 15]};
+    }
+}
+
+/// A stored key as a person reads it in an error message, without knowing its family: the
+/// run or shared slot it belongs to, then the user's key (a schema's families say more:
+/// primitives/family.hpp, describe_stored_key).
 inline std::string describe_key(std::string_view key) {
     std::string out;
     std::size_t user = 0;
@@ -102,12 +114,7 @@ inline std::string describe_key(std::string_view key) {
     } else {
         out = "internal key '";
     }
-    static constexpr char hex[] = "0123456789abcdef";
-    for (char c : key.substr(user)) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && u < 0x7f && u != '\\') out.push_back(c);
-        else out += {'\\', 'x', hex[u >> 4], hex[u & 15]};
-    }
+    append_printable(out, key.substr(user));
     if (key.size() >= run_key_prefix_size && static_cast<key_space>(key[4]) == key_space::run)
         out += "' of run " + std::to_string(read_big_endian<std::uint64_t>(key, 5));
     else out += "'";
@@ -132,16 +139,38 @@ inline std::string run_gap_key(std::uint32_t ns, std::uint64_t first) {
     return key;
 }
 
+/// Where a stored key of run data or a shared record points: its space, primitive, slot,
+/// run (0 for a shared record) and what follows them (the family's part: the user's key,
+/// a name, a sequence number). nullopt for catalog keys and keys too short to say.
+struct key_address {
+    key_space space = key_space::run;
+    std::uint8_t primitive = 0;
+    std::uint16_t slot = 0;
+    std::uint64_t run = 0;
+    std::string_view rest;
+};
+
+inline std::optional<key_address> address_of(std::string_view key) noexcept {
+    if (key.size() >= run_key_prefix_size && static_cast<key_space>(key[4]) == key_space::run)
+        return key_address{key_space::run, static_cast<std::uint8_t>(key[13]), load_big_endian<std::uint16_t>(key.data() + 14),
+                           load_big_endian<std::uint64_t>(key.data() + 5), key.substr(run_key_prefix_size)};
+    if (key.size() >= 8 && static_cast<key_space>(key[4]) == key_space::shared)
+        return key_address{key_space::shared, static_cast<std::uint8_t>(key[5]), load_big_endian<std::uint16_t>(key.data() + 6),
+                           0, key.substr(8)};
+    return std::nullopt;
+}
+
 /// Whether a stored key and its value (bytes; nullptr for an erasure) are well-formed by
-/// the grammar above (key_problem says why not). Cheap: recovery runs it on every record.
+/// the grammar above and by the family of the slot they name (slots[i].check, when set;
+/// key_problem says why not). Cheap: recovery runs it on every record.
 inline bool key_is_valid(std::string_view key, const std::string_view* bytes,
-                         std::span<const std::uint8_t> slot_primitives) noexcept {
+                         std::span<const schema_stamp::slot> slots) noexcept {
     if (key.size() < 6 || key.size() > 16 + max_key_size + 8) return false;
-    constexpr auto state = std::uint8_t{3}; // primitive::state (schema/schema.hpp)
     const char* k = key.data();
     auto slot_ok = [&](std::size_t at) {
         const auto slot = load_big_endian<std::uint16_t>(k + at + 1);
-        return slot < slot_primitives.size() && slot_primitives[slot] == static_cast<std::uint8_t>(k[at]);
+        return slot < slots.size() && slots[slot].primitive == static_cast<std::uint8_t>(k[at]) &&
+               (!slots[slot].check || !slots[slot].check(key, bytes));
     };
     switch (static_cast<key_space>(k[4])) {
     case key_space::catalog:
@@ -150,35 +179,34 @@ inline bool key_is_valid(std::string_view key, const std::string_view* bytes,
         return !bytes || static_cast<catalog_kind>(k[5]) != catalog_kind::run_gap ||
                (bytes->size() == 8 && load_big_endian<std::uint64_t>(bytes->data()) >= load_big_endian<std::uint64_t>(k + 6));
     case key_space::run:
-        if (key.size() < run_key_prefix_size || load_big_endian<std::uint64_t>(k + 5) == 0 || !slot_ok(13)) return false;
-        return static_cast<std::uint8_t>(key[13]) != state ||
-               (key.size() >= run_key_prefix_size + 8 && (!bytes || bytes->size() >= 8));
+        return key.size() >= run_key_prefix_size && load_big_endian<std::uint64_t>(k + 5) != 0 && slot_ok(13);
     case key_space::shared:
-        return key.size() >= 8 && slot_ok(5) && static_cast<std::uint8_t>(key[5]) == state &&
-               (!bytes || bytes->size() >= 8);
+        return key.size() >= 8 && slot_ok(5);
     }
     return false;
 }
 
 /// What is wrong with a stored key and its value (bytes; nullptr for an erasure), by the
-/// grammar above, or "" when nothing is: recovery refuses a file holding such a record,
-/// since what it builds on (the run index, journals, shared records) reads them by this
-/// grammar. slot_primitives[i] is the primitive of schema slot i. Values are checked where
-/// their layout is fixed (a state record's writer, a run gap's end); others are decoded, and
-/// refused, when read.
+/// grammar above and the slot's family, or "" when nothing is: recovery refuses a file
+/// holding such a record, since what it builds on (the run index, journals, shared records)
+/// reads them so. slots[i] is schema slot i (its primitive and, when set, its family's
+/// check). Values are checked where their layout is fixed (a state record's writer, a run
+/// gap's end); others are decoded, and refused, when read.
 inline std::string key_problem(std::string_view key, const std::string_view* bytes,
-                               std::span<const std::uint8_t> slot_primitives) {
+                               std::span<const schema_stamp::slot> slots) {
     if (key.size() < 6) return "a key of " + std::to_string(key.size()) + " bytes is too short for any record";
     if (key.size() > 16 + max_key_size + 8) return "a key of " + std::to_string(key.size()) + " bytes is too long";
     auto slot_problem = [&](std::size_t at) -> std::string {
         const auto primitive = static_cast<std::uint8_t>(key[at]);
         const auto slot = read_big_endian<std::uint16_t>(key, at + 1);
-        if (slot >= slot_primitives.size() || slot_primitives[slot] != primitive)
+        if (slot >= slots.size() || slots[slot].primitive != primitive)
             return "a record of slot " + std::to_string(slot) + " as primitive " + std::to_string(primitive) +
                    ", which the schema does not have";
+        if (const char* why = slots[slot].check ? slots[slot].check(key, bytes) : nullptr)
+            return "a " + std::string(slots[slot].family) + " record of slot " + std::to_string(slot) + " (" +
+                   slots[slot].name + ") with " + why;
         return {};
     };
-    constexpr auto state = std::uint8_t{3}; // primitive::state (schema/schema.hpp)
     switch (static_cast<key_space>(key[4])) {
     case key_space::catalog:
         if (key.size() != 14 || static_cast<std::uint8_t>(key[5]) > 1) return "a malformed run index key";
@@ -187,21 +215,13 @@ inline std::string key_problem(std::string_view key, const std::string_view* byt
             (bytes->size() != 8 || read_big_endian<std::uint64_t>(*bytes, 0) < read_big_endian<std::uint64_t>(key, 6)))
             return "a malformed run gap record";
         return {};
-    case key_space::run: {
+    case key_space::run:
         if (key.size() < run_key_prefix_size) return "a malformed key of run data";
         if (read_big_endian<std::uint64_t>(key, 5) == 0) return "a key of run data for run 0";
-        if (auto p = slot_problem(13); !p.empty()) return p;
-        if (static_cast<std::uint8_t>(key[13]) == state &&
-            (key.size() < run_key_prefix_size + 8 || (bytes && bytes->size() < 8)))
-            return "a malformed state journal record";
-        return {};
-    }
+        return slot_problem(13);
     case key_space::shared:
         if (key.size() < 8) return "a malformed key of a shared record";
-        if (auto p = slot_problem(5); !p.empty()) return p;
-        if (static_cast<std::uint8_t>(key[5]) != state) return "a shared record of a primitive other than states";
-        if (bytes && bytes->size() < 8) return "a state record without its writer";
-        return {};
+        return slot_problem(5);
     }
     return "a key in unknown space " + std::to_string(static_cast<unsigned>(static_cast<unsigned char>(key[4])));
 }

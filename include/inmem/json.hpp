@@ -1,0 +1,8 @@
+// inmem/json.hpp: stored values and a run's records as JSON (nlohmann/json). Not part of
+// inmem/inmem.hpp: only code that includes this pays for JSON.
+//
+//   std::cout << inmem::run_to_json(db, run).dump(2);
+#pragma once
+
+#include <inmem/json/records.hpp>
+#include <inmem/json/value.hpp>

@@ -1,0 +1,158 @@
+// inmem/primitives/family.hpp: what a primitive declares to plug into the database.
+//
+// A primitive is a family, declared once, in its own header:
+//
+//   struct kv_family {
+//       static constexpr inmem::primitive id = inmem::primitive::kv; // in every key: stable
+//       static constexpr std::string_view name = "kv";               // as tools and JSON spell it
+//       template <class Engine, class T> using handle = kv_handle<Engine, T>;
+//       static std::optional<key_parts> parse(std::string_view key) noexcept;
+//       static std::optional<value_parts> value_of(const key_parts&, std::string_view bytes) noexcept;
+//       static std::string describe(const key_parts&);                // optional
+//   };
+//   template <class... T> struct kv : inmem::family_entry<kv_family, T...> {};
+//
+// With that, db.handle<F, T>() hands out its handle, the run walker (walk.hpp) yields its
+// records, recovery checks its keys and values (parse and value_of must accept them), error
+// messages describe its keys, and JSON (json/) shows its values: nothing else is edited.
+#pragma once
+
+#include <inmem/schema/schema.hpp>
+#include <inmem/storage/key.hpp>
+#include <inmem/vocabulary.hpp>
+
+#include <array>
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace inmem {
+
+/// A stored key split by its family: the slot and run it belongs to, the user's key (or the
+/// record's name), and the sequence number or version the key carries, when it has one.
+struct key_parts {
+    primitive family{};                    ///< the family's id
+    std::uint16_t slot = 0;                ///< the schema slot (the value type)
+    run_id run{};                          ///< the run whose data it is; 0 for a shared record
+    std::string_view key;                  ///< the user's key, or the record's name
+    std::optional<std::uint64_t> sequence; ///< e.g. the version of a journal entry
+    bool shared = false;                   ///< a record shared by every run (space 2)
+};
+
+/// A stored value once its family removed its framing.
+struct value_parts {
+    std::optional<std::string_view> value; ///< the codec bytes of the value; nullopt: an erasure marker
+    run_id writer{};                       ///< the run that wrote it
+};
+
+/// The contract of a primitive family F whose handle for Engine and T is F::handle<Engine, T>.
+template <class F>
+concept primitive_family = family_identity<F> && requires(std::string_view key, const key_parts& parts) {
+    { F::parse(key) } -> std::same_as<std::optional<key_parts>>;
+    { F::value_of(parts, key) } -> std::same_as<std::optional<value_parts>>;
+};
+
+/// A family that hands out a handle for Engine and T (db.handle<F, T>()).
+template <class F, class Engine, class T>
+concept family_with_handle = primitive_family<F> && requires { typename F::template handle<Engine, T>; };
+
+namespace detail {
+
+/// The generic description of parts: "kv key 'plan' of run 3", "state record 'lead'".
+inline std::string describe_parts(std::string_view family, const key_parts& parts) {
+    std::string out(family);
+    out += parts.shared ? " record '" : " key '";
+    append_printable(out, parts.key);
+    out += "'";
+    if (parts.sequence) out += " #" + std::to_string(*parts.sequence);
+    if (parts.run) out += " of run " + std::to_string(parts.run.value);
+    return out;
+}
+
+/// One schema slot at run time, for code that meets stored keys without their C++ types
+/// (the walker, recovery, error messages, the tools).
+struct slot_entry {
+    primitive id{};
+    std::string_view family;   ///< the family's name
+    std::string_view type;     ///< the value type's name
+    std::optional<key_parts> (*parse)(std::string_view key) noexcept = nullptr; ///< nullptr: planned family
+    std::optional<value_parts> (*value_of)(const key_parts&, std::string_view bytes) noexcept = nullptr;
+    std::string (*describe)(const key_parts&) = nullptr;
+    bool built = false;        ///< false for a planned family: no records of it can exist yet
+};
+
+template <class Slot>
+constexpr slot_entry make_slot_entry() {
+    using F = typename Slot::family;
+    slot_entry e{F::id, F::name, type_name<typename Slot::type>()};
+    if constexpr (primitive_family<F>) {
+        e.built = true;
+        e.parse = &F::parse;
+        e.value_of = &F::value_of;
+        if constexpr (requires(const key_parts& p) {
+                          { F::describe(p) } -> std::convertible_to<std::string>;
+                      })
+            e.describe = &F::describe;
+    }
+    return e;
+}
+
+template <class... Slots>
+constexpr auto make_slot_table(slot_list<Slots...>) {
+    return std::array<slot_entry, sizeof...(Slots)>{make_slot_entry<Slots>()...};
+}
+
+/// Every slot of Schema at run time, in slot order.
+template <class Schema>
+inline constexpr auto slot_table = make_slot_table(typename Schema::slots{});
+
+/// Splits a stored key by the family of the slot it names; nullopt when no family of
+/// Schema owns it (catalog keys, unknown slots, keys a family refuses).
+template <class Schema>
+std::optional<key_parts> parse_stored_key(std::string_view key) noexcept {
+    const auto at = address_of(key);
+    if (!at || at->slot >= slot_table<Schema>.size()) return std::nullopt;
+    const slot_entry& slot = slot_table<Schema>[at->slot];
+    if (static_cast<std::uint8_t>(slot.id) != at->primitive || !slot.parse) return std::nullopt;
+    return slot.parse(key);
+}
+
+/// A stored key as its family describes it ("state record 'lead'", "kv key 'plan' of run
+/// 3"); keys no family owns, as storage/key.hpp's describe_key does.
+template <class Schema>
+std::string describe_stored_key(std::string_view key) {
+    const auto parts = parse_stored_key<Schema>(key);
+    if (!parts) return describe_key(key);
+    const slot_entry& slot = slot_table<Schema>[parts->slot];
+    return slot.describe ? slot.describe(*parts) : describe_parts(slot.family, *parts);
+}
+
+// Recovery's check of a record of slot I: its family parses the key and takes the value
+// (nullptr), or why not.
+template <class Schema, std::size_t I>
+const char* check_slot_record(std::string_view key, const std::string_view* bytes) noexcept {
+    constexpr const slot_entry& slot = slot_table<Schema>[I];
+    const auto parts = slot.parse(key);
+    if (!parts || parts->slot != I) return "a key its family cannot parse";
+    if (bytes && !slot.value_of(*parts, *bytes)) return "a value its family refuses";
+    return nullptr;
+}
+
+/// What the files written under Schema record of it (schema_stamp), with each slot's
+/// family check, to refuse opening them under another schema or with impossible records.
+template <class Schema>
+schema_stamp stamp_of() {
+    schema_stamp s{Schema::fingerprint, {}};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (s.slots.push_back({static_cast<std::uint8_t>(Schema::slot_infos[I].kind), Schema::slot_infos[I].fingerprint,
+                            std::string(Schema::slot_infos[I].type_name), slot_table<Schema>[I].family,
+                            slot_table<Schema>[I].built ? &check_slot_record<Schema, I> : nullptr}),
+         ...);
+    }(std::make_index_sequence<Schema::size>{});
+    return s;
+}
+
+} // namespace detail
+} // namespace inmem
