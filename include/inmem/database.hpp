@@ -41,6 +41,15 @@ public:
     using storage_policy = detail::select_policy_t<storage_kind, storage::memory, Policies...>;
     using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::optimistic, Policies...>;
     using durability_policy = detail::select_policy_t<durability_kind, durability::batched, Policies...>;
+    static_assert(inmem::storage_policy<storage_policy>,
+                  "inmem: this storage policy does not meet inmem::storage_policy (policy.hpp): its backend "
+                  "must provide find, latest, put, erase, scan_prefix, garbage, collect and release");
+    static_assert(inmem::concurrency_policy<concurrency_policy>,
+                  "inmem: this concurrency policy does not meet inmem::concurrency_policy (policy.hpp): it "
+                  "needs a mutex_type (lock, unlock) and a snapshots_type (pin, pin_at, unpin, oldest)");
+    static_assert(inmem::durability_policy<durability_policy>,
+                  "inmem: this durability policy does not meet inmem::durability_policy (policy.hpp): it "
+                  "needs persistent, and when persistent sync_each_commit (and options when batched)");
     using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy, detail::run_record_codec>;
     /// What begin() returns and transact() hands its closure.
     using transaction = basic_transaction<engine_type>;

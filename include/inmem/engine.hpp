@@ -20,6 +20,7 @@
 #include <inmem/durability/recovery.hpp>
 #include <inmem/durability/session.hpp>
 #include <inmem/error.hpp>
+#include <inmem/policy.hpp>
 #include <inmem/vocabulary.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/memory.hpp>
@@ -50,6 +51,22 @@ inline std::string run_catalog_prefix(catalog_kind kind = catalog_kind::run) {
     return prefix;
 }
 
+/// Sees every batch the engine applies, identically live and in recovery, in commit order:
+/// what a derived index (the run index's secondary indexes, a vector index) is built from,
+/// so that it is rebuilt on open exactly as it was kept. The engine calls it for the commits
+/// it makes itself too (runs begun and ended). Neither function may throw.
+class batch_observer {
+public:
+    /// At open: a record of the snapshot recovery starts from, in key order, before any batch.
+    virtual void loaded(std::string_view key, std::string_view bytes, version_t version) noexcept = 0;
+    /// A commit's ops, finalized, just before they are applied (live: under the writers'
+    /// lock, after the WAL append; at open: as the WAL replays).
+    virtual void applied(version_t version, std::span<const write_op> ops) noexcept = 0;
+
+protected:
+    ~batch_observer() = default;
+};
+
 /// How the engine writes and reads the run index's records: the coding comes from above
 /// (primitives/runs.hpp reflects run_info through the schema codec), so the engine includes
 /// nothing of the schema layer.
@@ -60,7 +77,8 @@ concept run_record_coding = requires(const run_info& info, std::string_view byte
     { C::decode(bytes).value() } -> std::convertible_to<run_info>;
 };
 
-template <class StoragePolicy, class ConcurrencyPolicy, class DurabilityPolicy, run_record_coding RunCodec>
+template <storage_policy StoragePolicy, concurrency_policy ConcurrencyPolicy, durability_policy DurabilityPolicy,
+          run_record_coding RunCodec>
 class engine {
 public:
     using backend_type = typename StoragePolicy::backend;
@@ -95,12 +113,15 @@ public:
         version_t at_ = 0;
     };
 
-    /// An empty database in memory.
-    engine() = default;
+    /// An empty database in memory; observers see every batch it applies.
+    explicit engine(std::vector<batch_observer*> observers = {}) : observers_(std::move(observers)) {}
 
-    /// Opens (creating or recovering) the database in dir.
-    engine(const std::filesystem::path& dir, open_options options, schema_stamp schema)
+    /// Opens (creating or recovering) the database in dir; observers see what recovery
+    /// loads and replays, then every batch applied.
+    engine(const std::filesystem::path& dir, open_options options, schema_stamp schema,
+           std::vector<batch_observer*> observers = {})
         requires DurabilityPolicy::persistent
+        : observers_(std::move(observers))
     {
         durability_params params;
         params.sync_each_commit = DurabilityPolicy::sync_each_commit;
@@ -110,7 +131,10 @@ public:
         }
         auto session = std::make_unique<durable_session>(
             dir, std::move(options), std::move(schema), params,
-            [&](std::string&& key, std::string&& bytes, version_t v) { store_.put(std::move(key), std::move(bytes), v); },
+            [&](std::string&& key, std::string&& bytes, version_t v) {
+                for (batch_observer* o : observers_) o->loaded(key, bytes, v);
+                store_.put(std::move(key), std::move(bytes), v);
+            },
             [&](version_t v, std::span<write_op> ops) {
                 apply(ops, v);
                 if (store_.garbage() >= 4096) store_.collect(v); // nobody reads during recovery
@@ -311,12 +335,12 @@ public:
     };
 
     /// Commits a transaction of run that read at snapshot `at`: fails with errc::conflict,
-    /// writing nothing, if a key it writes (ops without append_version) or, when validate
+    /// writing nothing, if a key it writes (ops without a finalizer) or, when validate
     /// is given, a key or range it read was written by a commit after at.
     version_t commit_transaction(run_id run, version_t at, std::span<write_op> ops, const read_set* validate) {
         return *commit_if(run, ops, [&](const backend_type& store) {
             for (const write_op& op : ops)
-                if (!op.append_version && store.latest(op.key) > at) throw conflict("wrote", op.key, at);
+                if (!op.finalize && store.latest(op.key) > at) throw conflict("wrote", op.key, at);
             if (!validate) return true;
             for (const std::string& key : validate->keys)
                 if (store.latest(key) > at) throw conflict("read", key, at);
@@ -429,11 +453,11 @@ private:
     version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, garbage& freed, Publish&& publish) {
         ensure_session_locked();
         const version_t version = version_ + 1;
+        const commit_context context{version, &store_, [](const void* store, std::string_view key) {
+                                         return static_cast<const backend_type*>(store)->find(key);
+                                     }};
         for (write_op& op : ops)
-            if (op.append_version) {
-                append_big_endian(op.key, version);
-                op.append_version = false;
-            }
+            if (op.finalize) std::exchange(op.finalize, nullptr)(op, context);
         if (log_) {
             log_->reserve(version, 0);
             ticket = log_->append(std::span<const write_op>(ops), version); // throws when failed
@@ -508,6 +532,7 @@ private:
 
     // The store takes the ops' keys and bytes: the ops are left empty.
     void apply(std::span<write_op> ops, version_t version) {
+        for (batch_observer* o : observers_) o->applied(version, ops);
         for (auto& op : ops) {
             if (op.op == write_op::kind::put) store_.put(std::move(op.key), std::move(op.bytes), version);
             else store_.erase(op.key, version);
@@ -630,6 +655,7 @@ private:
     mutable snapshots_type snapshots_;
     run_statuses statuses_; // of every run, and the gaps between their ids
     std::string (*describe_)(std::string_view) = &describe_key; // keys in error messages
+    std::vector<batch_observer*> observers_; // set at construction
 
     // Durable databases only.
     recovery_report report_;

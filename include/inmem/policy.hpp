@@ -6,7 +6,16 @@
 // stops the build with a message saying so.
 #pragma once
 
+#include <inmem/storage/record.hpp>
+#include <inmem/vocabulary.hpp>
+
+#include <atomic>
+#include <concepts>
+#include <cstddef>
+#include <string>
+#include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace inmem {
 
@@ -16,6 +25,72 @@ struct storage_kind {};
 struct concurrency_kind {};
 /// Kind tag of durability modes (durability::none, ...).
 struct durability_kind {};
+
+namespace detail {
+// A scan callback, to state what scan_prefix must accept.
+struct scan_probe {
+    bool operator()(std::string_view, const stored_record&) const noexcept { return true; }
+};
+} // namespace detail
+
+// ---- The contracts the engine needs of each policy (checked when basic_database is
+// instantiated: a policy that misses one fails with that concept's name and a message).
+
+/// A store of versioned records: lookups at a version or the latest, writes at a version,
+/// ordered prefix scans from a cursor, and reclamation of versions nobody reads.
+template <class B>
+concept storage_backend =
+    std::default_initializable<B> &&
+    requires(B& b, const B& cb, std::string s, std::string_view key, version_t v, std::vector<typename B::retired>& out) {
+        { cb.find(key) } -> std::same_as<const detail::stored_record*>;    // latest
+        { cb.find(key, v) } -> std::same_as<const detail::stored_record*>; // as of v
+        { cb.latest(key) } -> std::same_as<version_t>;                     // latest version, 0: none
+        b.put(std::move(s), std::move(s), v);
+        { b.erase(key, v) } -> std::convertible_to<bool>;
+        cb.scan_prefix(key, v, detail::scan_probe{}, key); // in key order, after a cursor; f may stop it
+        { cb.garbage() } -> std::convertible_to<std::size_t>;
+        b.collect(v);
+        b.collect(v, out);
+        B::release(out);
+    };
+
+/// A storage policy: `using policy_kind = storage_kind;` and a backend.
+template <class P>
+concept storage_policy = std::same_as<typename P::policy_kind, storage_kind> && storage_backend<typename P::backend>;
+
+/// Who reads at which version: pins (registering a reader at the visible version, or at a
+/// given one), unpin, and the oldest version anybody may still read.
+template <class S>
+concept snapshot_registry = requires(S& s, const S& cs, const std::atomic<version_t>& visible,
+                                     typename S::pin_type& pin, version_t v) {
+    { s.pin(visible, pin) } -> std::same_as<version_t>;
+    s.pin_at(v, pin);
+    s.unpin(pin);
+    { cs.oldest(visible) } -> std::same_as<version_t>;
+    { S::point_reads_pin } -> std::convertible_to<bool>;
+};
+
+/// A concurrency policy: `using policy_kind = concurrency_kind;`, the writers' mutex and
+/// the snapshot registry.
+template <class P>
+concept concurrency_policy =
+    std::same_as<typename P::policy_kind, concurrency_kind> && snapshot_registry<typename P::snapshots_type> &&
+    requires(typename P::mutex_type& m) {
+        m.lock();
+        m.unlock();
+    };
+
+/// A durability policy: `using policy_kind = durability_kind;` and constants: persistent;
+/// when persistent, sync_each_commit; when batched, options (interval_ms, max_bytes).
+template <class P>
+concept durability_policy =
+    std::same_as<typename P::policy_kind, durability_kind> && requires {
+        { P::persistent } -> std::convertible_to<bool>;
+    } && (!P::persistent || requires { { P::sync_each_commit } -> std::convertible_to<bool>; }) &&
+    (!P::persistent || P::sync_each_commit || requires {
+        { P::options.interval_ms } -> std::convertible_to<std::uint32_t>;
+        { P::options.max_bytes } -> std::convertible_to<std::uint64_t>;
+    });
 
 namespace detail {
 

@@ -58,7 +58,8 @@ class basic_transaction {
     struct pending {
         detail::stored_record record; // version 0 until committed
         bool erased = false;
-        bool append_version = false;
+        detail::finalizer finalize = nullptr; // its key is completed at commit
+
     };
 
 public:
@@ -116,7 +117,7 @@ public:
             auto node = writes_.extract(writes_.begin());
             pending& p = node.mapped();
             ops.push_back(detail::write_op{p.erased ? detail::write_op::kind::erase : detail::write_op::kind::put,
-                                           std::move(node.key()), std::move(p.record.bytes), p.append_version});
+                                           std::move(node.key()), std::move(p.record.bytes), p.finalize});
         }
         const typename Engine::read_set read{reads_, ranges_};
         return committed_ = engine_->commit_transaction(
@@ -135,7 +136,7 @@ public:
     template <class F>
     decltype(auto) read(std::string_view key, F&& f) {
         ensure_open("read");
-        if (auto it = writes_.find(key); it != writes_.end() && !it->second.append_version)
+        if (auto it = writes_.find(key); it != writes_.end() && !it->second.finalize)
             return f(it->second.erased ? nullptr : &std::as_const(it->second.record));
         if (options_.level == isolation::serializable) reads_.emplace_back(key);
         return engine_->read_at(pin_.version(), key, f);
@@ -161,7 +162,7 @@ public:
         const auto in_range = [&] { return it != writes_.end() && std::string_view(it->first).starts_with(prefix); };
         const auto give_pending = [&] { // this transaction's write of the key it points at
             const auto& [key, p] = *it++;
-            return p.erased || p.append_version || give(key, std::as_const(p.record));
+            return p.erased || p.finalize || give(key, std::as_const(p.record));
         };
         bool stopped = false;
         engine_->scan_at(
@@ -169,7 +170,7 @@ public:
             [&](std::string_view key, const detail::stored_record& rec) {
                 while (in_range() && std::string_view(it->first) < key)
                     if (!give_pending()) return !(stopped = true);
-                if (in_range() && std::string_view(it->first) == key && !it->second.append_version)
+                if (in_range() && std::string_view(it->first) == key && !it->second.finalize)
                     return !(stopped = !give_pending()); // this transaction's write replaces (or erases) the snapshot's
                 return !(stopped = !give(key, rec));
             },
@@ -179,16 +180,17 @@ public:
             ranges_.push_back({std::string(prefix), std::string(after), std::move(last)});
     }
 
-    /// Buffers a put of bytes at key (the latest buffered write of a key wins).
-    void put(std::string key, std::string bytes, bool append_version = false) {
+    /// Buffers a put of bytes at key (the latest buffered write of a key wins); finalize, when
+    /// given, completes the op at commit (record.hpp).
+    void put(std::string key, std::string bytes, detail::finalizer finalize = nullptr) {
         ensure_open("write");
-        writes_.insert_or_assign(std::move(key), pending{{0, std::move(bytes)}, false, append_version});
+        writes_.insert_or_assign(std::move(key), pending{{0, std::move(bytes)}, false, finalize});
     }
 
     /// Buffers an erase of key.
     void erase(std::string key) {
         ensure_open("write");
-        writes_.insert_or_assign(std::move(key), pending{{}, true, false});
+        writes_.insert_or_assign(std::move(key), pending{{}, true, nullptr});
     }
 
 private:

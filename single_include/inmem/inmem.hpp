@@ -870,7 +870,67 @@ private:
 // that is not given takes its default, a kind given twice or a type that is not a policy
 // stops the build with a message saying so.
 
+// ---- begin inmem/storage/record.hpp ----
+// inmem/storage/record.hpp: what the store holds (records) and how it changes (write ops).
+
+
+#include <string>
+#include <string_view>
+
+namespace inmem::detail {
+
+/// A record as the store keeps it: the commit that wrote it and its encoded value.
+struct stored_record {
+    version_t version = 0;
+    std::string bytes;
+};
+
+struct write_op;
+
+/// What a commit tells the finalizers of its ops: its version, and the latest record of a
+/// key as the store holds it under the writers' lock (nullptr: none).
+struct commit_context {
+    version_t version = 0;
+    const void* store = nullptr;
+    const stored_record* (*latest_of)(const void* store, std::string_view key) = nullptr;
+
+    const stored_record* latest(std::string_view key) const { return latest_of(store, key); }
+};
+
+/// A commit hook of one op: the engine calls it under the writers' lock, before the WAL
+/// append, on every commit path, to complete what only the commit knows (a journal
+/// entry's key names the commit's version; an event log's entry its sequence number and
+/// the previous entry's hash).
+using finalizer = void (*)(write_op& op, const commit_context& commit);
+
+/// One change in a commit: put bytes at key, or erase key. A commit is a sequence of them,
+/// applied all or none, under one version.
+struct write_op {
+    enum class kind : unsigned char { put, erase };
+    kind op = kind::put;
+    std::string key;
+    std::string bytes;
+    /// Called (once, then cleared) before the commit is logged; nullptr: the op is final. A
+    /// transaction neither reads back nor conflict-checks an op whose key is not final yet.
+    finalizer finalize = nullptr;
+};
+
+/// The finalizer of journal entries: appends the commit's version (8 bytes, big-endian) to
+/// the key, so each commit's entry has a key of its own that names the commit.
+inline void append_commit_version(write_op& op, const commit_context& commit) {
+    append_big_endian(op.key, commit.version);
+}
+
+} // namespace inmem::detail
+// ---- end inmem/storage/record.hpp ----
+
+#include <atomic>
+#include <concepts>
+#include <cstddef>
+#include <string>
+#include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace inmem {
 
@@ -880,6 +940,72 @@ struct storage_kind {};
 struct concurrency_kind {};
 /// Kind tag of durability modes (durability::none, ...).
 struct durability_kind {};
+
+namespace detail {
+// A scan callback, to state what scan_prefix must accept.
+struct scan_probe {
+    bool operator()(std::string_view, const stored_record&) const noexcept { return true; }
+};
+} // namespace detail
+
+// ---- The contracts the engine needs of each policy (checked when basic_database is
+// instantiated: a policy that misses one fails with that concept's name and a message).
+
+/// A store of versioned records: lookups at a version or the latest, writes at a version,
+/// ordered prefix scans from a cursor, and reclamation of versions nobody reads.
+template <class B>
+concept storage_backend =
+    std::default_initializable<B> &&
+    requires(B& b, const B& cb, std::string s, std::string_view key, version_t v, std::vector<typename B::retired>& out) {
+        { cb.find(key) } -> std::same_as<const detail::stored_record*>;    // latest
+        { cb.find(key, v) } -> std::same_as<const detail::stored_record*>; // as of v
+        { cb.latest(key) } -> std::same_as<version_t>;                     // latest version, 0: none
+        b.put(std::move(s), std::move(s), v);
+        { b.erase(key, v) } -> std::convertible_to<bool>;
+        cb.scan_prefix(key, v, detail::scan_probe{}, key); // in key order, after a cursor; f may stop it
+        { cb.garbage() } -> std::convertible_to<std::size_t>;
+        b.collect(v);
+        b.collect(v, out);
+        B::release(out);
+    };
+
+/// A storage policy: `using policy_kind = storage_kind;` and a backend.
+template <class P>
+concept storage_policy = std::same_as<typename P::policy_kind, storage_kind> && storage_backend<typename P::backend>;
+
+/// Who reads at which version: pins (registering a reader at the visible version, or at a
+/// given one), unpin, and the oldest version anybody may still read.
+template <class S>
+concept snapshot_registry = requires(S& s, const S& cs, const std::atomic<version_t>& visible,
+                                     typename S::pin_type& pin, version_t v) {
+    { s.pin(visible, pin) } -> std::same_as<version_t>;
+    s.pin_at(v, pin);
+    s.unpin(pin);
+    { cs.oldest(visible) } -> std::same_as<version_t>;
+    { S::point_reads_pin } -> std::convertible_to<bool>;
+};
+
+/// A concurrency policy: `using policy_kind = concurrency_kind;`, the writers' mutex and
+/// the snapshot registry.
+template <class P>
+concept concurrency_policy =
+    std::same_as<typename P::policy_kind, concurrency_kind> && snapshot_registry<typename P::snapshots_type> &&
+    requires(typename P::mutex_type& m) {
+        m.lock();
+        m.unlock();
+    };
+
+/// A durability policy: `using policy_kind = durability_kind;` and constants: persistent;
+/// when persistent, sync_each_commit; when batched, options (interval_ms, max_bytes).
+template <class P>
+concept durability_policy =
+    std::same_as<typename P::policy_kind, durability_kind> && requires {
+        { P::persistent } -> std::convertible_to<bool>;
+    } && (!P::persistent || requires { { P::sync_each_commit } -> std::convertible_to<bool>; }) &&
+    (!P::persistent || P::sync_each_commit || requires {
+        { P::options.interval_ms } -> std::convertible_to<std::uint32_t>;
+        { P::options.max_bytes } -> std::convertible_to<std::uint64_t>;
+    });
 
 namespace detail {
 
@@ -1713,34 +1839,6 @@ inline std::uint32_t crc32c_extend(std::uint32_t crc, const void* data, std::siz
 
 #endif
 // ---- end inmem/durability/crc32c.hpp ----
-// ---- begin inmem/storage/record.hpp ----
-// inmem/storage/record.hpp: what the store holds (records) and how it changes (write ops).
-
-
-#include <string>
-
-namespace inmem::detail {
-
-/// A record as the store keeps it: the commit that wrote it and its encoded value.
-struct stored_record {
-    version_t version = 0;
-    std::string bytes;
-};
-
-/// One change in a commit: put bytes at key, or erase key. A commit is a sequence of them,
-/// applied all or none, under one version.
-struct write_op {
-    enum class kind : unsigned char { put, erase };
-    kind op = kind::put;
-    std::string key;
-    std::string bytes;
-    /// The engine appends the commit's version (8 bytes, big-endian) to key before logging:
-    /// for journal records, one per commit, whose key must name the commit.
-    bool append_version = false;
-};
-
-} // namespace inmem::detail
-// ---- end inmem/storage/record.hpp ----
 
 #include <cstdint>
 #include <cstdio>
@@ -2988,7 +3086,9 @@ public:
 private:
     static std::pair<std::size_t, std::size_t> locate(std::size_t i) noexcept {
         const std::size_t c = i + (std::size_t{1} << first_bits);
-        const std::size_t chunk = static_cast<std::size_t>(std::bit_width(c)) - first_bits - 1;
+        // (c | 2^first_bits: c is that large anyway; saying so lets the compiler see chunk >= 0.)
+        const std::size_t chunk =
+            static_cast<std::size_t>(std::bit_width(c | (std::size_t{1} << first_bits))) - first_bits - 1;
         return {chunk, c - (std::size_t{1} << (chunk + first_bits))};
     }
     std::atomic<T>& at(std::size_t i) const noexcept {
@@ -3511,7 +3611,7 @@ public:
             if (const std::uintptr_t word = t->slots[i].load(std::memory_order_acquire)) f(node_of(word));
     }
 
-    /// Number of nodes (the writer's count).
+    /// Number of nodes. The writer only: a plain count, which readers must not read.
     std::size_t size() const noexcept { return count_; }
 
 private:
@@ -3893,6 +3993,22 @@ inline std::string run_catalog_prefix(catalog_kind kind = catalog_kind::run) {
     return prefix;
 }
 
+/// Sees every batch the engine applies, identically live and in recovery, in commit order:
+/// what a derived index (the run index's secondary indexes, a vector index) is built from,
+/// so that it is rebuilt on open exactly as it was kept. The engine calls it for the commits
+/// it makes itself too (runs begun and ended). Neither function may throw.
+class batch_observer {
+public:
+    /// At open: a record of the snapshot recovery starts from, in key order, before any batch.
+    virtual void loaded(std::string_view key, std::string_view bytes, version_t version) noexcept = 0;
+    /// A commit's ops, finalized, just before they are applied (live: under the writers'
+    /// lock, after the WAL append; at open: as the WAL replays).
+    virtual void applied(version_t version, std::span<const write_op> ops) noexcept = 0;
+
+protected:
+    ~batch_observer() = default;
+};
+
 /// How the engine writes and reads the run index's records: the coding comes from above
 /// (primitives/runs.hpp reflects run_info through the schema codec), so the engine includes
 /// nothing of the schema layer.
@@ -3903,7 +4019,8 @@ concept run_record_coding = requires(const run_info& info, std::string_view byte
     { C::decode(bytes).value() } -> std::convertible_to<run_info>;
 };
 
-template <class StoragePolicy, class ConcurrencyPolicy, class DurabilityPolicy, run_record_coding RunCodec>
+template <storage_policy StoragePolicy, concurrency_policy ConcurrencyPolicy, durability_policy DurabilityPolicy,
+          run_record_coding RunCodec>
 class engine {
 public:
     using backend_type = typename StoragePolicy::backend;
@@ -3938,12 +4055,15 @@ public:
         version_t at_ = 0;
     };
 
-    /// An empty database in memory.
-    engine() = default;
+    /// An empty database in memory; observers see every batch it applies.
+    explicit engine(std::vector<batch_observer*> observers = {}) : observers_(std::move(observers)) {}
 
-    /// Opens (creating or recovering) the database in dir.
-    engine(const std::filesystem::path& dir, open_options options, schema_stamp schema)
+    /// Opens (creating or recovering) the database in dir; observers see what recovery
+    /// loads and replays, then every batch applied.
+    engine(const std::filesystem::path& dir, open_options options, schema_stamp schema,
+           std::vector<batch_observer*> observers = {})
         requires DurabilityPolicy::persistent
+        : observers_(std::move(observers))
     {
         durability_params params;
         params.sync_each_commit = DurabilityPolicy::sync_each_commit;
@@ -3953,7 +4073,10 @@ public:
         }
         auto session = std::make_unique<durable_session>(
             dir, std::move(options), std::move(schema), params,
-            [&](std::string&& key, std::string&& bytes, version_t v) { store_.put(std::move(key), std::move(bytes), v); },
+            [&](std::string&& key, std::string&& bytes, version_t v) {
+                for (batch_observer* o : observers_) o->loaded(key, bytes, v);
+                store_.put(std::move(key), std::move(bytes), v);
+            },
             [&](version_t v, std::span<write_op> ops) {
                 apply(ops, v);
                 if (store_.garbage() >= 4096) store_.collect(v); // nobody reads during recovery
@@ -4154,12 +4277,12 @@ public:
     };
 
     /// Commits a transaction of run that read at snapshot `at`: fails with errc::conflict,
-    /// writing nothing, if a key it writes (ops without append_version) or, when validate
+    /// writing nothing, if a key it writes (ops without a finalizer) or, when validate
     /// is given, a key or range it read was written by a commit after at.
     version_t commit_transaction(run_id run, version_t at, std::span<write_op> ops, const read_set* validate) {
         return *commit_if(run, ops, [&](const backend_type& store) {
             for (const write_op& op : ops)
-                if (!op.append_version && store.latest(op.key) > at) throw conflict("wrote", op.key, at);
+                if (!op.finalize && store.latest(op.key) > at) throw conflict("wrote", op.key, at);
             if (!validate) return true;
             for (const std::string& key : validate->keys)
                 if (store.latest(key) > at) throw conflict("read", key, at);
@@ -4272,11 +4395,11 @@ private:
     version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, garbage& freed, Publish&& publish) {
         ensure_session_locked();
         const version_t version = version_ + 1;
+        const commit_context context{version, &store_, [](const void* store, std::string_view key) {
+                                         return static_cast<const backend_type*>(store)->find(key);
+                                     }};
         for (write_op& op : ops)
-            if (op.append_version) {
-                append_big_endian(op.key, version);
-                op.append_version = false;
-            }
+            if (op.finalize) std::exchange(op.finalize, nullptr)(op, context);
         if (log_) {
             log_->reserve(version, 0);
             ticket = log_->append(std::span<const write_op>(ops), version); // throws when failed
@@ -4351,6 +4474,7 @@ private:
 
     // The store takes the ops' keys and bytes: the ops are left empty.
     void apply(std::span<write_op> ops, version_t version) {
+        for (batch_observer* o : observers_) o->applied(version, ops);
         for (auto& op : ops) {
             if (op.op == write_op::kind::put) store_.put(std::move(op.key), std::move(op.bytes), version);
             else store_.erase(op.key, version);
@@ -4473,6 +4597,7 @@ private:
     mutable snapshots_type snapshots_;
     run_statuses statuses_; // of every run, and the gaps between their ids
     std::string (*describe_)(std::string_view) = &describe_key; // keys in error messages
+    std::vector<batch_observer*> observers_; // set at construction
 
     // Durable databases only.
     recovery_report report_;
@@ -5951,7 +6076,8 @@ class basic_transaction {
     struct pending {
         detail::stored_record record; // version 0 until committed
         bool erased = false;
-        bool append_version = false;
+        detail::finalizer finalize = nullptr; // its key is completed at commit
+
     };
 
 public:
@@ -6009,7 +6135,7 @@ public:
             auto node = writes_.extract(writes_.begin());
             pending& p = node.mapped();
             ops.push_back(detail::write_op{p.erased ? detail::write_op::kind::erase : detail::write_op::kind::put,
-                                           std::move(node.key()), std::move(p.record.bytes), p.append_version});
+                                           std::move(node.key()), std::move(p.record.bytes), p.finalize});
         }
         const typename Engine::read_set read{reads_, ranges_};
         return committed_ = engine_->commit_transaction(
@@ -6028,7 +6154,7 @@ public:
     template <class F>
     decltype(auto) read(std::string_view key, F&& f) {
         ensure_open("read");
-        if (auto it = writes_.find(key); it != writes_.end() && !it->second.append_version)
+        if (auto it = writes_.find(key); it != writes_.end() && !it->second.finalize)
             return f(it->second.erased ? nullptr : &std::as_const(it->second.record));
         if (options_.level == isolation::serializable) reads_.emplace_back(key);
         return engine_->read_at(pin_.version(), key, f);
@@ -6054,7 +6180,7 @@ public:
         const auto in_range = [&] { return it != writes_.end() && std::string_view(it->first).starts_with(prefix); };
         const auto give_pending = [&] { // this transaction's write of the key it points at
             const auto& [key, p] = *it++;
-            return p.erased || p.append_version || give(key, std::as_const(p.record));
+            return p.erased || p.finalize || give(key, std::as_const(p.record));
         };
         bool stopped = false;
         engine_->scan_at(
@@ -6062,7 +6188,7 @@ public:
             [&](std::string_view key, const detail::stored_record& rec) {
                 while (in_range() && std::string_view(it->first) < key)
                     if (!give_pending()) return !(stopped = true);
-                if (in_range() && std::string_view(it->first) == key && !it->second.append_version)
+                if (in_range() && std::string_view(it->first) == key && !it->second.finalize)
                     return !(stopped = !give_pending()); // this transaction's write replaces (or erases) the snapshot's
                 return !(stopped = !give(key, rec));
             },
@@ -6072,16 +6198,17 @@ public:
             ranges_.push_back({std::string(prefix), std::string(after), std::move(last)});
     }
 
-    /// Buffers a put of bytes at key (the latest buffered write of a key wins).
-    void put(std::string key, std::string bytes, bool append_version = false) {
+    /// Buffers a put of bytes at key (the latest buffered write of a key wins); finalize, when
+    /// given, completes the op at commit (record.hpp).
+    void put(std::string key, std::string bytes, detail::finalizer finalize = nullptr) {
         ensure_open("write");
-        writes_.insert_or_assign(std::move(key), pending{{0, std::move(bytes)}, false, append_version});
+        writes_.insert_or_assign(std::move(key), pending{{0, std::move(bytes)}, false, finalize});
     }
 
     /// Buffers an erase of key.
     void erase(std::string key) {
         ensure_open("write");
-        writes_.insert_or_assign(std::move(key), pending{{}, true, false});
+        writes_.insert_or_assign(std::move(key), pending{{}, true, nullptr});
     }
 
 private:
@@ -6508,7 +6635,7 @@ public:
     void set(transaction& tx, std::string_view name, const T& value) const {
         auto ops = write_ops(tx.run(), name, value);
         tx.put(std::move(ops[0].key), std::move(ops[0].bytes));
-        tx.put(std::move(ops[1].key), std::move(ops[1].bytes), true);
+        tx.put(std::move(ops[1].key), std::move(ops[1].bytes), ops[1].finalize);
     }
 
     /// In tx: buffers the erasure of the record; true if tx saw it.
@@ -6516,7 +6643,7 @@ public:
         auto ops = erase_ops(tx.run(), name);
         const bool present = tx.read(ops[0].key, [](const detail::stored_record* rec) { return rec != nullptr; });
         tx.erase(std::move(ops[0].key));
-        tx.put(std::move(ops[1].key), std::move(ops[1].bytes), true);
+        tx.put(std::move(ops[1].key), std::move(ops[1].bytes), ops[1].finalize);
         return present;
     }
 
@@ -6610,10 +6737,10 @@ private:
         detail::check_user_key(name);
         std::string bytes(8, '\0');
         detail::store_big_endian(bytes.data(), run.value | erased_bit);
-        return {detail::write_op{detail::write_op::kind::erase, shared_key(name), {}, false},
+        return {detail::write_op{detail::write_op::kind::erase, shared_key(name), {}, nullptr},
                 detail::write_op{detail::write_op::kind::put,
                                  detail::run_data_key(detail::default_namespace, run.value, prim, slot_, name),
-                                 std::move(bytes), true}};
+                                 std::move(bytes), &detail::append_commit_version}};
     }
 
     std::string shared_key(std::string_view name) const {
@@ -6645,10 +6772,10 @@ private:
         std::string key;
         detail::shared_key_into(key, detail::default_namespace, prim, slot_, name);
         std::array<detail::write_op, 2> ops{
-            detail::write_op{detail::write_op::kind::put, std::move(key), bytes, false},
+            detail::write_op{detail::write_op::kind::put, std::move(key), bytes, nullptr},
             detail::write_op{detail::write_op::kind::put,
                              detail::run_data_key(detail::default_namespace, run.value, prim, slot_, name),
-                             std::move(bytes), true}};
+                             std::move(bytes), &detail::append_commit_version}};
         return ops;
     }
 
@@ -6754,6 +6881,15 @@ public:
     using storage_policy = detail::select_policy_t<storage_kind, storage::memory, Policies...>;
     using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::optimistic, Policies...>;
     using durability_policy = detail::select_policy_t<durability_kind, durability::batched, Policies...>;
+    static_assert(inmem::storage_policy<storage_policy>,
+                  "inmem: this storage policy does not meet inmem::storage_policy (policy.hpp): its backend "
+                  "must provide find, latest, put, erase, scan_prefix, garbage, collect and release");
+    static_assert(inmem::concurrency_policy<concurrency_policy>,
+                  "inmem: this concurrency policy does not meet inmem::concurrency_policy (policy.hpp): it "
+                  "needs a mutex_type (lock, unlock) and a snapshots_type (pin, pin_at, unpin, oldest)");
+    static_assert(inmem::durability_policy<durability_policy>,
+                  "inmem: this durability policy does not meet inmem::durability_policy (policy.hpp): it "
+                  "needs persistent, and when persistent sync_each_commit (and options when batched)");
     using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy, detail::run_record_codec>;
     /// What begin() returns and transact() hands its closure.
     using transaction = basic_transaction<engine_type>;

@@ -59,7 +59,9 @@ public:
 private:
     static std::pair<std::size_t, std::size_t> locate(std::size_t i) noexcept {
         const std::size_t c = i + (std::size_t{1} << first_bits);
-        const std::size_t chunk = static_cast<std::size_t>(std::bit_width(c)) - first_bits - 1;
+        // (c | 2^first_bits: c is that large anyway; saying so lets the compiler see chunk >= 0.)
+        const std::size_t chunk =
+            static_cast<std::size_t>(std::bit_width(c | (std::size_t{1} << first_bits))) - first_bits - 1;
         return {chunk, c - (std::size_t{1} << (chunk + first_bits))};
     }
     std::atomic<T>& at(std::size_t i) const noexcept {

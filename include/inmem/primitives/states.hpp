@@ -211,7 +211,7 @@ public:
     void set(transaction& tx, std::string_view name, const T& value) const {
         auto ops = write_ops(tx.run(), name, value);
         tx.put(std::move(ops[0].key), std::move(ops[0].bytes));
-        tx.put(std::move(ops[1].key), std::move(ops[1].bytes), true);
+        tx.put(std::move(ops[1].key), std::move(ops[1].bytes), ops[1].finalize);
     }
 
     /// In tx: buffers the erasure of the record; true if tx saw it.
@@ -219,7 +219,7 @@ public:
         auto ops = erase_ops(tx.run(), name);
         const bool present = tx.read(ops[0].key, [](const detail::stored_record* rec) { return rec != nullptr; });
         tx.erase(std::move(ops[0].key));
-        tx.put(std::move(ops[1].key), std::move(ops[1].bytes), true);
+        tx.put(std::move(ops[1].key), std::move(ops[1].bytes), ops[1].finalize);
         return present;
     }
 
@@ -313,10 +313,10 @@ private:
         detail::check_user_key(name);
         std::string bytes(8, '\0');
         detail::store_big_endian(bytes.data(), run.value | erased_bit);
-        return {detail::write_op{detail::write_op::kind::erase, shared_key(name), {}, false},
+        return {detail::write_op{detail::write_op::kind::erase, shared_key(name), {}, nullptr},
                 detail::write_op{detail::write_op::kind::put,
                                  detail::run_data_key(detail::default_namespace, run.value, prim, slot_, name),
-                                 std::move(bytes), true}};
+                                 std::move(bytes), &detail::append_commit_version}};
     }
 
     std::string shared_key(std::string_view name) const {
@@ -348,10 +348,10 @@ private:
         std::string key;
         detail::shared_key_into(key, detail::default_namespace, prim, slot_, name);
         std::array<detail::write_op, 2> ops{
-            detail::write_op{detail::write_op::kind::put, std::move(key), bytes, false},
+            detail::write_op{detail::write_op::kind::put, std::move(key), bytes, nullptr},
             detail::write_op{detail::write_op::kind::put,
                              detail::run_data_key(detail::default_namespace, run.value, prim, slot_, name),
-                             std::move(bytes), true}};
+                             std::move(bytes), &detail::append_commit_version}};
         return ops;
     }
 

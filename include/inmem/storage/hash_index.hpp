@@ -88,7 +88,7 @@ public:
             if (const std::uintptr_t word = t->slots[i].load(std::memory_order_acquire)) f(node_of(word));
     }
 
-    /// Number of nodes (the writer's count).
+    /// Number of nodes. The writer only: a plain count, which readers must not read.
     std::size_t size() const noexcept { return count_; }
 
 private:
