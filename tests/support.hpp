@@ -60,9 +60,9 @@ struct inmem::adapt<inmem_test::Money> {
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <random>
 #include <stdexcept>
 #include <string>
+#include <stdlib.h> // mkdtemp
 #include <unistd.h>
 
 namespace inmem_test {
@@ -80,16 +80,16 @@ inline void write_file(const std::filesystem::path& path, const std::string& byt
     if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
-/// A fresh directory under the system's temp dir, removed with everything in it on destruction.
+/// A fresh directory, removed with everything in it on destruction: under the system's temp
+/// dir, or with temp_dir::in_memory under /dev/shm where there is one (for tests whose file
+/// system models durability itself, so real fsyncs would only cost time).
 class temp_dir {
 public:
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("inmem-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-                 std::to_string(std::random_device{}()));
-        std::filesystem::create_directories(path_);
-    }
+    struct in_memory_t {};
+    static constexpr in_memory_t in_memory{};
+
+    temp_dir() : temp_dir(std::filesystem::temp_directory_path()) {}
+    explicit temp_dir(in_memory_t) : temp_dir(shm_or_temp()) {}
     ~temp_dir() {
         std::error_code ec;
         std::filesystem::remove_all(path_, ec);
@@ -99,6 +99,18 @@ public:
     const std::filesystem::path& path() const noexcept { return path_; }
 
 private:
+    explicit temp_dir(const std::filesystem::path& base) {
+        std::string pattern = (base / ("inmem-test-" + std::to_string(::getpid()) + "-XXXXXX")).string();
+        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
+        path_ = pattern;
+    }
+    static std::filesystem::path shm_or_temp() {
+        std::error_code ec;
+        const std::filesystem::path shm = "/dev/shm";
+        if (std::filesystem::is_directory(shm, ec) && ::access(shm.c_str(), W_OK) == 0) return shm;
+        return std::filesystem::temp_directory_path();
+    }
+
     std::filesystem::path path_;
 };
 

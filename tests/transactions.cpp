@@ -2,12 +2,14 @@
 // isolation levels, over every concurrency x durability combination; atomicity across
 // primitives through a crash.
 #include "support.hpp"
+#include "support/configurations.hpp"
 
 #include <catch2/catch.hpp>
 #include <inmem/inmem.hpp>
 
 #include <csignal>
 #include <memory>
+#include <random>
 #include <string>
 #include <sys/wait.h>
 #include <thread>
@@ -29,14 +31,7 @@ struct Claim {
 };
 using tx_schema = inmem::schema<inmem::kv<Note>, inmem::states<Claim>>;
 
-using fast_batched = inmem::durability::basic_batched<inmem::durability::batch_options{.interval_ms = 5}>;
-using all_modes = std::tuple<
-    inmem::basic_database<tx_schema, inmem::concurrency::single_thread, inmem::durability::none>,
-    inmem::basic_database<tx_schema, inmem::concurrency::optimistic, inmem::durability::none>,
-    inmem::basic_database<tx_schema, inmem::concurrency::single_thread, inmem::durability::strict>,
-    inmem::basic_database<tx_schema, inmem::concurrency::optimistic, inmem::durability::strict>,
-    inmem::basic_database<tx_schema, inmem::concurrency::single_thread, fast_batched>,
-    inmem::basic_database<tx_schema, inmem::concurrency::optimistic, fast_batched>>;
+using all_modes = inmem_test::all_configurations<tx_schema>;
 
 // A database of type Db: in memory for durability::none, else in a fresh directory.
 template <class Db>

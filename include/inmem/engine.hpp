@@ -1,26 +1,24 @@
 // inmem/engine.hpp: the core every primitive writes and reads through.
 //
-// The engine owns the store, the lock, the version counter, the run registry and, when the
-// database lives in a directory, a durable session (durability/session.hpp) behind the
-// commit_log interface. It knows nothing of the schema: primitives hand it encoded keys and
-// values, and the run index's records are coded by RunCodec (primitives/runs.hpp). Every change goes through commit_locked(), under the writers' lock: it assigns the
-// next version (reserved durably first, so no version anybody saw is ever reused), logs the
-// change, applies it and publishes the version to readers; the committer then, outside the
-// lock, frees collected garbage and waits for the durability its policy promises
+// The engine owns the store, the lock, the version counter, the run registry
+// (run_registry.hpp) and, when the database lives in a directory, a durable session
+// (durability/session.hpp) behind the commit_log interface: the three parts, of which this
+// file is the commit, read and MVCC core. It knows nothing of the schema: primitives hand it
+// encoded keys and values, and the run index's records are coded by RunCodec
+// (primitives/runs.hpp). Every change goes through commit_locked(), under the writers'
+// lock: it assigns the next version (reserved durably first, so no version anybody saw is
+// ever reused), runs the ops' finalize hooks, logs the change, shows it to the batch
+// observers, applies it and publishes the version to readers; the committer then, outside
+// the lock, frees collected garbage and waits for the durability its policy promises
 // (finish()). Readers pin a snapshot and take no lock.
-//
-// Run ids are dense from 1, except where a crashed session had reserved ids it may have
-// handed out: the next session's first commit records them as a gap of the run index
-// (storage/key.hpp), and they are never runs. Runs left active by a crashed session are
-// interrupted at the next open (in memory at once, in the run index with that same commit).
 #pragma once
 
-#include <inmem/concurrency/run_statuses.hpp>
 #include <inmem/durability/commit_log.hpp>
 #include <inmem/durability/recovery.hpp>
 #include <inmem/durability/session.hpp>
 #include <inmem/error.hpp>
 #include <inmem/policy.hpp>
+#include <inmem/run_registry.hpp>
 #include <inmem/vocabulary.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/memory.hpp>
@@ -41,16 +39,6 @@
 
 namespace inmem::detail {
 
-inline std::string describe_run(run_id run) { return "run " + std::to_string(run.value); }
-
-inline std::string run_catalog_prefix(catalog_kind kind = catalog_kind::run) {
-    std::string prefix;
-    append_big_endian(prefix, default_namespace);
-    prefix.push_back(static_cast<char>(key_space::catalog));
-    prefix.push_back(static_cast<char>(kind));
-    return prefix;
-}
-
 /// Sees every batch the engine applies, identically live and in recovery, in commit order:
 /// what a derived index (the run index's secondary indexes, a vector index) is built from,
 /// so that it is rebuilt on open exactly as it was kept. The engine calls it for the commits
@@ -65,16 +53,6 @@ public:
 
 protected:
     ~batch_observer() = default;
-};
-
-/// How the engine writes and reads the run index's records: the coding comes from above
-/// (primitives/runs.hpp reflects run_info through the schema codec), so the engine includes
-/// nothing of the schema layer.
-template <class C>
-concept run_record_coding = requires(const run_info& info, std::string_view bytes) {
-    { C::encode(info) } -> std::convertible_to<std::string>;
-    { C::decode(bytes).has_value() } -> std::convertible_to<bool>;
-    { C::decode(bytes).value() } -> std::convertible_to<run_info>;
 };
 
 template <storage_policy StoragePolicy, concurrency_policy ConcurrencyPolicy, durability_policy DurabilityPolicy,
@@ -144,13 +122,8 @@ public:
         version_ = report_.last_version;
         store_.collect(latest_version);
         visible_.store(version_);
-        rebuild_runs();
-        next_run_ = statuses_.next_id();
-        if (!found.clean) { // what the crashed session may have handed out is never used again
-            if (found.reserved_runs >= next_run_) report_.reserved_run = found.reserved_runs;
-            next_run_ = std::max<std::uint64_t>(next_run_, found.reserved_runs + 1);
-            interrupt_active_runs();
-        }
+        runs_.rebuild(store_);
+        if (!found.clean) runs_.after_crash(found.reserved_runs, report_); // what it may have handed out is never used
         const bool snapshot_due = session->snapshot_due_at_open();
         // The deleter is a function made here: an engine in memory never names the session's
         // destructor, so nothing of the durable code is compiled into programs without it.
@@ -173,23 +146,14 @@ public:
         garbage freed;
         {
             std::unique_lock lock(mutex_);
-            if (options.parent && !known(*options.parent))
-                throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
-                                                   " does not exist in this database");
-            ensure_session_locked(); // from here on, next_run_ is the next id after the registry's
-            run_info info{.id = run_id{next_run_},
-                          .name = std::move(options.name),
-                          .tags = std::move(options.tags),
-                          .parent = options.parent,
-                          .status = run_status::active,
-                          .started = std::chrono::system_clock::now(),
-                          .ended = std::nullopt};
-            write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), RunCodec::encode(info)};
-            statuses_.reserve(); // so that recording the status after the commit cannot fail
-            if (log_) log_->reserve(version_ + 1, next_run_);
-            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.push_back(run_status::active); });
+            const run_info info = runs_.make_run(std::move(options)); // checks the parent first
+            ensure_session_locked();
+            write_op op = runs_.record_op(info);
+            runs_.prepare_add();
+            if (log_) log_->reserve(version_ + 1, runs_.next_id());
+            commit_locked(std::span(&op, 1), ticket, freed, [&] { runs_.added(); });
             id = info.id;
-            ++next_run_;
+            runs_.advance();
         }
         finish(ticket, freed);
         return id;
@@ -220,27 +184,19 @@ public:
     }
 
     run_info run(run_id run) const {
-        check_known(run);
+        runs_.check_known(run);
         const pinned at = pin_for_point_read();
-        return load_run(run, at.version());
+        return runs_.load(store_, run, at.version());
     }
 
     /// Every run's record, oldest first; only those with status `only` when given.
     std::vector<run_info> runs(std::optional<run_status> only = std::nullopt) const {
         const pinned at = pin_for_point_read();
-        const std::string prefix = run_catalog_prefix();
-        std::vector<run_info> out;
-        store_.scan_prefix(prefix, at.version(), [&](std::string_view key, const stored_record& rec) {
-            run_info info = decode_run(rec, run_id{read_big_endian<std::uint64_t>(key, prefix.size())});
-            if (!only || info.status == *only) out.push_back(std::move(info));
-        });
-        return out;
+        return runs_.list(store_, at.version(), only);
     }
 
     /// Throws unknown_run unless run is a run of this database. Lock-free.
-    void check_known(run_id run) const {
-        if (!known(run)) throw unknown(run, "");
-    }
+    void check_known(run_id run) const { runs_.check_known(run); }
 
     // ---- Reading
 
@@ -311,7 +267,7 @@ public:
         garbage freed;
         {
             std::unique_lock lock(mutex_);
-            check_writable(run);
+            runs_.check_writable(run);
             if (!check(std::as_const(store_))) return std::nullopt;
             version = commit_locked(ops, ticket, freed, [] {});
         }
@@ -453,11 +409,9 @@ private:
     version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, garbage& freed, Publish&& publish) {
         ensure_session_locked();
         const version_t version = version_ + 1;
-        const commit_context context{version, &store_, [](const void* store, std::string_view key) {
-                                         return static_cast<const backend_type*>(store)->find(key);
-                                     }};
         for (write_op& op : ops)
-            if (op.finalize) std::exchange(op.finalize, nullptr)(op, context);
+            if (op.finalize) [[unlikely]]
+                finalize(op, version);
         if (log_) {
             log_->reserve(version, 0);
             ticket = log_->append(std::span<const write_op>(ops), version); // throws when failed
@@ -479,20 +433,9 @@ private:
     // runs it left active, interrupted.
     void ensure_session_locked() {
         if (!log_ || log_started_) return;
-        version_ = log_->start(version_, next_run_);
+        version_ = log_->start(version_, runs_.next_id());
         log_started_ = true;
-        std::vector<write_op> ops;
-        if (const std::uint64_t first = statuses_.next_id(); next_run_ > first) {
-            ops.push_back({write_op::kind::put, run_gap_key(default_namespace, first), {}});
-            append_big_endian(ops.back().bytes, next_run_ - 1);
-            statuses_.add_gap(next_run_ - 1); // ids that are no runs either way: seen at once
-        }
-        for (const run_id run : interrupted_) {
-            run_info info = load_run(run, latest_version);
-            info.status = run_status::interrupted;
-            ops.push_back({write_op::kind::put, run_catalog_key(default_namespace, run.value), RunCodec::encode(info)});
-        }
-        interrupted_.clear();
+        std::vector<write_op> ops = runs_.session_start_ops(store_);
         if (ops.empty()) return;
         std::uint64_t ticket = 0;
         garbage freed; // released with the lock held: this happens once a session
@@ -507,32 +450,34 @@ private:
         garbage freed;
         {
             std::unique_lock lock(mutex_);
-            const auto current = statuses_.get(run);
-            if (!current) throw unknown(run, what);
+            const auto current = runs_.status(run);
+            if (!current) throw runs_.unknown(run, what);
             const run_status status = next(*current);
-            run_info info = load_run(run, latest_version);
+            run_info info = runs_.load(store_, run, latest_version);
             info.status = status;
             info.ended = status == run_status::active ? std::nullopt
                                                       : std::optional(std::chrono::system_clock::now());
-            write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), RunCodec::encode(info)};
-            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run, status); });
+            write_op op = runs_.record_op(info);
+            commit_locked(std::span(&op, 1), ticket, freed, [&] { runs_.set(run, status); });
         }
         finish(ticket, freed);
     }
 
-    // Runs left active by a session that crashed are interrupted: at once in memory, in the
-    // run index with this session's first write (opening writes nothing).
-    void interrupt_active_runs() {
-        statuses_.for_each([&](run_id run, run_status status) {
-            if (status == run_status::active) interrupted_.push_back(run);
-        });
-        for (const run_id run : interrupted_) statuses_.set(run, run_status::interrupted);
-        report_.interrupted = interrupted_;
+    // Out of line, so that commits without hooks keep the commit path as it was.
+    [[gnu::noinline]] void finalize(write_op& op, version_t version) const {
+        const commit_context context{version, &store_, [](const void* store, std::string_view key) {
+                                         return static_cast<const backend_type*>(store)->find(key);
+                                     }};
+        std::exchange(op.finalize, nullptr)(op, context);
+    }
+    [[gnu::noinline]] void notify(std::span<const write_op> ops, version_t version) const {
+        for (batch_observer* o : observers_) o->applied(version, ops);
     }
 
     // The store takes the ops' keys and bytes: the ops are left empty.
     void apply(std::span<write_op> ops, version_t version) {
-        for (batch_observer* o : observers_) o->applied(version, ops);
+        if (!observers_.empty()) [[unlikely]]
+            notify(ops, version);
         for (auto& op : ops) {
             if (op.op == write_op::kind::put) store_.put(std::move(op.key), std::move(op.bytes), version);
             else store_.erase(op.key, version);
@@ -557,103 +502,17 @@ private:
         }
     }
 
-    // Rebuilds run statuses from the recovered run index and its gaps, checking that they
-    // cover the ids from 1 on without overlap and that parents are earlier runs.
-    void rebuild_runs() {
-        auto corrupt = [](const std::string& what) {
-            return error(errc::corruption, "inmem: the run index " + what + "; restore the directory from a backup");
-        };
-        const std::string gap_prefix = run_catalog_prefix(catalog_kind::run_gap);
-        std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps; // first, last
-        store_.scan_prefix(gap_prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
-            gaps.emplace_back(read_big_endian<std::uint64_t>(key, gap_prefix.size()),
-                              read_big_endian<std::uint64_t>(rec.bytes, 0)); // lengths checked by recovery
-        });
-        auto gap = gaps.begin();
-        auto gaps_before = [&](std::uint64_t id) {
-            for (; gap != gaps.end() && gap->first == statuses_.next_id() && gap->first < id; ++gap) {
-                if (gap->second >= id || gap->second >= version_limit)
-                    throw corrupt("has a gap from run " + std::to_string(gap->first) + " to " +
-                                  std::to_string(gap->second) + " that overlaps " + describe_run(run_id{id}));
-                statuses_.add_gap(gap->second);
-            }
-        };
-        const std::string prefix = run_catalog_prefix();
-        store_.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
-            const run_id id{read_big_endian<std::uint64_t>(key, prefix.size())};
-            gaps_before(id.value);
-            if (id.value != statuses_.next_id())
-                throw corrupt("skips from run " + std::to_string(statuses_.next_id() - 1) + " to " + describe_run(id));
-            const run_info info = decode_run(rec, id);
-            if (info.id != id) throw corrupt("holds the record of " + describe_run(info.id) + " as " + describe_run(id));
-            if (info.parent && !known(*info.parent))
-                throw corrupt("gives " + describe_run(id) + " a parent, " + describe_run(*info.parent) +
-                              ", that is not an earlier run");
-            if (static_cast<std::uint8_t>(info.status) > static_cast<std::uint8_t>(run_status::interrupted))
-                throw corrupt("gives " + describe_run(id) + " an unknown status");
-            statuses_.reserve();
-            statuses_.push_back(info.status);
-        });
-        gaps_before(version_limit);
-        if (gap != gaps.end())
-            throw corrupt("has a gap from run " + std::to_string(gap->first) + " that does not follow its runs");
-    }
-
-    bool known(run_id run) const noexcept { return statuses_.get(run).has_value(); }
-
-    error unknown(run_id run, const char* what) const {
-        const bool lost = statuses_.in_gap(run);
-        return error(errc::unknown_run, std::string("inmem: ") + what + (*what ? ": " : "") + describe_run(run) +
-                                            (lost ? " does not exist: its id was reserved by a session that "
-                                                    "crashed before the run was durable, and is never used"
-                                                  : " does not exist in this database (begin_run returns run ids)"));
-    }
-
-    void check_writable(run_id run) const {
-        const auto current = statuses_.get(run);
-        if (!current) throw unknown(run, "cannot write");
-        const run_status status = *current;
-        if (status == run_status::interrupted)
-            throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) +
-                                                  ": it was interrupted (the process writing while it was active "
-                                                  "stopped without closing the database); resume_run(run) to go on "
-                                                  "writing, or end_run(run, status) to close it");
-        if (status != run_status::active)
-            throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) + ": it has ended (" +
-                                                  std::string(to_string(status)) +
-                                                  "); begin a new run to write more");
-    }
-
-    run_info load_run(run_id run, version_t at) const {
-        const stored_record* rec = store_.find(run_catalog_key(default_namespace, run.value), at);
-        if (!rec) throw error(errc::corruption, "inmem: the run index has no record of " + describe_run(run));
-        return decode_run(*rec, run);
-    }
-
-    // Decodes a run record; a run interrupted at this open reads so before its record does.
-    run_info decode_run(const stored_record& rec, run_id run) const {
-        auto info = RunCodec::decode(rec.bytes);
-        if (!info)
-            throw error(errc::corruption, "inmem: the run index record of " + describe_run(run) +
-                                              " does not decode: " + info.error().message());
-        if (info.value().status == run_status::active && statuses_.get(run) == run_status::interrupted)
-            info.value().status = run_status::interrupted;
-        return std::move(info).value();
-    }
-
     // Writers, one at a time.
     mutable mutex_type mutex_;
     version_t version_ = 0;          // the last commit's version, under mutex_
     std::size_t collect_at_ = 256;   // garbage count that triggers a collect, under mutex_
-    std::uint64_t next_run_ = 1;     // the id begin_run hands out next, under mutex_
     bool log_started_ = false;       // under mutex_
-    std::vector<run_id> interrupted_; // interrupted at open, not yet written; under mutex_
     // Anyone. Each on its own cache line: readers read them on every call, and a line the
     // writer dirties on every commit (the fields above) must not hold what they read.
     alignas(64) backend_type store_;
     alignas(64) std::atomic<version_t> visible_{0}; // the newest version readers may read
     mutable snapshots_type snapshots_;
-    run_statuses statuses_; // of every run, and the gaps between their ids
+    run_registry<RunCodec> runs_; // which ids are runs, their statuses, the next id
     std::string (*describe_)(std::string_view) = &describe_key; // keys in error messages
     std::vector<batch_observer*> observers_; // set at construction
 

@@ -78,6 +78,9 @@ enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
 /// What a catalog key holds.
 enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1 };
 
+/// The version to read at to see the latest of everything.
+inline constexpr version_t latest_version = ~version_t{0};
+
 /// The namespace every key uses until namespaces are exposed.
 inline constexpr std::uint32_t default_namespace = 0;
 

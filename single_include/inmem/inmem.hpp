@@ -483,6 +483,9 @@ enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
 /// What a catalog key holds.
 enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1 };
 
+/// The version to read at to see the latest of everything.
+inline constexpr version_t latest_version = ~version_t{0};
+
 /// The namespace every key uses until namespaces are exposed.
 inline constexpr std::uint32_t default_namespace = 0;
 
@@ -3002,209 +3005,18 @@ struct strict {
 // ---- begin inmem/engine.hpp ----
 // inmem/engine.hpp: the core every primitive writes and reads through.
 //
-// The engine owns the store, the lock, the version counter, the run registry and, when the
-// database lives in a directory, a durable session (durability/session.hpp) behind the
-// commit_log interface. It knows nothing of the schema: primitives hand it encoded keys and
-// values, and the run index's records are coded by RunCodec (primitives/runs.hpp). Every change goes through commit_locked(), under the writers' lock: it assigns the
-// next version (reserved durably first, so no version anybody saw is ever reused), logs the
-// change, applies it and publishes the version to readers; the committer then, outside the
-// lock, frees collected garbage and waits for the durability its policy promises
+// The engine owns the store, the lock, the version counter, the run registry
+// (run_registry.hpp) and, when the database lives in a directory, a durable session
+// (durability/session.hpp) behind the commit_log interface: the three parts, of which this
+// file is the commit, read and MVCC core. It knows nothing of the schema: primitives hand it
+// encoded keys and values, and the run index's records are coded by RunCodec
+// (primitives/runs.hpp). Every change goes through commit_locked(), under the writers'
+// lock: it assigns the next version (reserved durably first, so no version anybody saw is
+// ever reused), runs the ops' finalize hooks, logs the change, shows it to the batch
+// observers, applies it and publishes the version to readers; the committer then, outside
+// the lock, frees collected garbage and waits for the durability its policy promises
 // (finish()). Readers pin a snapshot and take no lock.
-//
-// Run ids are dense from 1, except where a crashed session had reserved ids it may have
-// handed out: the next session's first commit records them as a gap of the run index
-// (storage/key.hpp), and they are never runs. Runs left active by a crashed session are
-// interrupted at the next open (in memory at once, in the run index with that same commit).
 
-// ---- begin inmem/concurrency/run_statuses.hpp ----
-// inmem/concurrency/run_statuses.hpp: the status of every run, readable without a lock.
-//
-// Run ids are dense from 1, except for gaps: ids a crashed session may have handed out,
-// which never become runs. The registry keeps one status per run (an append-only array) and
-// the gaps as a short sorted list, published whole (a new copy per gap: gaps come one per
-// crash), so a run's slot is its id minus the gap ids before it. One writer at a time adds
-// runs and gaps and changes statuses; readers look up any id concurrently.
-
-// ---- begin inmem/concurrency/append_only_array.hpp ----
-// inmem/concurrency/append_only_array.hpp: an array one writer appends to and anyone reads.
-
-#include <array>
-#include <atomic>
-#include <bit>
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-
-namespace inmem::detail {
-
-/// Elements of type T (small, trivially copyable) in chunks of doubling size that never move:
-/// readers load size() and any element below it without a lock; one writer at a time calls
-/// push_back and set. Elements are atomics, so reads and writes of one element do not race.
-template <class T>
-class append_only_array {
-    static constexpr std::size_t first_bits = 6; // chunk k holds 2^(k + 6) elements
-    static constexpr std::size_t chunk_count = 58;
-
-public:
-    append_only_array() = default;
-    append_only_array(const append_only_array&) = delete;
-    append_only_array& operator=(const append_only_array&) = delete;
-    ~append_only_array() {
-        for (auto& c : chunks_) delete[] c.load(std::memory_order_relaxed);
-    }
-
-    std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
-
-    /// Element i < size().
-    T get(std::size_t i) const noexcept { return at(i).load(std::memory_order_acquire); }
-
-    /// Sets element i < size(). The writer only.
-    void set(std::size_t i, T value) noexcept { at(i).store(value, std::memory_order_release); }
-
-    /// Makes room for n more elements. The writer only. Throws std::bad_alloc.
-    void reserve(std::size_t n = 1) {
-        const std::size_t size = size_.load(std::memory_order_relaxed);
-        for (std::size_t i = size; i < size + n;) {
-            const auto [chunk, offset] = locate(i);
-            if (!chunks_[chunk].load(std::memory_order_relaxed))
-                chunks_[chunk].store(new std::atomic<T>[std::size_t{1} << (chunk + first_bits)],
-                                     std::memory_order_release);
-            i += (std::size_t{1} << (chunk + first_bits)) - offset; // the next chunk's first index
-        }
-    }
-
-    /// Appends value. The writer only. Throws std::bad_alloc (only without reserve()
-    /// first), leaving the array unchanged.
-    void push_back(T value) {
-        reserve(1);
-        const std::size_t i = size_.load(std::memory_order_relaxed);
-        const auto [chunk, offset] = locate(i);
-        chunks_[chunk].load(std::memory_order_relaxed)[offset].store(value, std::memory_order_relaxed);
-        size_.store(i + 1, std::memory_order_release);
-    }
-
-private:
-    static std::pair<std::size_t, std::size_t> locate(std::size_t i) noexcept {
-        const std::size_t c = i + (std::size_t{1} << first_bits);
-        // (c | 2^first_bits: c is that large anyway; saying so lets the compiler see chunk >= 0.)
-        const std::size_t chunk =
-            static_cast<std::size_t>(std::bit_width(c | (std::size_t{1} << first_bits))) - first_bits - 1;
-        return {chunk, c - (std::size_t{1} << (chunk + first_bits))};
-    }
-    std::atomic<T>& at(std::size_t i) const noexcept {
-        const auto [chunk, offset] = locate(i);
-        return chunks_[chunk].load(std::memory_order_acquire)[offset];
-    }
-
-    std::array<std::atomic<std::atomic<T>*>, chunk_count> chunks_{};
-    std::atomic<std::size_t> size_{0};
-};
-
-} // namespace inmem::detail
-// ---- end inmem/concurrency/append_only_array.hpp ----
-
-#include <algorithm>
-#include <atomic>
-#include <cstdint>
-#include <memory>
-#include <optional>
-#include <vector>
-
-namespace inmem::detail {
-
-class run_statuses {
-    struct gap_list {
-        std::vector<std::uint64_t> first, last; // gap i: ids first[i]..last[i]
-        std::vector<std::uint64_t> skipped;     // ids in gaps 0..i
-    };
-
-public:
-    run_statuses() = default;
-    run_statuses(const run_statuses&) = delete;
-    run_statuses& operator=(const run_statuses&) = delete;
-
-    /// The id the next run or gap starts at.
-    std::uint64_t next_id() const noexcept { return next_id_.load(std::memory_order_acquire); }
-
-    /// Number of runs (gaps not counted).
-    std::size_t size() const noexcept { return statuses_.size(); }
-
-    /// The status of run, or nullopt when it is no run (0, past the last, or in a gap).
-    std::optional<run_status> get(run_id run) const noexcept {
-        const std::size_t n = statuses_.size(); // before the gaps: a run seen comes with its gaps
-        const auto slot = slot_of(run);
-        if (!slot || *slot >= n) return std::nullopt;
-        return statuses_.get(*slot);
-    }
-
-    /// Whether run's id lies in a gap (it was reserved by a crashed session, never a run).
-    bool in_gap(run_id run) const noexcept {
-        const gap_list* g = gaps_.load(std::memory_order_acquire);
-        if (!g) return false;
-        const auto k = static_cast<std::size_t>(std::upper_bound(g->first.begin(), g->first.end(), run.value) -
-                                                g->first.begin());
-        return k > 0 && run.value <= g->last[k - 1];
-    }
-
-    /// The writer: sets the status of an existing run.
-    void set(run_id run, run_status status) noexcept { statuses_.set(*slot_of(run), status); }
-
-    /// The writer: makes room so that the next push_back cannot fail. Throws std::bad_alloc.
-    void reserve() { statuses_.reserve(1); }
-
-    /// The writer: adds the run next_id(), with status (after reserve(): does not throw).
-    void push_back(run_status status) noexcept {
-        statuses_.push_back(status);
-        next_id_.store(next_id_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    }
-
-    /// The writer: ids next_id()..last are a gap. Throws std::bad_alloc, changing nothing.
-    void add_gap(std::uint64_t last) {
-        const std::uint64_t first = next_id_.load(std::memory_order_relaxed);
-        if (last < first) return;
-        const gap_list* old = gaps_.load(std::memory_order_relaxed);
-        auto next = old ? std::make_unique<gap_list>(*old) : std::make_unique<gap_list>();
-        next->first.push_back(first);
-        next->last.push_back(last);
-        next->skipped.push_back((next->skipped.empty() ? 0 : next->skipped.back()) + (last - first + 1));
-        versions_.reserve(versions_.size() + 1);
-        gaps_.store(next.get(), std::memory_order_release);
-        versions_.push_back(std::move(next)); // old lists stay: a reader may hold one
-        next_id_.store(last + 1, std::memory_order_release);
-    }
-
-    /// Calls f(run_id, run_status) for every run, in id order.
-    template <class F>
-    void for_each(F&& f) const {
-        const gap_list* g = gaps_.load(std::memory_order_acquire);
-        std::uint64_t id = 1;
-        std::size_t k = 0;
-        for (std::size_t slot = 0; slot < statuses_.size(); ++slot, ++id) {
-            while (g && k < g->first.size() && g->first[k] == id) id = g->last[k++] + 1;
-            f(run_id{id}, statuses_.get(slot));
-        }
-    }
-
-private:
-    std::optional<std::size_t> slot_of(run_id run) const noexcept {
-        if (run.value == 0) return std::nullopt;
-        const gap_list* g = gaps_.load(std::memory_order_acquire);
-        if (!g) return static_cast<std::size_t>(run.value - 1);
-        const auto k = static_cast<std::size_t>(std::upper_bound(g->first.begin(), g->first.end(), run.value) -
-                                                g->first.begin());
-        if (k == 0) return static_cast<std::size_t>(run.value - 1);
-        if (run.value <= g->last[k - 1]) return std::nullopt;
-        return static_cast<std::size_t>(run.value - 1 - g->skipped[k - 1]);
-    }
-
-    append_only_array<run_status> statuses_;          // of the runs, in id order
-    std::atomic<const gap_list*> gaps_{nullptr};      // the latest list
-    std::vector<std::unique_ptr<gap_list>> versions_; // every list published (the writer's)
-    std::atomic<std::uint64_t> next_id_{1};
-};
-
-} // namespace inmem::detail
-// ---- end inmem/concurrency/run_statuses.hpp ----
 // ---- begin inmem/durability/commit_log.hpp ----
 // inmem/durability/commit_log.hpp: what the engine asks of durability, as an interface.
 //
@@ -3502,6 +3314,431 @@ private:
 
 } // namespace inmem::detail
 // ---- end inmem/durability/session.hpp ----
+// ---- begin inmem/run_registry.hpp ----
+// inmem/run_registry.hpp: the engine's run registry: which run ids are runs, their
+// statuses (lock-free, for the check on every call), the next id, and the run index's
+// records (catalog space) it writes through the engine's commits and rebuilds at open.
+//
+// Run ids are dense from 1, except where a crashed session had reserved ids it may have
+// handed out: the next session's first commit records them as a gap of the run index
+// (storage/key.hpp), and they are never runs. Runs left active by a crashed session are
+// interrupted at the next open (in memory at once, in the run index with that same commit).
+// The registry decides and describes; the engine (engine.hpp) locks, commits and publishes.
+
+// ---- begin inmem/concurrency/run_statuses.hpp ----
+// inmem/concurrency/run_statuses.hpp: the status of every run, readable without a lock.
+//
+// Run ids are dense from 1, except for gaps: ids a crashed session may have handed out,
+// which never become runs. The registry keeps one status per run (an append-only array) and
+// the gaps as a short sorted list, published whole (a new copy per gap: gaps come one per
+// crash), so a run's slot is its id minus the gap ids before it. One writer at a time adds
+// runs and gaps and changes statuses; readers look up any id concurrently.
+
+// ---- begin inmem/concurrency/append_only_array.hpp ----
+// inmem/concurrency/append_only_array.hpp: an array one writer appends to and anyone reads.
+
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace inmem::detail {
+
+/// Elements of type T (small, trivially copyable) in chunks of doubling size that never move:
+/// readers load size() and any element below it without a lock; one writer at a time calls
+/// push_back and set. Elements are atomics, so reads and writes of one element do not race.
+template <class T>
+class append_only_array {
+    static constexpr std::size_t first_bits = 6; // chunk k holds 2^(k + 6) elements
+    static constexpr std::size_t chunk_count = 58;
+
+public:
+    append_only_array() = default;
+    append_only_array(const append_only_array&) = delete;
+    append_only_array& operator=(const append_only_array&) = delete;
+    ~append_only_array() {
+        for (auto& c : chunks_) delete[] c.load(std::memory_order_relaxed);
+    }
+
+    std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
+
+    /// Element i < size().
+    T get(std::size_t i) const noexcept { return at(i).load(std::memory_order_acquire); }
+
+    /// Sets element i < size(). The writer only.
+    void set(std::size_t i, T value) noexcept { at(i).store(value, std::memory_order_release); }
+
+    /// Makes room for n more elements. The writer only. Throws std::bad_alloc.
+    void reserve(std::size_t n = 1) {
+        const std::size_t size = size_.load(std::memory_order_relaxed);
+        for (std::size_t i = size; i < size + n;) {
+            const auto [chunk, offset] = locate(i);
+            if (!chunks_[chunk].load(std::memory_order_relaxed))
+                chunks_[chunk].store(new std::atomic<T>[std::size_t{1} << (chunk + first_bits)],
+                                     std::memory_order_release);
+            i += (std::size_t{1} << (chunk + first_bits)) - offset; // the next chunk's first index
+        }
+    }
+
+    /// Appends value. The writer only. Throws std::bad_alloc (only without reserve()
+    /// first), leaving the array unchanged.
+    void push_back(T value) {
+        reserve(1);
+        const std::size_t i = size_.load(std::memory_order_relaxed);
+        const auto [chunk, offset] = locate(i);
+        chunks_[chunk].load(std::memory_order_relaxed)[offset].store(value, std::memory_order_relaxed);
+        size_.store(i + 1, std::memory_order_release);
+    }
+
+private:
+    static std::pair<std::size_t, std::size_t> locate(std::size_t i) noexcept {
+        const std::size_t c = i + (std::size_t{1} << first_bits);
+        // (c | 2^first_bits: c is that large anyway; saying so lets the compiler see chunk >= 0.)
+        const std::size_t chunk =
+            static_cast<std::size_t>(std::bit_width(c | (std::size_t{1} << first_bits))) - first_bits - 1;
+        return {chunk, c - (std::size_t{1} << (chunk + first_bits))};
+    }
+    std::atomic<T>& at(std::size_t i) const noexcept {
+        const auto [chunk, offset] = locate(i);
+        return chunks_[chunk].load(std::memory_order_acquire)[offset];
+    }
+
+    std::array<std::atomic<std::atomic<T>*>, chunk_count> chunks_{};
+    std::atomic<std::size_t> size_{0};
+};
+
+} // namespace inmem::detail
+// ---- end inmem/concurrency/append_only_array.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace inmem::detail {
+
+class run_statuses {
+    struct gap_list {
+        std::vector<std::uint64_t> first, last; // gap i: ids first[i]..last[i]
+        std::vector<std::uint64_t> skipped;     // ids in gaps 0..i
+    };
+
+public:
+    run_statuses() = default;
+    run_statuses(const run_statuses&) = delete;
+    run_statuses& operator=(const run_statuses&) = delete;
+
+    /// The id the next run or gap starts at.
+    std::uint64_t next_id() const noexcept { return next_id_.load(std::memory_order_acquire); }
+
+    /// Number of runs (gaps not counted).
+    std::size_t size() const noexcept { return statuses_.size(); }
+
+    /// The status of run, or nullopt when it is no run (0, past the last, or in a gap).
+    std::optional<run_status> get(run_id run) const noexcept {
+        const std::size_t n = statuses_.size(); // before the gaps: a run seen comes with its gaps
+        const auto slot = slot_of(run);
+        if (!slot || *slot >= n) return std::nullopt;
+        return statuses_.get(*slot);
+    }
+
+    /// Whether run's id lies in a gap (it was reserved by a crashed session, never a run).
+    bool in_gap(run_id run) const noexcept {
+        const gap_list* g = gaps_.load(std::memory_order_acquire);
+        if (!g) return false;
+        const auto k = static_cast<std::size_t>(std::upper_bound(g->first.begin(), g->first.end(), run.value) -
+                                                g->first.begin());
+        return k > 0 && run.value <= g->last[k - 1];
+    }
+
+    /// The writer: sets the status of an existing run.
+    void set(run_id run, run_status status) noexcept { statuses_.set(*slot_of(run), status); }
+
+    /// The writer: makes room so that the next push_back cannot fail. Throws std::bad_alloc.
+    void reserve() { statuses_.reserve(1); }
+
+    /// The writer: adds the run next_id(), with status (after reserve(): does not throw).
+    void push_back(run_status status) noexcept {
+        statuses_.push_back(status);
+        next_id_.store(next_id_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+
+    /// The writer: ids next_id()..last are a gap. Throws std::bad_alloc, changing nothing.
+    void add_gap(std::uint64_t last) {
+        const std::uint64_t first = next_id_.load(std::memory_order_relaxed);
+        if (last < first) return;
+        const gap_list* old = gaps_.load(std::memory_order_relaxed);
+        auto next = old ? std::make_unique<gap_list>(*old) : std::make_unique<gap_list>();
+        next->first.push_back(first);
+        next->last.push_back(last);
+        next->skipped.push_back((next->skipped.empty() ? 0 : next->skipped.back()) + (last - first + 1));
+        versions_.reserve(versions_.size() + 1);
+        gaps_.store(next.get(), std::memory_order_release);
+        versions_.push_back(std::move(next)); // old lists stay: a reader may hold one
+        next_id_.store(last + 1, std::memory_order_release);
+    }
+
+    /// Calls f(run_id, run_status) for every run, in id order.
+    template <class F>
+    void for_each(F&& f) const {
+        const gap_list* g = gaps_.load(std::memory_order_acquire);
+        std::uint64_t id = 1;
+        std::size_t k = 0;
+        for (std::size_t slot = 0; slot < statuses_.size(); ++slot, ++id) {
+            while (g && k < g->first.size() && g->first[k] == id) id = g->last[k++] + 1;
+            f(run_id{id}, statuses_.get(slot));
+        }
+    }
+
+private:
+    std::optional<std::size_t> slot_of(run_id run) const noexcept {
+        if (run.value == 0) return std::nullopt;
+        const gap_list* g = gaps_.load(std::memory_order_acquire);
+        if (!g) return static_cast<std::size_t>(run.value - 1);
+        const auto k = static_cast<std::size_t>(std::upper_bound(g->first.begin(), g->first.end(), run.value) -
+                                                g->first.begin());
+        if (k == 0) return static_cast<std::size_t>(run.value - 1);
+        if (run.value <= g->last[k - 1]) return std::nullopt;
+        return static_cast<std::size_t>(run.value - 1 - g->skipped[k - 1]);
+    }
+
+    append_only_array<run_status> statuses_;          // of the runs, in id order
+    std::atomic<const gap_list*> gaps_{nullptr};      // the latest list
+    std::vector<std::unique_ptr<gap_list>> versions_; // every list published (the writer's)
+    std::atomic<std::uint64_t> next_id_{1};
+};
+
+} // namespace inmem::detail
+// ---- end inmem/concurrency/run_statuses.hpp ----
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace inmem::detail {
+
+inline std::string describe_run(run_id run) { return "run " + std::to_string(run.value); }
+
+inline std::string run_catalog_prefix(catalog_kind kind = catalog_kind::run) {
+    std::string prefix;
+    append_big_endian(prefix, default_namespace);
+    prefix.push_back(static_cast<char>(key_space::catalog));
+    prefix.push_back(static_cast<char>(kind));
+    return prefix;
+}
+
+/// How the engine writes and reads the run index's records: the coding comes from above
+/// (primitives/runs.hpp reflects run_info through the schema codec), so the engine includes
+/// nothing of the schema layer.
+template <class C>
+concept run_record_coding = requires(const run_info& info, std::string_view bytes) {
+    { C::encode(info) } -> std::convertible_to<std::string>;
+    { C::decode(bytes).has_value() } -> std::convertible_to<bool>;
+    { C::decode(bytes).value() } -> std::convertible_to<run_info>;
+};
+
+/// The run registry of an engine whose run records are coded by RunCodec.
+template <run_record_coding RunCodec>
+class run_registry {
+public:
+    // ---- Lock-free
+
+    /// Whether run is a run of this database. Lock-free.
+    bool known(run_id run) const noexcept { return statuses_.get(run).has_value(); }
+
+    /// Throws unknown_run unless run is a run of this database. Lock-free.
+    void check_known(run_id run) const {
+        if (!known(run)) throw unknown(run, "");
+    }
+
+    /// The status of run, or nullopt when it is none. Lock-free.
+    std::optional<run_status> status(run_id run) const noexcept { return statuses_.get(run); }
+
+    /// The error for a run id that is no run (what: the operation, or "").
+    error unknown(run_id run, const char* what) const {
+        const bool lost = statuses_.in_gap(run);
+        return error(errc::unknown_run, std::string("inmem: ") + what + (*what ? ": " : "") + describe_run(run) +
+                                            (lost ? " does not exist: its id was reserved by a session that "
+                                                    "crashed before the run was durable, and is never used"
+                                                  : " does not exist in this database (begin_run returns run ids)"));
+    }
+
+    /// Throws unless run is active (under the writers' lock, so that it stays so until the commit).
+    void check_writable(run_id run) const {
+        const auto current = statuses_.get(run);
+        if (!current) throw unknown(run, "cannot write");
+        const run_status status = *current;
+        if (status == run_status::interrupted)
+            throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) +
+                                                  ": it was interrupted (the process writing while it was active "
+                                                  "stopped without closing the database); resume_run(run) to go on "
+                                                  "writing, or end_run(run, status) to close it");
+        if (status != run_status::active)
+            throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) + ": it has ended (" +
+                                                  std::string(to_string(status)) +
+                                                  "); begin a new run to write more");
+    }
+
+    /// The record of run as of version at (or latest_version). Throws corruption when missing.
+    template <class Store>
+    run_info load(const Store& store, run_id run, version_t at) const {
+        const stored_record* rec = store.find(run_catalog_key(default_namespace, run.value), at);
+        if (!rec) throw error(errc::corruption, "inmem: the run index has no record of " + describe_run(run));
+        return decode(*rec, run);
+    }
+
+    /// Decodes a run record; a run interrupted at this open reads so before its record does.
+    run_info decode(const stored_record& rec, run_id run) const {
+        auto info = RunCodec::decode(rec.bytes);
+        if (!info)
+            throw error(errc::corruption, "inmem: the run index record of " + describe_run(run) +
+                                              " does not decode: " + info.error().message());
+        if (info.value().status == run_status::active && statuses_.get(run) == run_status::interrupted)
+            info.value().status = run_status::interrupted;
+        return std::move(info).value();
+    }
+
+    /// Every run's record as of version at, oldest first; only those with status `only`.
+    template <class Store>
+    std::vector<run_info> list(const Store& store, version_t at, std::optional<run_status> only) const {
+        const std::string prefix = run_catalog_prefix();
+        std::vector<run_info> out;
+        store.scan_prefix(prefix, at, [&](std::string_view key, const stored_record& rec) {
+            run_info info = decode(rec, run_id{read_big_endian<std::uint64_t>(key, prefix.size())});
+            if (!only || info.status == *only) out.push_back(std::move(info));
+        });
+        return out;
+    }
+
+    // ---- Under the writers' lock
+
+    /// The id the next begin_run gets.
+    std::uint64_t next_id() const noexcept { return next_run_; }
+
+    /// A new run's record, with the next id (options.parent must be a run: checked here).
+    run_info make_run(run_options&& options) const {
+        if (options.parent && !known(*options.parent))
+            throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
+                                               " does not exist in this database");
+        return run_info{.id = run_id{next_run_},
+                        .name = std::move(options.name),
+                        .tags = std::move(options.tags),
+                        .parent = options.parent,
+                        .status = run_status::active,
+                        .started = std::chrono::system_clock::now(),
+                        .ended = std::nullopt};
+    }
+
+    /// The op that writes info to the run index.
+    static write_op record_op(const run_info& info) {
+        return {write_op::kind::put, run_catalog_key(default_namespace, info.id.value), RunCodec::encode(info)};
+    }
+
+    /// Before committing a new run: makes room for its status, so that publishing it cannot fail.
+    void prepare_add() { statuses_.reserve(); }
+    /// Once the new run's commit is visible (must not throw).
+    void added() noexcept { statuses_.push_back(run_status::active); }
+    /// Once the new run's commit returned: the next id.
+    void advance() noexcept { ++next_run_; }
+    /// Once a status change's commit is visible (must not throw).
+    void set(run_id run, run_status status) noexcept { statuses_.set(run, status); }
+
+    // ---- At open and at a session's first write
+
+    /// At open: rebuilds the statuses from the recovered run index and its gaps, checking that
+    /// they cover the ids from 1 on without overlap and that parents are earlier runs.
+    template <class Store>
+    void rebuild(const Store& store) {
+        auto corrupt = [](const std::string& what) {
+            return error(errc::corruption, "inmem: the run index " + what + "; restore the directory from a backup");
+        };
+        const std::string gap_prefix = run_catalog_prefix(catalog_kind::run_gap);
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps; // first, last
+        store.scan_prefix(gap_prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
+            gaps.emplace_back(read_big_endian<std::uint64_t>(key, gap_prefix.size()),
+                              read_big_endian<std::uint64_t>(rec.bytes, 0)); // lengths checked by recovery
+        });
+        auto gap = gaps.begin();
+        auto gaps_before = [&](std::uint64_t id) {
+            for (; gap != gaps.end() && gap->first == statuses_.next_id() && gap->first < id; ++gap) {
+                if (gap->second >= id || gap->second >= version_limit)
+                    throw corrupt("has a gap from run " + std::to_string(gap->first) + " to " +
+                                  std::to_string(gap->second) + " that overlaps " + describe_run(run_id{id}));
+                statuses_.add_gap(gap->second);
+            }
+        };
+        const std::string prefix = run_catalog_prefix();
+        store.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
+            const run_id id{read_big_endian<std::uint64_t>(key, prefix.size())};
+            gaps_before(id.value);
+            if (id.value != statuses_.next_id())
+                throw corrupt("skips from run " + std::to_string(statuses_.next_id() - 1) + " to " + describe_run(id));
+            const run_info info = decode(rec, id);
+            if (info.id != id) throw corrupt("holds the record of " + describe_run(info.id) + " as " + describe_run(id));
+            if (info.parent && !known(*info.parent))
+                throw corrupt("gives " + describe_run(id) + " a parent, " + describe_run(*info.parent) +
+                              ", that is not an earlier run");
+            if (static_cast<std::uint8_t>(info.status) > static_cast<std::uint8_t>(run_status::interrupted))
+                throw corrupt("gives " + describe_run(id) + " an unknown status");
+            statuses_.reserve();
+            statuses_.push_back(info.status);
+        });
+        gaps_before(version_limit);
+        if (gap != gaps.end())
+            throw corrupt("has a gap from run " + std::to_string(gap->first) + " that does not follow its runs");
+        next_run_ = statuses_.next_id();
+    }
+
+    /// After a session that crashed (reserved_runs: the ids it had reserved): those it may
+    /// have handed out are never used; the runs it left active are interrupted, at once in
+    /// memory, in the run index with session_start_ops. Records both in report.
+    void after_crash(std::uint64_t reserved_runs, recovery_report& report) {
+        if (reserved_runs >= next_run_) report.reserved_run = reserved_runs;
+        next_run_ = std::max<std::uint64_t>(next_run_, reserved_runs + 1);
+        statuses_.for_each([&](run_id run, run_status status) {
+            if (status == run_status::active) interrupted_.push_back(run);
+        });
+        for (const run_id run : interrupted_) statuses_.set(run, run_status::interrupted);
+        report.interrupted = interrupted_;
+    }
+
+    /// What the session's first commit writes after a crash: the ids the crashed session may
+    /// have handed out, as a gap of the run index, and the runs it left active, interrupted.
+    template <class Store>
+    std::vector<write_op> session_start_ops(const Store& store) {
+        std::vector<write_op> ops;
+        if (const std::uint64_t first = statuses_.next_id(); next_run_ > first) {
+            ops.push_back({write_op::kind::put, run_gap_key(default_namespace, first), {}});
+            append_big_endian(ops.back().bytes, next_run_ - 1);
+            statuses_.add_gap(next_run_ - 1); // ids that are no runs either way: seen at once
+        }
+        for (const run_id run : interrupted_) {
+            run_info info = load(store, run, latest_version);
+            info.status = run_status::interrupted;
+            ops.push_back(record_op(info));
+        }
+        interrupted_.clear();
+        return ops;
+    }
+
+private:
+    run_statuses statuses_;           // of every run, and the gaps between their ids
+    std::uint64_t next_run_ = 1;      // the id begin_run hands out next, under the writers' lock
+    std::vector<run_id> interrupted_; // interrupted at open, not yet written; under the lock
+};
+
+} // namespace inmem::detail
+// ---- end inmem/run_registry.hpp ----
 // ---- begin inmem/storage/memory.hpp ----
 // inmem/storage/memory.hpp: the in-memory storage backend, multi-version.
 //
@@ -3646,9 +3883,6 @@ private:
 #include <vector>
 
 namespace inmem::detail {
-
-/// The version to read at to see the latest of everything.
-inline constexpr version_t latest_version = std::numeric_limits<version_t>::max();
 
 /// One version of a key: the record (version and bytes) or, for an erasure, a tombstone.
 struct version_node {
@@ -3983,16 +4217,6 @@ struct memory {
 
 namespace inmem::detail {
 
-inline std::string describe_run(run_id run) { return "run " + std::to_string(run.value); }
-
-inline std::string run_catalog_prefix(catalog_kind kind = catalog_kind::run) {
-    std::string prefix;
-    append_big_endian(prefix, default_namespace);
-    prefix.push_back(static_cast<char>(key_space::catalog));
-    prefix.push_back(static_cast<char>(kind));
-    return prefix;
-}
-
 /// Sees every batch the engine applies, identically live and in recovery, in commit order:
 /// what a derived index (the run index's secondary indexes, a vector index) is built from,
 /// so that it is rebuilt on open exactly as it was kept. The engine calls it for the commits
@@ -4007,16 +4231,6 @@ public:
 
 protected:
     ~batch_observer() = default;
-};
-
-/// How the engine writes and reads the run index's records: the coding comes from above
-/// (primitives/runs.hpp reflects run_info through the schema codec), so the engine includes
-/// nothing of the schema layer.
-template <class C>
-concept run_record_coding = requires(const run_info& info, std::string_view bytes) {
-    { C::encode(info) } -> std::convertible_to<std::string>;
-    { C::decode(bytes).has_value() } -> std::convertible_to<bool>;
-    { C::decode(bytes).value() } -> std::convertible_to<run_info>;
 };
 
 template <storage_policy StoragePolicy, concurrency_policy ConcurrencyPolicy, durability_policy DurabilityPolicy,
@@ -4086,13 +4300,8 @@ public:
         version_ = report_.last_version;
         store_.collect(latest_version);
         visible_.store(version_);
-        rebuild_runs();
-        next_run_ = statuses_.next_id();
-        if (!found.clean) { // what the crashed session may have handed out is never used again
-            if (found.reserved_runs >= next_run_) report_.reserved_run = found.reserved_runs;
-            next_run_ = std::max<std::uint64_t>(next_run_, found.reserved_runs + 1);
-            interrupt_active_runs();
-        }
+        runs_.rebuild(store_);
+        if (!found.clean) runs_.after_crash(found.reserved_runs, report_); // what it may have handed out is never used
         const bool snapshot_due = session->snapshot_due_at_open();
         // The deleter is a function made here: an engine in memory never names the session's
         // destructor, so nothing of the durable code is compiled into programs without it.
@@ -4115,23 +4324,14 @@ public:
         garbage freed;
         {
             std::unique_lock lock(mutex_);
-            if (options.parent && !known(*options.parent))
-                throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
-                                                   " does not exist in this database");
-            ensure_session_locked(); // from here on, next_run_ is the next id after the registry's
-            run_info info{.id = run_id{next_run_},
-                          .name = std::move(options.name),
-                          .tags = std::move(options.tags),
-                          .parent = options.parent,
-                          .status = run_status::active,
-                          .started = std::chrono::system_clock::now(),
-                          .ended = std::nullopt};
-            write_op op{write_op::kind::put, run_catalog_key(default_namespace, info.id.value), RunCodec::encode(info)};
-            statuses_.reserve(); // so that recording the status after the commit cannot fail
-            if (log_) log_->reserve(version_ + 1, next_run_);
-            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.push_back(run_status::active); });
+            const run_info info = runs_.make_run(std::move(options)); // checks the parent first
+            ensure_session_locked();
+            write_op op = runs_.record_op(info);
+            runs_.prepare_add();
+            if (log_) log_->reserve(version_ + 1, runs_.next_id());
+            commit_locked(std::span(&op, 1), ticket, freed, [&] { runs_.added(); });
             id = info.id;
-            ++next_run_;
+            runs_.advance();
         }
         finish(ticket, freed);
         return id;
@@ -4162,27 +4362,19 @@ public:
     }
 
     run_info run(run_id run) const {
-        check_known(run);
+        runs_.check_known(run);
         const pinned at = pin_for_point_read();
-        return load_run(run, at.version());
+        return runs_.load(store_, run, at.version());
     }
 
     /// Every run's record, oldest first; only those with status `only` when given.
     std::vector<run_info> runs(std::optional<run_status> only = std::nullopt) const {
         const pinned at = pin_for_point_read();
-        const std::string prefix = run_catalog_prefix();
-        std::vector<run_info> out;
-        store_.scan_prefix(prefix, at.version(), [&](std::string_view key, const stored_record& rec) {
-            run_info info = decode_run(rec, run_id{read_big_endian<std::uint64_t>(key, prefix.size())});
-            if (!only || info.status == *only) out.push_back(std::move(info));
-        });
-        return out;
+        return runs_.list(store_, at.version(), only);
     }
 
     /// Throws unknown_run unless run is a run of this database. Lock-free.
-    void check_known(run_id run) const {
-        if (!known(run)) throw unknown(run, "");
-    }
+    void check_known(run_id run) const { runs_.check_known(run); }
 
     // ---- Reading
 
@@ -4253,7 +4445,7 @@ public:
         garbage freed;
         {
             std::unique_lock lock(mutex_);
-            check_writable(run);
+            runs_.check_writable(run);
             if (!check(std::as_const(store_))) return std::nullopt;
             version = commit_locked(ops, ticket, freed, [] {});
         }
@@ -4395,11 +4587,9 @@ private:
     version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, garbage& freed, Publish&& publish) {
         ensure_session_locked();
         const version_t version = version_ + 1;
-        const commit_context context{version, &store_, [](const void* store, std::string_view key) {
-                                         return static_cast<const backend_type*>(store)->find(key);
-                                     }};
         for (write_op& op : ops)
-            if (op.finalize) std::exchange(op.finalize, nullptr)(op, context);
+            if (op.finalize) [[unlikely]]
+                finalize(op, version);
         if (log_) {
             log_->reserve(version, 0);
             ticket = log_->append(std::span<const write_op>(ops), version); // throws when failed
@@ -4421,20 +4611,9 @@ private:
     // runs it left active, interrupted.
     void ensure_session_locked() {
         if (!log_ || log_started_) return;
-        version_ = log_->start(version_, next_run_);
+        version_ = log_->start(version_, runs_.next_id());
         log_started_ = true;
-        std::vector<write_op> ops;
-        if (const std::uint64_t first = statuses_.next_id(); next_run_ > first) {
-            ops.push_back({write_op::kind::put, run_gap_key(default_namespace, first), {}});
-            append_big_endian(ops.back().bytes, next_run_ - 1);
-            statuses_.add_gap(next_run_ - 1); // ids that are no runs either way: seen at once
-        }
-        for (const run_id run : interrupted_) {
-            run_info info = load_run(run, latest_version);
-            info.status = run_status::interrupted;
-            ops.push_back({write_op::kind::put, run_catalog_key(default_namespace, run.value), RunCodec::encode(info)});
-        }
-        interrupted_.clear();
+        std::vector<write_op> ops = runs_.session_start_ops(store_);
         if (ops.empty()) return;
         std::uint64_t ticket = 0;
         garbage freed; // released with the lock held: this happens once a session
@@ -4449,32 +4628,34 @@ private:
         garbage freed;
         {
             std::unique_lock lock(mutex_);
-            const auto current = statuses_.get(run);
-            if (!current) throw unknown(run, what);
+            const auto current = runs_.status(run);
+            if (!current) throw runs_.unknown(run, what);
             const run_status status = next(*current);
-            run_info info = load_run(run, latest_version);
+            run_info info = runs_.load(store_, run, latest_version);
             info.status = status;
             info.ended = status == run_status::active ? std::nullopt
                                                       : std::optional(std::chrono::system_clock::now());
-            write_op op{write_op::kind::put, run_catalog_key(default_namespace, run.value), RunCodec::encode(info)};
-            commit_locked(std::span(&op, 1), ticket, freed, [&] { statuses_.set(run, status); });
+            write_op op = runs_.record_op(info);
+            commit_locked(std::span(&op, 1), ticket, freed, [&] { runs_.set(run, status); });
         }
         finish(ticket, freed);
     }
 
-    // Runs left active by a session that crashed are interrupted: at once in memory, in the
-    // run index with this session's first write (opening writes nothing).
-    void interrupt_active_runs() {
-        statuses_.for_each([&](run_id run, run_status status) {
-            if (status == run_status::active) interrupted_.push_back(run);
-        });
-        for (const run_id run : interrupted_) statuses_.set(run, run_status::interrupted);
-        report_.interrupted = interrupted_;
+    // Out of line, so that commits without hooks keep the commit path as it was.
+    [[gnu::noinline]] void finalize(write_op& op, version_t version) const {
+        const commit_context context{version, &store_, [](const void* store, std::string_view key) {
+                                         return static_cast<const backend_type*>(store)->find(key);
+                                     }};
+        std::exchange(op.finalize, nullptr)(op, context);
+    }
+    [[gnu::noinline]] void notify(std::span<const write_op> ops, version_t version) const {
+        for (batch_observer* o : observers_) o->applied(version, ops);
     }
 
     // The store takes the ops' keys and bytes: the ops are left empty.
     void apply(std::span<write_op> ops, version_t version) {
-        for (batch_observer* o : observers_) o->applied(version, ops);
+        if (!observers_.empty()) [[unlikely]]
+            notify(ops, version);
         for (auto& op : ops) {
             if (op.op == write_op::kind::put) store_.put(std::move(op.key), std::move(op.bytes), version);
             else store_.erase(op.key, version);
@@ -4499,103 +4680,17 @@ private:
         }
     }
 
-    // Rebuilds run statuses from the recovered run index and its gaps, checking that they
-    // cover the ids from 1 on without overlap and that parents are earlier runs.
-    void rebuild_runs() {
-        auto corrupt = [](const std::string& what) {
-            return error(errc::corruption, "inmem: the run index " + what + "; restore the directory from a backup");
-        };
-        const std::string gap_prefix = run_catalog_prefix(catalog_kind::run_gap);
-        std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps; // first, last
-        store_.scan_prefix(gap_prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
-            gaps.emplace_back(read_big_endian<std::uint64_t>(key, gap_prefix.size()),
-                              read_big_endian<std::uint64_t>(rec.bytes, 0)); // lengths checked by recovery
-        });
-        auto gap = gaps.begin();
-        auto gaps_before = [&](std::uint64_t id) {
-            for (; gap != gaps.end() && gap->first == statuses_.next_id() && gap->first < id; ++gap) {
-                if (gap->second >= id || gap->second >= version_limit)
-                    throw corrupt("has a gap from run " + std::to_string(gap->first) + " to " +
-                                  std::to_string(gap->second) + " that overlaps " + describe_run(run_id{id}));
-                statuses_.add_gap(gap->second);
-            }
-        };
-        const std::string prefix = run_catalog_prefix();
-        store_.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
-            const run_id id{read_big_endian<std::uint64_t>(key, prefix.size())};
-            gaps_before(id.value);
-            if (id.value != statuses_.next_id())
-                throw corrupt("skips from run " + std::to_string(statuses_.next_id() - 1) + " to " + describe_run(id));
-            const run_info info = decode_run(rec, id);
-            if (info.id != id) throw corrupt("holds the record of " + describe_run(info.id) + " as " + describe_run(id));
-            if (info.parent && !known(*info.parent))
-                throw corrupt("gives " + describe_run(id) + " a parent, " + describe_run(*info.parent) +
-                              ", that is not an earlier run");
-            if (static_cast<std::uint8_t>(info.status) > static_cast<std::uint8_t>(run_status::interrupted))
-                throw corrupt("gives " + describe_run(id) + " an unknown status");
-            statuses_.reserve();
-            statuses_.push_back(info.status);
-        });
-        gaps_before(version_limit);
-        if (gap != gaps.end())
-            throw corrupt("has a gap from run " + std::to_string(gap->first) + " that does not follow its runs");
-    }
-
-    bool known(run_id run) const noexcept { return statuses_.get(run).has_value(); }
-
-    error unknown(run_id run, const char* what) const {
-        const bool lost = statuses_.in_gap(run);
-        return error(errc::unknown_run, std::string("inmem: ") + what + (*what ? ": " : "") + describe_run(run) +
-                                            (lost ? " does not exist: its id was reserved by a session that "
-                                                    "crashed before the run was durable, and is never used"
-                                                  : " does not exist in this database (begin_run returns run ids)"));
-    }
-
-    void check_writable(run_id run) const {
-        const auto current = statuses_.get(run);
-        if (!current) throw unknown(run, "cannot write");
-        const run_status status = *current;
-        if (status == run_status::interrupted)
-            throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) +
-                                                  ": it was interrupted (the process writing while it was active "
-                                                  "stopped without closing the database); resume_run(run) to go on "
-                                                  "writing, or end_run(run, status) to close it");
-        if (status != run_status::active)
-            throw error(errc::run_not_active, "inmem: cannot write to " + describe_run(run) + ": it has ended (" +
-                                                  std::string(to_string(status)) +
-                                                  "); begin a new run to write more");
-    }
-
-    run_info load_run(run_id run, version_t at) const {
-        const stored_record* rec = store_.find(run_catalog_key(default_namespace, run.value), at);
-        if (!rec) throw error(errc::corruption, "inmem: the run index has no record of " + describe_run(run));
-        return decode_run(*rec, run);
-    }
-
-    // Decodes a run record; a run interrupted at this open reads so before its record does.
-    run_info decode_run(const stored_record& rec, run_id run) const {
-        auto info = RunCodec::decode(rec.bytes);
-        if (!info)
-            throw error(errc::corruption, "inmem: the run index record of " + describe_run(run) +
-                                              " does not decode: " + info.error().message());
-        if (info.value().status == run_status::active && statuses_.get(run) == run_status::interrupted)
-            info.value().status = run_status::interrupted;
-        return std::move(info).value();
-    }
-
     // Writers, one at a time.
     mutable mutex_type mutex_;
     version_t version_ = 0;          // the last commit's version, under mutex_
     std::size_t collect_at_ = 256;   // garbage count that triggers a collect, under mutex_
-    std::uint64_t next_run_ = 1;     // the id begin_run hands out next, under mutex_
     bool log_started_ = false;       // under mutex_
-    std::vector<run_id> interrupted_; // interrupted at open, not yet written; under mutex_
     // Anyone. Each on its own cache line: readers read them on every call, and a line the
     // writer dirties on every commit (the fields above) must not hold what they read.
     alignas(64) backend_type store_;
     alignas(64) std::atomic<version_t> visible_{0}; // the newest version readers may read
     mutable snapshots_type snapshots_;
-    run_statuses statuses_; // of every run, and the gaps between their ids
+    run_registry<RunCodec> runs_; // which ids are runs, their statuses, the next id
     std::string (*describe_)(std::string_view) = &describe_key; // keys in error messages
     std::vector<batch_observer*> observers_; // set at construction
 
@@ -5648,6 +5743,289 @@ schema_stamp stamp_of() {
 // ---- begin inmem/primitives/kv.hpp ----
 // inmem/primitives/kv.hpp: typed key/value working memory, scoped to a run.
 
+// ---- begin inmem/primitives/context.hpp ----
+// inmem/primitives/context.hpp: what a handle's operation runs in, so that it is written once.
+//
+// Every handle operation takes a run id (the call is alone: a read at the latest version, a
+// write that commits at once) or a transaction of the same engine (the call joins it: reads
+// see its snapshot and its own writes, writes wait for its commit). The reads are the same
+// code either way, through read_in and scan_in; writes differ in what they return (a
+// version now, or nothing until the commit) and keep one overload each.
+
+// ---- begin inmem/transaction.hpp ----
+// inmem/transaction.hpp: transactions, one consistent snapshot and one atomic commit.
+//
+//   auto plans = db.kv<Plan>();
+//   auto tasks = db.states<Task>();
+//   db.transact(run, [&](auto& tx) {          // retried on conflict
+//       auto plan = plans.get(tx, "plan");    // reads see the snapshot and tx's own writes
+//       plans.put(tx, "plan", next(*plan));   // writes are buffered...
+//       tasks.cas(tx, "t1", seen, claimed);
+//   });                                       // ...and applied together, or not at all
+//
+// A transaction reads the database as of one version (its snapshot) and buffers its writes;
+// commit() applies them as one commit (one WAL record) if no key it writes was written by
+// another commit after the snapshot (first committer wins: snapshot isolation). Under
+// isolation::serializable it also fails if a key it read, or any key in a range it listed,
+// changed meanwhile, which rules out write skew. A failed commit throws errc::conflict and
+// applies nothing. The handles (kv, states) take the transaction in place of a run id.
+
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace inmem {
+
+/// How much a transaction checks at commit.
+enum class isolation : std::uint8_t {
+    snapshot,     ///< no key it writes changed since its snapshot (the default)
+    serializable, ///< also: no key it read and no range it listed changed since its snapshot
+};
+
+/// Options of db.begin() and db.transact().
+struct transaction_options {
+    isolation level = isolation::snapshot;
+    /// transact(): how many times the closure runs before a conflict is thrown to the caller.
+    unsigned max_attempts = 16;
+    /// transact(): the pause before the second attempt; it doubles (with jitter) up to max_backoff.
+    std::chrono::microseconds first_backoff{20};
+    std::chrono::microseconds max_backoff{20000};
+};
+
+/// A transaction of one run, from db.begin(run) (or given to the closure of db.transact).
+/// Movable, not copyable, not for use by two threads at once. Destroying an open transaction
+/// aborts it. Writes by any primitive go through it while it is open; committing after the
+/// run ended throws run_not_active, using it after commit or abort throws transaction_closed.
+template <class Engine>
+class basic_transaction {
+    struct pending {
+        detail::stored_record record; // version 0 until committed
+        bool erased = false;
+        detail::finalizer finalize = nullptr; // its key is completed at commit
+
+    };
+
+public:
+    basic_transaction(Engine& engine, run_id run, transaction_options options)
+        : engine_(&engine), run_(run), options_(options) {
+        engine.check_known(run);
+        pin_ = engine.pin();
+    }
+    basic_transaction(basic_transaction&& other) noexcept
+        : engine_(other.engine_), run_(other.run_), options_(other.options_), pin_(std::move(other.pin_)),
+          writes_(std::move(other.writes_)), reads_(std::move(other.reads_)), ranges_(std::move(other.ranges_)),
+          open_(std::exchange(other.open_, false)), committed_(other.committed_) {}
+    basic_transaction& operator=(basic_transaction&& other) noexcept {
+        if (this != &other) {
+            abort();
+            engine_ = other.engine_;
+            run_ = other.run_;
+            options_ = other.options_;
+            pin_ = std::move(other.pin_);
+            writes_ = std::move(other.writes_);
+            reads_ = std::move(other.reads_);
+            ranges_ = std::move(other.ranges_);
+            open_ = std::exchange(other.open_, false);
+            committed_ = other.committed_;
+        }
+        return *this;
+    }
+    ~basic_transaction() { abort(); }
+
+    /// The run the transaction writes for.
+    run_id run() const noexcept { return run_; }
+    /// The version the transaction reads at.
+    version_t snapshot_version() const noexcept { return pin_.version(); }
+    /// True until commit() or abort().
+    bool active() const noexcept { return open_; }
+    /// The version of the commit (the snapshot's for a transaction that wrote nothing); 0
+    /// before commit and after abort.
+    version_t committed_version() const noexcept { return committed_; }
+    /// The isolation level it was begun with.
+    isolation level() const noexcept { return options_.level; }
+
+    /// Applies every write as one commit and returns its version (durable as the policy
+    /// promises). Throws conflict (nothing applied), run_not_active, and the durability errors;
+    /// whatever it throws, the transaction is closed.
+    version_t commit() {
+        ensure_open("commit");
+        struct close_on_exit {
+            basic_transaction& tx;
+            ~close_on_exit() { tx.close(); }
+        } closing{*this};
+        if (writes_.empty()) return committed_ = pin_.version();
+        std::vector<detail::write_op> ops;
+        ops.reserve(writes_.size());
+        while (!writes_.empty()) {
+            auto node = writes_.extract(writes_.begin());
+            pending& p = node.mapped();
+            ops.push_back(detail::write_op{p.erased ? detail::write_op::kind::erase : detail::write_op::kind::put,
+                                           std::move(node.key()), std::move(p.record.bytes), p.finalize});
+        }
+        const typename Engine::read_set read{reads_, ranges_};
+        return committed_ = engine_->commit_transaction(
+                   run_, pin_.version(), ops, options_.level == isolation::serializable ? &read : nullptr);
+    }
+
+    /// Drops every write; does nothing on a closed transaction.
+    void abort() noexcept {
+        if (open_) close();
+    }
+
+    // ---- Used by the primitives' handles, with full storage keys.
+
+    /// Calls f(const stored_record*) with key as this transaction sees it: its own write if
+    /// it made one (version 0, nullptr if erased), else the snapshot's record or nullptr.
+    template <class F>
+    decltype(auto) read(std::string_view key, F&& f) {
+        ensure_open("read");
+        if (auto it = writes_.find(key); it != writes_.end() && !it->second.finalize)
+            return f(it->second.erased ? nullptr : &std::as_const(it->second.record));
+        if (options_.level == isolation::serializable) reads_.emplace_back(key);
+        return engine_->read_at(pin_.version(), key, f);
+    }
+
+    /// Calls f(key, record) for every key under prefix (after `after`, when given) as this
+    /// transaction sees it, in order; f may return false to stop. Under serializable
+    /// isolation the range is recorded up to where the listing stopped.
+    template <class F>
+    void scan(std::string_view prefix, F&& f, std::string_view after = {}) {
+        ensure_open("list");
+        std::string last; // the key f stopped at
+        auto give = [&](std::string_view key, const detail::stored_record& rec) {
+            if constexpr (std::is_void_v<decltype(f(key, rec))>) {
+                f(key, rec);
+            } else if (!f(key, rec)) {
+                last = key;
+                return false;
+            }
+            return true;
+        };
+        auto it = !after.empty() && after >= prefix ? writes_.upper_bound(after) : writes_.lower_bound(prefix);
+        const auto in_range = [&] { return it != writes_.end() && std::string_view(it->first).starts_with(prefix); };
+        const auto give_pending = [&] { // this transaction's write of the key it points at
+            const auto& [key, p] = *it++;
+            return p.erased || p.finalize || give(key, std::as_const(p.record));
+        };
+        bool stopped = false;
+        engine_->scan_at(
+            pin_.version(), prefix,
+            [&](std::string_view key, const detail::stored_record& rec) {
+                while (in_range() && std::string_view(it->first) < key)
+                    if (!give_pending()) return !(stopped = true);
+                if (in_range() && std::string_view(it->first) == key && !it->second.finalize)
+                    return !(stopped = !give_pending()); // this transaction's write replaces (or erases) the snapshot's
+                return !(stopped = !give(key, rec));
+            },
+            after);
+        while (!stopped && in_range()) stopped = !give_pending();
+        if (options_.level == isolation::serializable)
+            ranges_.push_back({std::string(prefix), std::string(after), std::move(last)});
+    }
+
+    /// Buffers a put of bytes at key (the latest buffered write of a key wins); finalize, when
+    /// given, completes the op at commit (record.hpp).
+    void put(std::string key, std::string bytes, detail::finalizer finalize = nullptr) {
+        ensure_open("write");
+        writes_.insert_or_assign(std::move(key), pending{{0, std::move(bytes)}, false, finalize});
+    }
+
+    /// Buffers an erase of key.
+    void erase(std::string key) {
+        ensure_open("write");
+        writes_.insert_or_assign(std::move(key), pending{{}, true, nullptr});
+    }
+
+private:
+    void ensure_open(const char* what) const {
+        if (!open_)
+            throw error(errc::transaction_closed, std::string("inmem: cannot ") + what +
+                                                      " in a transaction that was already committed or "
+                                                      "aborted; begin a new one");
+    }
+
+    void close() noexcept {
+        open_ = false;
+        pin_.release();
+        writes_.clear();
+        reads_.clear();
+        ranges_.clear();
+    }
+
+    Engine* engine_;
+    run_id run_;
+    transaction_options options_;
+    typename Engine::pinned pin_;
+    std::map<std::string, pending, std::less<>> writes_;
+    std::vector<std::string> reads_;  // serializable only
+    std::vector<typename Engine::key_range> ranges_; // serializable only
+    bool open_ = true;
+    version_t committed_ = 0;
+};
+
+} // namespace inmem
+// ---- end inmem/transaction.hpp ----
+
+#include <concepts>
+#include <string_view>
+#include <type_traits>
+
+namespace inmem {
+
+/// A place a handle operation of Engine runs in: a run_id or a basic_transaction<Engine>.
+template <class At, class Engine>
+concept context_of =
+    std::same_as<std::remove_cvref_t<At>, run_id> || std::same_as<std::remove_cvref_t<At>, basic_transaction<Engine>>;
+
+namespace detail {
+
+/// The run a context writes for.
+inline run_id run_of(run_id run) noexcept { return run; }
+template <class Engine>
+run_id run_of(const basic_transaction<Engine>& tx) noexcept {
+    return tx.run();
+}
+
+/// Calls f(const stored_record*) for key as the context sees it (run must exist).
+template <class Engine, class F>
+decltype(auto) read_in(Engine& engine, run_id run, std::string_view key, F&& f) {
+    return engine.read(run, key, std::forward<F>(f));
+}
+template <class Engine, class F>
+decltype(auto) read_in(Engine&, basic_transaction<Engine>& tx, std::string_view key, F&& f) {
+    return tx.read(key, std::forward<F>(f));
+}
+
+/// Calls f(key, record) for the keys under prefix after `after` as the context sees them, in
+/// key order; f may return false to stop. A run of 0 lists shared records for no run.
+template <class Engine, class F>
+void scan_in(Engine& engine, run_id run, std::string_view prefix, F&& f, std::string_view after) {
+    engine.scan(run, prefix, std::forward<F>(f), after);
+}
+template <class Engine, class F>
+void scan_in(Engine&, basic_transaction<Engine>& tx, std::string_view prefix, F&& f, std::string_view after) {
+    tx.scan(prefix, std::forward<F>(f), after);
+}
+
+/// What a call that reads nothing still checks: that the run exists (a transaction's did
+/// when it began).
+template <class Engine>
+void check_in(Engine& engine, run_id run) {
+    engine.check_known(run);
+}
+template <class Engine>
+void check_in(Engine&, const basic_transaction<Engine>&) noexcept {}
+
+} // namespace detail
+} // namespace inmem
+// ---- end inmem/primitives/context.hpp ----
 // ---- begin inmem/primitives/listing.hpp ----
 // inmem/primitives/listing.hpp: what the primitives' list() calls take and return.
 //
@@ -6020,226 +6398,6 @@ struct run_record_codec {
 
 } // namespace inmem::detail
 // ---- end inmem/primitives/runs.hpp ----
-// ---- begin inmem/transaction.hpp ----
-// inmem/transaction.hpp: transactions, one consistent snapshot and one atomic commit.
-//
-//   auto plans = db.kv<Plan>();
-//   auto tasks = db.states<Task>();
-//   db.transact(run, [&](auto& tx) {          // retried on conflict
-//       auto plan = plans.get(tx, "plan");    // reads see the snapshot and tx's own writes
-//       plans.put(tx, "plan", next(*plan));   // writes are buffered...
-//       tasks.cas(tx, "t1", seen, claimed);
-//   });                                       // ...and applied together, or not at all
-//
-// A transaction reads the database as of one version (its snapshot) and buffers its writes;
-// commit() applies them as one commit (one WAL record) if no key it writes was written by
-// another commit after the snapshot (first committer wins: snapshot isolation). Under
-// isolation::serializable it also fails if a key it read, or any key in a range it listed,
-// changed meanwhile, which rules out write skew. A failed commit throws errc::conflict and
-// applies nothing. The handles (kv, states) take the transaction in place of a run id.
-
-
-#include <chrono>
-#include <cstdint>
-#include <functional>
-#include <map>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-namespace inmem {
-
-/// How much a transaction checks at commit.
-enum class isolation : std::uint8_t {
-    snapshot,     ///< no key it writes changed since its snapshot (the default)
-    serializable, ///< also: no key it read and no range it listed changed since its snapshot
-};
-
-/// Options of db.begin() and db.transact().
-struct transaction_options {
-    isolation level = isolation::snapshot;
-    /// transact(): how many times the closure runs before a conflict is thrown to the caller.
-    unsigned max_attempts = 16;
-    /// transact(): the pause before the second attempt; it doubles (with jitter) up to max_backoff.
-    std::chrono::microseconds first_backoff{20};
-    std::chrono::microseconds max_backoff{20000};
-};
-
-/// A transaction of one run, from db.begin(run) (or given to the closure of db.transact).
-/// Movable, not copyable, not for use by two threads at once. Destroying an open transaction
-/// aborts it. Writes by any primitive go through it while it is open; committing after the
-/// run ended throws run_not_active, using it after commit or abort throws transaction_closed.
-template <class Engine>
-class basic_transaction {
-    struct pending {
-        detail::stored_record record; // version 0 until committed
-        bool erased = false;
-        detail::finalizer finalize = nullptr; // its key is completed at commit
-
-    };
-
-public:
-    basic_transaction(Engine& engine, run_id run, transaction_options options)
-        : engine_(&engine), run_(run), options_(options) {
-        engine.check_known(run);
-        pin_ = engine.pin();
-    }
-    basic_transaction(basic_transaction&& other) noexcept
-        : engine_(other.engine_), run_(other.run_), options_(other.options_), pin_(std::move(other.pin_)),
-          writes_(std::move(other.writes_)), reads_(std::move(other.reads_)), ranges_(std::move(other.ranges_)),
-          open_(std::exchange(other.open_, false)), committed_(other.committed_) {}
-    basic_transaction& operator=(basic_transaction&& other) noexcept {
-        if (this != &other) {
-            abort();
-            engine_ = other.engine_;
-            run_ = other.run_;
-            options_ = other.options_;
-            pin_ = std::move(other.pin_);
-            writes_ = std::move(other.writes_);
-            reads_ = std::move(other.reads_);
-            ranges_ = std::move(other.ranges_);
-            open_ = std::exchange(other.open_, false);
-            committed_ = other.committed_;
-        }
-        return *this;
-    }
-    ~basic_transaction() { abort(); }
-
-    /// The run the transaction writes for.
-    run_id run() const noexcept { return run_; }
-    /// The version the transaction reads at.
-    version_t snapshot_version() const noexcept { return pin_.version(); }
-    /// True until commit() or abort().
-    bool active() const noexcept { return open_; }
-    /// The version of the commit (the snapshot's for a transaction that wrote nothing); 0
-    /// before commit and after abort.
-    version_t committed_version() const noexcept { return committed_; }
-    /// The isolation level it was begun with.
-    isolation level() const noexcept { return options_.level; }
-
-    /// Applies every write as one commit and returns its version (durable as the policy
-    /// promises). Throws conflict (nothing applied), run_not_active, and the durability errors;
-    /// whatever it throws, the transaction is closed.
-    version_t commit() {
-        ensure_open("commit");
-        struct close_on_exit {
-            basic_transaction& tx;
-            ~close_on_exit() { tx.close(); }
-        } closing{*this};
-        if (writes_.empty()) return committed_ = pin_.version();
-        std::vector<detail::write_op> ops;
-        ops.reserve(writes_.size());
-        while (!writes_.empty()) {
-            auto node = writes_.extract(writes_.begin());
-            pending& p = node.mapped();
-            ops.push_back(detail::write_op{p.erased ? detail::write_op::kind::erase : detail::write_op::kind::put,
-                                           std::move(node.key()), std::move(p.record.bytes), p.finalize});
-        }
-        const typename Engine::read_set read{reads_, ranges_};
-        return committed_ = engine_->commit_transaction(
-                   run_, pin_.version(), ops, options_.level == isolation::serializable ? &read : nullptr);
-    }
-
-    /// Drops every write; does nothing on a closed transaction.
-    void abort() noexcept {
-        if (open_) close();
-    }
-
-    // ---- Used by the primitives' handles, with full storage keys.
-
-    /// Calls f(const stored_record*) with key as this transaction sees it: its own write if
-    /// it made one (version 0, nullptr if erased), else the snapshot's record or nullptr.
-    template <class F>
-    decltype(auto) read(std::string_view key, F&& f) {
-        ensure_open("read");
-        if (auto it = writes_.find(key); it != writes_.end() && !it->second.finalize)
-            return f(it->second.erased ? nullptr : &std::as_const(it->second.record));
-        if (options_.level == isolation::serializable) reads_.emplace_back(key);
-        return engine_->read_at(pin_.version(), key, f);
-    }
-
-    /// Calls f(key, record) for every key under prefix (after `after`, when given) as this
-    /// transaction sees it, in order; f may return false to stop. Under serializable
-    /// isolation the range is recorded up to where the listing stopped.
-    template <class F>
-    void scan(std::string_view prefix, F&& f, std::string_view after = {}) {
-        ensure_open("list");
-        std::string last; // the key f stopped at
-        auto give = [&](std::string_view key, const detail::stored_record& rec) {
-            if constexpr (std::is_void_v<decltype(f(key, rec))>) {
-                f(key, rec);
-            } else if (!f(key, rec)) {
-                last = key;
-                return false;
-            }
-            return true;
-        };
-        auto it = !after.empty() && after >= prefix ? writes_.upper_bound(after) : writes_.lower_bound(prefix);
-        const auto in_range = [&] { return it != writes_.end() && std::string_view(it->first).starts_with(prefix); };
-        const auto give_pending = [&] { // this transaction's write of the key it points at
-            const auto& [key, p] = *it++;
-            return p.erased || p.finalize || give(key, std::as_const(p.record));
-        };
-        bool stopped = false;
-        engine_->scan_at(
-            pin_.version(), prefix,
-            [&](std::string_view key, const detail::stored_record& rec) {
-                while (in_range() && std::string_view(it->first) < key)
-                    if (!give_pending()) return !(stopped = true);
-                if (in_range() && std::string_view(it->first) == key && !it->second.finalize)
-                    return !(stopped = !give_pending()); // this transaction's write replaces (or erases) the snapshot's
-                return !(stopped = !give(key, rec));
-            },
-            after);
-        while (!stopped && in_range()) stopped = !give_pending();
-        if (options_.level == isolation::serializable)
-            ranges_.push_back({std::string(prefix), std::string(after), std::move(last)});
-    }
-
-    /// Buffers a put of bytes at key (the latest buffered write of a key wins); finalize, when
-    /// given, completes the op at commit (record.hpp).
-    void put(std::string key, std::string bytes, detail::finalizer finalize = nullptr) {
-        ensure_open("write");
-        writes_.insert_or_assign(std::move(key), pending{{0, std::move(bytes)}, false, finalize});
-    }
-
-    /// Buffers an erase of key.
-    void erase(std::string key) {
-        ensure_open("write");
-        writes_.insert_or_assign(std::move(key), pending{{}, true, nullptr});
-    }
-
-private:
-    void ensure_open(const char* what) const {
-        if (!open_)
-            throw error(errc::transaction_closed, std::string("inmem: cannot ") + what +
-                                                      " in a transaction that was already committed or "
-                                                      "aborted; begin a new one");
-    }
-
-    void close() noexcept {
-        open_ = false;
-        pin_.release();
-        writes_.clear();
-        reads_.clear();
-        ranges_.clear();
-    }
-
-    Engine* engine_;
-    run_id run_;
-    transaction_options options_;
-    typename Engine::pinned pin_;
-    std::map<std::string, pending, std::less<>> writes_;
-    std::vector<std::string> reads_;  // serializable only
-    std::vector<typename Engine::key_range> ranges_; // serializable only
-    bool open_ = true;
-    version_t committed_ = 0;
-};
-
-} // namespace inmem
-// ---- end inmem/transaction.hpp ----
 
 #include <optional>
 #include <string>
@@ -6279,16 +6437,21 @@ public:
         return engine_->commit(run, std::span(&op, 1));
     }
 
-    /// The value under key in run, or nullopt.
-    [[nodiscard]] std::optional<T> get(run_id run, std::string_view key) const {
+    /// The value under key, or nullopt: in a run (the latest) or a transaction (as it sees it).
+    template <context_of<Engine> At>
+    [[nodiscard]] std::optional<T> get(At&& at, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->read(run, lookup_key(run, key), value_of(run, key));
+        const run_id run = detail::run_of(at);
+        return detail::read_in(*engine_, at, lookup_key(run, key), value_of(run, key));
     }
 
-    /// The entry (value and version) under key in run, or nullopt.
-    [[nodiscard]] std::optional<kv_entry<T>> entry(run_id run, std::string_view key) const {
+    /// The entry (value and version) under key, or nullopt, in a run or a transaction
+    /// (where entries it wrote read as version 0).
+    template <context_of<Engine> At>
+    [[nodiscard]] std::optional<kv_entry<T>> entry(At&& at, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->read(run, lookup_key(run, key), entry_of(run, key));
+        const run_id run = detail::run_of(at);
+        return detail::read_in(*engine_, at, lookup_key(run, key), entry_of(run, key));
     }
 
     /// Removes key from run; true if it was there.
@@ -6307,18 +6470,6 @@ public:
         tx.put(full_key(tx.run(), key), encode(value));
     }
 
-    /// In tx: the value under key as tx sees it, or nullopt.
-    [[nodiscard]] std::optional<T> get(transaction& tx, std::string_view key) const {
-        detail::check_user_key(key);
-        return tx.read(lookup_key(tx.run(), key), value_of(tx.run(), key));
-    }
-
-    /// In tx: the entry under key as tx sees it, or nullopt.
-    [[nodiscard]] std::optional<kv_entry<T>> entry(transaction& tx, std::string_view key) const {
-        detail::check_user_key(key);
-        return tx.read(lookup_key(tx.run(), key), entry_of(tx.run(), key));
-    }
-
     /// In tx: buffers the removal of key; true if tx saw it.
     bool erase(transaction& tx, std::string_view key) const {
         detail::check_user_key(key);
@@ -6328,32 +6479,25 @@ public:
         return present;
     }
 
-    /// In tx: the entries under prefix as tx sees them, in key order (options: a page of them).
-    [[nodiscard]] kv_range<T> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
+    /// The entries whose key starts with prefix (all of them for ""), in key order, in a
+    /// run or a transaction; options.after and options.limit return one page of them, at the
+    /// cost of that page.
+    template <context_of<Engine> At>
+    [[nodiscard]] kv_range<T> list(At&& at, std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
         detail::check_user_key(options.after);
-        std::vector<kv_entry<T>> out;
-        if (options.limit == 0) return kv_range<T>(std::move(out));
-        tx.scan(full_key(tx.run(), prefix), append_to(tx.run(), out, options.limit), after_key(tx.run(), options));
-        return kv_range<T>(std::move(out));
-    }
-
-    /// The entries of run whose key starts with prefix (all of them for ""), in key order;
-    /// options.after and options.limit return one page of them, at the cost of that page.
-    [[nodiscard]] kv_range<T> list(run_id run, std::string_view prefix = {}, list_options options = {}) const {
-        detail::check_user_key(prefix);
-        detail::check_user_key(options.after);
+        const run_id run = detail::run_of(at);
         std::vector<kv_entry<T>> out;
         if (options.limit == 0) {
-            engine_->check_known(run);
+            detail::check_in(*engine_, at);
             return kv_range<T>(std::move(out));
         }
-        engine_->scan(run, lookup_key(run, prefix), append_to(run, out, options.limit), after_key(run, options));
+        detail::scan_in(*engine_, at, lookup_key(run, prefix), append_to(run, out, options.limit), after_key(run, options));
         return kv_range<T>(std::move(out));
     }
 
 private:
-    // The callbacks the run and transaction overloads share: a record (or nullptr) to a
+    // The callbacks the operations share: a record (or nullptr) to a
     // value or an entry, and a scanned record appended to a list.
     static auto value_of(run_id run, std::string_view key) {
         return [run, key](const detail::stored_record* rec) -> std::optional<T> {

@@ -44,25 +44,7 @@ using db_t = inmem::basic_database<notes_schema, inmem::durability::strict>;
 
 // ---- files ----
 
-/// A fresh directory under the system's temporary directory, removed with everything in it.
-class temp_dir {
-public:
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "inmem-corruption-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) FAIL("mkdtemp failed for " << pattern);
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
+using inmem_test::temp_dir;
 
 using file_map = std::map<std::string, std::string>; // file name -> bytes; LOCK left out
 

@@ -52,30 +52,10 @@ using batched_db =
 using manual_db = inmem::basic_database<
     fault_schema, inmem::durability::basic_batched<inmem::durability::batch_options{.interval_ms = 3'600'000}>>;
 
-/// A fresh directory, in memory (/dev/shm) where there is one: faulty_file_system models
-/// durability itself, so real fsyncs would only cost time.
-class scratch_dir {
-public:
-    scratch_dir() {
-        static std::atomic<int> counter{0};
-        std::error_code ec;
-        std::filesystem::path base = "/dev/shm";
-        if (!std::filesystem::is_directory(base, ec) || ::access(base.c_str(), W_OK) != 0)
-            base = std::filesystem::temp_directory_path();
-        path_ = base / ("inmem-faults-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path_, ec);
-        std::filesystem::create_directories(path_);
-    }
-    ~scratch_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-    const std::filesystem::path& path() const noexcept { return path_; }
-
-private:
-    std::filesystem::path path_;
+/// A fresh directory, in memory where it can be: faulty_file_system models durability
+/// itself, so real fsyncs would only cost time.
+struct scratch_dir : inmem_test::temp_dir {
+    scratch_dir() : temp_dir(temp_dir::in_memory) {}
 };
 
 /// No power loss, then the two kinds the focused tests use.

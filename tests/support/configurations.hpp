@@ -12,14 +12,17 @@
 
 namespace inmem_test {
 
+/// Batched durability flushing every 5 ms, so that tests waiting for it wait little.
+using fast_batched = inmem::durability::basic_batched<inmem::durability::batch_options{.interval_ms = 5}>;
+
 /// The six combinations of concurrency (single_thread, optimistic) and durability (none,
-/// batched, strict) of basic_database<Schema, ...>.
+/// batched every 5 ms, strict) of basic_database<Schema, ...>.
 template <class Schema>
 using all_configurations =
     std::tuple<inmem::basic_database<Schema, inmem::concurrency::single_thread, inmem::durability::none>,
                inmem::basic_database<Schema, inmem::concurrency::optimistic, inmem::durability::none>,
-               inmem::basic_database<Schema, inmem::concurrency::single_thread, inmem::durability::batched>,
-               inmem::basic_database<Schema, inmem::concurrency::optimistic, inmem::durability::batched>,
+               inmem::basic_database<Schema, inmem::concurrency::single_thread, fast_batched>,
+               inmem::basic_database<Schema, inmem::concurrency::optimistic, fast_batched>,
                inmem::basic_database<Schema, inmem::concurrency::single_thread, inmem::durability::strict>,
                inmem::basic_database<Schema, inmem::concurrency::optimistic, inmem::durability::strict>>;
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <inmem/error.hpp>
+#include <inmem/primitives/context.hpp>
 #include <inmem/primitives/family.hpp>
 #include <inmem/primitives/listing.hpp>
 #include <inmem/primitives/runs.hpp>
@@ -50,16 +51,21 @@ public:
         return engine_->commit(run, std::span(&op, 1));
     }
 
-    /// The value under key in run, or nullopt.
-    [[nodiscard]] std::optional<T> get(run_id run, std::string_view key) const {
+    /// The value under key, or nullopt: in a run (the latest) or a transaction (as it sees it).
+    template <context_of<Engine> At>
+    [[nodiscard]] std::optional<T> get(At&& at, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->read(run, lookup_key(run, key), value_of(run, key));
+        const run_id run = detail::run_of(at);
+        return detail::read_in(*engine_, at, lookup_key(run, key), value_of(run, key));
     }
 
-    /// The entry (value and version) under key in run, or nullopt.
-    [[nodiscard]] std::optional<kv_entry<T>> entry(run_id run, std::string_view key) const {
+    /// The entry (value and version) under key, or nullopt, in a run or a transaction
+    /// (where entries it wrote read as version 0).
+    template <context_of<Engine> At>
+    [[nodiscard]] std::optional<kv_entry<T>> entry(At&& at, std::string_view key) const {
         detail::check_user_key(key);
-        return engine_->read(run, lookup_key(run, key), entry_of(run, key));
+        const run_id run = detail::run_of(at);
+        return detail::read_in(*engine_, at, lookup_key(run, key), entry_of(run, key));
     }
 
     /// Removes key from run; true if it was there.
@@ -78,18 +84,6 @@ public:
         tx.put(full_key(tx.run(), key), encode(value));
     }
 
-    /// In tx: the value under key as tx sees it, or nullopt.
-    [[nodiscard]] std::optional<T> get(transaction& tx, std::string_view key) const {
-        detail::check_user_key(key);
-        return tx.read(lookup_key(tx.run(), key), value_of(tx.run(), key));
-    }
-
-    /// In tx: the entry under key as tx sees it, or nullopt.
-    [[nodiscard]] std::optional<kv_entry<T>> entry(transaction& tx, std::string_view key) const {
-        detail::check_user_key(key);
-        return tx.read(lookup_key(tx.run(), key), entry_of(tx.run(), key));
-    }
-
     /// In tx: buffers the removal of key; true if tx saw it.
     bool erase(transaction& tx, std::string_view key) const {
         detail::check_user_key(key);
@@ -99,32 +93,25 @@ public:
         return present;
     }
 
-    /// In tx: the entries under prefix as tx sees them, in key order (options: a page of them).
-    [[nodiscard]] kv_range<T> list(transaction& tx, std::string_view prefix = {}, list_options options = {}) const {
+    /// The entries whose key starts with prefix (all of them for ""), in key order, in a
+    /// run or a transaction; options.after and options.limit return one page of them, at the
+    /// cost of that page.
+    template <context_of<Engine> At>
+    [[nodiscard]] kv_range<T> list(At&& at, std::string_view prefix = {}, list_options options = {}) const {
         detail::check_user_key(prefix);
         detail::check_user_key(options.after);
-        std::vector<kv_entry<T>> out;
-        if (options.limit == 0) return kv_range<T>(std::move(out));
-        tx.scan(full_key(tx.run(), prefix), append_to(tx.run(), out, options.limit), after_key(tx.run(), options));
-        return kv_range<T>(std::move(out));
-    }
-
-    /// The entries of run whose key starts with prefix (all of them for ""), in key order;
-    /// options.after and options.limit return one page of them, at the cost of that page.
-    [[nodiscard]] kv_range<T> list(run_id run, std::string_view prefix = {}, list_options options = {}) const {
-        detail::check_user_key(prefix);
-        detail::check_user_key(options.after);
+        const run_id run = detail::run_of(at);
         std::vector<kv_entry<T>> out;
         if (options.limit == 0) {
-            engine_->check_known(run);
+            detail::check_in(*engine_, at);
             return kv_range<T>(std::move(out));
         }
-        engine_->scan(run, lookup_key(run, prefix), append_to(run, out, options.limit), after_key(run, options));
+        detail::scan_in(*engine_, at, lookup_key(run, prefix), append_to(run, out, options.limit), after_key(run, options));
         return kv_range<T>(std::move(out));
     }
 
 private:
-    // The callbacks the run and transaction overloads share: a record (or nullptr) to a
+    // The callbacks the operations share: a record (or nullptr) to a
     // value or an entry, and a scanned record appended to a list.
     static auto value_of(run_id run, std::string_view key) {
         return [run, key](const detail::stored_record* rec) -> std::optional<T> {

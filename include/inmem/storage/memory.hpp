@@ -36,9 +36,6 @@
 
 namespace inmem::detail {
 
-/// The version to read at to see the latest of everything.
-inline constexpr version_t latest_version = std::numeric_limits<version_t>::max();
-
 /// One version of a key: the record (version and bytes) or, for an erasure, a tombstone.
 struct version_node {
     stored_record record;
