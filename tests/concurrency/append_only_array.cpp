@@ -22,11 +22,12 @@ std::uint64_t reset_of(std::uint64_t i) { return ~value_of(i); }                
 // Index of the first element of each chunk: 0, 64, 192, 448, ... (2^(k+6) - 64).
 constexpr std::uint64_t chunk_start(unsigned k) { return (std::uint64_t{1} << (k + 6)) - 64; }
 
-struct pair32 {
+struct alignas(8) pair32 { // aligned as a uint64, so that std::atomic of it is lock-free (clang: no libatomic call)
     std::uint32_t a, b;
     bool operator==(const pair32&) const = default;
 };
 static_assert(std::is_trivially_copyable_v<pair32>);
+static_assert(std::atomic<pair32>::is_always_lock_free);
 
 } // namespace
 

@@ -15,6 +15,9 @@ namespace inmem::detail {
 /// push_back and set. Elements are atomics, so reads and writes of one element do not race.
 template <class T>
 class append_only_array {
+    static_assert(std::atomic<T>::is_always_lock_free,
+                  "inmem: append_only_array<T> needs a T whose std::atomic is lock-free (small, trivially "
+                  "copyable, aligned to its size), or readers would take a lock (and clang would need libatomic)");
     static constexpr std::size_t first_bits = 6; // chunk k holds 2^(k + 6) elements
     static constexpr std::size_t chunk_count = 58;
 
