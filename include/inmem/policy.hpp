@@ -19,12 +19,8 @@
 
 namespace inmem {
 
-/// Kind tag of storage backends (storage::memory, ...).
-struct storage_kind {};
-/// Kind tag of concurrency modes (concurrency::optimistic, concurrency::single_thread).
-struct concurrency_kind {};
-/// Kind tag of durability modes (durability::none, ...).
-struct durability_kind {};
+// The kind tags (storage_kind, concurrency_kind, durability_kind) are vocabulary.hpp's, so
+// that a policy declares its kind without including this header.
 
 namespace detail {
 // A scan callback, to state what scan_prefix must accept.

@@ -14,6 +14,14 @@
 
 namespace inmem {
 
+/// The kinds of policy (policy.hpp): a policy declares `using policy_kind = inmem::storage_kind;`.
+/// Kind tag of storage backends (storage::memory, ...).
+struct storage_kind {};
+/// Kind tag of concurrency modes (concurrency::optimistic, concurrency::single_thread).
+struct concurrency_kind {};
+/// Kind tag of durability modes (durability::none, ...).
+struct durability_kind {};
+
 /// A commit's sequence number. Every committed write gets a new, larger one, forever.
 using version_t = std::uint64_t;
 

@@ -419,6 +419,14 @@ private:
 
 namespace inmem {
 
+/// The kinds of policy (policy.hpp): a policy declares `using policy_kind = inmem::storage_kind;`.
+/// Kind tag of storage backends (storage::memory, ...).
+struct storage_kind {};
+/// Kind tag of concurrency modes (concurrency::optimistic, concurrency::single_thread).
+struct concurrency_kind {};
+/// Kind tag of durability modes (durability::none, ...).
+struct durability_kind {};
+
 /// A commit's sequence number. Every committed write gets a new, larger one, forever.
 using version_t = std::uint64_t;
 
@@ -937,12 +945,8 @@ inline void append_commit_version(write_op& op, const commit_context& commit) {
 
 namespace inmem {
 
-/// Kind tag of storage backends (storage::memory, ...).
-struct storage_kind {};
-/// Kind tag of concurrency modes (concurrency::optimistic, concurrency::single_thread).
-struct concurrency_kind {};
-/// Kind tag of durability modes (durability::none, ...).
-struct durability_kind {};
+// The kind tags (storage_kind, concurrency_kind, durability_kind) are vocabulary.hpp's, so
+// that a policy declares its kind without including this header.
 
 namespace detail {
 // A scan callback, to state what scan_prefix must accept.

@@ -17,10 +17,10 @@
 // Erased keys keep their key and a tombstone version; the values and older versions go.
 #pragma once
 
-#include <inmem/policy.hpp>
 #include <inmem/storage/hash_index.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/record.hpp>
+#include <inmem/vocabulary.hpp>
 
 #include <algorithm>
 #include <atomic>
