@@ -6669,6 +6669,11 @@ struct counter {
     std::int64_t value = 0;
 };
 
+namespace detail {
+/// Set in a state journal entry's writer when the entry records an erase.
+inline constexpr std::uint64_t state_erased_bit = std::uint64_t{1} << 63;
+} // namespace detail
+
 /// State records of one value type T, from db.states<T>(). Cheap to copy; valid while the
 /// database lives. Names are arbitrary bytes up to inmem::max_key_size. Writes take the
 /// writing run (or a transaction, whose run writes) and throw unknown_run, run_not_active,
@@ -6814,7 +6819,9 @@ public:
         engine_->scan(run, prefix, [&](std::string_view key, const detail::stored_record& rec) {
             const std::string_view name = key.substr(prefix.size(), key.size() - prefix.size() - 8);
             const version_t version = detail::read_big_endian<version_t>(key, key.size() - 8);
-            if (rec.bytes.size() >= 8 && (detail::read_big_endian<std::uint64_t>(rec.bytes, 0) & erased_bit))
+            const bool erased = rec.bytes.size() >= 8 &&
+                                (detail::read_big_endian<std::uint64_t>(rec.bytes, 0) & detail::state_erased_bit);
+            if (erased)
                 out.push_back(state_write<T>{std::string(name), T{}, version, true});
             else out.push_back(state_write<T>{std::string(name), decode_value(name, rec.bytes), version});
         });
@@ -6881,13 +6888,12 @@ public:
     }
 
 private:
-    static constexpr std::uint64_t erased_bit = std::uint64_t{1} << 63; // in a journal entry's writer
 
     // The record's erasure and the run's journal entry of it, ready to commit.
     std::array<detail::write_op, 2> erase_ops(run_id run, std::string_view name) const {
         detail::check_user_key(name);
         std::string bytes(8, '\0');
-        detail::store_big_endian(bytes.data(), run.value | erased_bit);
+        detail::store_big_endian(bytes.data(), run.value | detail::state_erased_bit);
         return {detail::write_op{detail::write_op::kind::erase, shared_key(name), {}, nullptr},
                 detail::write_op{detail::write_op::kind::put,
                                  detail::run_data_key(detail::default_namespace, run.value, prim, slot_, name),
@@ -6988,8 +6994,8 @@ struct state_family {
     static std::optional<value_parts> value_of(const key_parts&, std::string_view bytes) noexcept {
         if (bytes.size() < 8) return std::nullopt;
         const auto writer = detail::load_big_endian<std::uint64_t>(bytes.data());
-        constexpr std::uint64_t erased = std::uint64_t{1} << 63;
-        if (writer & erased) return value_parts{std::nullopt, run_id{writer & ~erased}};
+        if (writer & detail::state_erased_bit)
+            return value_parts{std::nullopt, run_id{writer & ~detail::state_erased_bit}};
         return value_parts{bytes.substr(8), run_id{writer}};
     }
     static std::string describe(const key_parts& parts) {

@@ -47,12 +47,6 @@ const json_slot_coder& json_coder_of(std::uint16_t slot) {
     return json_coders<Schema>[slot];
 }
 
-// A key as JSON: a string when it is UTF-8, else {"base64": ...} (as json/value.hpp's strings).
-inline nlohmann::json key_to_json(std::string_view key) {
-    if (is_valid_utf8(key)) return nlohmann::json(key);
-    return nlohmann::json::object({{"base64", base64_encode(key)}});
-}
-
 } // namespace detail
 
 /// The value that bytes (its codec bytes) hold in schema slot `slot`, as JSON. Throws
@@ -82,7 +76,7 @@ nlohmann::json record_to_json(const walked_record& r) {
     out["type"] = r.type;
     out["slot"] = r.parts.slot;
     out["run"] = r.parts.run.value;
-    out["key"] = detail::key_to_json(r.parts.key);
+    out["key"] = inmem::to_json(std::string(r.parts.key)); // a string, or {"base64": ...} as any string
     if (r.parts.sequence) out["sequence"] = *r.parts.sequence;
     out["version"] = r.version;
     out["writer"] = r.writer.value;
