@@ -34,7 +34,7 @@
 // files were dropped from the page cache (posix_fadvise DONTNEED). The header names the
 // filesystem of DIR (statfs, /proc/mounts) and the load average at start and end: others
 // share the machine, and each throughput row shows the CPU the process used (in cores).
-#include "harness.hpp"
+#include "common.hpp"
 
 #include <inmem/inmem.hpp>
 
@@ -49,33 +49,23 @@
 #include <filesystem>
 #include <fstream>
 #include <latch>
-#include <limits>
 #include <memory>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
 
-// The value type: what an agent keeps in working memory (about 150 bytes encoded).
-struct Plan {
-    std::string goal;
-    std::vector<std::string> steps;
-    int budget = 0;
-};
+// The value type: what an agent keeps in working memory (bench::Plan, about 150 bytes encoded).
+using bench::Plan;
 
 using bench_schema = inmem::schema<inmem::kv<Plan>>;
 using none_db = inmem::basic_database<bench_schema, inmem::durability::none>;
@@ -92,39 +82,15 @@ namespace {
 
 // ----- workload -----
 
-constexpr std::size_t value_pool_size = 1024;
-constexpr std::size_t key_bytes = 24; // "agent:plan:0000000000246"
+constexpr std::size_t key_bytes = bench::plan_key_bytes; // "agent:plan:0000000000246"
 
-std::vector<Plan> make_values() {
-    static constexpr std::array<std::string_view, 8> topics = {"billing", "refunds", "shipping", "login",
-                                                               "invoices", "upgrades", "outages", "returns"};
-    static constexpr std::array<std::string_view, 8> verbs = {"search docs for", "draft reply on", "check status of",
-                                                              "escalate", "summarise", "ask customer about",
-                                                              "look up", "verify"};
-    std::mt19937_64 rng(20261123);
-    std::vector<Plan> values;
-    values.reserve(value_pool_size);
-    for (std::size_t i = 0; i < value_pool_size; ++i) {
-        Plan p;
-        char goal[128];
-        std::snprintf(goal, sizeof goal, "answer ticket %05zu from the queue about %s and %s", i,
-                      std::string(topics[rng() % topics.size()]).c_str(),
-                      std::string(topics[rng() % topics.size()]).c_str());
-        p.goal = goal;
-        for (int s = 0; s < 4; ++s)
-            p.steps.push_back(std::string(verbs[rng() % verbs.size()]) + " " +
-                              std::string(topics[rng() % topics.size()]));
-        p.budget = static_cast<int>(rng() % 100);
-        values.push_back(std::move(p));
-    }
-    return values;
-}
-
-/// Keys "agent:plan:" + 13 digits, counted up in place (no formatting in the timed loops).
+/// Keys bench::plan_key(first), plan_key(first + 1), ..., counted up in place (no formatting
+/// in the timed loops).
 class key_maker {
 public:
     explicit key_maker(std::uint64_t first) {
-        std::snprintf(buf_, sizeof buf_, "agent:plan:%013llu", static_cast<unsigned long long>(first));
+        const std::string key = bench::plan_key(first);
+        std::memcpy(buf_, key.data(), key_bytes);
     }
     std::string_view current() const noexcept { return {buf_, key_bytes}; }
     void advance() noexcept {
@@ -209,13 +175,6 @@ double process_cpu_seconds() {
     getrusage(RUSAGE_SELF, &u);
     return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
            static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
-}
-
-std::string load_average() {
-    std::ifstream in("/proc/loadavg");
-    std::string a, b, c;
-    if (!(in >> a >> b >> c)) return "unknown";
-    return a + " " + b + " " + c;
 }
 
 // ----- where the files go -----
@@ -412,72 +371,6 @@ commit_sample measure_commits(const fs::path& dir, unsigned threads, double seco
     return s;
 }
 
-// ----- measurements in a child process -----
-
-/// Keeps freed memory in the process (as kv_bench does): a later allocation reuses pages an
-/// earlier one touched instead of faulting in new ones, which costs some 16 us per 4 KiB page
-/// on this VM. Called only in child processes, for the rows that say so.
-void keep_freed_memory() {
-#if defined(__GLIBC__)
-    mallopt(M_MMAP_MAX, 0);
-    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
-#endif
-}
-
-/// Runs f() -> std::vector<double> in a child process (where fork exists), so that every
-/// measurement starts from the parent's heap, and returns what it returned.
-template <class F>
-std::vector<double> in_child(F&& f) {
-#if defined(__unix__)
-    int fds[2];
-    if (::pipe(fds) != 0) fail("pipe failed");
-    std::fflush(stdout);
-    std::fflush(stderr);
-    const pid_t pid = ::fork();
-    if (pid < 0) fail("fork failed");
-    if (pid == 0) {
-        ::close(fds[0]);
-        int status = 0;
-        try {
-            const std::vector<double> v = f();
-            const std::uint64_t count = v.size();
-            std::string out(reinterpret_cast<const char*>(&count), sizeof count);
-            out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
-            for (std::size_t done = 0; done < out.size();) {
-                const ssize_t k = ::write(fds[1], out.data() + done, out.size() - done);
-                if (k <= 0) {
-                    status = 1;
-                    break;
-                }
-                done += static_cast<std::size_t>(k);
-            }
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "%s\n", e.what());
-            status = 1;
-        }
-        ::close(fds[1]);
-        std::fflush(stderr);
-        ::_exit(status);
-    }
-    ::close(fds[1]);
-    std::string in;
-    char buf[4096];
-    for (ssize_t k; (k = ::read(fds[0], buf, sizeof buf)) > 0;) in.append(buf, static_cast<std::size_t>(k));
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    std::uint64_t count = 0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || in.size() < sizeof count) fail("a measurement failed");
-    std::memcpy(&count, in.data(), sizeof count);
-    if (in.size() != sizeof count + count * sizeof(double)) fail("a measurement returned a short result");
-    std::vector<double> v(count);
-    std::memcpy(v.data(), in.data() + sizeof count, count * sizeof(double));
-    return v;
-#else
-    return f();
-#endif
-}
-
 // ----- 3. single-thread put: batched on disk against none in memory -----
 
 /// n puts of new keys in one run: {wall ns/put, thread CPU ns/put}.
@@ -500,8 +393,8 @@ std::array<double, 2> put_loop(Db& db, std::size_t n, const std::vector<Plan>& v
 /// {wall ns/put, CPU ns/put, ms of the db.sync() after the loop (batched only)}.
 std::vector<double> measure_put(bool batched, bool keep_memory, const fs::path& dir, std::size_t n,
                                 const std::vector<Plan>& values) {
-    return in_child([&] {
-        if (keep_memory) keep_freed_memory();
+    return bench::in_child([&] {
+        if (keep_memory) bench::keep_freed_memory();
         std::vector<double> out;
         for (int pass = 0; pass < 2; ++pass) {
             out.clear();
@@ -574,7 +467,7 @@ open_sample timed_open(const fs::path& dir, std::uint64_t expect_version, std::s
     s.snapshot_version = static_cast<double>(r.snapshot_version);
     if (db->last_version() != expect_version) fail("recovery found another version than was written");
     auto got = db->kv<Plan>().get(inmem::run_id{1}, last_key);
-    if (!got || got->goal != last_value.goal || got->steps != last_value.steps || got->budget != last_value.budget)
+    if (!got || *got != last_value)
         fail("recovery lost the last value written");
     return s;
 }
@@ -610,11 +503,11 @@ recovery_result measure_recovery(const fs::path& dir, std::uint64_t target_bytes
 
     // Each child opens twice: fresh, then again (memory reused); or once, after eviction.
     auto open_in_child = [&](bool evict, std::vector<open_sample>& first, std::vector<open_sample>* second) {
-        const auto v = in_child([&] {
+        const auto v = bench::in_child([&] {
             std::vector<double> out;
             if (evict) out.push_back(evict_from_page_cache(dir) ? 1 : 0);
             else out.push_back(1);
-            keep_freed_memory(); // so that the second open reuses the first one's pages
+            bench::keep_freed_memory(); // so that the second open reuses the first one's pages
             timed_open(dir, version, last_key, last_value).to(out);
             if (second) timed_open(dir, version, last_key, last_value).to(out);
             return out;
@@ -673,65 +566,46 @@ void usage(std::FILE* to) {
 
 options parse(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i)
-        if (std::string_view(argv[i]) == "--quick") { // defaults that the other flags override
-            o.quick = true;
-            o.reps = 1;
-            o.strict_seconds = 0.1;
-            o.batched_seconds = 0.05;
-            o.raw_seconds = 0.1;
-            o.n = 2000;
-            o.wal_mb = 1;
-            o.opens = 1;
-        }
-    auto value = [&](int& i, const char* name) -> std::string {
-        if (i + 1 >= argc) throw std::invalid_argument(std::string(name) + " needs a value");
-        return argv[++i];
-    };
-    auto positive = [&](int& i, const char* name) -> double {
-        const std::string v = value(i, name);
-        char* end = nullptr;
-        const double d = std::strtod(v.c_str(), &end);
-        if (*end != '\0' || !(d > 0)) throw std::invalid_argument(std::string(name) + " needs a positive number");
-        return d;
-    };
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--quick") {
-        } else if (a == "--dir") {
-            o.dir = value(i, "--dir");
-        } else if (a == "--reps") {
-            o.reps = static_cast<int>(positive(i, "--reps"));
-        } else if (a == "--strict-seconds") {
-            o.strict_seconds = positive(i, "--strict-seconds");
-        } else if (a == "--batched-seconds") {
-            o.batched_seconds = positive(i, "--batched-seconds");
-        } else if (a == "--raw-seconds") {
-            o.raw_seconds = positive(i, "--raw-seconds");
-        } else if (a == "--n") {
-            o.n = static_cast<std::size_t>(positive(i, "--n"));
-        } else if (a == "--wal-mb") {
-            o.wal_mb = positive(i, "--wal-mb");
-        } else if (a == "--opens") {
-            o.opens = static_cast<int>(positive(i, "--opens"));
-        } else if (a == "--json") {
-            o.json = value(i, "--json");
-        } else if (a == "--help" || a == "-h") {
+    bench::arguments args(argc, argv);
+    if (args.has("--quick")) { // defaults that the other flags override
+        o.quick = true;
+        o.reps = 1;
+        o.strict_seconds = 0.1;
+        o.batched_seconds = 0.05;
+        o.raw_seconds = 0.1;
+        o.n = 2000;
+        o.wal_mb = 1;
+        o.opens = 1;
+    }
+    while (args.next()) {
+        if (args.is("--quick")) {
+        } else if (args.is("--dir")) {
+            o.dir = args.value();
+        } else if (args.is("--reps")) {
+            o.reps = static_cast<int>(args.positive());
+        } else if (args.is("--strict-seconds")) {
+            o.strict_seconds = args.positive();
+        } else if (args.is("--batched-seconds")) {
+            o.batched_seconds = args.positive();
+        } else if (args.is("--raw-seconds")) {
+            o.raw_seconds = args.positive();
+        } else if (args.is("--n")) {
+            o.n = static_cast<std::size_t>(args.positive());
+        } else if (args.is("--wal-mb")) {
+            o.wal_mb = args.positive();
+        } else if (args.is("--opens")) {
+            o.opens = static_cast<int>(args.positive());
+        } else if (args.is("--json")) {
+            o.json = args.value();
+        } else if (args.is("--help") || args.is("-h")) {
             usage(stdout);
             std::exit(0);
         } else {
-            throw std::invalid_argument("unknown argument '" + std::string(a) + "'");
+            args.unknown();
         }
     }
     if (o.reps < 1 || o.opens < 1 || o.n < 1) throw std::invalid_argument("--reps, --opens and --n need 1 or more");
     return o;
-}
-
-std::string utc_now() {
-    std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return buf;
 }
 
 /// The directory the benchmark works in; removed on destruction if it made it.
@@ -772,8 +646,9 @@ const char* verdict(bool met) { return met ? "met" : "NOT met"; }
 
 int main(int argc, char** argv) try {
     const options opt = parse(argc, argv);
-    const bench::machine m = bench::machine_info();
-    const std::vector<Plan> values = make_values();
+    // No allocator line: glibc's defaults, except in the children whose rows say otherwise.
+    const bench::environment env("durability_bench", opt.quick);
+    const std::vector<Plan> values = bench::make_plans();
     double value_bytes = 0;
     for (const Plan& p : values) value_bytes += static_cast<double>(inmem::encode(p).size());
     value_bytes /= static_cast<double>(values.size());
@@ -781,17 +656,11 @@ int main(int argc, char** argv) try {
     work_dir work(opt.dir);
     const fs::path& dir = work.path();
     const filesystem_info fsinfo = describe_filesystem(dir);
-    const std::string load_start = load_average();
     const auto run_start = clock_type::now();
 
-    std::printf("inmem durability_bench  %s%s\n", utc_now().c_str(),
-                opt.quick ? "  (--quick: numbers mean nothing)" : "");
-    std::printf("cpu:        %s, %u cores\n", m.cpu.c_str(), m.cores);
-    std::printf("compiler:   %s\n", m.compiler.c_str());
-    std::printf("build:      %s%s\n", m.build_type.c_str(), m.asserts ? " (assertions on)" : " (NDEBUG)");
+    env.print_header();
     std::printf("directory:  %s\n", dir.c_str());
     std::printf("filesystem: %s (statfs); %s\n", fsinfo.type.c_str(), fsinfo.mount.c_str());
-    std::printf("load:       %s (1, 5, 15 min) at start\n", load_start.c_str());
     std::printf("workload:   one put per commit, key %zu bytes, value Plan %.0f bytes encoded; %d repetition%s,\n"
                 "            strict %.2f s, batched %.2f s (then db.sync()), raw %.2f s per measurement;\n"
                 "            batched / none: n %zu puts; recovery: a %.0f MB WAL, %d open%s per row\n\n",
@@ -834,7 +703,7 @@ int main(int argc, char** argv) try {
 
     const auto target_bytes = static_cast<std::uint64_t>(opt.wal_mb * 1e6);
     const recovery_result rec = measure_recovery(dir / "recovery", target_bytes, opt.opens, values);
-    const std::string load_end = load_average();
+    const std::string load_end = bench::load_average();
     const double total_s = seconds_since(run_start);
 
     // ----- report -----
@@ -961,13 +830,8 @@ int main(int argc, char** argv) try {
             }
             return s + "]";
         };
-        out << "{\n  \"benchmark\": \"durability_bench\",\n  \"date\": " << bench::json_string(utc_now())
-            << ",\n  \"cpu\": " << bench::json_string(m.cpu) << ",\n  \"cores\": " << m.cores
-            << ",\n  \"compiler\": " << bench::json_string(m.compiler)
-            << ",\n  \"build_type\": " << bench::json_string(m.build_type)
-            << ",\n  \"ndebug\": " << (m.asserts ? "false" : "true")
+        out << "{\n" << env.json_members()
             << ",\n  \"filesystem\": " << bench::json_string(fsinfo.type + "; " + fsinfo.mount)
-            << ",\n  \"load_start\": " << bench::json_string(load_start)
             << ",\n  \"load_end\": " << bench::json_string(load_end) << ",\n  \"repetitions\": " << opt.reps
             << ",\n  \"key_bytes\": " << key_bytes << ",\n  \"value_bytes\": " << value_bytes
             << ",\n  \"raw_fsync_ops_per_s\": " << list(raw_fsync)
@@ -1013,6 +877,9 @@ int main(int argc, char** argv) try {
     std::fprintf(stderr, "durability_bench: %s\n", e.what());
     usage(stderr);
     return 2;
+} catch (const bench::child_failed& e) {
+    std::fprintf(stderr, "durability_bench: a measurement failed: %s\n", e.what());
+    return 1;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;

@@ -13,7 +13,7 @@
 // timing. Results reach bench::do_not_optimize so the work cannot be dropped, and each
 // pass checks (untimed) that what is read back is what was written. The thread's CPU time
 // is recorded beside the wall time: their gap says how busy the machine was.
-#include "harness.hpp"
+#include "common.hpp"
 
 #include <inmem/inmem.hpp>
 
@@ -24,9 +24,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <fstream>
-#include <limits>
 #include <memory>
 #include <new>
 #include <numeric>
@@ -37,15 +35,6 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
-
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/wait.h>
-#include <unistd.h>
-#define KV_BENCH_FORK 1
-#endif
 
 // Every heap allocation is counted (allocs/op): the replaced operator new is malloc plus a
 // counter increment, as cheap as the library's own. The benchmark is single-threaded. Not
@@ -58,12 +47,8 @@ BENCH_NOINLINE void* operator new(std::size_t size) {
 BENCH_NOINLINE void operator delete(void* p) noexcept { std::free(p); }
 BENCH_NOINLINE void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
-// The value type: what an agent keeps in working memory (about 134 bytes encoded).
-struct Plan {
-    std::string goal;
-    std::vector<std::string> steps;
-    int budget = 0;
-};
+// The value type: what an agent keeps in working memory (bench::Plan, about 150 bytes encoded).
+using bench::Plan;
 
 using bench_schema = inmem::schema<inmem::kv<Plan>>;
 using optimistic_db = inmem::basic_database<bench_schema, inmem::concurrency::optimistic>;
@@ -73,14 +58,11 @@ static_assert(std::is_same_v<inmem::database<bench_schema>::concurrency_policy, 
 
 namespace {
 
-bool same_plan(const Plan& a, const Plan& b) { return a.goal == b.goal && a.steps == b.steps && a.budget == b.budget; }
-
-constexpr std::size_t value_pool_size = 1024;
 constexpr std::size_t overwrite_shift = 7; // overwrites store values[(i + 7) % pool]: a different value
 
-/// Key number i of the present keys (24 bytes: "agent:plan:0000000000246"), or of the absent
-/// ones (same shape, interleaved with the present ones in key order).
-std::string make_key(std::uint64_t i, bool present = true);
+/// Key number i of the present keys (bench::plan_key(2i), 24 bytes: "agent:plan:0000000000246"),
+/// or of the absent ones (plan_key(2i + 1): interleaved with the present ones in key order).
+std::string make_key(std::uint64_t i, bool present = true) { return bench::plan_key(2 * i + (present ? 0 : 1)); }
 
 /// One timed loop's inputs: key i = index[j] is visited j-th, and keys[j] is its text. The
 /// strings are made in visiting order, so reading them is sequential and costs every
@@ -93,42 +75,18 @@ struct pass {
 /// Everything the timed loops use, made before any timing.
 struct workload {
     std::size_t n = 0;
-    std::vector<Plan> values; // a pool of distinct values, values[i % pool] goes with key i
+    std::vector<Plan> values; // bench::make_plans(): values[i % pool] goes with key i
     pass put, overwrite, get, miss; // each a different shuffle of 0..n-1
 
     const Plan& value(std::size_t i) const { return values[i % values.size()]; }
     const Plan& new_value(std::size_t i) const { return values[(i + overwrite_shift) % values.size()]; }
 };
 
-std::string make_key(std::uint64_t i, bool present) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "agent:plan:%013llu", static_cast<unsigned long long>(2 * i + (present ? 0 : 1)));
-    return buf;
-}
-
 workload make_workload(std::size_t n) {
-    static constexpr std::array<std::string_view, 8> topics = {"billing", "refunds", "shipping", "login",
-                                                               "invoices", "upgrades", "outages", "returns"};
-    static constexpr std::array<std::string_view, 8> verbs = {"search docs for", "draft reply on", "check status of",
-                                                              "escalate", "summarise", "ask customer about",
-                                                              "look up", "verify"};
     workload w;
     w.n = n;
-    std::mt19937_64 rng(20261123);
-    w.values.reserve(value_pool_size);
-    for (std::size_t i = 0; i < value_pool_size; ++i) {
-        Plan p;
-        char goal[96];
-        std::snprintf(goal, sizeof goal, "answer ticket %05zu about %s and %s", i,
-                      std::string(topics[rng() % topics.size()]).c_str(),
-                      std::string(topics[rng() % topics.size()]).c_str());
-        p.goal = goal;
-        for (int s = 0; s < 4; ++s)
-            p.steps.push_back(std::string(verbs[rng() % verbs.size()]) + " " +
-                              std::string(topics[rng() % topics.size()]));
-        p.budget = static_cast<int>(rng() % 100);
-        w.values.push_back(std::move(p));
-    }
+    w.values = bench::make_plans();
+    std::mt19937_64 rng(bench::plan_seed);
     auto make_pass = [&](bool present) {
         pass p;
         p.index.resize(n);
@@ -200,7 +158,7 @@ sample run_inmem(const workload& w) {
         // Untimed: what we read is what we wrote, and misses miss.
         for (std::size_t i = 0; i < std::min<std::size_t>(w.n, 1000); ++i) {
             auto v = plans.get(run, make_key(i));
-            if (!v || !same_plan(*v, w.new_value(i))) fail("inmem get returned another value for " + make_key(i));
+            if (!v || *v != w.new_value(i)) fail("inmem get returned another value for " + make_key(i));
             if (plans.get(run, make_key(i, false))) fail("inmem get found the absent key " + make_key(i, false));
         }
         if (db->last_version() != 1 + 2 * w.n) fail("inmem version count");
@@ -273,7 +231,7 @@ sample run_baseline(const workload& w) {
 
         for (std::size_t i = 0; i < std::min<std::size_t>(w.n, 1000); ++i) {
             auto it = map->find(make_key(i));
-            if (it == map->end() || !same_plan(it->second, w.new_value(i))) fail("baseline find");
+            if (it == map->end() || it->second != w.new_value(i)) fail("baseline find");
             if (map->contains(make_key(i, false))) fail("baseline miss");
         }
     }
@@ -315,63 +273,22 @@ sample run_mode(mode m, const workload& w) {
 }
 
 /// One measurement of mode m: `warmup` unrecorded passes, then the recorded one. Where fork()
-/// exists it runs in a child process, so that every measurement starts from the same heap
-/// (the parent's, with the workload in it) and no contender inherits the free lists another
-/// one left behind; the passes before it touch the pages the recorded pass then reuses.
+/// exists it runs in a child process (bench::in_child), so that every measurement starts from
+/// the same heap (the parent's, with the workload in it) and no contender inherits the free
+/// lists another one left behind; the passes before it touch the pages the recorded pass then
+/// reuses.
 sample measure(mode m, const workload& w, int warmup) {
-#ifdef KV_BENCH_FORK
-    int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("kv_bench: pipe failed");
-    std::fflush(stdout);
-    std::fflush(stderr);
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("kv_bench: fork failed");
-    if (pid == 0) {
-        close(fds[0]);
-        int status = 0;
-        try {
-            for (int i = 0; i < warmup; ++i) run_mode(m, w);
-            const sample s = run_mode(m, w);
-            const char* p = reinterpret_cast<const char*>(&s);
-            for (std::size_t done = 0; done < sizeof s;) {
-                const ssize_t k = write(fds[1], p + done, sizeof s - done);
-                if (k <= 0) {
-                    status = 1;
-                    break;
-                }
-                done += static_cast<std::size_t>(k);
-            }
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "%s\n", e.what());
-            status = 1;
-        }
-        close(fds[1]);
-        _exit(status);
-    }
-    close(fds[1]);
-    sample s{};
-    std::size_t done = 0;
-    while (done < sizeof s) {
-        const ssize_t k = read(fds[0], reinterpret_cast<char*>(&s) + done, sizeof s - done);
-        if (k <= 0) break;
-        done += static_cast<std::size_t>(k);
-    }
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (done != sizeof s || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw std::runtime_error(std::string("kv_bench: the measurement of ") + mode_names[m] + " failed");
-    return s;
-#else
-    for (int i = 0; i < warmup; ++i) run_mode(m, w);
-    return run_mode(m, w);
-#endif
+    return bench::timings_from_doubles<row_count>(bench::in_child([&] {
+        for (int i = 0; i < warmup; ++i) run_mode(m, w);
+        return bench::timings_to_doubles(run_mode(m, w));
+    }));
 }
 
 struct options {
     std::size_t n = 200000;
     int reps = 5;
     int warmup = 1;
+    bool quick = false;
     bool cpu_time = false;
     std::string json;
 };
@@ -389,89 +306,51 @@ void usage(std::FILE* to) {
 
 options parse(int argc, char** argv) {
     options o;
-    auto number = [&](int& i, const char* name) -> long long {
-        if (i + 1 >= argc) throw std::invalid_argument(std::string(name) + " needs a value");
-        char* end = nullptr;
-        long long v = std::strtoll(argv[++i], &end, 10);
-        if (*end != '\0' || v < 1) throw std::invalid_argument(std::string(name) + " needs a positive integer");
-        return v;
-    };
-    for (int i = 1; i < argc; ++i) { // --quick sets defaults that --n, --reps and --warmup override
-        if (std::string_view(argv[i]) == "--quick") {
-            o.n = 2000;
-            o.reps = 1;
-        }
+    bench::arguments args(argc, argv);
+    if (args.has("--quick")) { // defaults that --n, --reps and --warmup override
+        o.quick = true;
+        o.n = 2000;
+        o.reps = 1;
     }
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (a == "--quick") {
+    while (args.next()) {
+        if (args.is("--quick")) {
             // handled above
-        } else if (a == "--n") {
-            o.n = static_cast<std::size_t>(number(i, "--n"));
-        } else if (a == "--reps") {
-            o.reps = static_cast<int>(number(i, "--reps"));
-        } else if (a == "--warmup") {
-            if (i + 1 >= argc) throw std::invalid_argument("--warmup needs a value");
-            o.warmup = std::atoi(argv[++i]);
-            if (o.warmup < 0) throw std::invalid_argument("--warmup needs a count, 0 or more");
-        } else if (a == "--cpu-time") {
+        } else if (args.is("--n")) {
+            o.n = args.count();
+        } else if (args.is("--reps")) {
+            o.reps = static_cast<int>(args.count());
+        } else if (args.is("--warmup")) {
+            o.warmup = static_cast<int>(args.count_or_zero());
+        } else if (args.is("--cpu-time")) {
             o.cpu_time = true;
-        } else if (a == "--json") {
-            if (i + 1 >= argc) throw std::invalid_argument("--json needs a file name");
-            o.json = argv[++i];
-        } else if (a == "--help" || a == "-h") {
+        } else if (args.is("--json")) {
+            o.json = args.value("a file name");
+        } else if (args.is("--help") || args.is("-h")) {
             usage(stdout);
             std::exit(0);
         } else {
-            throw std::invalid_argument("unknown argument '" + std::string(a) + "'");
+            args.unknown();
         }
     }
     if (o.n > 2'000'000'000) throw std::invalid_argument("--n is too large");
     return o;
 }
 
-std::string utc_now() {
-    std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return buf;
-}
-
 } // namespace
-
-/// Keeps freed memory in the process, so that the recorded pass reuses the pages its warm-up
-/// pass touched: a first touch costs a page fault (microseconds in a VM), which would
-/// otherwise weigh most on whichever contender allocates large blocks (the flat map's
-/// table). Returns a note for the header.
-const char* keep_freed_memory() {
-#if defined(__GLIBC__)
-    const bool ok = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max()) == 1;
-    return ok ? "glibc malloc, freed memory kept for reuse (no mmap, no trim)" : "glibc malloc (mallopt failed)";
-#else
-    return "system malloc";
-#endif
-}
 
 int main(int argc, char** argv) try {
     const options opt = parse(argc, argv);
-    const char* allocator_note = keep_freed_memory();
-    const bench::machine m = bench::machine_info();
+    // Freed memory kept for reuse, so that the recorded pass reuses the pages its warm-up pass
+    // touched: a first touch would weigh most on the flat map's large table.
+    const bench::environment env("kv_bench", opt.quick, bench::keep_freed_memory());
     const workload w = make_workload(opt.n);
 
     double value_bytes = 0;
     for (const Plan& p : w.values) value_bytes += static_cast<double>(inmem::encode(p).size());
     value_bytes /= static_cast<double>(w.values.size());
 
-    std::printf("inmem kv_bench  %s\n", utc_now().c_str());
-    std::printf("cpu:        %s, %u cores\n", m.cpu.c_str(), m.cores);
-    std::printf("compiler:   %s\n", m.compiler.c_str());
-    std::printf("build:      %s%s\n", m.build_type.c_str(), m.asserts ? " (assertions on)" : " (NDEBUG)");
-    std::printf("allocator:  %s\n", allocator_note);
-#ifdef KV_BENCH_FORK
-    const char* isolation = " (each in a child process)";
-#else
-    const char* isolation = "";
-#endif
+    env.print_header();
+    const char* isolation = bench::runs_in_child ? " (each in a child process)" : "";
     std::printf("workload:   n %zu ops per row, median of %d repetition%s, each after %d warm-up pass%s%s; "
                 "key %zu bytes; value Plan, %.0f bytes encoded\n\n",
                 w.n, opt.reps, opt.reps == 1 ? "" : "s", opt.warmup, opt.warmup == 1 ? "" : "es", isolation,
@@ -540,11 +419,7 @@ int main(int argc, char** argv) try {
             }
             return s + "]";
         };
-        out << "{\n  \"benchmark\": \"kv_bench\",\n  \"date\": " << bench::json_string(utc_now())
-            << ",\n  \"cpu\": " << bench::json_string(m.cpu) << ",\n  \"cores\": " << m.cores
-            << ",\n  \"compiler\": " << bench::json_string(m.compiler)
-            << ",\n  \"build_type\": " << bench::json_string(m.build_type)
-            << ",\n  \"ndebug\": " << (m.asserts ? "false" : "true") << ",\n  \"n\": " << w.n
+        out << "{\n" << env.json_members() << ",\n  \"n\": " << w.n
             << ",\n  \"repetitions\": " << opt.reps << ",\n  \"key_bytes\": " << make_key(0).size()
             << ",\n  \"value_bytes\": " << value_bytes << ",\n  \"descheduled\": " << descheduled
             << ",\n  \"unit\": \"ns/op; median is wall time (steady_clock), cpu_median thread CPU time\""
@@ -571,6 +446,9 @@ int main(int argc, char** argv) try {
     std::fprintf(stderr, "kv_bench: %s\n", e.what());
     usage(stderr);
     return 2;
+} catch (const bench::child_failed& e) {
+    std::fprintf(stderr, "kv_bench: a measurement failed: %s\n", e.what());
+    return 1;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;

@@ -37,7 +37,7 @@
 // many cores the threads actually got and whether they waited (a lock) or were preempted, and
 // ops per CPU second says whether an operation got dearer with more threads. A short
 // unrecorded one-thread mix runs first.
-#include "harness.hpp"
+#include "common.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -50,7 +50,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <fstream>
 #include <latch>
@@ -67,12 +66,7 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 // Heap allocations are counted on the thread that asks for it (the single-thread rows): the
 // mix's threads leave the shared counter alone, so counting adds no shared cache line to them.
@@ -87,12 +81,9 @@ BENCH_NOINLINE void* operator new(std::size_t size) {
 BENCH_NOINLINE void operator delete(void* p) noexcept { std::free(p); }
 BENCH_NOINLINE void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
-// The value type: what an agent keeps in working memory (as kv_bench's, about 134 bytes encoded).
-struct Plan {
-    std::string goal;
-    std::vector<std::string> steps;
-    int budget = 0;
-};
+// The value type: what an agent keeps in working memory (bench::Plan, as kv_bench's: about
+// 150 bytes encoded).
+using bench::Plan;
 
 // A state record: who claimed a task and how far it got.
 struct Claim {
@@ -111,43 +102,12 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error("txn_bench: check failed: " + what); }
 
-bool same_plan(const Plan& a, const Plan& b) { return a.goal == b.goal && a.steps == b.steps && a.budget == b.budget; }
-
 // ----- workload -----
 
-constexpr std::size_t value_pool_size = 1024;
-constexpr std::size_t key_bytes = 24; // "agent:plan:0000000000246"
+constexpr std::size_t key_bytes = bench::plan_key_bytes; // "agent:plan:0000000000246"
 
 /// Key number i (24 bytes, as kv_bench's present keys).
-std::string make_key(std::uint64_t i) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "agent:plan:%013llu", static_cast<unsigned long long>(2 * i));
-    return buf;
-}
-
-std::vector<Plan> make_values(std::mt19937_64& rng) {
-    static constexpr std::array<std::string_view, 8> topics = {"billing", "refunds", "shipping", "login",
-                                                               "invoices", "upgrades", "outages", "returns"};
-    static constexpr std::array<std::string_view, 8> verbs = {"search docs for", "draft reply on", "check status of",
-                                                              "escalate", "summarise", "ask customer about",
-                                                              "look up", "verify"};
-    std::vector<Plan> values;
-    values.reserve(value_pool_size);
-    for (std::size_t i = 0; i < value_pool_size; ++i) {
-        Plan p;
-        char goal[96];
-        std::snprintf(goal, sizeof goal, "answer ticket %05zu about %s and %s", i,
-                      std::string(topics[rng() % topics.size()]).c_str(),
-                      std::string(topics[rng() % topics.size()]).c_str());
-        p.goal = goal;
-        for (int s = 0; s < 4; ++s)
-            p.steps.push_back(std::string(verbs[rng() % verbs.size()]) + " " +
-                              std::string(topics[rng() % topics.size()]));
-        p.budget = static_cast<int>(rng() % 100);
-        values.push_back(std::move(p));
-    }
-    return values;
-}
+std::string make_key(std::uint64_t i) { return bench::plan_key(2 * i); }
 
 std::vector<Claim> make_claims() {
     static constexpr std::array<const char*, 4> statuses = {"claimed", "running", "blocked", "done"};
@@ -204,8 +164,8 @@ struct workload {
 workload make_workload(std::size_t n) {
     workload w;
     w.n = n;
-    std::mt19937_64 rng(20261123);
-    w.values = make_values(rng);
+    w.values = bench::make_plans();
+    std::mt19937_64 rng(bench::plan_seed);
     w.claims = make_claims();
     for (pass& p : w.passes) {
         p.index.resize(n);
@@ -365,7 +325,7 @@ sample run_single(const workload& w) {
     // Untimed: every key holds what the last row wrote; every commit counted.
     for (std::size_t i = 0; i < std::min<std::size_t>(n, 1000); ++i) {
         auto v = plans.get(run, make_key(i));
-        if (!v || !same_plan(*v, w.value(i, puts10_transact))) fail("kv get returned another value for " + make_key(i));
+        if (!v || *v != w.value(i, puts10_transact)) fail("kv get returned another value for " + make_key(i));
     }
     const inmem::version_t expect = 1 + 6 * n + groups + records + n;
     if (db->last_version() != expect)
@@ -398,8 +358,7 @@ mix_workload make_mix_workload(std::size_t keys, unsigned max_threads, std::size
     mix_workload w;
     w.keys = keys;
     w.length = length;
-    std::mt19937_64 rng(20261124);
-    w.values = make_values(rng);
+    w.values = bench::make_plans();
     w.all.reserve(keys * key_bytes);
     for (std::size_t i = 0; i < keys; ++i) w.all += make_key(i);
     for (unsigned t = 0; t < max_threads; ++t) {
@@ -649,85 +608,18 @@ std::vector<double> run_mix(const mix_workload& w, const std::vector<unsigned>& 
 
 // ----- measurements in a child process -----
 
-/// Keeps freed memory in the process (as kv_bench does), so that a recorded pass reuses the
-/// pages its warm-up touched instead of paying first-touch page faults. Returns a note.
-const char* keep_freed_memory() {
-#if defined(__GLIBC__)
-    const bool ok = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max()) == 1;
-    return ok ? "glibc malloc, freed memory kept for reuse (no mmap, no trim)" : "glibc malloc (mallopt failed)";
-#else
-    return "system malloc";
-#endif
-}
-
-/// Runs f() -> std::vector<double> in a child process, so that every measurement starts from
-/// the parent's heap, and returns what it returned. The parent has no threads when it forks.
-template <class F>
-std::vector<double> in_child(F&& f) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("txn_bench: pipe failed");
-    std::fflush(stdout);
-    std::fflush(stderr);
-    const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("txn_bench: fork failed");
-    if (pid == 0) {
-        ::close(fds[0]);
-        int status = 0;
-        try {
-            const std::vector<double> v = f();
-            const std::uint64_t count = v.size();
-            std::string out(reinterpret_cast<const char*>(&count), sizeof count);
-            out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
-            for (std::size_t done = 0; done < out.size();) {
-                const ssize_t k = ::write(fds[1], out.data() + done, out.size() - done);
-                if (k <= 0) {
-                    status = 1;
-                    break;
-                }
-                done += static_cast<std::size_t>(k);
-            }
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "%s\n", e.what());
-            status = 1;
-        }
-        ::close(fds[1]);
-        std::fflush(stderr);
-        ::_exit(status);
-    }
-    ::close(fds[1]);
-    std::string in;
-    char buf[4096];
-    for (ssize_t k; (k = ::read(fds[0], buf, sizeof buf)) > 0;) in.append(buf, static_cast<std::size_t>(k));
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    std::uint64_t count = 0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || in.size() < sizeof count)
-        throw std::runtime_error("txn_bench: a measurement failed");
-    std::memcpy(&count, in.data(), sizeof count);
-    if (in.size() != sizeof count + count * sizeof(double))
-        throw std::runtime_error("txn_bench: a measurement returned a short result");
-    std::vector<double> v(count);
-    std::memcpy(v.data(), in.data() + sizeof count, count * sizeof(double));
-    return v;
-}
-
 enum mode : std::size_t { single_thread, optimistic, mode_count };
 constexpr std::array<const char*, mode_count> mode_names = {"single_thread", "optimistic"};
 
+/// One measurement of mode m in a child process (bench::in_child), so that every measurement
+/// starts from the parent's heap: `warmup` unrecorded passes, then the recorded one.
 sample measure_single(mode m, const workload& w, int warmup) {
-    const std::vector<double> v = in_child([&] {
+    return bench::timings_from_doubles<row_count>(bench::in_child([&] {
         count_allocations = true;
         sample s{};
         for (int i = 0; i <= warmup; ++i) s = m == optimistic ? run_single<optimistic_db>(w) : run_single<single_thread_db>(w);
-        std::vector<double> out;
-        for (const bench::timing& t : s) out.insert(out.end(), {t.wall_ns, t.cpu_ns, t.allocations});
-        return out;
-    });
-    if (v.size() != 3 * row_count) throw std::runtime_error("txn_bench: a measurement returned a short result");
-    sample s{};
-    for (std::size_t r = 0; r < row_count; ++r) s[r] = {v[3 * r], v[3 * r + 1], v[3 * r + 2]};
-    return s;
+        return bench::timings_to_doubles(s);
+    }));
 }
 
 // ----- options -----
@@ -762,65 +654,46 @@ void usage(std::FILE* to) {
 
 options parse(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i)
-        if (std::string_view(argv[i]) == "--quick") { // defaults that the other flags override
-            o.quick = true;
-            o.n = 2000;
-            o.keys = 2000;
-            o.seconds = 0.05;
-            o.reps = 1;
-        }
-    auto value = [&](int& i, const char* name) -> std::string {
-        if (i + 1 >= argc) throw std::invalid_argument(std::string(name) + " needs a value");
-        return argv[++i];
-    };
-    auto count = [&](int& i, const char* name) -> long long {
-        const std::string v = value(i, name);
-        char* end = nullptr;
-        const long long x = std::strtoll(v.c_str(), &end, 10);
-        if (*end != '\0' || x < 1) throw std::invalid_argument(std::string(name) + " needs a positive integer");
-        return x;
-    };
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--quick") {
-        } else if (a == "--n") {
-            o.n = static_cast<std::size_t>(count(i, "--n"));
-        } else if (a == "--keys") {
-            o.keys = static_cast<std::size_t>(count(i, "--keys"));
-        } else if (a == "--seconds") {
-            const std::string v = value(i, "--seconds");
-            char* end = nullptr;
-            o.seconds = std::strtod(v.c_str(), &end);
-            if (*end != '\0' || !(o.seconds > 0)) throw std::invalid_argument("--seconds needs a positive number");
-        } else if (a == "--threads") {
-            const std::string v = value(i, "--threads");
+    bench::arguments args(argc, argv);
+    if (args.has("--quick")) { // defaults that the other flags override
+        o.quick = true;
+        o.n = 2000;
+        o.keys = 2000;
+        o.seconds = 0.05;
+        o.reps = 1;
+    }
+    while (args.next()) {
+        if (args.is("--quick")) {
+        } else if (args.is("--n")) {
+            o.n = args.count();
+        } else if (args.is("--keys")) {
+            o.keys = args.count();
+        } else if (args.is("--seconds")) {
+            o.seconds = args.positive();
+        } else if (args.is("--threads")) {
+            const std::vector<std::string> items = bench::split_list(args.value());
+            const char* need = "--threads needs a list of counts from 1 to 256, e.g. 1,2,4,8";
+            if (items.empty()) throw std::invalid_argument(need);
             o.threads.clear();
-            for (std::size_t at = 0; at <= v.size();) {
-                const std::size_t comma = std::min(v.find(',', at), v.size());
-                const std::string item = v.substr(at, comma - at);
+            for (const std::string& item : items) {
                 char* end = nullptr;
                 const long x = std::strtol(item.c_str(), &end, 10);
-                if (item.empty() || *end != '\0' || x < 1 || x > 256)
-                    throw std::invalid_argument("--threads needs a list of counts from 1 to 256, e.g. 1,2,4,8");
+                if (*end != '\0' || x < 1 || x > 256) throw std::invalid_argument(need);
                 o.threads.push_back(static_cast<unsigned>(x));
-                at = comma + 1;
             }
-        } else if (a == "--reps") {
-            o.reps = static_cast<int>(count(i, "--reps"));
-        } else if (a == "--warmup") {
-            const std::string v = value(i, "--warmup");
-            o.warmup = std::atoi(v.c_str());
-            if (o.warmup < 0) throw std::invalid_argument("--warmup needs a count, 0 or more");
-        } else if (a == "--cpu-time") {
+        } else if (args.is("--reps")) {
+            o.reps = static_cast<int>(args.count());
+        } else if (args.is("--warmup")) {
+            o.warmup = static_cast<int>(args.count_or_zero());
+        } else if (args.is("--cpu-time")) {
             o.cpu_time = true;
-        } else if (a == "--json") {
-            o.json = value(i, "--json");
-        } else if (a == "--help" || a == "-h") {
+        } else if (args.is("--json")) {
+            o.json = args.value();
+        } else if (args.is("--help") || args.is("-h")) {
             usage(stdout);
             std::exit(0);
         } else {
-            throw std::invalid_argument("unknown argument '" + std::string(a) + "'");
+            args.unknown();
         }
     }
     if (o.n > 2'000'000'000 || o.keys > 2'000'000'000) throw std::invalid_argument("--n or --keys is too large");
@@ -836,20 +709,6 @@ options parse(int argc, char** argv) {
     std::sort(o.threads.begin(), o.threads.end());
     o.threads.erase(std::unique(o.threads.begin(), o.threads.end()), o.threads.end());
     return o;
-}
-
-std::string utc_now() {
-    std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return buf;
-}
-
-std::string load_average() {
-    std::ifstream in("/proc/loadavg");
-    std::string a, b, c;
-    if (!(in >> a >> b >> c)) return "unknown";
-    return a + " " + b + " " + c;
 }
 
 /// x with thousands separators, no decimals.
@@ -881,24 +740,19 @@ std::string json_list(const std::vector<double>& xs) {
 
 int main(int argc, char** argv) try {
     const options opt = parse(argc, argv);
-    const char* allocator_note = keep_freed_memory();
-    const bench::machine m = bench::machine_info();
+    // Freed memory kept for reuse (as kv_bench): a recorded pass reuses the pages its warm-up
+    // touched instead of paying first-touch page faults.
+    const bench::environment env("txn_bench", opt.quick, bench::keep_freed_memory());
     const workload w = make_workload(opt.n);
     const unsigned max_threads = opt.threads.back();
     const mix_workload mw = make_mix_workload(opt.keys, max_threads, opt.quick ? 4096 : std::size_t{1} << 18);
-    const std::string load_start = load_average();
     const auto run_start = clock_type::now();
 
     double value_bytes = 0;
     for (const Plan& p : w.values) value_bytes += static_cast<double>(inmem::encode(p).size());
     value_bytes /= static_cast<double>(w.values.size());
 
-    std::printf("inmem txn_bench  %s%s\n", utc_now().c_str(), opt.quick ? "  (--quick: numbers mean nothing)" : "");
-    std::printf("cpu:        %s, %u cores (std::thread::hardware_concurrency)\n", m.cpu.c_str(), m.cores);
-    std::printf("compiler:   %s\n", m.compiler.c_str());
-    std::printf("build:      %s%s\n", m.build_type.c_str(), m.asserts ? " (assertions on)" : " (NDEBUG)");
-    std::printf("allocator:  %s\n", allocator_note);
-    std::printf("load:       %s (1, 5, 15 min) at start\n", load_start.c_str());
+    env.print_header();
     std::printf("database:   durability::none (in memory); key %zu bytes, value Plan %.0f bytes encoded\n", key_bytes,
                 value_bytes);
     std::printf("workload:   single-thread rows: n %zu per row (10-put rows: n/10 groups), %zu state records, each\n"
@@ -928,7 +782,7 @@ int main(int argc, char** argv) try {
         std::vector<unsigned> counts;
         for (std::size_t k : order) counts.push_back(opt.threads[k]);
         const std::vector<double> v =
-            in_child([&] { return run_mix(mw, counts, opt.seconds, opt.warmup > 0 ? std::min(0.2, opt.seconds) : 0); });
+            bench::in_child([&] { return run_mix(mw, counts, opt.seconds, opt.warmup > 0 ? std::min(0.2, opt.seconds) : 0); });
         if (v.size() != counts.size() * mix_sample::fields) throw std::runtime_error("txn_bench: short mix result");
         for (std::size_t k = 0; k < order.size(); ++k) mix[order[k]].push_back(mix_sample::from(v, k * mix_sample::fields));
         if (!opt.quick) {
@@ -937,7 +791,7 @@ int main(int argc, char** argv) try {
             std::fflush(stdout);
         }
     }
-    const std::string load_end = load_average();
+    const std::string load_end = bench::load_average();
 
     // ---- report
     std::array<std::array<double, row_count>, mode_count> wall_med{}, cpu_med{};
@@ -1009,7 +863,7 @@ int main(int argc, char** argv) try {
                     grouped(mix_rate[k] * put_share).c_str(), mix_rate[k] / mix_rate[0], mix_cores[k],
                     grouped(mix_efficiency[k]).c_str(), mix_efficiency[k] / mix_efficiency[0], range,
                     100 * field(&mix_sample::overlap), switches, spin_rate[k] / spin_rate[0],
-                    opt.threads[k] > m.cores ? "  (more threads than cores)" : "");
+                    opt.threads[k] > env.cores ? "  (more threads than cores)" : "");
     }
     std::printf("ops/s = operations of all threads / (last thread's end - first thread's start); cores = the\n"
                 "threads' CPU time / that interval (below the thread count: the threads waited or the machine\n"
@@ -1039,7 +893,7 @@ int main(int argc, char** argv) try {
                 ns(med[optimistic][put_overwrite]).c_str(), r_put_over, "<= 1.3x", verdict(r_put_over <= 1.3));
     std::printf("%-44s %18s %7.2fx %9s  %s%s\n", "read mix: 2 threads / 1 thread (ops/s)",
                 (grouped(mix_rate[1]) + " /s").c_str(), r_scale, ">= 1.8x", verdict(r_scale >= 1.8),
-                m.cores < 2 ? " (1 core: meaningless)" : m.cores < 4 ? " (2 cores: indicative)" : "");
+                env.cores < 2 ? " (1 core: meaningless)" : env.cores < 4 ? " (2 cores: indicative)" : "");
     const double r_spin = spin_rate[1] / spin_rate[0];
     char spin_note[64];
     std::snprintf(spin_note, sizeof spin_note, "%s /s spin", grouped(spin_rate[1]).c_str());
@@ -1075,14 +929,9 @@ int main(int argc, char** argv) try {
     if (!opt.json.empty()) {
         std::ofstream out(opt.json);
         if (!out) throw std::runtime_error("cannot write " + opt.json);
-        out << "{\n  \"benchmark\": \"txn_bench\",\n  \"date\": " << bench::json_string(utc_now())
-            << ",\n  \"cpu\": " << bench::json_string(m.cpu) << ",\n  \"cores\": " << m.cores
-            << ",\n  \"compiler\": " << bench::json_string(m.compiler)
-            << ",\n  \"build_type\": " << bench::json_string(m.build_type)
-            << ",\n  \"ndebug\": " << (m.asserts ? "false" : "true") << ",\n  \"n\": " << w.n
+        out << "{\n" << env.json_members() << ",\n  \"n\": " << w.n
             << ",\n  \"mix_keys\": " << mw.keys << ",\n  \"mix_seconds\": " << opt.seconds
-            << ",\n  \"repetitions\": " << opt.reps << ",\n  \"load_start\": " << bench::json_string(load_start)
-            << ",\n  \"load_end\": " << bench::json_string(load_end) << ",\n  \"descheduled\": " << descheduled
+            << ",\n  \"repetitions\": " << opt.reps << ",\n  \"load_end\": " << bench::json_string(load_end) << ",\n  \"descheduled\": " << descheduled
             << ",\n  \"single_thread_rows\": [\n";
         for (std::size_t r = 0; r < row_count; ++r) {
             out << "    {\"op\": " << bench::json_string(row_names[r]) << ", \"unit\": " << bench::json_string(row_units[r]);
@@ -1121,6 +970,9 @@ int main(int argc, char** argv) try {
     std::fprintf(stderr, "txn_bench: %s\n", e.what());
     usage(stderr);
     return 2;
+} catch (const bench::child_failed& e) {
+    std::fprintf(stderr, "txn_bench: a measurement failed: %s\n", e.what());
+    return 1;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;

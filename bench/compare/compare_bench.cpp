@@ -6,7 +6,8 @@
 //            100 ms | LMDB MDB_NOSYNC, mdb_env_sync(env, 1) every 100 ms | SQLite WAL, synchronous=NORMAL
 //   strict   inmem durability::strict | RocksDB sync=true | LMDB default | SQLite WAL, synchronous=FULL
 //
-// Workloads (24-byte keys, 150-byte values from a pool of 1024):
+// Workloads (24-byte keys, 150-byte values from a pool of 1024: bench::make_plans() as text, the
+// agent values the other benchmarks store):
 //   put        n puts of new keys in random order, each its own commit, batched (+ the final sync)
 //   reopen     the put directory opened again (after the put workload closed it) and one get:
 //              the time to be usable after n committed writes (inmem: WAL replay)
@@ -24,37 +25,32 @@
 // Limits, in the same run: boost::unordered_flat_map insert and find (the same keys and
 // values), write(180 B)+fdatasync in the same directory, memcpy bandwidth.
 //
-// Every measurement runs in a child process of its own (fork): peers never share a heap, an
-// RSS figure or a background thread, and a crash or hang (alarm) fails one row only. Each
+// Every measurement runs in a child process of its own (bench::in_child, fork): peers never share
+// a heap, an RSS figure or a background thread, and a crash or hang (alarm) fails one row only. Each
 // store works in a fresh directory under --dir, removed afterwards.
 //
 //   compare_bench [--quick | --full] [--n N] [--ops N] [--seconds S] [--reps R] [--dir DIR]
 //                 [--json FILE] [--stores LIST] [--workloads LIST] [--max-seconds S]
-#include "../harness.hpp"
+#include "../common.hpp"
 #include "stores.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <atomic>
-#include <cerrno>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <fstream>
 #include <functional>
 #include <latch>
 #include <map>
 #include <optional>
 #include <random>
-#include <sstream>
 
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -113,69 +109,44 @@ void usage(std::FILE* to) {
         to);
 }
 
-std::vector<std::string> split(std::string_view s) {
-    std::vector<std::string> out;
-    while (!s.empty()) {
-        const auto comma = s.find(',');
-        out.emplace_back(s.substr(0, comma));
-        if (comma == std::string_view::npos) break;
-        s.remove_prefix(comma + 1);
-    }
-    return out;
-}
-
 bool contains(const std::vector<std::string>& v, std::string_view s) {
     return std::find(v.begin(), v.end(), s) != v.end();
 }
 
 options parse(int argc, char** argv) {
     options o;
-    for (int i = 0; i < argc; ++i) o.command += (i ? " " : "") + std::string(argv[i]);
-    for (int i = 1; i < argc; ++i) { // presets first: the other flags override them
-        const std::string_view a = argv[i];
-        if (a == "--quick") {
-            o.quick = true;
-            o.mode = "quick";
-            o.n = 20000;
-            o.ops = 100000;
-            o.seconds = 0.5;
-            o.max_seconds = 10;
-        } else if (a == "--full") {
-            o.mode = "full";
-            o.n = 1000000;
-            o.ops = 1000000;
-            o.seconds = 3;
-            o.max_seconds = 120;
-        }
+    bench::arguments args(argc, argv);
+    o.command = args.command_line();
+    if (args.has("--quick")) { // presets first: the other flags override them
+        o.quick = true;
+        o.mode = "quick";
+        o.n = 20000;
+        o.ops = 100000;
+        o.seconds = 0.5;
+        o.max_seconds = 10;
     }
-    auto value = [&](int& i) -> std::string {
-        if (i + 1 >= argc) throw std::invalid_argument(std::string(argv[i]) + " needs a value");
-        return argv[++i];
-    };
-    auto number = [&](int& i) -> double {
-        const char* name = argv[i];
-        const std::string v = value(i);
-        char* end = nullptr;
-        const double d = std::strtod(v.c_str(), &end);
-        if (*end != '\0' || !(d > 0)) throw std::invalid_argument(std::string(name) + " needs a positive number");
-        return d;
-    };
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--quick" || a == "--full") continue;
-        if (a == "--n") o.n = static_cast<std::size_t>(number(i));
-        else if (a == "--ops") o.ops = static_cast<std::size_t>(number(i));
-        else if (a == "--seconds") o.seconds = number(i);
-        else if (a == "--max-seconds") o.max_seconds = number(i);
-        else if (a == "--reps") o.reps = static_cast<int>(number(i));
-        else if (a == "--dir") o.dir = value(i);
-        else if (a == "--json") o.json = value(i);
-        else if (a == "--stores") o.stores = split(value(i));
-        else if (a == "--workloads") o.workloads = split(value(i));
-        else if (a == "--help" || a == "-h") {
+    if (args.has("--full")) {
+        o.mode = "full";
+        o.n = 1000000;
+        o.ops = 1000000;
+        o.seconds = 3;
+        o.max_seconds = 120;
+    }
+    while (args.next()) {
+        if (args.is("--quick") || args.is("--full")) continue;
+        if (args.is("--n")) o.n = static_cast<std::size_t>(args.positive());
+        else if (args.is("--ops")) o.ops = static_cast<std::size_t>(args.positive());
+        else if (args.is("--seconds")) o.seconds = args.positive();
+        else if (args.is("--max-seconds")) o.max_seconds = args.positive();
+        else if (args.is("--reps")) o.reps = static_cast<int>(args.positive());
+        else if (args.is("--dir")) o.dir = args.value();
+        else if (args.is("--json")) o.json = args.value();
+        else if (args.is("--stores")) o.stores = bench::split_list(args.value());
+        else if (args.is("--workloads")) o.workloads = bench::split_list(args.value());
+        else if (args.is("--help") || args.is("-h")) {
             usage(stdout);
             std::exit(0);
-        } else throw std::invalid_argument("unknown argument " + std::string(a));
+        } else args.unknown();
     }
     for (const auto& s : o.stores)
         if (!contains({"inmem", "rocksdb", "lmdb", "sqlite"}, s)) throw std::invalid_argument("unknown store " + s);
@@ -193,14 +164,13 @@ options parse(int argc, char** argv) {
 constexpr std::size_t value_pool_size = 1024;
 constexpr std::size_t value_bytes = 150;
 
+/// The agent values the other benchmarks store (bench::make_plans()), as the raw bytes the
+/// peers keep: each plan's text cut or padded to exactly value_bytes.
 std::vector<Value> make_values() {
-    static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.,:;";
-    std::mt19937_64 rng(20261123);
-    std::vector<Value> values(value_pool_size);
-    for (auto& v : values) {
-        v.payload.resize(value_bytes);
-        for (char& c : v.payload) c = alphabet[rng() % (sizeof alphabet - 1)];
-    }
+    std::vector<Value> values;
+    values.reserve(value_pool_size);
+    for (std::string& payload : bench::make_plan_payloads(value_bytes, value_pool_size))
+        values.push_back(Value{std::move(payload)});
     return values;
 }
 
@@ -309,22 +279,6 @@ std::string mount_of(const fs::path& dir) {
     return best_line;
 }
 
-std::string load_average() {
-    std::ifstream in("/proc/loadavg");
-    std::string a, b, c;
-    if (!(in >> a >> b >> c)) return "unknown";
-    return a + " " + b + " " + c;
-}
-
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 // ----- measurements in a child process -----
 
 using measurement = std::map<std::string, double>;
@@ -335,76 +289,17 @@ struct outcome {
     bool ok() const { return error.empty(); }
 };
 
-/// Runs f() -> measurement in a child process (killed after timeout_s) and returns what it
-/// measured, or why it failed.
+/// Runs f() -> measurement in a child process (bench::in_child, killed after timeout_s) and
+/// returns what it measured, or why it failed.
 template <class F>
-outcome in_child(F&& f, unsigned timeout_s) {
+outcome measure(F&& f, unsigned timeout_s) {
     outcome r;
-    int fds[2];
-    if (::pipe(fds) != 0) {
-        r.error = "pipe failed";
+    try {
+        r.m = bench::in_child(std::forward<F>(f), timeout_s);
+    } catch (const bench::child_failed& e) {
+        r.error = e.what();
         return r;
     }
-    std::fflush(stdout);
-    std::fflush(stderr);
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        ::close(fds[0]);
-        ::close(fds[1]);
-        r.error = "fork failed";
-        return r;
-    }
-    if (pid == 0) {
-        ::close(fds[0]);
-        ::alarm(timeout_s);
-        std::string out;
-        int status = 0;
-        try {
-            const measurement m = f();
-            for (const auto& [k, v] : m) {
-                char buf[64];
-                std::snprintf(buf, sizeof buf, " %.17g\n", v);
-                out += k + buf;
-            }
-        } catch (const std::exception& e) {
-            out = std::string("!") + e.what();
-            status = 1;
-        }
-        for (std::size_t done = 0; done < out.size();) {
-            const ssize_t k = ::write(fds[1], out.data() + done, out.size() - done);
-            if (k <= 0) break;
-            done += static_cast<std::size_t>(k);
-        }
-        ::close(fds[1]);
-        std::fflush(stdout);
-        std::fflush(stderr);
-        ::_exit(status);
-    }
-    ::close(fds[1]);
-    std::string in;
-    char buf[4096];
-    for (ssize_t k; (k = ::read(fds[0], buf, sizeof buf)) > 0 || (k < 0 && errno == EINTR);)
-        if (k > 0) in.append(buf, static_cast<std::size_t>(k));
-    ::close(fds[0]);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    if (WIFSIGNALED(status)) {
-        r.error = WTERMSIG(status) == SIGALRM ? "timed out after " + std::to_string(timeout_s) + " s"
-                                              : "killed by signal " + std::to_string(WTERMSIG(status));
-        return r;
-    }
-    if (!in.empty() && in[0] == '!') {
-        r.error = in.substr(1);
-        return r;
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        r.error = "exited with status " + std::to_string(WEXITSTATUS(status));
-        return r;
-    }
-    std::istringstream lines(in);
-    std::string key;
-    double v = 0;
-    while (lines >> key >> v) r.m[key] = v;
     if (!r.m.count("ops") || !r.m.count("seconds")) r.error = "the measurement returned no result";
     return r;
 }
@@ -992,19 +887,14 @@ std::string json_number(double v) {
     return buf;
 }
 
-void write_json(const std::string& path, const options& o, const bench::machine& mach, const std::string& fsinfo,
-                const std::string& date, const std::string& load_start, const std::string& load_end,
+void write_json(const std::string& path, const options& o, const bench::environment& env, const std::string& fsinfo,
+                const std::string& load_end,
                 const std::map<std::string, std::string>& configs, const std::vector<row>& rows,
                 const std::vector<target>& ts, double total_s) {
     std::ofstream out(path);
-    out << "{\n  \"benchmark\": \"compare_bench\",\n  \"date\": " << bench::json_string(date)
+    out << "{\n" << env.json_members()
         << ",\n  \"command\": " << bench::json_string(o.command) << ",\n  \"mode\": " << bench::json_string(o.mode)
-        << ",\n  \"cpu\": " << bench::json_string(mach.cpu) << ",\n  \"cores\": " << mach.cores
-        << ",\n  \"compiler\": " << bench::json_string(mach.compiler)
-        << ",\n  \"build_type\": " << bench::json_string(mach.build_type)
-        << ",\n  \"ndebug\": " << (mach.asserts ? "false" : "true")
         << ",\n  \"filesystem\": " << bench::json_string(fsinfo)
-        << ",\n  \"load_start\": " << bench::json_string(load_start)
         << ",\n  \"load_end\": " << bench::json_string(load_end) << ",\n  \"n\": " << o.n
         << ",\n  \"ops\": " << o.ops << ",\n  \"strict_seconds\": " << json_number(o.seconds)
         << ",\n  \"reps\": " << o.reps << ",\n  \"key_bytes\": " << key_set::key_bytes
@@ -1067,8 +957,7 @@ void write_json(const std::string& path, const options& o, const bench::machine&
 int main(int argc, char** argv) try {
     const options o = parse(argc, argv);
     const auto t_start = clock_type::now();
-    const std::string date = utc_now();
-    const std::string load_start = load_average();
+    const bench::environment env("compare_bench", o.quick); // malloc as the peers find it
 
     // The working directory: a new one in --dir (or the temp directory), removed at the end.
     const fs::path parent = o.dir.empty() ? fs::temp_directory_path() : fs::path(o.dir);
@@ -1084,7 +973,6 @@ int main(int argc, char** argv) try {
         }
     } cleanup{root};
 
-    const bench::machine mach = bench::machine_info();
     const std::string fsinfo = statfs_type(root) + "; " + mount_of(root);
     std::map<std::string, std::string> configs = {
         {"inmem batched", inmem_store<level::batched>::describe()},
@@ -1097,14 +985,14 @@ int main(int argc, char** argv) try {
         {"sqlite strict", sqlite_store<level::strict>::describe()},
     };
 
-    std::printf("compare_bench: inmem against RocksDB %s, LMDB (%s), SQLite %s\n", rocksdb_version().c_str(),
-                MDB_VERSION_STRING, sqlite3_libversion());
-    std::printf("date %s; cpu %s, %u cores; %s, build %s%s\n", date.c_str(), mach.cpu.c_str(), mach.cores,
-                mach.compiler.c_str(), mach.build_type.c_str(), mach.asserts ? " WITH ASSERTIONS" : "");
-    std::printf("directory %s: %s\n", root.c_str(), fsinfo.c_str());
-    std::printf("mode %s: n %zu, ops %zu, strict rows %.1f s, %d repetition(s); 24-byte keys, 150-byte values; "
-                "load %s\n",
-                o.mode.c_str(), o.n, o.ops, o.seconds, o.reps, load_start.c_str());
+    env.print_header();
+    std::printf("against:    RocksDB %s, LMDB (%s), SQLite %s\n", rocksdb_version().c_str(), MDB_VERSION_STRING,
+                sqlite3_libversion());
+    std::printf("directory:  %s\n", root.c_str());
+    std::printf("filesystem: %s\n", fsinfo.c_str());
+    std::printf("workload:   mode %s: n %zu, ops %zu, strict rows %.1f s, %d repetition(s); %zu-byte keys, %zu-byte "
+                "values (bench::make_plans() as text)\n",
+                o.mode.c_str(), o.n, o.ops, o.seconds, o.reps, key_set::key_bytes, value_bytes);
     std::printf("configurations:\n");
     for (const auto& [k, v] : configs) std::printf("  %-16s %s\n", k.c_str(), v.c_str());
     std::fflush(stdout);
@@ -1123,7 +1011,7 @@ int main(int argc, char** argv) try {
     auto add_limit = [&](const std::string& workload, const std::string& name, auto f) {
         row r{workload, info_of(workload).durability, name, true, {}, 0, 0, 0, {}, {}};
         for (int rep = 0; rep < o.reps; ++rep) {
-            r.samples.push_back(in_child(f, timeout));
+            r.samples.push_back(measure(f, timeout));
             progress(r, r.samples.back());
         }
         summarise(r);
@@ -1151,12 +1039,12 @@ int main(int argc, char** argv) try {
                 const std::string& s = o.stores[k];
                 const fs::path dir = fresh_dir(w, s);
                 group[k].samples.push_back(
-                    in_child([&] { return run_store(s, w, dir, o, 0); }, timeout));
+                    measure([&] { return run_store(s, w, dir, o, 0); }, timeout));
                 progress(group[k], group[k].samples.back());
                 if (with_reopen && group[k].samples.back().ok()) {
                     const auto written = static_cast<std::size_t>(group[k].samples.back().m.at("ops"));
                     reopen_group[k].samples.push_back(
-                        in_child([&] { return run_store(s, "reopen", dir, o, written); }, timeout));
+                        measure([&] { return run_store(s, "reopen", dir, o, written); }, timeout));
                     progress(reopen_group[k], reopen_group[k].samples.back());
                 }
                 std::error_code ec;
@@ -1202,10 +1090,11 @@ int main(int argc, char** argv) try {
     const auto ts = targets(rows);
     print_targets(ts);
     const double total_s = seconds_since(t_start);
-    const std::string load_end = load_average();
-    std::printf("\ntotal %.1f s; load average at start %s, at end %s\n", total_s, load_start.c_str(), load_end.c_str());
+    const std::string load_end = bench::load_average();
+    std::printf("\ntotal %.1f s; load average at start %s, at end %s\n", total_s, env.load_start.c_str(),
+                load_end.c_str());
     if (!o.json.empty()) {
-        write_json(o.json, o, mach, fsinfo, date, load_start, load_end, configs, rows, ts, total_s);
+        write_json(o.json, o, env, fsinfo, load_end, configs, rows, ts, total_s);
         std::printf("results written to %s\n", o.json.c_str());
     }
     bool failed = false;
