@@ -33,34 +33,14 @@ using tx_schema = inmem::schema<inmem::kv<Note>, inmem::states<Claim>>;
 
 using all_modes = inmem_test::all_configurations<tx_schema>;
 
-// A database of type Db: in memory for durability::none, else in a fresh directory.
-template <class Db>
-struct opened {
-    static constexpr bool persistent = Db::durability_policy::persistent;
-    inmem_test::temp_dir dir;
-    std::unique_ptr<Db> db;
-
-    opened() { open(); }
-    void open() {
-        if constexpr (persistent) db = std::make_unique<Db>(dir.path());
-        else db = std::make_unique<Db>();
-    }
-    // Closes and opens again (persistent only: in memory there is nothing to reopen).
-    void reopen() {
-        db.reset();
-        open();
-    }
-    Db& operator*() { return *db; }
-    Db* operator->() { return db.get(); }
-};
-
+using inmem_test::test_database;
 using inmem_test::error_of;
 
 } // namespace
 
 TEMPLATE_LIST_TEST_CASE("a transaction reads one snapshot and its own writes; its writes appear together at commit",
                         "[transactions]", all_modes) {
-    opened<TestType> db;
+    test_database<TestType> db;
     auto run = db->begin_run({.name = "t"});
     auto notes = db->template kv<Note>();
     notes.put(run, "a", Note{"a0", 0});
@@ -92,7 +72,7 @@ TEMPLATE_LIST_TEST_CASE("a transaction reads one snapshot and its own writes; it
     CHECK(ro.commit() == at);
     CHECK(db->last_version() == at);
 
-    if constexpr (opened<TestType>::persistent) {
+    if constexpr (test_database<TestType>::persistent) {
         db.reopen();
         auto n = db->template kv<Note>();
         CHECK(n.entry(run, "c")->version == at);
@@ -102,7 +82,7 @@ TEMPLATE_LIST_TEST_CASE("a transaction reads one snapshot and its own writes; it
 
 TEMPLATE_LIST_TEST_CASE("first committer wins: a write-write conflict fails the later commit and applies nothing",
                         "[transactions]", all_modes) {
-    opened<TestType> db;
+    test_database<TestType> db;
     auto run = db->begin_run();
     auto notes = db->template kv<Note>();
     notes.put(run, "x", Note{"x0", 0});
@@ -151,7 +131,7 @@ TEMPLATE_LIST_TEST_CASE("first committer wins: a write-write conflict fails the 
 
 TEMPLATE_LIST_TEST_CASE("an exception in transact's closure, an abort or a dropped transaction leaves no trace",
                         "[transactions]", all_modes) {
-    opened<TestType> db;
+    test_database<TestType> db;
     auto run = db->begin_run();
     auto notes = db->template kv<Note>();
     auto claims = db->template states<Claim>();
@@ -187,7 +167,7 @@ TEMPLATE_LIST_TEST_CASE("an exception in transact's closure, an abort or a dropp
         CHECK(d.last_version() == before);
     };
     check(*db);
-    if constexpr (opened<TestType>::persistent) {
+    if constexpr (test_database<TestType>::persistent) {
         db.reopen();
         check(*db);
     }
@@ -195,7 +175,7 @@ TEMPLATE_LIST_TEST_CASE("an exception in transact's closure, an abort or a dropp
 
 TEMPLATE_LIST_TEST_CASE("transact retries a conflicted closure and gives up after max_attempts", "[transactions]",
                         all_modes) {
-    opened<TestType> db;
+    test_database<TestType> db;
     auto run = db->begin_run();
     auto notes = db->template kv<Note>();
     notes.put(run, "n", Note{"", 0});
@@ -237,7 +217,7 @@ TEMPLATE_LIST_TEST_CASE("transact retries a conflicted closure and gives up afte
 
 TEMPLATE_LIST_TEST_CASE("serializable validates reads and listed ranges; snapshot isolation does not",
                         "[transactions]", all_modes) {
-    opened<TestType> db;
+    test_database<TestType> db;
     auto run = db->begin_run();
     auto notes = db->template kv<Note>();
     notes.put(run, "a", Note{"a", 1});
@@ -283,7 +263,7 @@ TEMPLATE_LIST_TEST_CASE("serializable validates reads and listed ranges; snapsho
 
 TEMPLATE_LIST_TEST_CASE("list in a transaction merges its writes and erasures with the snapshot, in key order",
                         "[transactions]", all_modes) {
-    opened<TestType> db;
+    test_database<TestType> db;
     auto run = db->begin_run();
     auto notes = db->template kv<Note>();
     for (const char* k : {"b", "d", "f"}) notes.put(run, k, Note{k, 0});
@@ -307,7 +287,7 @@ TEMPLATE_LIST_TEST_CASE("list in a transaction merges its writes and erasures wi
 
 TEMPLATE_LIST_TEST_CASE("closed transactions, ended runs and unknown runs are refused clearly", "[transactions]",
                         all_modes) {
-    opened<TestType> db;
+    test_database<TestType> db;
     auto run = db->begin_run();
     auto notes = db->template kv<Note>();
     CHECK(error_of([&] { db->begin(inmem::run_id{99}); }) == inmem::errc::unknown_run);
@@ -342,7 +322,7 @@ TEMPLATE_LIST_TEST_CASE("closed transactions, ended runs and unknown runs are re
 
 TEMPLATE_LIST_TEST_CASE("KV writes and state records commit together or conflict together", "[transactions]",
                         all_modes) {
-    opened<TestType> db;
+    test_database<TestType> db;
     auto run = db->begin_run();
     auto notes = db->template kv<Note>();
     auto claims = db->template states<Claim>();
@@ -382,7 +362,7 @@ TEMPLATE_LIST_TEST_CASE("KV writes and state records commit together or conflict
     CHECK(r.version == claims.read("job")->version);
     three.abort(); // a transaction must not outlive its database
 
-    if constexpr (opened<TestType>::persistent) {
+    if constexpr (test_database<TestType>::persistent) {
         db.reopen();
         CHECK(db->template states<Claim>().read("job")->value.owner == "one");
         CHECK_FALSE(db->template kv<Note>().get(run, "two-was-here"));

@@ -27,18 +27,28 @@ using all_configurations =
                inmem::basic_database<Schema, inmem::concurrency::optimistic, inmem::durability::strict>>;
 
 /// A database of type Db for one test (Db& through * and ->): persistent policies open a
-/// fresh directory, so every write also goes through the WAL.
+/// fresh directory, so every write also goes through the WAL, and reopen() closes and opens
+/// it again (in memory there is nothing to reopen: reopen() is for persistent Db only).
 template <class Db>
 class test_database {
 public:
-    test_database() {
-        if constexpr (Db::durability_policy::persistent) db_ = std::make_unique<Db>(dir_.path());
-        else db_ = std::make_unique<Db>();
+    static constexpr bool persistent = Db::durability_policy::persistent;
+
+    test_database() { open(); }
+    void reopen() requires persistent {
+        db_.reset();
+        open();
     }
     Db& operator*() noexcept { return *db_; }
     Db* operator->() noexcept { return db_.get(); }
+    const temp_dir& dir() const noexcept { return dir_; }
 
 private:
+    void open() {
+        if constexpr (persistent) db_ = std::make_unique<Db>(dir_.path());
+        else db_ = std::make_unique<Db>();
+    }
+
     temp_dir dir_; // declared first: destroyed after the database
     std::unique_ptr<Db> db_;
 };
