@@ -4130,10 +4130,10 @@ private:
         std::vector<key_node*> tail = sorted_tail(*view, n, {});
         tail.push_back(k);
         std::sort(tail.begin(), tail.end(), key_less);
-        std::vector<key_node*> merged;
-        merged.reserve(view->sorted.size() + tail.size());
-        std::merge(view->sorted.begin(), view->sorted.end(), tail.begin(), tail.end(), std::back_inserter(merged),
-                   key_less);
+        // Merged into place (no back_inserter: a push_back per key that the inliner may or
+        // may not flatten made put (new key) 15% slower in one build and not in another).
+        std::vector<key_node*> merged(view->sorted.size() + tail.size());
+        std::merge(view->sorted.begin(), view->sorted.end(), tail.begin(), tail.end(), merged.begin(), key_less);
         g->view.store(new group_view(std::move(merged)), std::memory_order_release);
         retired_.push_back({version, view, [](void* v) { delete static_cast<group_view*>(v); }});
     }
