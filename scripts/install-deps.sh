@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [extra-package...]
 set -euo pipefail
 
-packages=(g++ python3 meson ninja-build pkg-config cmake libboost1.81-dev librange-v3-dev catch2 strace nlohmann-json3-dev "$@")
+packages=(g++ python3 meson ninja-build pkg-config cmake libboost1.81-dev librange-v3-dev catch2 strace nlohmann-json3-dev libssl-dev "$@")
 
 missing=()
 for p in "${packages[@]}"; do
