@@ -1,6 +1,7 @@
 // inmem/database.hpp: basic_database, which composes a schema, the policies and the primitives.
 #pragma once
 
+#include <inmem/clock.hpp>
 #include <inmem/concurrency/optimistic.hpp>
 #include <inmem/concurrency/single_thread.hpp>
 #include <inmem/durability/batched.hpp>
@@ -41,6 +42,7 @@ public:
     using storage_policy = detail::select_policy_t<storage_kind, storage::memory, Policies...>;
     using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::optimistic, Policies...>;
     using durability_policy = detail::select_policy_t<durability_kind, durability::batched, Policies...>;
+    using clock_policy = detail::select_policy_t<clock_kind, clocks::system, Policies...>;
     static_assert(inmem::storage_policy<storage_policy>,
                   "inmem: this storage policy does not meet inmem::storage_policy (policy.hpp): its backend "
                   "must provide find, latest, put, erase, scan_prefix, garbage, collect and release");
@@ -50,12 +52,15 @@ public:
     static_assert(inmem::durability_policy<durability_policy>,
                   "inmem: this durability policy does not meet inmem::durability_policy (policy.hpp): it "
                   "needs persistent, and when persistent sync_each_commit (and options when batched)");
+    static_assert(inmem::clock_policy<clock_policy>,
+                  "inmem: this clock policy does not meet inmem::clock_policy (policy.hpp): it needs "
+                  "default construction and a const noexcept now() returning std::chrono::system_clock::time_point");
     using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy, detail::run_record_codec>;
     /// What begin() returns and transact() hands its closure.
     using transaction = basic_transaction<engine_type>;
 
     /// An empty database in memory: nothing is written to disk, whatever the durability policy.
-    basic_database() { engine_.describe_keys_with(&detail::describe_stored_key<Schema>); }
+    basic_database() { set_up(); }
 
     /// Opens the database in directory dir, creating it or recovering what it holds (see
     /// recovery()). Throws database_locked if another process has it open, schema_mismatch
@@ -63,7 +68,7 @@ public:
     /// end (unless options.repair), io_error or no_space.
     explicit basic_database(const std::filesystem::path& dir, open_options options = {})
         : engine_(dir, std::move(options), detail::stamp_of<Schema>()) {
-        engine_.describe_keys_with(&detail::describe_stored_key<Schema>);
+        set_up();
         static_assert(durability_policy::persistent,
                       "inmem: durability::none keeps nothing on disk, so it cannot open a directory; "
                       "use durability::batched (the default) or durability::strict");
@@ -159,6 +164,12 @@ public:
     engine_type& engine() noexcept { return engine_; }
     const engine_type& engine() const noexcept { return engine_; }
 
+    /// This database's clock (the clock policy's object; clocks::system by default): where
+    /// run start and end times and lease expiries come from. A clocks::manual one is set
+    /// through it: db.clock().set(t), db.clock().advance(d).
+    clock_policy& clock() noexcept { return clock_; }
+    const clock_policy& clock() const noexcept { return clock_; }
+
     /// What opening the directory found and did (all zero for a database in memory).
     const recovery_report& recovery() const noexcept { return engine_.recovery(); }
 
@@ -171,6 +182,14 @@ public:
     void snapshot() { engine_.snapshot(); }
 
 private:
+    // What both constructors do once the engine is built, before any other use.
+    void set_up() noexcept {
+        engine_.describe_keys_with(&detail::describe_stored_key<Schema>);
+        engine_.use_clock({&clock_, [](const void* clock) noexcept {
+                               return static_cast<const clock_policy*>(clock)->now();
+                           }});
+    }
+
     static void pause_before_retry(unsigned attempt, const transaction_options& options) {
         // splitmix64, seeded per thread by its address and the clock: jitter needs no <random>.
         thread_local std::uint64_t state = reinterpret_cast<std::uintptr_t>(&state) ^
@@ -186,6 +205,7 @@ private:
         if (micros > 0) std::this_thread::sleep_for(std::chrono::microseconds(micros));
     }
 
+    [[no_unique_address]] clock_policy clock_; // before the engine, which reads it
     engine_type engine_;
 };
 

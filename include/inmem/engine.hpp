@@ -55,6 +55,17 @@ protected:
     ~batch_observer() = default;
 };
 
+/// Where the engine reads the wall time: the database's clock policy object (clock.hpp),
+/// without its type; system_clock until the database says otherwise.
+struct wall_clock {
+    const void* clock = nullptr;
+    std::chrono::system_clock::time_point (*read)(const void* clock) noexcept = nullptr;
+
+    std::chrono::system_clock::time_point now() const noexcept {
+        return read ? read(clock) : std::chrono::system_clock::now();
+    }
+};
+
 template <storage_policy StoragePolicy, concurrency_policy ConcurrencyPolicy, durability_policy DurabilityPolicy,
           run_record_coding RunCodec>
 class engine {
@@ -146,7 +157,7 @@ public:
         garbage freed;
         {
             std::unique_lock lock(mutex_);
-            const run_info info = runs_.make_run(std::move(options)); // checks the parent first
+            const run_info info = runs_.make_run(std::move(options), clock_.now()); // checks the parent first
             ensure_session_locked();
             write_op op = runs_.record_op(info);
             runs_.prepare_add();
@@ -324,6 +335,11 @@ public:
     /// database sets it once, before any use).
     void describe_keys_with(std::string (*describe)(std::string_view)) noexcept { describe_ = describe; }
 
+    /// Sets where the wall time comes from (the database's clock; set once, before any use).
+    void use_clock(wall_clock clock) noexcept { clock_ = clock; }
+    /// The wall time by the database's clock: runs' start and end times, leases.
+    std::chrono::system_clock::time_point now() const noexcept { return clock_.now(); }
+
     // ---- Durability
 
     /// What opening the directory found (empty in memory).
@@ -456,7 +472,7 @@ private:
             run_info info = runs_.load(store_, run, latest_version);
             info.status = status;
             info.ended = status == run_status::active ? std::nullopt
-                                                      : std::optional(std::chrono::system_clock::now());
+                                                      : std::optional(clock_.now());
             write_op op = runs_.record_op(info);
             commit_locked(std::span(&op, 1), ticket, freed, [&] { runs_.set(run, status); });
         }
@@ -514,6 +530,7 @@ private:
     mutable snapshots_type snapshots_;
     run_registry<RunCodec> runs_; // which ids are runs, their statuses, the next id
     std::string (*describe_)(std::string_view) = &describe_key; // keys in error messages
+    wall_clock clock_;                                           // the database's clock
     std::vector<batch_observer*> observers_; // set at construction
 
     // Durable databases only.

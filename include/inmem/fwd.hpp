@@ -46,9 +46,14 @@ struct basic_batched;
 using batched = basic_batched<>;
 } // namespace durability
 
-/// A database of Schema, configured by Policies: at most one storage, one concurrency and
-/// one durability policy, in any order. Omitted kinds default to storage::memory,
-/// concurrency::optimistic and durability::batched.
+namespace clocks {
+struct system;
+class manual;
+} // namespace clocks
+
+/// A database of Schema, configured by Policies: at most one storage, one concurrency, one
+/// durability and one clock policy, in any order. Omitted kinds default to storage::memory,
+/// concurrency::optimistic, durability::batched and clocks::system.
 template <class Schema, class... Policies>
 class basic_database;
 

@@ -1,7 +1,7 @@
 // inmem/policy.hpp: policy kinds, and how basic_database picks one policy of each kind.
 //
 // A policy is a type with `using policy_kind = inmem::storage_kind;` (or concurrency_kind,
-// durability_kind). basic_database<Schema, Ps...> takes policies in any order; each kind
+// durability_kind, clock_kind). basic_database<Schema, Ps...> takes policies in any order; each kind
 // that is not given takes its default, a kind given twice or a type that is not a policy
 // stops the build with a message saying so.
 #pragma once
@@ -10,6 +10,7 @@
 #include <inmem/vocabulary.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <string>
@@ -88,6 +89,14 @@ concept durability_policy =
         { P::options.max_bytes } -> std::convertible_to<std::uint64_t>;
     });
 
+/// A clock policy: `using policy_kind = clock_kind;`, default construction, and a const
+/// noexcept now() returning a std::chrono::system_clock::time_point.
+template <class P>
+concept clock_policy = std::same_as<typename P::policy_kind, clock_kind> && std::default_initializable<P> &&
+                       requires(const P& clock) {
+                           { clock.now() } noexcept -> std::same_as<std::chrono::system_clock::time_point>;
+                       };
+
 namespace detail {
 
 template <class P>
@@ -98,7 +107,7 @@ consteval bool is_known_policy() {
     if constexpr (has_policy_kind<P>) {
         using K = typename P::policy_kind;
         return std::is_same_v<K, storage_kind> || std::is_same_v<K, concurrency_kind> ||
-               std::is_same_v<K, durability_kind>;
+               std::is_same_v<K, durability_kind> || std::is_same_v<K, clock_kind>;
     } else {
         return false;
     }
@@ -108,8 +117,9 @@ template <class P>
 consteval bool check_policy() {
     static_assert(is_known_policy<P>(),
                   "inmem: this template argument of basic_database is not a policy: a policy declares "
-                  "`using policy_kind = inmem::storage_kind` (or concurrency_kind, durability_kind). "
-                  "Use e.g. inmem::storage::memory, inmem::concurrency::optimistic, inmem::durability::none");
+                  "`using policy_kind = inmem::storage_kind` (or concurrency_kind, durability_kind, clock_kind). "
+                  "Use e.g. inmem::storage::memory, inmem::concurrency::optimistic, inmem::durability::none, "
+                  "inmem::clocks::manual");
     return is_known_policy<P>();
 }
 
@@ -144,8 +154,10 @@ consteval bool check_policies() {
                   "inmem: two concurrency policies were given to basic_database; give at most one");
     static_assert(count_kind_v<durability_kind, Ps...> <= 1,
                   "inmem: two durability policies were given to basic_database; give at most one");
+    static_assert(count_kind_v<clock_kind, Ps...> <= 1,
+                  "inmem: two clock policies were given to basic_database; give at most one");
     return all_known && count_kind_v<storage_kind, Ps...> <= 1 && count_kind_v<concurrency_kind, Ps...> <= 1 &&
-           count_kind_v<durability_kind, Ps...> <= 1;
+           count_kind_v<durability_kind, Ps...> <= 1 && count_kind_v<clock_kind, Ps...> <= 1;
 }
 
 } // namespace detail

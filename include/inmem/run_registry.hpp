@@ -126,8 +126,9 @@ public:
     /// The id the next begin_run gets.
     std::uint64_t next_id() const noexcept { return next_run_; }
 
-    /// A new run's record, with the next id (options.parent must be a run: checked here).
-    run_info make_run(run_options&& options) const {
+    /// A new run's record, with the next id, started at now (options.parent must be a run:
+    /// checked here).
+    run_info make_run(run_options&& options, std::chrono::system_clock::time_point now) const {
         if (options.parent && !known(*options.parent))
             throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
                                                " does not exist in this database");
@@ -136,7 +137,7 @@ public:
                         .tags = std::move(options.tags),
                         .parent = options.parent,
                         .status = run_status::active,
-                        .started = std::chrono::system_clock::now(),
+                        .started = now,
                         .ended = std::nullopt};
     }
 

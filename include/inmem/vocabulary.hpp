@@ -21,6 +21,8 @@ struct storage_kind {};
 struct concurrency_kind {};
 /// Kind tag of durability modes (durability::none, ...).
 struct durability_kind {};
+/// Kind tag of clocks (clocks::system, clocks::manual): where the database's times come from.
+struct clock_kind {};
 
 /// A commit's sequence number. Every committed write gets a new, larger one, forever.
 using version_t = std::uint64_t;

@@ -37,6 +37,167 @@ static_assert(std::endian::native == std::endian::little || std::endian::native 
 // ---- begin inmem/database.hpp ----
 // inmem/database.hpp: basic_database, which composes a schema, the policies and the primitives.
 
+// ---- begin inmem/clock.hpp ----
+// inmem/clock.hpp: the clock policies, where a database's wall times come from (a run's
+// start and end, a lease's expiry; the event log's times later).
+//
+// A clock policy is `using policy_kind = inmem::clock_kind;` and a const, noexcept now()
+// returning a std::chrono::system_clock::time_point (concept inmem::clock_policy). Each
+// database holds its own clock object, db.clock(), so a test or a replay can set the time
+// of one database without touching another.
+
+// ---- begin inmem/vocabulary.hpp ----
+// inmem/vocabulary.hpp: the words every layer shares: versions, run ids and statuses, run
+// records, the key spaces and the schema stamp of a file. It includes nothing of inmem's:
+// the storage, concurrency and durability layers and the engine name only these.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace inmem {
+
+/// The kinds of policy (policy.hpp): a policy declares `using policy_kind = inmem::storage_kind;`.
+/// Kind tag of storage backends (storage::memory, ...).
+struct storage_kind {};
+/// Kind tag of concurrency modes (concurrency::optimistic, concurrency::single_thread).
+struct concurrency_kind {};
+/// Kind tag of durability modes (durability::none, ...).
+struct durability_kind {};
+/// Kind tag of clocks (clocks::system, clocks::manual): where the database's times come from.
+struct clock_kind {};
+
+/// A commit's sequence number. Every committed write gets a new, larger one, forever.
+using version_t = std::uint64_t;
+
+/// The largest user key (KV key, record name) in bytes.
+inline constexpr std::size_t max_key_size = 4096;
+
+/// Identifies one run (one agent execution). Never reused by a database, also across restarts.
+/// The value 0 is never a run.
+struct run_id {
+    std::uint64_t value = 0;
+
+    constexpr explicit operator bool() const noexcept { return value != 0; }
+    friend constexpr bool operator==(run_id, run_id) = default;
+    friend constexpr auto operator<=>(run_id, run_id) = default;
+};
+
+/// Where a run is in its life. Only active runs accept writes. A run is interrupted when the
+/// process that wrote to the database while the run was active stopped without closing it
+/// (a crash, kill -9, a power loss): set when the database is next opened, so a supervisor
+/// can find such runs (db.runs(run_status::interrupted)) and resume_run or end_run them.
+enum class run_status : std::uint8_t { active = 0, completed = 1, failed = 2, cancelled = 3, interrupted = 4 };
+
+/// A readable name of a status ("active", "completed", ...).
+constexpr std::string_view to_string(run_status s) noexcept {
+    switch (s) {
+    case run_status::active: return "active";
+    case run_status::completed: return "completed";
+    case run_status::failed: return "failed";
+    case run_status::cancelled: return "cancelled";
+    case run_status::interrupted: return "interrupted";
+    }
+    return "?";
+}
+
+/// What begin_run is told about a new run; every field is optional:
+///   db.begin_run({.name = "triage", .tags = {"prod"}, .parent = previous});
+struct run_options {
+    std::string name{};
+    std::vector<std::string> tags{};
+    std::optional<run_id> parent{}; ///< must be a run of this database
+};
+
+/// A run's record in the run index.
+struct run_info {
+    run_id id{};
+    std::string name{};
+    std::vector<std::string> tags{};
+    std::optional<run_id> parent{};
+    run_status status = run_status::active;
+    std::chrono::system_clock::time_point started{};
+    std::optional<std::chrono::system_clock::time_point> ended{}; ///< set by end_run
+
+    bool operator==(const run_info&) const = default;
+};
+
+} // namespace inmem
+
+namespace inmem::detail {
+
+/// The spaces of the one ordered store (storage/key.hpp has the grammar).
+enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
+/// What a catalog key holds.
+enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1 };
+
+/// The version to read at to see the latest of everything.
+inline constexpr version_t latest_version = ~version_t{0};
+
+/// The namespace every key uses until namespaces are exposed.
+inline constexpr std::uint32_t default_namespace = 0;
+
+/// The schema part of a file header: what the writer's types were (schema.hpp makes one
+/// from a schema, stamp_of<Schema>(); the files check it at open).
+struct schema_stamp {
+    std::uint64_t fingerprint = 0;
+    struct slot {
+        std::uint8_t primitive = 0;
+        std::uint64_t fingerprint = 0;
+        std::string name;
+        /// Not written to files, set from the program's schema (primitives/family.hpp): the
+        /// slot's family name and its check of a stored key and value (nullptr: an erasure),
+        /// run by recovery on every record, which returns nullptr or why the family refuses
+        /// them. A null check: anything the key grammar allows.
+        std::string_view family{};
+        const char* (*check)(std::string_view key, const std::string_view* bytes) noexcept = nullptr;
+    };
+    std::vector<slot> slots;
+};
+
+} // namespace inmem::detail
+
+template <>
+struct std::hash<inmem::run_id> {
+    std::size_t operator()(inmem::run_id r) const noexcept { return std::hash<std::uint64_t>{}(r.value); }
+};
+// ---- end inmem/vocabulary.hpp ----
+
+#include <atomic>
+#include <chrono>
+
+namespace inmem::clocks {
+
+/// The wall clock, std::chrono::system_clock: the default.
+struct system {
+    using policy_kind = clock_kind;
+    std::chrono::system_clock::time_point now() const noexcept { return std::chrono::system_clock::now(); }
+};
+
+/// A clock that moves only when told: set() and advance(), from any thread. It starts at
+/// the system_clock epoch (1970-01-01T00:00:00Z).
+class manual {
+public:
+    using policy_kind = clock_kind;
+    using time_point = std::chrono::system_clock::time_point;
+
+    time_point now() const noexcept { return time_point(time_point::duration(ticks_.load(std::memory_order_acquire))); }
+    /// Sets the time to t (it may go backwards: a manual clock is what its owner says).
+    void set(time_point t) noexcept { ticks_.store(t.time_since_epoch().count(), std::memory_order_release); }
+    /// Moves the time on by d.
+    void advance(time_point::duration d) noexcept { ticks_.fetch_add(d.count(), std::memory_order_acq_rel); }
+
+private:
+    std::atomic<time_point::rep> ticks_{0};
+};
+
+} // namespace inmem::clocks
+// ---- end inmem/clock.hpp ----
 // ---- begin inmem/concurrency/optimistic.hpp ----
 // inmem/concurrency/optimistic.hpp: multi-version concurrency, the default.
 
@@ -403,125 +564,6 @@ private:
 
 } // namespace inmem::detail
 // ---- end inmem/bytes.hpp ----
-// ---- begin inmem/vocabulary.hpp ----
-// inmem/vocabulary.hpp: the words every layer shares: versions, run ids and statuses, run
-// records, the key spaces and the schema stamp of a file. It includes nothing of inmem's:
-// the storage, concurrency and durability layers and the engine name only these.
-
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace inmem {
-
-/// The kinds of policy (policy.hpp): a policy declares `using policy_kind = inmem::storage_kind;`.
-/// Kind tag of storage backends (storage::memory, ...).
-struct storage_kind {};
-/// Kind tag of concurrency modes (concurrency::optimistic, concurrency::single_thread).
-struct concurrency_kind {};
-/// Kind tag of durability modes (durability::none, ...).
-struct durability_kind {};
-
-/// A commit's sequence number. Every committed write gets a new, larger one, forever.
-using version_t = std::uint64_t;
-
-/// The largest user key (KV key, record name) in bytes.
-inline constexpr std::size_t max_key_size = 4096;
-
-/// Identifies one run (one agent execution). Never reused by a database, also across restarts.
-/// The value 0 is never a run.
-struct run_id {
-    std::uint64_t value = 0;
-
-    constexpr explicit operator bool() const noexcept { return value != 0; }
-    friend constexpr bool operator==(run_id, run_id) = default;
-    friend constexpr auto operator<=>(run_id, run_id) = default;
-};
-
-/// Where a run is in its life. Only active runs accept writes. A run is interrupted when the
-/// process that wrote to the database while the run was active stopped without closing it
-/// (a crash, kill -9, a power loss): set when the database is next opened, so a supervisor
-/// can find such runs (db.runs(run_status::interrupted)) and resume_run or end_run them.
-enum class run_status : std::uint8_t { active = 0, completed = 1, failed = 2, cancelled = 3, interrupted = 4 };
-
-/// A readable name of a status ("active", "completed", ...).
-constexpr std::string_view to_string(run_status s) noexcept {
-    switch (s) {
-    case run_status::active: return "active";
-    case run_status::completed: return "completed";
-    case run_status::failed: return "failed";
-    case run_status::cancelled: return "cancelled";
-    case run_status::interrupted: return "interrupted";
-    }
-    return "?";
-}
-
-/// What begin_run is told about a new run; every field is optional:
-///   db.begin_run({.name = "triage", .tags = {"prod"}, .parent = previous});
-struct run_options {
-    std::string name{};
-    std::vector<std::string> tags{};
-    std::optional<run_id> parent{}; ///< must be a run of this database
-};
-
-/// A run's record in the run index.
-struct run_info {
-    run_id id{};
-    std::string name{};
-    std::vector<std::string> tags{};
-    std::optional<run_id> parent{};
-    run_status status = run_status::active;
-    std::chrono::system_clock::time_point started{};
-    std::optional<std::chrono::system_clock::time_point> ended{}; ///< set by end_run
-
-    bool operator==(const run_info&) const = default;
-};
-
-} // namespace inmem
-
-namespace inmem::detail {
-
-/// The spaces of the one ordered store (storage/key.hpp has the grammar).
-enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
-/// What a catalog key holds.
-enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1 };
-
-/// The version to read at to see the latest of everything.
-inline constexpr version_t latest_version = ~version_t{0};
-
-/// The namespace every key uses until namespaces are exposed.
-inline constexpr std::uint32_t default_namespace = 0;
-
-/// The schema part of a file header: what the writer's types were (schema.hpp makes one
-/// from a schema, stamp_of<Schema>(); the files check it at open).
-struct schema_stamp {
-    std::uint64_t fingerprint = 0;
-    struct slot {
-        std::uint8_t primitive = 0;
-        std::uint64_t fingerprint = 0;
-        std::string name;
-        /// Not written to files, set from the program's schema (primitives/family.hpp): the
-        /// slot's family name and its check of a stored key and value (nullptr: an erasure),
-        /// run by recovery on every record, which returns nullptr or why the family refuses
-        /// them. A null check: anything the key grammar allows.
-        std::string_view family{};
-        const char* (*check)(std::string_view key, const std::string_view* bytes) noexcept = nullptr;
-    };
-    std::vector<slot> slots;
-};
-
-} // namespace inmem::detail
-
-template <>
-struct std::hash<inmem::run_id> {
-    std::size_t operator()(inmem::run_id r) const noexcept { return std::hash<std::uint64_t>{}(r.value); }
-};
-// ---- end inmem/vocabulary.hpp ----
 
 #include <array>
 #include <bit>
@@ -877,7 +919,7 @@ private:
 // inmem/policy.hpp: policy kinds, and how basic_database picks one policy of each kind.
 //
 // A policy is a type with `using policy_kind = inmem::storage_kind;` (or concurrency_kind,
-// durability_kind). basic_database<Schema, Ps...> takes policies in any order; each kind
+// durability_kind, clock_kind). basic_database<Schema, Ps...> takes policies in any order; each kind
 // that is not given takes its default, a kind given twice or a type that is not a policy
 // stops the build with a message saying so.
 
@@ -936,6 +978,7 @@ inline void append_commit_version(write_op& op, const commit_context& commit) {
 // ---- end inmem/storage/record.hpp ----
 
 #include <atomic>
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <string>
@@ -1014,6 +1057,14 @@ concept durability_policy =
         { P::options.max_bytes } -> std::convertible_to<std::uint64_t>;
     });
 
+/// A clock policy: `using policy_kind = clock_kind;`, default construction, and a const
+/// noexcept now() returning a std::chrono::system_clock::time_point.
+template <class P>
+concept clock_policy = std::same_as<typename P::policy_kind, clock_kind> && std::default_initializable<P> &&
+                       requires(const P& clock) {
+                           { clock.now() } noexcept -> std::same_as<std::chrono::system_clock::time_point>;
+                       };
+
 namespace detail {
 
 template <class P>
@@ -1024,7 +1075,7 @@ consteval bool is_known_policy() {
     if constexpr (has_policy_kind<P>) {
         using K = typename P::policy_kind;
         return std::is_same_v<K, storage_kind> || std::is_same_v<K, concurrency_kind> ||
-               std::is_same_v<K, durability_kind>;
+               std::is_same_v<K, durability_kind> || std::is_same_v<K, clock_kind>;
     } else {
         return false;
     }
@@ -1034,8 +1085,9 @@ template <class P>
 consteval bool check_policy() {
     static_assert(is_known_policy<P>(),
                   "inmem: this template argument of basic_database is not a policy: a policy declares "
-                  "`using policy_kind = inmem::storage_kind` (or concurrency_kind, durability_kind). "
-                  "Use e.g. inmem::storage::memory, inmem::concurrency::optimistic, inmem::durability::none");
+                  "`using policy_kind = inmem::storage_kind` (or concurrency_kind, durability_kind, clock_kind). "
+                  "Use e.g. inmem::storage::memory, inmem::concurrency::optimistic, inmem::durability::none, "
+                  "inmem::clocks::manual");
     return is_known_policy<P>();
 }
 
@@ -1070,8 +1122,10 @@ consteval bool check_policies() {
                   "inmem: two concurrency policies were given to basic_database; give at most one");
     static_assert(count_kind_v<durability_kind, Ps...> <= 1,
                   "inmem: two durability policies were given to basic_database; give at most one");
+    static_assert(count_kind_v<clock_kind, Ps...> <= 1,
+                  "inmem: two clock policies were given to basic_database; give at most one");
     return all_known && count_kind_v<storage_kind, Ps...> <= 1 && count_kind_v<concurrency_kind, Ps...> <= 1 &&
-           count_kind_v<durability_kind, Ps...> <= 1;
+           count_kind_v<durability_kind, Ps...> <= 1 && count_kind_v<clock_kind, Ps...> <= 1;
 }
 
 } // namespace detail
@@ -1212,9 +1266,14 @@ struct basic_batched;
 using batched = basic_batched<>;
 } // namespace durability
 
-/// A database of Schema, configured by Policies: at most one storage, one concurrency and
-/// one durability policy, in any order. Omitted kinds default to storage::memory,
-/// concurrency::optimistic and durability::batched.
+namespace clocks {
+struct system;
+class manual;
+} // namespace clocks
+
+/// A database of Schema, configured by Policies: at most one storage, one concurrency, one
+/// durability and one clock policy, in any order. Omitted kinds default to storage::memory,
+/// concurrency::optimistic, durability::batched and clocks::system.
 template <class Schema, class... Policies>
 class basic_database;
 
@@ -3632,8 +3691,9 @@ public:
     /// The id the next begin_run gets.
     std::uint64_t next_id() const noexcept { return next_run_; }
 
-    /// A new run's record, with the next id (options.parent must be a run: checked here).
-    run_info make_run(run_options&& options) const {
+    /// A new run's record, with the next id, started at now (options.parent must be a run:
+    /// checked here).
+    run_info make_run(run_options&& options, std::chrono::system_clock::time_point now) const {
         if (options.parent && !known(*options.parent))
             throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
                                                " does not exist in this database");
@@ -3642,7 +3702,7 @@ public:
                         .tags = std::move(options.tags),
                         .parent = options.parent,
                         .status = run_status::active,
-                        .started = std::chrono::system_clock::now(),
+                        .started = now,
                         .ended = std::nullopt};
     }
 
@@ -4240,6 +4300,17 @@ protected:
     ~batch_observer() = default;
 };
 
+/// Where the engine reads the wall time: the database's clock policy object (clock.hpp),
+/// without its type; system_clock until the database says otherwise.
+struct wall_clock {
+    const void* clock = nullptr;
+    std::chrono::system_clock::time_point (*read)(const void* clock) noexcept = nullptr;
+
+    std::chrono::system_clock::time_point now() const noexcept {
+        return read ? read(clock) : std::chrono::system_clock::now();
+    }
+};
+
 template <storage_policy StoragePolicy, concurrency_policy ConcurrencyPolicy, durability_policy DurabilityPolicy,
           run_record_coding RunCodec>
 class engine {
@@ -4331,7 +4402,7 @@ public:
         garbage freed;
         {
             std::unique_lock lock(mutex_);
-            const run_info info = runs_.make_run(std::move(options)); // checks the parent first
+            const run_info info = runs_.make_run(std::move(options), clock_.now()); // checks the parent first
             ensure_session_locked();
             write_op op = runs_.record_op(info);
             runs_.prepare_add();
@@ -4509,6 +4580,11 @@ public:
     /// database sets it once, before any use).
     void describe_keys_with(std::string (*describe)(std::string_view)) noexcept { describe_ = describe; }
 
+    /// Sets where the wall time comes from (the database's clock; set once, before any use).
+    void use_clock(wall_clock clock) noexcept { clock_ = clock; }
+    /// The wall time by the database's clock: runs' start and end times, leases.
+    std::chrono::system_clock::time_point now() const noexcept { return clock_.now(); }
+
     // ---- Durability
 
     /// What opening the directory found (empty in memory).
@@ -4641,7 +4717,7 @@ private:
             run_info info = runs_.load(store_, run, latest_version);
             info.status = status;
             info.ended = status == run_status::active ? std::nullopt
-                                                      : std::optional(std::chrono::system_clock::now());
+                                                      : std::optional(clock_.now());
             write_op op = runs_.record_op(info);
             commit_locked(std::span(&op, 1), ticket, freed, [&] { runs_.set(run, status); });
         }
@@ -4699,6 +4775,7 @@ private:
     mutable snapshots_type snapshots_;
     run_registry<RunCodec> runs_; // which ids are runs, their statuses, the next id
     std::string (*describe_)(std::string_view) = &describe_key; // keys in error messages
+    wall_clock clock_;                                           // the database's clock
     std::vector<batch_observer*> observers_; // set at construction
 
     // Durable databases only.
@@ -6832,12 +6909,12 @@ public:
     // ---- Leases (T = inmem::lease)
 
     /// Takes the lease for run for ttl if it is free, expired, or already run's. Returns the
-    /// grant, or nullopt while another run holds it.
+    /// grant, or nullopt while another run holds it. Times are the database's clock's.
     [[nodiscard]] std::optional<lease_grant> acquire(run_id run, std::string_view name, std::chrono::milliseconds ttl) const
         requires std::is_same_v<T, lease>
     {
         for (;;) {
-            const auto now = std::chrono::system_clock::now();
+            const auto now = engine_->now(); // the database's clock (clock.hpp)
             const auto current = read(name);
             if (current && current->value.holder != 0 && current->value.holder != run.value &&
                 current->value.expires_ms > to_ms(now))
@@ -6853,7 +6930,7 @@ public:
                                      std::chrono::milliseconds ttl) const
         requires std::is_same_v<T, lease>
     {
-        const lease next{run.value, to_ms(std::chrono::system_clock::now() + ttl)};
+        const lease next{run.value, to_ms(engine_->now() + ttl)};
         if (const cas_result r = cas(run, name, grant.token, next))
             return lease_grant{r.version, from_ms(next.expires_ms)};
         return std::nullopt;
@@ -7038,6 +7115,7 @@ public:
     using storage_policy = detail::select_policy_t<storage_kind, storage::memory, Policies...>;
     using concurrency_policy = detail::select_policy_t<concurrency_kind, concurrency::optimistic, Policies...>;
     using durability_policy = detail::select_policy_t<durability_kind, durability::batched, Policies...>;
+    using clock_policy = detail::select_policy_t<clock_kind, clocks::system, Policies...>;
     static_assert(inmem::storage_policy<storage_policy>,
                   "inmem: this storage policy does not meet inmem::storage_policy (policy.hpp): its backend "
                   "must provide find, latest, put, erase, scan_prefix, garbage, collect and release");
@@ -7047,12 +7125,15 @@ public:
     static_assert(inmem::durability_policy<durability_policy>,
                   "inmem: this durability policy does not meet inmem::durability_policy (policy.hpp): it "
                   "needs persistent, and when persistent sync_each_commit (and options when batched)");
+    static_assert(inmem::clock_policy<clock_policy>,
+                  "inmem: this clock policy does not meet inmem::clock_policy (policy.hpp): it needs "
+                  "default construction and a const noexcept now() returning std::chrono::system_clock::time_point");
     using engine_type = detail::engine<storage_policy, concurrency_policy, durability_policy, detail::run_record_codec>;
     /// What begin() returns and transact() hands its closure.
     using transaction = basic_transaction<engine_type>;
 
     /// An empty database in memory: nothing is written to disk, whatever the durability policy.
-    basic_database() { engine_.describe_keys_with(&detail::describe_stored_key<Schema>); }
+    basic_database() { set_up(); }
 
     /// Opens the database in directory dir, creating it or recovering what it holds (see
     /// recovery()). Throws database_locked if another process has it open, schema_mismatch
@@ -7060,7 +7141,7 @@ public:
     /// end (unless options.repair), io_error or no_space.
     explicit basic_database(const std::filesystem::path& dir, open_options options = {})
         : engine_(dir, std::move(options), detail::stamp_of<Schema>()) {
-        engine_.describe_keys_with(&detail::describe_stored_key<Schema>);
+        set_up();
         static_assert(durability_policy::persistent,
                       "inmem: durability::none keeps nothing on disk, so it cannot open a directory; "
                       "use durability::batched (the default) or durability::strict");
@@ -7156,6 +7237,12 @@ public:
     engine_type& engine() noexcept { return engine_; }
     const engine_type& engine() const noexcept { return engine_; }
 
+    /// This database's clock (the clock policy's object; clocks::system by default): where
+    /// run start and end times and lease expiries come from. A clocks::manual one is set
+    /// through it: db.clock().set(t), db.clock().advance(d).
+    clock_policy& clock() noexcept { return clock_; }
+    const clock_policy& clock() const noexcept { return clock_; }
+
     /// What opening the directory found and did (all zero for a database in memory).
     const recovery_report& recovery() const noexcept { return engine_.recovery(); }
 
@@ -7168,6 +7255,14 @@ public:
     void snapshot() { engine_.snapshot(); }
 
 private:
+    // What both constructors do once the engine is built, before any other use.
+    void set_up() noexcept {
+        engine_.describe_keys_with(&detail::describe_stored_key<Schema>);
+        engine_.use_clock({&clock_, [](const void* clock) noexcept {
+                               return static_cast<const clock_policy*>(clock)->now();
+                           }});
+    }
+
     static void pause_before_retry(unsigned attempt, const transaction_options& options) {
         // splitmix64, seeded per thread by its address and the clock: jitter needs no <random>.
         thread_local std::uint64_t state = reinterpret_cast<std::uintptr_t>(&state) ^
@@ -7183,6 +7278,7 @@ private:
         if (micros > 0) std::this_thread::sleep_for(std::chrono::microseconds(micros));
     }
 
+    [[no_unique_address]] clock_policy clock_; // before the engine, which reads it
     engine_type engine_;
 };
 

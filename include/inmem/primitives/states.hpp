@@ -257,12 +257,12 @@ public:
     // ---- Leases (T = inmem::lease)
 
     /// Takes the lease for run for ttl if it is free, expired, or already run's. Returns the
-    /// grant, or nullopt while another run holds it.
+    /// grant, or nullopt while another run holds it. Times are the database's clock's.
     [[nodiscard]] std::optional<lease_grant> acquire(run_id run, std::string_view name, std::chrono::milliseconds ttl) const
         requires std::is_same_v<T, lease>
     {
         for (;;) {
-            const auto now = std::chrono::system_clock::now();
+            const auto now = engine_->now(); // the database's clock (clock.hpp)
             const auto current = read(name);
             if (current && current->value.holder != 0 && current->value.holder != run.value &&
                 current->value.expires_ms > to_ms(now))
@@ -278,7 +278,7 @@ public:
                                      std::chrono::milliseconds ttl) const
         requires std::is_same_v<T, lease>
     {
-        const lease next{run.value, to_ms(std::chrono::system_clock::now() + ttl)};
+        const lease next{run.value, to_ms(engine_->now() + ttl)};
         if (const cas_result r = cas(run, name, grant.token, next))
             return lease_grant{r.version, from_ms(next.expires_ms)};
         return std::nullopt;
