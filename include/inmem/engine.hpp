@@ -59,11 +59,11 @@ protected:
 /// without its type; system_clock until the database says otherwise.
 struct wall_clock {
     const void* clock = nullptr;
-    std::chrono::system_clock::time_point (*read)(const void* clock) noexcept = nullptr;
+    std::chrono::system_clock::time_point (*read)(const void* clock) noexcept = [](const void*) noexcept {
+        return std::chrono::system_clock::now();
+    };
 
-    std::chrono::system_clock::time_point now() const noexcept {
-        return read ? read(clock) : std::chrono::system_clock::now();
-    }
+    std::chrono::system_clock::time_point now() const noexcept { return read(clock); }
 };
 
 template <storage_policy StoragePolicy, concurrency_policy ConcurrencyPolicy, durability_policy DurabilityPolicy,

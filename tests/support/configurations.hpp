@@ -41,7 +41,6 @@ public:
     }
     Db& operator*() noexcept { return *db_; }
     Db* operator->() noexcept { return db_.get(); }
-    const temp_dir& dir() const noexcept { return dir_; }
 
 private:
     void open() {
