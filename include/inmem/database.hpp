@@ -11,10 +11,12 @@
 #include <inmem/engine.hpp>
 #include <inmem/fwd.hpp>
 #include <inmem/policy.hpp>
+#include <inmem/primitives/events.hpp>
 #include <inmem/primitives/family.hpp>
 #include <inmem/primitives/kv.hpp>
 #include <inmem/primitives/runs.hpp>
 #include <inmem/primitives/states.hpp>
+#include <inmem/primitives/traces.hpp>
 #include <inmem/schema/schema.hpp>
 #include <inmem/storage/memory.hpp>
 #include <inmem/transaction.hpp>
@@ -113,6 +115,26 @@ public:
                       "for db.states<T>(), inmem::family_entry<F, ..., T> for db.handle<F, T>()");
         if constexpr (Schema::template contains<F::id, T>)
             return typename F::template handle<engine_type, T>(engine_, Schema::template slot_of<F::id, T>);
+    }
+
+    /// The handle of primitive family F over all the types of its schema entry (the event
+    /// log: db.handle<inmem::event_family>() is db.events()).
+    template <class F>
+        requires requires { typename F::template schema_handle<engine_type, Schema>; }
+    typename F::template schema_handle<engine_type, Schema> handle() noexcept {
+        return typename F::template schema_handle<engine_type, Schema>(engine_);
+    }
+
+    /// The event log of every run: the types the schema lists in inmem::events<...>.
+    template <class S = Schema> // (a template, so that schemas without events never name their log)
+    event_log<engine_type, S> events() noexcept {
+        return handle<event_family>();
+    }
+
+    /// The trace store of every run: the types the schema lists in inmem::traces<...>.
+    template <class F = trace_family> // (a template, so that schemas without traces never name it)
+    auto traces() noexcept {
+        return handle<F>();
     }
 
     /// The typed KV of value type T, which the schema must list in inmem::kv<...>.

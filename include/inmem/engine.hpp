@@ -425,9 +425,11 @@ private:
     version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, garbage& freed, Publish&& publish) {
         ensure_session_locked();
         const version_t version = version_ + 1;
-        for (write_op& op : ops)
-            if (op.finalize) [[unlikely]]
-                finalize(op, version);
+        for (const write_op& op : ops)
+            if (op.finalize) [[unlikely]] {
+                finalize(ops, version);
+                break;
+            }
         if (log_) {
             log_->reserve(version, 0);
             ticket = log_->append(std::span<const write_op>(ops), version); // throws when failed
@@ -479,12 +481,17 @@ private:
         finish(ticket, freed);
     }
 
-    // Out of line, so that commits without hooks keep the commit path as it was.
-    [[gnu::noinline]] void finalize(write_op& op, version_t version) const {
-        const commit_context context{version, &store_, [](const void* store, std::string_view key) {
+    // Runs the ops' finalizers, in order, with one context. Out of line, so that commits
+    // without hooks keep the commit path as it was.
+    [[gnu::noinline]] void finalize(std::span<write_op> ops, version_t version) {
+        scratch_.clear();
+        const commit_context context{version, clock_.now(), &store_,
+                                     [](const void* store, std::string_view key) {
                                          return static_cast<const backend_type*>(store)->find(key);
-                                     }};
-        std::exchange(op.finalize, nullptr)(op, context);
+                                     },
+                                     &scratch_};
+        for (write_op& op : ops)
+            if (op.finalize) std::exchange(op.finalize, nullptr)(op, context);
     }
     [[gnu::noinline]] void notify(std::span<const write_op> ops, version_t version) const {
         for (batch_observer* o : observers_) o->applied(version, ops);
@@ -523,6 +530,7 @@ private:
     version_t version_ = 0;          // the last commit's version, under mutex_
     std::size_t collect_at_ = 256;   // garbage count that triggers a collect, under mutex_
     bool log_started_ = false;       // under mutex_
+    commit_scratch scratch_;         // the finalizers' of the commit being made, under mutex_
     // Anyone. Each on its own cache line: readers read them on every call, and a line the
     // writer dirties on every commit (the fields above) must not hold what they read.
     alignas(64) backend_type store_;

@@ -21,10 +21,13 @@
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/record.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -32,6 +35,11 @@
 #include <vector>
 
 namespace inmem {
+
+namespace detail {
+/// What a transaction reports for an append it did not commit (basic_transaction::appended).
+inline constexpr std::uint64_t not_committed = std::numeric_limits<std::uint64_t>::max();
+} // namespace detail
 
 /// How much a transaction checks at commit.
 enum class isolation : std::uint8_t {
@@ -70,7 +78,8 @@ public:
     }
     basic_transaction(basic_transaction&& other) noexcept
         : engine_(other.engine_), run_(other.run_), options_(other.options_), pin_(std::move(other.pin_)),
-          writes_(std::move(other.writes_)), reads_(std::move(other.reads_)), ranges_(std::move(other.ranges_)),
+          writes_(std::move(other.writes_)), appends_(std::move(other.appends_)), closing_(std::move(other.closing_)),
+          results_(std::move(other.results_)), reads_(std::move(other.reads_)), ranges_(std::move(other.ranges_)),
           open_(std::exchange(other.open_, false)), committed_(other.committed_) {}
     basic_transaction& operator=(basic_transaction&& other) noexcept {
         if (this != &other) {
@@ -80,6 +89,9 @@ public:
             options_ = other.options_;
             pin_ = std::move(other.pin_);
             writes_ = std::move(other.writes_);
+            appends_ = std::move(other.appends_);
+            closing_ = std::move(other.closing_);
+            results_ = std::move(other.results_);
             reads_ = std::move(other.reads_);
             ranges_ = std::move(other.ranges_);
             open_ = std::exchange(other.open_, false);
@@ -110,18 +122,28 @@ public:
             basic_transaction& tx;
             ~close_on_exit() { tx.close(); }
         } closing{*this};
-        if (writes_.empty()) return committed_ = pin_.version();
+        if (writes_.empty() && appends_.empty()) return committed_ = pin_.version();
         std::vector<detail::write_op> ops;
-        ops.reserve(writes_.size());
+        ops.reserve(writes_.size() + appends_.size() + closing_.size());
         while (!writes_.empty()) {
             auto node = writes_.extract(writes_.begin());
             pending& p = node.mapped();
             ops.push_back(detail::write_op{p.erased ? detail::write_op::kind::erase : detail::write_op::kind::put,
                                            std::move(node.key()), std::move(p.record.bytes), p.finalize});
         }
+        for (std::size_t i = 0; i < appends_.size(); ++i) {
+            ops.push_back(std::move(appends_[i]));
+            ops.back().out = &(*results_)[i];
+        }
+        for (auto& [key, op] : closing_) ops.push_back(std::move(op));
         const typename Engine::read_set read{reads_, ranges_};
-        return committed_ = engine_->commit_transaction(
-                   run_, pin_.version(), ops, options_.level == isolation::serializable ? &read : nullptr);
+        try {
+            return committed_ = engine_->commit_transaction(
+                       run_, pin_.version(), ops, options_.level == isolation::serializable ? &read : nullptr);
+        } catch (...) { // a finalizer may have reported before the commit failed
+            if (results_) std::fill(results_->begin(), results_->end(), not_committed);
+            throw;
+        }
     }
 
     /// Drops every write; does nothing on a closed transaction.
@@ -193,6 +215,32 @@ public:
         writes_.insert_or_assign(std::move(key), pending{{}, true, nullptr});
     }
 
+    /// Buffers a put completed at commit by finalize (record.hpp), kept in call order after
+    /// the puts and erases, however many share a key before they are final (an event log's
+    /// entries); returns its position among them, for appended(). Neither read nor listed
+    /// by the transaction, nor conflict-checked.
+    std::size_t append(std::string key, std::string bytes, detail::finalizer finalize) {
+        ensure_open("write");
+        if (!results_) results_ = std::make_shared<std::vector<std::uint64_t>>();
+        appends_.push_back(detail::write_op{detail::write_op::kind::put, std::move(key), std::move(bytes), finalize});
+        results_->push_back(not_committed);
+        return appends_.size() - 1;
+    }
+
+    /// Buffers a put finalized after every append(), once per key however often it is
+    /// asked for (an event log's chain head, written once per run a commit appended to).
+    void append_closing(std::string key, std::string bytes, detail::finalizer finalize) {
+        ensure_open("write");
+        closing_.try_emplace(key, detail::write_op{detail::write_op::kind::put, key, std::move(bytes), finalize});
+    }
+
+    /// What the finalizer of the append() at position i reported (a std::uint64_t: an event's
+    /// sequence number): shared, so that it outlives the transaction; each entry holds
+    /// not_committed until the transaction commits, and keeps it if it does not.
+    std::shared_ptr<const std::vector<std::uint64_t>> appended() const noexcept { return results_; }
+    /// The value appended() holds for an append that was not committed.
+    static constexpr std::uint64_t not_committed = detail::not_committed;
+
 private:
     void ensure_open(const char* what) const {
         if (!open_)
@@ -205,6 +253,9 @@ private:
         open_ = false;
         pin_.release();
         writes_.clear();
+        appends_.clear();
+        closing_.clear();
+        results_.reset(); // what the commit reported stays with whoever holds it
         reads_.clear();
         ranges_.clear();
     }
@@ -214,6 +265,9 @@ private:
     transaction_options options_;
     typename Engine::pinned pin_;
     std::map<std::string, pending, std::less<>> writes_;
+    std::vector<detail::write_op> appends_;                       // in call order
+    std::map<std::string, detail::write_op, std::less<>> closing_; // after the appends
+    std::shared_ptr<std::vector<std::uint64_t>> results_;         // of the appends, filled at commit
     std::vector<std::string> reads_;  // serializable only
     std::vector<typename Engine::key_range> ranges_; // serializable only
     bool open_ = true;

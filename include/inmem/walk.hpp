@@ -34,6 +34,7 @@ struct walked_record {
     std::string_view stored;               ///< the stored bytes, as they are
     std::optional<std::string_view> value; ///< the value's codec bytes; nullopt: an erasure marker
     run_id writer{};                       ///< the run that wrote it
+    bool derived = false;                  ///< the family's bookkeeping (an index, a chain head), not a value
 };
 
 /// Calls f(const walked_record&) for every record of run at the latest version, in key
@@ -54,7 +55,12 @@ void walk_run(const Db& db, run_id run, F&& f) {
         if (!value)
             throw error(errc::corruption, "inmem: walk_run: the value of " + detail::describe_stored_key<schema>(key) +
                                               " is not what its family stores");
-        const walked_record out{slot.family, slot.type, *parts, rec.version, rec.bytes, value->value, value->writer};
+        walked_record out{slot.family, slot.type, *parts, rec.version, rec.bytes, value->value, value->writer,
+                          value->derived};
+        if (value->slot && *value->slot < detail::slot_table<schema>.size()) { // the value's own type
+            out.parts.slot = *value->slot;
+            out.type = detail::slot_table<schema>[*value->slot].type;
+        }
         if constexpr (std::is_void_v<decltype(f(out))>) {
             f(out);
             return true;

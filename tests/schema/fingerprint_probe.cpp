@@ -3,6 +3,7 @@
 // a fingerprint is written into files, so it must not depend on the compiler.
 // (Not part of unit_tests: it is compiled by the script only.)
 #include <inmem/schema/fingerprint.hpp>
+#include <inmem/primitives/events.hpp>
 #include <inmem/primitives/kv.hpp>
 #include <inmem/primitives/states.hpp>
 #include <inmem/schema/schema.hpp>

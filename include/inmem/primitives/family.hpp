@@ -45,6 +45,11 @@ struct key_parts {
 struct value_parts {
     std::optional<std::string_view> value; ///< the codec bytes of the value; nullopt: an erasure marker
     run_id writer{};                       ///< the run that wrote it
+    /// The slot of the value's type when the key names another (an event log keeps all its
+    /// types in one sequence, under its first type's slot); nullopt: the key's slot.
+    std::optional<std::uint16_t> slot{};
+    /// A record the family derives from its values (an index, a chain head), not a value.
+    bool derived = false;
 };
 
 /// The contract of a primitive family F whose handle for Engine and T is F::handle<Engine, T>.

@@ -78,7 +78,7 @@ concept schema_entry = requires { typename E::slots; };
 template <primitive P>
 struct planned_family {
     static constexpr primitive id = P;
-    static constexpr std::string_view name = P == primitive::event ? "event" : P == primitive::trace ? "trace" : "vector";
+    static constexpr std::string_view name = P == primitive::trace ? "trace" : "vector";
 };
 } // namespace detail
 
@@ -101,12 +101,10 @@ struct family_entry {
     using slots = detail::slot_list<detail::slot<F, T>...>;
 };
 
-// inmem::kv and inmem::states are declared with their families (primitives/kv.hpp,
-// primitives/states.hpp); the primitives below are planned, and their entries accepted.
+// inmem::kv, inmem::events and inmem::states are declared with their families
+// (primitives/kv.hpp, primitives/events.hpp, primitives/states.hpp); the primitives below
+// are planned, and their entries accepted.
 
-/// Event types of the run's append-only, hash-chained event log.
-template <class... T>
-struct events : family_entry<detail::planned_family<primitive::event>, T...> {};
 /// Types of structured reasoning traces.
 template <class... T>
 struct traces : family_entry<detail::planned_family<primitive::trace>, T...> {};

@@ -3,8 +3,14 @@
 
 #include <inmem/storage/key.hpp>
 
+#include <chrono>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace inmem::detail {
 
@@ -16,20 +22,55 @@ struct stored_record {
 
 struct write_op;
 
-/// What a commit tells the finalizers of its ops: its version, and the latest record of a
-/// key as the store holds it under the writers' lock (nullptr: none).
+/// What the finalizers of one commit share, by key, and nothing outlives the commit: an
+/// event log's chain head as the commit's earlier appends left it. Few entries are searched
+/// in a line; many, through a hash table.
+class commit_scratch {
+public:
+    /// The entry of key; fresh tells whether it was just created (empty).
+    std::string& at(std::string_view key, bool& fresh) {
+        fresh = false;
+        if (!many_) {
+            for (auto& [k, v] : few_)
+                if (k == key) return v;
+            fresh = true;
+            if (few_.size() < 16) return few_.emplace_back(std::string(key), std::string()).second;
+            many_ = std::make_unique<std::unordered_map<std::string, std::string>>(few_.begin(), few_.end());
+            few_.clear();
+        }
+        auto [it, added] = many_->try_emplace(std::string(key));
+        fresh = added;
+        return it->second;
+    }
+    /// Forgets every entry (done before each commit's first finalizer).
+    void clear() noexcept {
+        few_.clear();
+        many_.reset();
+    }
+
+private:
+    std::vector<std::pair<std::string, std::string>> few_;
+    std::unique_ptr<std::unordered_map<std::string, std::string>> many_;
+};
+
+/// What a commit tells the finalizers of its ops: its version, its time by the database's
+/// clock (read once per commit), the latest record of a key as the store holds it under the
+/// writers' lock (nullptr: none; ops of this commit are not in it yet), and the scratch the
+/// commit's finalizers share.
 struct commit_context {
     version_t version = 0;
+    std::chrono::system_clock::time_point time{};
     const void* store = nullptr;
     const stored_record* (*latest_of)(const void* store, std::string_view key) = nullptr;
+    commit_scratch* scratch = nullptr;
 
     const stored_record* latest(std::string_view key) const { return latest_of(store, key); }
 };
 
 /// A commit hook of one op: the engine calls it under the writers' lock, before the WAL
-/// append, on every commit path, to complete what only the commit knows (a journal
-/// entry's key names the commit's version; an event log's entry its sequence number and
-/// the previous entry's hash).
+/// append, on every commit path, in the order of the commit's ops, to complete what only
+/// the commit knows (a journal entry's key names the commit's version; an event log's
+/// entry its sequence number and the previous entry's hash).
 using finalizer = void (*)(write_op& op, const commit_context& commit);
 
 /// One change in a commit: put bytes at key, or erase key. A commit is a sequence of them,
@@ -42,6 +83,9 @@ struct write_op {
     /// Called (once, then cleared) before the commit is logged; nullptr: the op is final. A
     /// transaction neither reads back nor conflict-checks an op whose key is not final yet.
     finalizer finalize = nullptr;
+    /// Where the finalizer reports what it completed (an event's sequence number, as a
+    /// std::uint64_t), or nullptr: set by whoever asks for it.
+    void* out = nullptr;
 };
 
 /// The finalizer of journal entries: appends the commit's version (8 bytes, big-endian) to
