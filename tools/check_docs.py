@@ -2,7 +2,7 @@
 """Checks the C++ programs of a documentation page: each compiles, runs, and prints what the page says.
 
     check_docs.py PAGE.md [PAGE.md ...] --cxx COMPILER [--cxx=ARG ...] [-I DIR ...]
-                  [--cxxflags=FLAGS] [--program PATH=BINARY ...] [--jobs N] [--timeout S]
+                  [--cxxflags=FLAGS] [-l LIB ...] [--program PATH=BINARY ...] [--jobs N] [--timeout S]
                   [--keep DIR] [--update]
 
 The page promises that every C++ program on it is complete and shows what it prints; this
@@ -14,7 +14,7 @@ to there may be blank lines, nothing else.
 1. Every ```cpp block (also ```c++ and ```cxx) is a complete program, unless a marker says
    otherwise. It is compiled and linked with
 
-       COMPILER... CXXFLAGS -I DIR... SOURCE -o BINARY
+       COMPILER... CXXFLAGS -I DIR... SOURCE -o BINARY -lLIB...
 
    (CXXFLAGS default: -std=c++20 -Wall -Wextra -Werror -pthread) and run in a fresh,
    empty working directory of its own (deleted afterwards), with stdin from /dev/null. It
@@ -352,7 +352,7 @@ def run_program(argv, timeout):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def compile_block(block, cxx, flags, includes, outdir):
+def compile_block(block, cxx, flags, includes, outdir, libs=()):
     """Writes the block to its own file and compiles it (sets compile_ok, compile_output)."""
     base = f"{block.page.stem}-L{block.line}"
     block.source = os.path.join(outdir, base + ".cpp")
@@ -365,7 +365,7 @@ def compile_block(block, cxx, flags, includes, outdir):
     if block.marker is not None and block.marker.kind == "compile-fail":
         argv = cxx + flags + inc + ["-fsyntax-only", block.source]
     else:
-        argv = cxx + flags + inc + [block.source, "-o", block.binary]
+        argv = cxx + flags + inc + [block.source, "-o", block.binary] + list(libs)
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=COMPILE_TIMEOUT)
@@ -453,6 +453,8 @@ def parse_args(argv):
     p.add_argument("-I", dest="includes", action="append", default=[], metavar="DIR", help="include directory")
     p.add_argument("--cxxflags", default=DEFAULT_CXXFLAGS,
                    help=f"compiler flags, split like a shell does (default: {DEFAULT_CXXFLAGS})")
+    p.add_argument("-l", dest="libs", action="append", default=[], metavar="LIB",
+                   help="a library to link the programs with (after the source: -l crypto)")
     p.add_argument("--program", action="append", default=[], metavar="PATH=BINARY",
                    help="the built binary of a program whose output a page shows with output-of PATH")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="parallel compiles")
@@ -521,7 +523,7 @@ def main(argv):
         outdir = cleanup.name
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(compile_block, b, args.cxx, args.flags, args.includes, outdir) for b in to_compile]
+            futures = [pool.submit(compile_block, b, args.cxx, args.flags, args.includes, outdir, ["-l" + l for l in args.libs]) for b in to_compile]
             for f in futures:
                 f.result()
 
