@@ -49,8 +49,9 @@ struct Note {
 };
 
 int main() {
-    inmem::database<inmem::schema<inmem::kv<Note>>> db;
+    inmem::database<inmem::schema<inmem::kv<Note>, inmem::events<Note>>> db; // events: links OpenSSL::Crypto
     auto run = db.begin_run();
+    if (db.events().append(run, Note{"event", 1}).seq != 0 || !db.events().verify(run)) return 2;
     db.kv<Note>().put(run, "greeting", Note{"hello from cmake", 5});
     auto note = db.kv<Note>().get(run, "greeting");
     if (!note) return 1;

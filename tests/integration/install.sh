@@ -15,14 +15,16 @@ cat > "$tmp/main.cpp" <<'CPP'
 #include <inmem/inmem.hpp>
 struct Note { std::string text; };
 int main() {
-    inmem::database<inmem::schema<inmem::kv<Note>>> db;
+    inmem::database<inmem::schema<inmem::kv<Note>, inmem::events<Note>>> db; // events: links libcrypto
     auto run = db.begin_run();
+    if (db.events().append(run, Note{"e"}).seq != 0 || !db.events().verify(run)) return 2;
     db.kv<Note>().put(run, "n", Note{"hi"});
     return db.kv<Note>().get(run, "n")->text == "hi" ? 0 : 1;
 }
 CPP
 cflags=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --cflags inmem)
+libs=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --libs inmem)
 # shellcheck disable=SC2086
-"$cxx" $cflags "$tmp/main.cpp" -o "$tmp/main"
+"$cxx" $cflags "$tmp/main.cpp" -o "$tmp/main" $libs
 "$tmp/main"
-echo "ok: installed headers and inmem.pc ($cflags) build a program"
+echo "ok: installed headers and inmem.pc ($cflags $libs) build a program"

@@ -15,8 +15,9 @@ cat > "$tmp/main.cpp" <<'CPP'
 #include <inmem/inmem.hpp>
 struct Note { std::string text; };
 int main() {
-    inmem::database<inmem::schema<inmem::kv<Note>>> db;
+    inmem::database<inmem::schema<inmem::kv<Note>, inmem::events<Note>>> db; // events: links libcrypto
     auto run = db.begin_run();
+    if (db.events().append(run, Note{"e"}).seq != 0 || !db.events().verify(run)) return 2;
     db.kv<Note>().put(run, "n", Note{"hello"});
     return db.kv<Note>().get(run, "n")->text == "hello" ? 0 : 1;
 }
