@@ -27,7 +27,8 @@ struct write_op;
 /// in a line; many, through a hash table.
 class commit_scratch {
 public:
-    /// The entry of key; fresh tells whether it was just created (empty).
+    /// The entry of key; fresh tells whether it was just created (empty). The reference
+    /// stays valid until at() creates another entry.
     std::string& at(std::string_view key, bool& fresh) {
         fresh = false;
         if (!many_) {
