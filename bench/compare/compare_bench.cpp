@@ -14,8 +14,9 @@
 //   get        get hits, after n keys were loaded (in transactions of 1000): a warm-up pass,
 //              then max(n, ops) gets in another random order
 //   mix        read-mostly: 10 gets to 1 put (overwrite) on the n loaded keys, batched
-//   append     n appends to one run's sequence (key = run + big-endian sequence; inmem: a KV
-//              keyed by the big-endian sequence within the run), batched
+//   append     n appends to one run's sequence, batched: inmem appends to the run's event log
+//              (db.events().append: seq, time and SHA-256 hash chain at commit, the chain head
+//              rewritten), the peers put key = run + big-endian sequence; read back by seq
 //   cas        n compare-and-swaps, each reading one of 1024 versioned records and writing it
 //              back with its counter + 1 if its version is still the one read, batched
 //              (inmem: states<Rec>().read + cas; peers: read-check-write in one transaction)
@@ -670,7 +671,7 @@ constexpr workload_info workload_table[] = {
     {"reopen", "reopen after the put rows' commits", "batched"},
     {"get", "get hit", "batched"},
     {"mix", "read-mostly, 10 get : 1 put", "batched"},
-    {"append", "append to a run's sequence", "batched"},
+    {"append", "append to a run's sequence (inmem: event log)", "batched"},
     {"cas", "cas of a versioned record", "batched"},
     {"strict1", "strict commit, 1 writer", "strict"},
     {"strict4", "strict commit, 4 writers", "strict"},
@@ -786,6 +787,7 @@ std::string note_of(const row& r) {
         if (r.workload == "put" || r.workload == "append" || r.workload == "cas" || r.workload == "get" ||
             r.workload == "mix")
             n += ", " + thousands(get("ops")) + " ops";
+        if (r.workload == "append" && r.store == "inmem") n += ", db.events().append, hash-chained";
         if (get("capped") != 0) n += ", stopped at --max-seconds";
     }
     if (r.limit) n = "limit; " + n;

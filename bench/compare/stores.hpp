@@ -5,8 +5,10 @@
 //   put(key, value, writer)    one write, committed on its own (writer: the calling thread's slot)
 //   get(key, out) -> bool      the value under key, copied into out
 //   load(keys, n, values)      n keys written in transactions of load_batch writes (set-up only)
-//   append(seq, value)         the next entry of a per-run sequence (key: run + big-endian seq)
-//   read_append(seq, out)      reads one back
+//   append(seq, value)         the next entry of a per-run sequence: inmem appends to the run's
+//                              event log (db.events().append: seq assigned at commit, SHA-256
+//                              hash chain included); the peers put key run + big-endian seq
+//   read_append(seq, out)      reads one back (inmem: db.events().get(event_id{run, seq}))
 //   cas_setup(names, value)    creates one versioned record per name
 //   cas(i, out) -> bool        reads record i, checks its version, writes version + 1 (one transaction)
 //   cas_seq(i)                 record i's counter (how many cas() succeeded on it)
@@ -39,6 +41,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <vector>
 
 namespace compare {
@@ -66,7 +69,8 @@ struct Rec {
     std::string payload;
 };
 
-using compare_schema = inmem::schema<inmem::kv<Value>, inmem::states<Rec>>;
+// The append workload's events are Values too (the same 150 bytes), in the run's event log.
+using compare_schema = inmem::schema<inmem::kv<Value>, inmem::states<Rec>, inmem::events<Value>>;
 
 /// A key source: key i is the 24 bytes at data + i * 24.
 struct key_set {
@@ -168,15 +172,16 @@ public:
         }
     }
 
+    // The real event log, not a KV under a sequence key: the log assigns the seq (checked to
+    // be the caller's), the time and the hash chain at commit, and writes the chain head.
     void append(std::uint64_t seq, const Value& v) {
-        char key[8];
-        store_be64(key, seq);
-        kv_.put(runs_[0], std::string_view(key, 8), v);
+        if (log_.append(runs_[0], v).seq != seq) fail("inmem: the event log assigned another seq");
     }
     bool read_append(std::uint64_t seq, std::string& out) {
-        char key[8];
-        store_be64(key, seq);
-        return get(std::string_view(key, 8), out);
+        auto e = log_.get(inmem::event_id{runs_[0], seq});
+        if (!e) return false;
+        out.swap(std::get<Value>(e->value).payload);
+        return true;
     }
 
     void cas_setup(const std::vector<std::string>& names, const Value& v) {
@@ -206,6 +211,7 @@ private:
     std::vector<inmem::run_id> runs_;
     inmem::kv_handle<typename db_type::engine_type, Value> kv_ = db_.template kv<Value>();
     inmem::state_handle<typename db_type::engine_type, Rec> st_ = db_.template states<Rec>();
+    inmem::event_log<typename db_type::engine_type, compare_schema> log_ = db_.events();
     const std::vector<std::string>* names_ = nullptr;
 };
 
