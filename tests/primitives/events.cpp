@@ -38,6 +38,14 @@ using single_schema = inmem::schema<inmem::events<ToolCall>>;
 
 using manual_db = inmem::basic_database<event_schema, inmem::durability::none, inmem::clocks::manual>;
 
+// The seqs of a read's entries, in the order read.
+template <class Range>
+std::vector<std::uint64_t> seqs(const Range& range) {
+    std::vector<std::uint64_t> out;
+    for (const auto& e : range) out.push_back(e.id.seq);
+    return out;
+}
+
 } // namespace
 
 TEMPLATE_LIST_TEST_CASE("appends get seqs 0, 1, 2, ... per run, and read back as they were", "[events]",
@@ -91,11 +99,6 @@ TEMPLATE_LIST_TEST_CASE("seq ranges read forward, reversed and limited, with or 
         if (i % 3 == 0) log.append(run, ToolResult{"r", i});
         else log.append(run, ToolCall{"t", std::to_string(i)});
     }
-    auto seqs = [](const auto& range) {
-        std::vector<std::uint64_t> out;
-        for (const auto& e : range) out.push_back(e.id.seq);
-        return out;
-    };
     CHECK(seqs(log.read(run, {.from = 10, .to = 14})) == std::vector<std::uint64_t>{10, 11, 12, 13});
     CHECK(seqs(log.read(run, {.from = 28})) == std::vector<std::uint64_t>{28, 29});
     CHECK(seqs(log.read(run, {.from = 40})).empty());
@@ -127,11 +130,6 @@ TEMPLATE_LIST_TEST_CASE("thread and agent labels are kept and filter reads", "[e
         if (i % 4 == 0) log.append(run, ToolResult{"r", i}, {.thread = thread, .agent = agent});
         else log.append(run, ToolCall{"t", std::to_string(i)}, {.thread = thread, .agent = agent});
     }
-    auto seqs = [](const auto& range) {
-        std::vector<std::uint64_t> out;
-        for (const auto& e : range) out.push_back(e.id.seq);
-        return out;
-    };
     CHECK(seqs(log.read(run, {.agent = "critic", .limit = 4})) == std::vector<std::uint64_t>{1, 3, 5, 7});
     CHECK(seqs(log.read(run, {.thread = "t-main"})) == std::vector<std::uint64_t>{0, 5, 10, 15});
     CHECK(seqs(log.read(run, {.thread = "t-main", .agent = "critic"})) == std::vector<std::uint64_t>{5, 15});
@@ -174,11 +172,6 @@ TEST_CASE("event times come from the database's clock and never go back within a
     CHECK(all[3].time == t0 + 30s);
     CHECK(log.head(run).time == t0 + 30s);
 
-    auto seqs = [](const auto& range) {
-        std::vector<std::uint64_t> out;
-        for (const auto& e : range) out.push_back(e.id.seq);
-        return out;
-    };
     CHECK(seqs(log.read(run, {.since = t0 + 10s})) == std::vector<std::uint64_t>{1, 2, 3});
     CHECK(seqs(log.read(run, {.until = t0 + 10s})) == std::vector<std::uint64_t>{0});
     CHECK(seqs(log.read(run, {.since = t0 + 1s, .until = t0 + 30s})) == std::vector<std::uint64_t>{1, 2});
