@@ -19,7 +19,11 @@
 //     version), no other keys, the version counter; the prefix is read off last_version();
 //   - that prefix is never shorter than what was durable before the child started, and the
 //     child recovered exactly what the parent left behind;
-//   - strict: every acknowledged operation is in the prefix (lost must be 0);
+//   - every run's event log is exactly the events of the prefix's operations, in order:
+//     seqs 0..k-1 with the values, types and labels appended, its chain verifies, and an
+//     acknowledged append has the seq it was acknowledged with;
+//   - strict: every acknowledged operation is in the prefix (lost must be 0), so every
+//     acknowledged event is there, with its seq and value;
 //   - batched: an acknowledged operation may be missing only if it was acknowledged after
 //     the last acknowledged db.sync() and within the loss window before the kill: 3 x the
 //     20 ms interval + 50 ms, plus twice the slowest fdatasync of the last second (measured
@@ -37,12 +41,15 @@
 // j = i % 200 in it: j = 0 begins the run (its parent the run before), j = 199 ends it
 // (completed, failed or cancelled in turn), the 31 operations before that erase the run's 31
 // keys, and the others put Entry{i, payload(i)} under a key or erase a key (an erase of an
-// absent key commits nothing). Payloads are 8..207 bytes, every 61st 20..50 KB (batched) or
-// 256 KB..1 MB (strict), so records cross WAL blocks and writes last long enough to be torn.
-// Every run has the same shape, so the number of commits per run is fixed and each
-// operation's version is known in advance. Batched children commit at most 5 operations per
-// millisecond, so the flusher, not the syncs of automatic snapshots, is what makes most
-// commits durable.
+// absent key commits nothing), or, in one run in three (has_events), append events to the
+// run's log: one append, or three in a transaction, or one in a transaction with a put. Such
+// a run's log gets 12 events, Step or Observation, with or without thread and agent labels,
+// of 0..59 bytes, a few of 8..24 KB. Payloads are 8..207 bytes, every 61st 20..50 KB
+// (batched) or 256 KB..1 MB (strict), so records cross WAL blocks and writes last long
+// enough to be torn. Runs have one of two shapes (with events or without), so the number of
+// commits per run is fixed and each operation's version is known in advance. Batched
+// children commit at most 5 operations per millisecond, so the flusher, not the syncs of
+// automatic snapshots, is what makes most commits durable.
 #include <inmem/inmem.hpp>
 
 #include <algorithm>
@@ -63,6 +70,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include <fcntl.h>
@@ -79,7 +87,18 @@ struct Entry {
     std::int64_t seq = 0;
     std::string payload;
 };
-using crash_schema = inmem::schema<inmem::kv<Entry>>;
+// The events of operation i: part k of it is a Step or an Observation (event_at).
+struct Step {
+    std::int64_t op = 0;
+    std::int32_t part = 0;
+    std::string text;
+};
+struct Observation {
+    std::int64_t op = 0;
+    std::int32_t part = 0;
+    std::string data;
+};
+using crash_schema = inmem::schema<inmem::kv<Entry>, inmem::events<Step, Observation>>;
 
 constexpr std::uint32_t batch_interval_ms = 20;
 using strict_db = inmem::basic_database<crash_schema, inmem::durability::strict>;
@@ -114,19 +133,59 @@ constexpr int keys_per_run = 31;
 constexpr std::int64_t cleanup_from = ops_per_run - 1 - keys_per_run; // first erase of the cleanup
 constexpr int marker_key = keys_per_run; // put just before the cleanup, and kept: a run's state never repeats
 
-enum class op_kind { begin, put, erase, end };
+enum class op_kind { begin, put, erase, end, event };
 struct op_desc {
     op_kind kind;
     int key = -1;
+    int events = 0;     // events it appends (put: in one transaction with the put)
+    bool in_tx = false; // in a transaction (db.transact)
 };
 
-op_desc op_at_position(std::int64_t j) {
+/// Whether logical run r appends events. Events are never erased, so a run keeps its log
+/// after it ended, and what recovery loads grows with every run that has one: one run in
+/// three does, so that the suite takes about as long as without them.
+bool has_events(std::uint64_t r) { return r % 3 == 1; }
+
+/// Operation j of logical run r.
+op_desc op_at(std::uint64_t r, std::int64_t j) {
     if (j == 0) return {op_kind::begin};
     if (j == ops_per_run - 1) return {op_kind::end};
     if (j == cleanup_from - 1) return {op_kind::put, marker_key};
     if (j >= cleanup_from) return {op_kind::erase, static_cast<int>(j - cleanup_from)};
     if (j % 4 == 3) return {op_kind::erase, static_cast<int>((j * 13 + 5) % keys_per_run)};
+    if (has_events(r)) { // 12 events: 4 single appends, 2 transactions of 3, 2 with a put
+        if (j % 48 == 5) return {op_kind::event, -1, 1, false};
+        if (j % 96 == 29) return {op_kind::event, -1, 3, true};
+        if (j % 96 == 14) return {op_kind::put, static_cast<int>((j * 7) % keys_per_run), 1, true};
+    }
     return {op_kind::put, static_cast<int>((j * 7) % keys_per_run)};
+}
+/// Operation i of the sequence.
+op_desc op_at(std::int64_t i) { return op_at(static_cast<std::uint64_t>(i / ops_per_run) + 1, i % ops_per_run); }
+
+/// events_before(r)[j]: the events of logical run r's positions before j, so the seq its
+/// position j appends first; [ops_per_run] is all of them.
+const std::vector<std::int64_t>& events_before(std::uint64_t r) {
+    static const auto table = [](bool events) {
+        const std::uint64_t run = events ? 1 : 2;
+        std::vector<std::int64_t> out(ops_per_run + 1, 0);
+        for (std::int64_t j = 0; j < ops_per_run; ++j) out[j + 1] = out[j] + op_at(run, j).events;
+        return out;
+    };
+    static const std::vector<std::int64_t> with = table(true), without = table(false);
+    return has_events(r) ? with : without;
+}
+/// The position and part of the event each seq of logical run r's log is.
+const std::vector<std::pair<std::int64_t, int>>& event_origins(std::uint64_t r) {
+    static const auto table = [](bool events) {
+        const std::uint64_t run = events ? 1 : 2;
+        std::vector<std::pair<std::int64_t, int>> out;
+        for (std::int64_t j = 0; j < ops_per_run; ++j)
+            for (int k = 0; k < op_at(run, j).events; ++k) out.emplace_back(j, k);
+        return out;
+    };
+    static const std::vector<std::pair<std::int64_t, int>> with = table(true), without = table(false);
+    return has_events(r) ? with : without;
 }
 
 std::uint64_t mix(std::uint64_t x) { // splitmix64
@@ -160,6 +219,33 @@ std::string payload(std::int64_t i, mode m) {
     return s;
 }
 
+/// Event part k of operation i as appended: its type, labels and text (or data).
+struct event_desc {
+    bool observation = false;
+    std::string thread, agent, text;
+};
+event_desc event_at(std::int64_t i, int k) {
+    static constexpr const char* threads[] = {"", "main", "", "tools", "", ""};
+    static constexpr const char* agents[] = {"", "planner", "", "critic", "", ""};
+    const std::uint64_t h = mix(static_cast<std::uint64_t>(i) * 8 + static_cast<std::uint64_t>(k) + 0x5bd1e995);
+    event_desc e;
+    e.observation = h & 1;
+    e.thread = threads[(h >> 1) % 6];
+    e.agent = agents[(h >> 4) % 6];
+    const std::size_t n = k == 0 && i % (48 * ops_per_run) == 29 ? 8000 + (h >> 8) % 16000 : (h >> 8) % 60;
+    e.text.resize(n);
+    std::uint64_t x = h;
+    for (std::size_t at = 0; at < std::min<std::size_t>(n, 4096); ++at) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        e.text[at] = static_cast<char>('!' + (x >> 33) % 94);
+    }
+    for (std::size_t at = 4096; at < n; at += 4096) {
+        std::memcpy(e.text.data() + at, e.text.data(), std::min<std::size_t>(4096, n - at));
+        e.text[at] = static_cast<char>('A' + at / 4096 % 26);
+    }
+    return e;
+}
+
 std::string key_name(int k) { return "k" + std::to_string(k); }
 std::string run_name(std::uint64_t id) { return "crash-run-" + std::to_string(id); }
 inmem::run_status end_status(std::uint64_t id) {
@@ -175,25 +261,30 @@ std::map<std::string, std::int64_t> run_contents(std::uint64_t r, std::int64_t j
     std::map<std::string, std::int64_t> out;
     const std::int64_t base = static_cast<std::int64_t>(r - 1) * ops_per_run;
     for (std::int64_t p = 0; p <= j; ++p) {
-        const op_desc op = op_at_position(p);
+        const op_desc op = op_at(r, p);
         if (op.kind == op_kind::put) out[key_name(op.key)] = base + p;
         else if (op.kind == op_kind::erase) out.erase(key_name(op.key));
     }
     return out;
 }
 
-/// The state of a run's data after position j names j, but for erases of absent keys (which
-/// change nothing): the prefix is read off the state. Checked once at start.
+/// The state of a run's data (its keys and how many events its log holds) after position j
+/// names j, but for erases of absent keys (which change nothing): the prefix is read off the
+/// state. Checked once at start.
 void check_positions_are_distinct() {
-    std::vector<std::map<std::string, std::int64_t>> after;
-    for (std::int64_t j = 0; j < ops_per_run - 1; ++j) after.push_back(run_contents(1, j));
-    for (std::int64_t a = 0; a < ops_per_run - 1; ++a)
-        for (std::int64_t b = a + 1; b < ops_per_run - 1; ++b)
-            if (after[a] == after[b] && after[b - 1] != after[b]) {
-                std::fprintf(stderr, "crash_suite: positions %lld and %lld of a run leave the same state\n",
-                             static_cast<long long>(a), static_cast<long long>(b));
-                std::exit(2);
-            }
+    for (const std::uint64_t r : {1, 2}) { // a run with events and one without
+        std::vector<std::pair<std::map<std::string, std::int64_t>, std::int64_t>> after; // keys, events
+        for (std::int64_t j = 0; j < ops_per_run - 1; ++j)
+            after.emplace_back(run_contents(r, j), events_before(r)[j + 1]);
+        for (std::int64_t a = 0; a < ops_per_run - 1; ++a)
+            for (std::int64_t b = a + 1; b < ops_per_run - 1; ++b)
+                if (after[a] == after[b] && after[b - 1] != after[b]) {
+                    std::fprintf(stderr, "crash_suite: positions %lld and %lld of run %llu leave the same state\n",
+                                 static_cast<long long>(a), static_cast<long long>(b),
+                                 static_cast<unsigned long long>(r));
+                    std::exit(2);
+                }
+    }
 }
 
 // What a child does after operation i besides committing it.
@@ -206,7 +297,7 @@ enum class heavy { none, sync, snapshot, big_put };
 heavy heavy_write_after(mode m, std::int64_t i) {
     if (sync_after(m, i)) return heavy::sync;
     if (snapshot_after(m, i)) return heavy::snapshot;
-    if (m == mode::strict && big_payload(i + 1) && op_at_position((i + 1) % ops_per_run).kind == op_kind::put)
+    if (m == mode::strict && big_payload(i + 1) && op_at(i + 1).kind == op_kind::put)
         return heavy::big_put;
     return heavy::none;
 }
@@ -221,10 +312,11 @@ template <class Db>
 constexpr mode mode_of = Db::durability_policy::sync_each_commit ? mode::strict : mode::batched;
 
 /// What an operation was acknowledged with: the version of its commit (0: it committed
-/// nothing, an erase of an absent key) and, for a begin, the run id.
+/// nothing, an erase of an absent key), for a begin the run id, for appends the first seq.
 struct op_result {
     inmem::version_t version = 0;
     std::uint64_t run = 0;
+    std::int64_t event_seq = -1; // the seq of its first event, if it appends any
 };
 
 /// The id of the run that logical run r (1, 2, ...) is in db: its r-th run. Ids are not r:
@@ -241,9 +333,30 @@ inmem::run_id run_id_of(Db& db, std::uint64_t r) {
 template <class Db>
 op_result apply_op(Db& db, std::int64_t i) {
     const std::uint64_t r = run_of(i);
-    const op_desc op = op_at_position(i % ops_per_run);
+    const op_desc op = op_at(i);
     auto kv = db.template kv<Entry>();
+    auto log = db.events();
     op_result out;
+    // The op's events, appended to the run or in a transaction of it (tickets then).
+    auto append = [&](auto& at, int k) {
+        const event_desc e = event_at(i, k);
+        const inmem::event_labels labels{e.thread, e.agent};
+        return e.observation ? log.append(at, Observation{i, k, e.text}, labels)
+                             : log.append(at, Step{i, k, e.text}, labels);
+    };
+    auto in_transaction = [&](bool with_put) {
+        const inmem::run_id run = run_id_of(db, r);
+        std::vector<inmem::event_ticket> tickets;
+        out.version = db.transact(run, [&](auto& tx) {
+            tickets.clear();
+            for (int k = 0; k < op.events; ++k) tickets.push_back(append(tx, k));
+            if (with_put) kv.put(tx, key_name(op.key), Entry{i, payload(i, mode_of<Db>)});
+        });
+        for (std::size_t k = 0; k < tickets.size(); ++k)
+            if (tickets[k].id().seq != tickets[0].id().seq + k)
+                throw std::runtime_error("operation " + std::to_string(i) + "'s appends got seqs out of order");
+        out.event_seq = static_cast<std::int64_t>(tickets[0].id().seq);
+    };
     switch (op.kind) {
     case op_kind::begin: {
         inmem::run_options o{.name = run_name(r)};
@@ -252,7 +365,18 @@ op_result apply_op(Db& db, std::int64_t i) {
         out.version = db.last_version();
         break;
     }
-    case op_kind::put: out.version = kv.put(run_id_of(db, r), key_name(op.key), Entry{i, payload(i, mode_of<Db>)}); break;
+    case op_kind::put:
+        if (op.in_tx) in_transaction(true);
+        else out.version = kv.put(run_id_of(db, r), key_name(op.key), Entry{i, payload(i, mode_of<Db>)});
+        break;
+    case op_kind::event:
+        if (op.in_tx) in_transaction(false);
+        else { // one append, one commit
+            const inmem::run_id run = run_id_of(db, r);
+            out.event_seq = static_cast<std::int64_t>(append(run, 0).seq);
+            out.version = db.last_version();
+        }
+        break;
     case op_kind::erase:
         if (kv.erase(run_id_of(db, r), key_name(op.key))) out.version = db.last_version();
         break;
@@ -264,18 +388,80 @@ op_result apply_op(Db& db, std::int64_t i) {
     return out;
 }
 
+/// Whether an event read back (an event_entry of the schema's events) is part `part` of
+/// operation op as appended (want: event_at(op, part)): its type, labels and value.
+template <class E>
+bool is_event_of(const E& e, std::int64_t op, int part, const event_desc& want) {
+    if (e.thread != want.thread || e.agent != want.agent) return false;
+    if (const auto* o = std::get_if<Observation>(&e.value))
+        return want.observation && o->op == op && o->part == part && o->data == want.text;
+    const auto& st = std::get<Step>(e.value);
+    return !want.observation && st.op == op && st.part == part && st.text == want.text;
+}
+
 struct check_result {
     std::int64_t last_op = -1; // the prefix: operations 0..last_op
     std::string problem;       // empty when the state is that prefix exactly
 };
 
+/// What is wrong with the event log of logical run `logical` (id in db) if the prefix holds
+/// its positions before `positions` ("" when nothing): it must hold exactly their events,
+/// seqs 0..k-1 in order, each with the type, labels and value appended, with a valid chain
+/// whose head counts k, and every acknowledged append must have the seq it was acknowledged
+/// with. Reads the whole log.
+template <class Db>
+std::string event_log_problem(Db& db, inmem::run_id id, std::uint64_t logical, std::int64_t positions,
+                              const std::map<std::int64_t, op_result>& acked) {
+    auto log = db.events();
+    const std::int64_t base = static_cast<std::int64_t>(logical - 1) * ops_per_run;
+    const auto count = static_cast<std::uint64_t>(events_before(logical)[static_cast<std::size_t>(positions)]);
+    const std::string which = "the event log of run " + std::to_string(id.value) + " (logical run " +
+                              std::to_string(logical) + ")";
+    if (log.count(id) != count)
+        return which + " counts " + std::to_string(log.count(id)) + " events, the prefix appended " +
+               std::to_string(count);
+    const auto all = log.read(id);
+    if (all.size() != count)
+        return which + " reads back " + std::to_string(all.size()) + " events of " + std::to_string(count);
+    std::uint64_t observations = 0, planner = 0;
+    for (std::uint64_t seq = 0; seq < count; ++seq) {
+        const auto& e = all[seq];
+        const auto [position, part] = event_origins(logical)[seq];
+        const std::int64_t op = base + position;
+        const std::string at = which + ": event " + std::to_string(seq) + " (operation " + std::to_string(op) +
+                               ", part " + std::to_string(part) + ")";
+        if (e.id.seq != seq) return at + " reads back as seq " + std::to_string(e.id.seq);
+        const event_desc want = event_at(op, part);
+        if (!is_event_of(e, op, part, want)) return at + " is not the event appended there (type, labels or value)";
+        observations += want.observation;
+        planner += want.agent == "planner";
+        if (const op_result* a = [&]() -> const op_result* {
+                const auto it = acked.find(op);
+                return it == acked.end() ? nullptr : &it->second;
+            }();
+            a && part == 0 && a->event_seq != static_cast<std::int64_t>(seq))
+            return at + " was acknowledged with seq " + std::to_string(a->event_seq);
+    }
+    if (log.template count<Observation>(id) != observations || log.template count<Step>(id) != count - observations)
+        return which + ": its counts by type are not those of its events";
+    if (log.read(id, {.agent = "planner"}).size() != planner)
+        return which + ": a read by agent label finds another number of events than the log holds";
+    const auto report = log.verify(id);
+    if (!report.valid()) return which + ": verify fails: " + report.message;
+    if (report.checked != count) return which + ": verify checked " + std::to_string(report.checked) + " events";
+    return {};
+}
+
 /// Whether db's whole state is the state after a prefix of the sequence, and which (the
 /// longest: erases of absent keys change nothing). The runs a crash left active read as
-/// interrupted. acked: the versions and run ids operations were acknowledged with, checked
-/// where they are known (the parent's; the child passes none).
+/// interrupted. acked: the versions, run ids and event seqs operations were acknowledged
+/// with, checked where they are known (the parent's; the child passes none).
 /// just_opened: nothing was written since the open (the interrupted run not resumed yet).
+/// every_log: check the event log of every run (else only the open run's, which is all the
+/// commits since the last check of every log can have changed).
 template <class Db>
-check_result check_state(Db& db, const std::map<std::int64_t, op_result>& acked = {}, bool just_opened = true) {
+check_result check_state(Db& db, const std::map<std::int64_t, op_result>& acked = {}, bool just_opened = true,
+                         bool every_log = false) {
     check_result r;
     auto fail = [&](std::string what) {
         r.problem = "(the prefix through operation " + std::to_string(r.last_op) + "): " + what;
@@ -294,18 +480,22 @@ check_result check_state(Db& db, const std::map<std::int64_t, op_result>& acked 
     const std::uint64_t open = runs.size(); // the logical run the prefix ends in
     const bool last_ended = runs.back().status != inmem::run_status::active &&
                             runs.back().status != inmem::run_status::interrupted;
-    // The last operation: the run's end, or the last position whose contents are the run's.
+    // The last operation: the run's end, or the last position whose contents (keys and the
+    // number of events its log holds) are the run's.
     std::map<std::string, std::pair<std::int64_t, inmem::version_t>> got; // key -> seq, version
     for (const auto& e : kv.list(runs.back().id)) got[e.key] = {e.value.seq, e.version};
     std::int64_t j = ops_per_run - 1;
     if (!last_ended) {
         std::map<std::string, std::int64_t> seqs;
         for (const auto& [key, entry] : got) seqs[key] = entry.first;
-        for (j = ops_per_run - 2; j >= 0 && run_contents(open, j) != seqs; --j) {
+        const auto events = static_cast<std::int64_t>(db.events().count(runs.back().id));
+        for (j = ops_per_run - 2;
+             j >= 0 && (events_before(open)[j + 1] != events || run_contents(open, j) != seqs); --j) {
         }
         if (j < 0) {
             r.last_op = static_cast<std::int64_t>(open - 1) * ops_per_run;
-            return fail("the keys of " + std::to_string(open) + "'s run are the state after none of its operations");
+            return fail("the keys and the " + std::to_string(events) + " events of " + std::to_string(open) +
+                        "'s run are the state after none of its operations");
         }
     }
     r.last_op = static_cast<std::int64_t>(open - 1) * ops_per_run + j;
@@ -331,6 +521,10 @@ check_result check_state(Db& db, const std::map<std::int64_t, op_result>& acked 
                         std::string(inmem::to_string(status)));
         if (info.ended.has_value() != ended) return fail(which + (ended ? " has no end time" : " has an end time"));
         if (ended && kv.list(info.id).size() != 1) return fail(which + " ended with other keys than its marker");
+        if (every_log || logical == open)
+            if (auto problem = event_log_problem(db, info.id, logical, ended ? ops_per_run : j + 1, acked);
+                !problem.empty())
+                return fail(problem);
     }
     if (!last_ended) {
         std::map<std::int64_t, inmem::version_t> by_seq;
@@ -401,7 +595,8 @@ int child_main(mode m, const fs::path& dir, int fd, double rate) {
             }
             const op_result done = apply_op(db, i);
             send_line(fd, "a " + std::to_string(i) + " " + std::to_string(done.version) + " " +
-                              std::to_string(done.run) + " " + std::to_string(now_ns()) + "\n");
+                              std::to_string(done.run) + " " + std::to_string(done.event_seq) + " " +
+                              std::to_string(now_ns()) + "\n");
             if (sync_after(m, i)) {
                 db.sync();
                 send_line(fd, "s " + std::to_string(i) + " " + std::to_string(now_ns()) + "\n");
@@ -531,7 +726,7 @@ struct session {
     void line(std::string_view l) {
         if (l.empty()) return;
         const std::string s(l.substr(std::min<std::size_t>(2, l.size())));
-        long long a = 0, b = 0, c = 0, d = 0;
+        long long a = 0, b = 0, c = 0, d = 0, e = 0;
         switch (l[0]) {
         case 'o': t_opening = now_ns(); break;
         case 'r':
@@ -542,8 +737,8 @@ struct session {
             }
             break;
         case 'a':
-            if (std::sscanf(s.c_str(), "%lld %lld %lld %lld", &a, &b, &c, &d) == 4)
-                acks.push_back({a, {static_cast<inmem::version_t>(b), static_cast<std::uint64_t>(c)}, d});
+            if (std::sscanf(s.c_str(), "%lld %lld %lld %lld %lld", &a, &b, &c, &d, &e) == 5)
+                acks.push_back({a, {static_cast<inmem::version_t>(b), static_cast<std::uint64_t>(c), d}, e});
             break;
         case 's':
             if (std::sscanf(s.c_str(), "%lld %lld", &a, &b) == 2) synced_through = a;
@@ -558,6 +753,7 @@ struct totals {
     long kills = 0, during_open = 0, aimed = 0, aimed_hits = 0, acked = 0, lost = 0, violations = 0;
     long parent_ops = 0, torn_tails = 0, snapshot_tmps = 0, snapshots_loaded = 0, snapshots_skipped = 0;
     long interrupted = 0; // kills after which the open run came back interrupted
+    long acked_events = 0, acked_event_tx = 0; // acknowledged appends, and transactions of them
     long losses_in_window = 0, max_lost_one_kill = 0;
     double max_loss_age_ms = 0; // batched: the oldest acknowledgment lost, before its kill
     double max_window_ms = 0;   // batched: the widest loss window allowed
@@ -788,13 +984,33 @@ int parent_main(const config& cfg) {
             if (rep.repaired) violation(k, "recovery says it repaired: " + rep.dropped_why);
 
             for (const auto& a : s.acks) acked[a.op] = a.result; // checked against the state where durable
-            const check_result c = check_state(db, acked);
+            const check_result c = check_state(db, acked, true, true);
             if (!c.problem.empty()) {
                 violation(k, "the state is not a prefix of the commit sequence: " + c.problem);
                 fatal = true; // the sequence cannot go on from a state that is no prefix
                 break;
             }
             const std::int64_t last = c.last_op;
+            // Every acknowledged append the prefix holds is there with the seq it was
+            // acknowledged with and its value (check_state read every log in full; this
+            // looks each acknowledgment up).
+            const auto runs_now = db.runs();
+            for (const auto& a : s.acks) {
+                if (a.result.event_seq < 0) continue;
+                const op_desc op = op_at(a.op);
+                t.acked_events += op.events;
+                t.acked_event_tx += op.in_tx;
+                if (a.op > last) continue; // lost: counted below (strict: LOST; batched: in the window)
+                const inmem::run_id id = runs_now.at(run_of(a.op) - 1).id;
+                for (int part = 0; part < op.events; ++part) {
+                    const auto seq = static_cast<std::uint64_t>(a.result.event_seq + part);
+                    const auto e = db.events().get(inmem::event_id{id, seq});
+                    if (!e || !is_event_of(*e, a.op, part, event_at(a.op, part)))
+                        violation(k, "operation " + std::to_string(a.op) + "'s event " + std::to_string(part) +
+                                         ", acknowledged at seq " + std::to_string(seq) + " of run " +
+                                         std::to_string(id.value) + ", is " + (e ? "another event" : "not there"));
+                }
+            }
             if (aimed_at) { // was the kill early, late, or in the write?
                 const bool hit = rep.bytes_dropped > 0 || snapshot_cut;
                 const bool late = aimed_kind == heavy::big_put    ? last > aimed_op
@@ -901,10 +1117,11 @@ int parent_main(const config& cfg) {
     std::printf("stats: %.1f s; %" PRId64 " operations (%" PRIu64 " runs), %ld of them by the parent; kills: %ld "
                 "during open, %ld aimed at a write (%ld in it); %ld torn tails cut, %ld snapshot writes interrupted, "
                 "%ld recoveries from a snapshot, %ld snapshots skipped, %ld runs interrupted and resumed, slowest "
-                "recovery %.1f ms; highest version %" PRIu64 ", highest run id %" PRIu64,
+                "recovery %.1f ms; highest version %" PRIu64 ", highest run id %" PRIu64 "; %ld acknowledged "
+                "event appends (%ld transactions of them), every run's log checked and verified at each reopen",
                 secs, t.last_op + 1, t.last_op < 0 ? 0 : run_of(t.last_op), t.parent_ops, t.during_open, t.aimed,
                 t.aimed_hits, t.torn_tails, t.snapshot_tmps, t.snapshots_loaded, t.snapshots_skipped, t.interrupted,
-                static_cast<double>(t.max_recovery_us) / 1000, max_version, max_run);
+                static_cast<double>(t.max_recovery_us) / 1000, max_version, max_run, t.acked_events, t.acked_event_tx);
     if (cfg.m == mode::batched)
         std::printf(", %ld kills lost commits (at most %ld, oldest acknowledged %.1f ms before its kill; window at "
                     "most %.1f ms)",
