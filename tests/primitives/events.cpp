@@ -145,6 +145,7 @@ TEMPLATE_LIST_TEST_CASE("thread and agent labels are kept and filter reads", "[e
     CHECK(e->agent == "critic");
     CHECK(log.get(inmem::event_id{run, 6})->thread.empty());
 
+    CHECK(error_of([&] { (void)log.read(run, {.agent = ""}); }) == inmem::errc::invalid_argument);
     const std::string long_label(inmem::detail::max_event_label_size + 1, 'x');
     CHECK(error_of([&] { log.append(run, ToolCall{}, {.agent = long_label}); }) == inmem::errc::invalid_argument);
     CHECK(log.count(run) == 20);
@@ -314,6 +315,39 @@ TEST_CASE("verify names the first changed, missing or unlinked event, and a cut-
         const auto report = log.verify(run);
         CHECK(report.problem == inmem::chain_problem::head_mismatch);
         CHECK(report.first_invalid == 10u);
+    }
+    SECTION("an index entry rewritten: verify and the reads that use it see it") {
+        for (int i = 0; i < 4; ++i) log.append(run, ToolResult{"r", i}, {.agent = "x"});
+        std::string entry = inmem::detail::label_head_key(run, 1, inmem::detail::agent_label, "x");
+        inmem::detail::append_big_endian(entry, std::uint64_t{1});
+        std::string bytes(8, '\0');
+        inmem::detail::store_big_endian(bytes.data(), std::uint64_t{13}); // #1 should name seq 11
+        overwrite(db, run, entry, bytes);
+        const auto report = log.verify(run);
+        CHECK(report.problem == inmem::chain_problem::index_mismatch);
+        CHECK(report.first_invalid == 11u);
+        CHECK(error_of([&] { (void)log.read(run, {.agent = "x"}); }) == inmem::errc::corruption);
+    }
+    SECTION("a type index entry rewritten") {
+        std::string entry = inmem::detail::type_index_prefix(run, 1);
+        inmem::detail::append_big_endian(entry, std::uint64_t{0});
+        std::string bytes(8, '\0');
+        inmem::detail::store_big_endian(bytes.data(), std::uint64_t{5});
+        overwrite(db, run, entry, bytes);
+        const auto report = log.verify(run);
+        CHECK(report.problem == inmem::chain_problem::index_mismatch);
+        CHECK(report.first_invalid == 0u);
+        CHECK(error_of([&] { (void)log.template read<ToolCall>(run); }) == inmem::errc::corruption);
+    }
+    SECTION("a label's count rewritten") {
+        log.append(run, ToolResult{"r", 0}, {.thread = "t"});
+        const std::string head = inmem::detail::label_head_key(run, 1, inmem::detail::thread_label, "t");
+        std::string bytes(8, '\0');
+        inmem::detail::store_big_endian(bytes.data(), std::uint64_t{2});
+        overwrite(db, run, head, bytes);
+        const auto report = log.verify(run);
+        CHECK(report.problem == inmem::chain_problem::index_mismatch);
+        CHECK(report.first_invalid == 11u);
     }
     SECTION("the head rewritten to another hash") {
         const std::string head_key = inmem::detail::event_head_key(run, 1);
