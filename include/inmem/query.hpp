@@ -524,7 +524,7 @@ struct thread_t_ : accessor_ops<thread_t_> {
     template <class V>
     static void narrow(op o, const V& v, scan_bounds& b) {
         if constexpr (std::is_convertible_v<const V&, std::string_view>)
-            if (o == op::eq) b.label(b.thread, v);
+            if (o == op::eq && !std::string_view(v).empty()) b.label(b.thread, v); // "": unlabelled, not indexed
     }
 };
 
@@ -533,7 +533,7 @@ struct agent_t_ : accessor_ops<agent_t_> {
     template <class V>
     static void narrow(op o, const V& v, scan_bounds& b) {
         if constexpr (std::is_convertible_v<const V&, std::string_view>)
-            if (o == op::eq) b.label(b.agent, v);
+            if (o == op::eq && !std::string_view(v).empty()) b.label(b.agent, v); // "": unlabelled, not indexed
     }
 };
 
@@ -753,11 +753,17 @@ struct keyed_source {
             if (hi && *hi == *lo) return;
             cursor = std::string(lo->substr(0, max_key_size));
         }
-        std::size_t page = want;
+        // With an upper key bound the listing cannot be told where to stop: pages start small
+        // (16) and double, so what is read past the bound is at most about what is in range.
+        std::size_t page = want - out.size();
+        if (hi) page = std::min<std::size_t>(page, 16);
         for (;;) {
             const auto r = impl.list(prefix, list_options{.after = cursor, .limit = page});
             for (const auto& e : r) {
-                if (past_hi(Impl::key_of(e))) return;
+                const std::string_view k = Impl::key_of(e);
+                // (A listing after a key equal to its prefix starts at that key: skip it.)
+                if (!cursor.empty() && k <= cursor) continue;
+                if (past_hi(k)) return;
                 if (!take(e)) return;
             }
             if (r.size() < page) return;
