@@ -268,3 +268,19 @@ TEMPLATE_LIST_TEST_CASE("a limited listing in a serializable transaction conflic
     CHECK(listed_then("k7") == inmem::errc::ok);        // after the page: not read
     CHECK(listed_then("k1") == inmem::errc::ok);        // before it
 }
+
+TEMPLATE_LIST_TEST_CASE("a page after the prefix itself leaves the key equal to the prefix out", "[kv]", configurations) {
+    inmem_test::test_database<TestType> holder;
+    auto& db = *holder;
+    auto run = db.begin_run();
+    auto ints = db.template kv<int>();
+    for (int i = 0; i < 40; ++i) ints.put(run, "ka" + std::to_string(i), i); // enough for the group to merge
+    ints.put(run, "ka", -1);
+    for (int i = 0; i < 40; ++i) ints.put(run, "kb" + std::to_string(i), i);
+    const auto page = ints.list(run, "ka", {.after = "ka", .limit = 2});
+    REQUIRE(page.size() == 2);
+    CHECK(page[0].key == "ka0");
+    CHECK(page[1].key == "ka1");
+    CHECK(ints.list(run, "ka", {.after = "ka"}).size() == 40);
+    db.transact(run, [&](auto& tx) { CHECK(ints.list(tx, "ka", {.after = "ka"}).size() == 40); });
+}

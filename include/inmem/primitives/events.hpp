@@ -634,11 +634,10 @@ private:
     static any_event decode_any(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes,
                                 std::index_sequence<I...>) {
         std::optional<any_event> out;
-        ((ordinal == I ? (out.emplace(std::in_place_index<I>,
-                                      decode_payload<std::tuple_element_t<I, event_types>>(run, seq, ordinal, bytes)),
-                          true)
-                       : false) ||
-         ...);
+        (void)((ordinal == I && (out.emplace(std::in_place_index<I>,
+                                             decode_payload<std::tuple_element_t<I, event_types>>(run, seq, ordinal, bytes)),
+                                 true)) ||
+               ...);
         return std::move(*out);
     }
 

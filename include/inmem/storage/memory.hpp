@@ -315,7 +315,7 @@ private:
         const group_view* view = g.view.load(std::memory_order_acquire);
         const std::vector<key_node*> tail =
             sorted_tail(*view, view->tail_size.load(std::memory_order_acquire), prefix, after);
-        auto it = after > prefix
+        auto it = !after.empty() && after >= prefix // after is exclusive, also when it is the prefix itself
                       ? std::upper_bound(view->sorted.begin(), view->sorted.end(), after,
                                          [](std::string_view a, const key_node* k) { return a < std::string_view(k->key); })
                       : std::lower_bound(view->sorted.begin(), view->sorted.end(), prefix,
