@@ -40,7 +40,7 @@ struct Claim {
     std::string worker;
 };
 
-// 2. List them in a schema, by primitive. Events are declared now and used by a later release.
+// 2. List them in a schema, by primitive (examples/agent_loop.cpp logs events).
 using agent_schema = inmem::schema<inmem::kv<Plan, ToolResult, std::string>, inmem::events<ToolCall>,
                                    inmem::states<Claim, inmem::counter>>;
 

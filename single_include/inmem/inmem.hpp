@@ -951,7 +951,8 @@ struct write_op;
 /// in a line; many, through a hash table.
 class commit_scratch {
 public:
-    /// The entry of key; fresh tells whether it was just created (empty).
+    /// The entry of key; fresh tells whether it was just created (empty). The reference
+    /// stays valid until at() creates another entry.
     std::string& at(std::string_view key, bool& fresh) {
         fresh = false;
         if (!many_) {
@@ -4274,7 +4275,7 @@ private:
         const group_view* view = g.view.load(std::memory_order_acquire);
         const std::vector<key_node*> tail =
             sorted_tail(*view, view->tail_size.load(std::memory_order_acquire), prefix, after);
-        auto it = after > prefix
+        auto it = !after.empty() && after >= prefix // after is exclusive, also when it is the prefix itself
                       ? std::upper_bound(view->sorted.begin(), view->sorted.end(), after,
                                          [](std::string_view a, const key_node* k) { return a < std::string_view(k->key); })
                       : std::lower_bound(view->sorted.begin(), view->sorted.end(), prefix,
@@ -6948,6 +6949,7 @@ result<T> decode(std::string_view bytes) {
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -7009,8 +7011,8 @@ struct event_query {
     std::uint64_t to = std::numeric_limits<std::uint64_t>::max();  ///< past the last seq
     std::optional<std::chrono::system_clock::time_point> since{};  ///< times at or after
     std::optional<std::chrono::system_clock::time_point> until{};  ///< times before
-    std::optional<std::string_view> thread{};                      ///< only this thread label
-    std::optional<std::string_view> agent{};                       ///< only this agent label
+    std::optional<std::string_view> thread{};                      ///< only this thread label (not "")
+    std::optional<std::string_view> agent{};                       ///< only this agent label (not "")
     bool reverse = false;                                          ///< newest first
     std::size_t limit = std::numeric_limits<std::size_t>::max();   ///< at most this many (with reverse: the last ones)
 };
@@ -7023,6 +7025,7 @@ enum class chain_problem : std::uint8_t {
     broken_link,   ///< an event's prev_hash is not the previous event's hash
     hash_mismatch, ///< an event's hash does not match its content
     head_mismatch, ///< the chain head does not name the last event (events cut off or added after it)
+    index_mismatch, ///< a type's or a label's index does not list exactly its events, in order
 };
 
 constexpr std::string_view to_string(chain_problem p) noexcept {
@@ -7033,6 +7036,7 @@ constexpr std::string_view to_string(chain_problem p) noexcept {
     case chain_problem::broken_link: return "broken link";
     case chain_problem::hash_mismatch: return "hash mismatch";
     case chain_problem::head_mismatch: return "head mismatch";
+    case chain_problem::index_mismatch: return "index mismatch";
     }
     return "?";
 }
@@ -7208,14 +7212,16 @@ public:
 
     /// Checks run's hash chain from its first event to its head: each event present, its
     /// prev_hash the hash before it, its hash that of its content, and the head naming the
-    /// last one. O(events) and the bytes hashed; readers and writers go on meanwhile (it
-    /// checks one snapshot).
+    /// last one; and that the type and label indexes reads use list exactly those events
+    /// (they are derived, outside the chain). O(events) and the bytes hashed; readers and
+    /// writers go on meanwhile (it checks one snapshot).
     [[nodiscard]] chain_report verify(run_id run) const {
         return with_reader(run, [&](auto& find) {
             chain_report report{run};
             const auto head = head_of(run, find);
             sha256_digest previous{};
             std::string key;
+            index_tally seen(run);
             auto fail = [&](std::uint64_t seq, chain_problem problem, std::string why) {
                 report.problem = problem;
                 report.first_invalid = seq;
@@ -7241,8 +7247,14 @@ public:
                     return fail(seq, chain_problem::hash_mismatch,
                                 "its content does not match its hash (changed after it was appended)");
                 previous = hash;
+                if (!indexed(find, seq, ordinal, *f, seen))
+                    return fail(seq, chain_problem::index_mismatch,
+                                "an index entry of its type or of its labels does not name it");
                 ++report.checked;
             }
+            if (!index_ends_match(find, run, seen))
+                return fail(head.next, chain_problem::index_mismatch,
+                            "a type's or a label's index counts other events than the log holds");
             detail::event_key_into(key, run, log_slot, head.next);
             if (find(key))
                 return fail(head.next, chain_problem::head_mismatch,
@@ -7336,6 +7348,58 @@ private:
         return f(find);
     }
 
+    // What verify() counted of the indexes so far: each type's and each label's events.
+    struct index_tally {
+        explicit index_tally(run_id r) : run(r) {
+            for (std::size_t i = 0; i < type_count; ++i) type_prefixes[i] = detail::type_index_prefix(r, event_slots[i]);
+        }
+        run_id run;
+        std::array<std::string, type_count> type_prefixes;
+        std::array<std::uint64_t, type_count> types{};
+        std::map<std::string, std::uint64_t, std::less<>> labels; // by the label's head key
+        std::string key;
+    };
+
+    // Whether the index entries of event seq (its type's, its labels') name it.
+    template <class Find>
+    static bool indexed(Find& find, std::uint64_t seq, std::size_t ordinal, const detail::event_fields& f,
+                        index_tally& seen) {
+        auto names_seq = [&](const std::string& key) {
+            const detail::stored_record* rec = find(key);
+            return rec && rec->bytes.size() == 8 && detail::load_big_endian<std::uint64_t>(rec->bytes.data()) == seq;
+        };
+        if constexpr (type_count > 1) {
+            seen.key = seen.type_prefixes[ordinal];
+            detail::append_big_endian(seen.key, seen.types[ordinal]++);
+            if (!names_seq(seen.key)) return false;
+        }
+        for (const auto& [kind, label] : {std::pair(detail::thread_label, f.thread), std::pair(detail::agent_label, f.agent)}) {
+            if (label.empty()) continue;
+            seen.key = detail::label_head_key(seen.run, log_slot, kind, label);
+            auto it = seen.labels.find(seen.key);
+            if (it == seen.labels.end()) it = seen.labels.emplace(seen.key, 0).first;
+            detail::append_big_endian(seen.key, it->second++);
+            if (!names_seq(seen.key)) return false;
+        }
+        return true;
+    }
+
+    // Whether the counts of the head (per type) and of the label heads are what verify saw.
+    template <class Find>
+    bool index_ends_match(Find& find, run_id run, const index_tally& seen) const {
+        if constexpr (type_count > 1) {
+            const detail::stored_record* rec = find(detail::event_head_key(run, log_slot));
+            for (std::size_t i = 0; i < type_count; ++i)
+                if ((rec ? detail::head_count(rec->bytes, type_count, i) : 0) != seen.types[i]) return false;
+        }
+        for (const auto& [head_key, count] : seen.labels) {
+            const detail::stored_record* rec = find(head_key);
+            if (!rec || rec->bytes.size() != 8 || detail::load_big_endian<std::uint64_t>(rec->bytes.data()) != count)
+                return false;
+        }
+        return true;
+    }
+
     template <class Find>
     detail::stored_head head_of(run_id run, Find& find) const {
         const detail::stored_record* rec = find(detail::event_head_key(run, log_slot));
@@ -7369,6 +7433,9 @@ private:
         using value_type = std::conditional_t<std::is_void_v<E>, any_event, E>;
         using entry = event_entry<value_type>;
         const run_id run = detail::run_of(at);
+        if ((q.thread && q.thread->empty()) || (q.agent && q.agent->empty()))
+            throw error(errc::invalid_argument, "inmem: an event query's thread or agent label is \"\", which no "
+                                                "event has (unlabelled events are not indexed); leave the filter out");
         std::vector<entry> out;
         if (q.limit == 0) {
             detail::check_in(*engine_, at);
@@ -7427,15 +7494,27 @@ private:
                 first = partition(0, index_size, [&](std::uint64_t i) { return seq_of(i) < lo; });
                 last = partition(first, index_size, [&](std::uint64_t i) { return seq_of(i) < hi; });
             }
+            std::optional<std::uint64_t> previous; // the seq taken before, from an index
             auto take = [&](std::uint64_t i) {
                 const std::uint64_t seq = seq_of(i);
                 auto [rec, f] = event_at(seq);
                 const std::size_t ordinal = ordinal_of_slot(f.slot);
                 if (ordinal == type_count) throw corrupt(run, "event " + std::to_string(seq) + " has no event type of the schema");
-                if constexpr (!std::is_void_v<E>)
-                    if (ordinal != detail::index_in_tuple<E, event_types>::value) return;
-                if (q.thread && f.thread != *q.thread) return;
-                if (q.agent && f.agent != *q.agent) return;
+                bool matches = true;
+                if constexpr (!std::is_void_v<E>) matches = ordinal == detail::index_in_tuple<E, event_types>::value;
+                if (q.thread && f.thread != *q.thread) matches = false;
+                if (q.agent && f.agent != *q.agent) matches = false;
+                if (!index_prefix.empty()) { // what an index lists must be in order, and of its kind
+                    const bool in_order = !previous || (q.reverse ? seq < *previous : seq > *previous);
+                    previous = seq;
+                    const bool by_label = q.thread || q.agent;
+                    const bool of_its_kind =
+                        by_label ? (q.thread ? f.thread == *q.thread : f.agent == *q.agent) : matches;
+                    if (!in_order || !of_its_kind)
+                        throw corrupt(run, "its index entry " + std::to_string(i) + " names event " + std::to_string(seq) +
+                                               ", which it should not (verify() says more)");
+                }
+                if (!matches) return;
                 entry e{event_id{run, seq}, rec->version, from_nanoseconds(f.time_ns),
                         Schema::slot_infos[f.slot].type_name, std::string(f.thread), std::string(f.agent), {}, {},
                         decode_payload<value_type>(run, seq, ordinal, f.payload)};
@@ -7467,11 +7546,10 @@ private:
     static any_event decode_any(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes,
                                 std::index_sequence<I...>) {
         std::optional<any_event> out;
-        ((ordinal == I ? (out.emplace(std::in_place_index<I>,
-                                      decode_payload<std::tuple_element_t<I, event_types>>(run, seq, ordinal, bytes)),
-                          true)
-                       : false) ||
-         ...);
+        (void)((ordinal == I && (out.emplace(std::in_place_index<I>,
+                                             decode_payload<std::tuple_element_t<I, event_types>>(run, seq, ordinal, bytes)),
+                                 true)) ||
+               ...);
         return std::move(*out);
     }
 
