@@ -101,13 +101,10 @@ struct family_entry {
     using slots = detail::slot_list<detail::slot<F, T>...>;
 };
 
-// inmem::kv, inmem::events and inmem::states are declared with their families
-// (primitives/kv.hpp, primitives/events.hpp, primitives/states.hpp); the primitives below
-// are planned, and their entries accepted.
+// inmem::kv, inmem::events, inmem::states and inmem::traces are declared with their
+// families (primitives/kv.hpp, primitives/events.hpp, primitives/states.hpp,
+// primitives/traces.hpp); the primitive below is planned, and its entry accepted.
 
-/// Types of structured reasoning traces.
-template <class... T>
-struct traces : family_entry<detail::planned_family<primitive::trace>, T...> {};
 /// Metadata types stored beside vectors.
 template <class... T>
 struct vectors : family_entry<detail::planned_family<primitive::vector>, T...> {};
