@@ -1,13 +1,16 @@
-// agent_loop: an agent's loop logged in inmem's event log: each tool call and its result is
-// an event of the run, appended as it happens; afterwards the run's timeline is printed from
-// the log and its hash chain verified, the way a supervisor or an auditor would.
+// agent_loop: an agent's loop logged in inmem: each tool call and its result is an event of
+// the run, appended as it happens, and the reasoning behind them is recorded as traces
+// linked to those events (a decision, then what the agent concluded from the result, under
+// it); afterwards the run's timeline and reasoning are printed from the database and the
+// event log's hash chain verified, the way a supervisor or an auditor would.
 //
 // Build and run: meson compile -C build examples/agent_loop && build/examples/agent_loop
-#include <inmem/inmem.hpp>
+#include <inmem/inmem.hpp> // with the ready-made trace types, inmem::trace::*
 
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -28,7 +31,8 @@ struct Answer {
     std::string text;
 };
 
-using agent_schema = inmem::schema<inmem::kv<std::string>, inmem::events<ToolCall, ToolResult, Answer>>;
+using agent_schema = inmem::schema<inmem::kv<std::string>, inmem::events<ToolCall, ToolResult, Answer>,
+                                   inmem::traces<inmem::trace::decision, inmem::trace::assumption>>;
 // A manual clock makes this example print the same times on every run; drop it for real time.
 using agent_db = inmem::basic_database<agent_schema, inmem::clocks::manual>;
 
@@ -61,14 +65,25 @@ int main() {
     std::vector<ToolCall> plan{{"search", {{"to", "OSL"}, {"date", "2027-01-14"}}},
                                {"book", {{"flight", "SK4021"}}},
                                {"book", {{"flight", "DY604"}}}};
+    auto reasoning = db.traces();
     for (const ToolCall& call : plan) {
-        log.append(run, call, {.thread = "main", .agent = "planner"});
+        const inmem::event_id called = log.append(run, call, {.thread = "main", .agent = "planner"});
+        // Why this call: a decision linked to its event, with the options not taken.
+        const inmem::trace_id why = reasoning.record(
+            run, inmem::trace::decision{call.tool, call.tool == "search" ? 0.9 : 0.7, {"ask the user"}, "next step of the plan"},
+            {.event = called, .tags = {"plan"}});
         db.clock().advance(1500ms); // the tool takes its time
         const ToolResult result = call_tool(call);
+        std::optional<inmem::event_ticket> logged; // its id is known once the transaction commits
         db.transact(run, [&](auto& tx) {
-            log.append(tx, result, {.thread = "main", .agent = "tools"});
+            logged = log.append(tx, result, {.thread = "main", .agent = "tools"});
             notes.put(tx, "last " + call.tool, result.output);
         });
+        // What the agent takes from the result, under the decision it follows.
+        reasoning.record(run,
+                         inmem::trace::assumption{result.status < 400 ? "the tool did what was asked" : "try another flight",
+                                                  result.status < 400 ? 0.95 : 0.6, result.output},
+                         {.event = logged->id(), .parent = why, .tags = {result.status < 400 ? "ok" : "retry"}});
         if (result.status == 201) break;
     }
     log.append(run, Answer{"You are on DY604 at 12:40."}, {.agent = "planner"});
@@ -104,6 +119,19 @@ int main() {
                                                e.value.tool.c_str(), e.value.output.c_str());
     const auto last_tool = log.read(run, {.agent = "tools", .reverse = true, .limit = 1});
     std::printf("last tool event: #%llu\n", static_cast<unsigned long long>(last_tool[0].id.seq));
+
+    // The reasoning, as trees under each decision, and what was concluded at the failed call.
+    for (const auto& root : reasoning.read<inmem::trace::decision>(run))
+        for (const auto& t : reasoning.subtree(root.id)) {
+            std::printf("  %*s", static_cast<int>(2 * t.depth), "");
+            if (const auto* d = std::get_if<inmem::trace::decision>(&t.value))
+                std::printf("decide %s (%.2f) at event #%llu\n", d->choice.c_str(), d->confidence,
+                            static_cast<unsigned long long>(t.event->seq));
+            else
+                std::printf("assume '%s' (%.2f)\n", std::get<inmem::trace::assumption>(t.value).statement.c_str(),
+                            std::get<inmem::trace::assumption>(t.value).confidence);
+        }
+    std::printf("traces tagged retry: %zu\n", reasoning.read(run, {.tag = "retry"}).size());
 
     // The chain: every event's hash covers the one before; the head is what to keep elsewhere.
     const inmem::chain_report report = log.verify(run);

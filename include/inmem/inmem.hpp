@@ -15,4 +15,5 @@
 #include <inmem/schema/codec.hpp>
 #include <inmem/schema/fingerprint.hpp>
 #include <inmem/schema/schema.hpp>
+#include <inmem/traces/standard.hpp>
 #include <inmem/walk.hpp>

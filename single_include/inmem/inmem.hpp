@@ -55,6 +55,7 @@ static_assert(std::endian::native == std::endian::little || std::endian::native 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -112,6 +113,8 @@ struct run_options {
     std::string name{};
     std::vector<std::string> tags{};
     std::optional<run_id> parent{}; ///< must be a run of this database
+    /// Free-form attributes (keys not empty); changed later with db.set_metadata / erase_metadata.
+    std::map<std::string, std::string> metadata{};
 };
 
 /// A run's record in the run index.
@@ -121,10 +124,70 @@ struct run_info {
     std::vector<std::string> tags{};
     std::optional<run_id> parent{};
     run_status status = run_status::active;
+    /// Never earlier than the start of a run begun before it: begin_run clamps a clock that
+    /// went back, so start order is id order (what db.runs(query) sorts by).
     std::chrono::system_clock::time_point started{};
-    std::optional<std::chrono::system_clock::time_point> ended{}; ///< set by end_run
+    /// Set by end_run; likewise never earlier than a previous end or the run's start.
+    std::optional<std::chrono::system_clock::time_point> ended{};
+    /// The run's attributes (run_options::metadata, then set_metadata / erase_metadata).
+    /// Last in the record: a record written before metadata existed is one without any.
+    std::map<std::string, std::string> metadata{};
 
     bool operator==(const run_info&) const = default;
+};
+
+/// A half-open time interval [from, until); an absent end is open.
+struct time_range {
+    std::optional<std::chrono::system_clock::time_point> from{};
+    std::optional<std::chrono::system_clock::time_point> until{};
+
+    bool contains(std::chrono::system_clock::time_point t) const noexcept {
+        return (!from || t >= *from) && (!until || t < *until);
+    }
+    bool operator==(const time_range&) const = default;
+};
+
+/// How db.runs(query) orders runs. Start order is id order (start times are clamped never to
+/// go back), ties in start time broken by id.
+enum class run_order : std::uint8_t { by_id = 0, by_start = 1 };
+
+/// Where a page of db.runs(query) stopped: pass it as the next query's `after` (with the same
+/// order and direction) to get the runs after it. Runs begun meanwhile come in later pages
+/// when they sort after it.
+struct run_cursor {
+    run_id last{};                                      ///< the last run of the page
+    std::chrono::system_clock::time_point started{};    ///< its start time
+    run_order order = run_order::by_id;
+    bool descending = false;
+
+    bool operator==(const run_cursor&) const = default;
+};
+
+/// A query of the run index (db.runs(query)); every filter is optional and they combine
+/// (AND):
+///   db.runs({.statuses = {run_status::failed}, .tags = {"prod"}, .limit = 100});
+/// Answered from in-memory secondary indexes: the cost is O(log n) plus the candidates of the
+/// most selective indexed filter (see docs/getting-started.md, section 4.5).
+struct run_query {
+    std::vector<run_status> statuses{};               ///< any of these (empty: any status)
+    std::vector<std::string> tags{};                  ///< all of these
+    std::string name_prefix{};                        ///< names that start so ("": any)
+    std::optional<run_id> parent{};                   ///< the children of this run
+    std::optional<run_id> descendant_of{};            ///< the lineage tree under this run (not itself)
+    time_range started{};                             ///< started in this interval
+    time_range ended{};                               ///< ended in this interval (set: ended runs only)
+    std::map<std::string, std::string> metadata{};    ///< every key with exactly this value
+    run_order order = run_order::by_id;
+    bool descending = false;                          ///< newest first
+    std::size_t limit = 0;                            ///< at most this many (0: all)
+    std::optional<run_cursor> after{};                ///< resume after a previous page
+};
+
+/// A page of db.runs(query): the runs, in the query's order, and where to resume (set when
+/// the limit stopped the page and more runs match).
+struct run_page {
+    std::vector<run_info> runs{};
+    std::optional<run_cursor> next{};
 };
 
 } // namespace inmem
@@ -6318,13 +6381,10 @@ struct family_entry {
     using slots = detail::slot_list<detail::slot<F, T>...>;
 };
 
-// inmem::kv, inmem::events and inmem::states are declared with their families
-// (primitives/kv.hpp, primitives/events.hpp, primitives/states.hpp); the primitives below
-// are planned, and their entries accepted.
+// inmem::kv, inmem::events, inmem::states and inmem::traces are declared with their
+// families (primitives/kv.hpp, primitives/events.hpp, primitives/states.hpp,
+// primitives/traces.hpp); the primitive below is planned, and its entry accepted.
 
-/// Types of structured reasoning traces.
-template <class... T>
-struct traces : family_entry<detail::planned_family<primitive::trace>, T...> {};
 /// Metadata types stored beside vectors.
 template <class... T>
 struct vectors : family_entry<detail::planned_family<primitive::vector>, T...> {};
@@ -8255,11 +8315,1113 @@ struct states : family_entry<state_family, T...> {};
 } // namespace inmem
 // ---- end inmem/primitives/states.hpp ----
 // ---- begin inmem/primitives/traces.hpp ----
-// inmem/primitives/traces.hpp: the trace store (being written).
+// inmem/primitives/traces.hpp: the trace store, an agent's structured reasoning, per run.
+//
+//   using my_schema = inmem::schema<inmem::events<ToolCall>,
+//                                   inmem::traces<inmem::trace::decision, inmem::trace::citation>>;
+//   auto traces = db.traces();
+//   inmem::trace_id why = traces.record(run, inmem::trace::decision{"search", 0.8, {"ask"}},
+//                                       {.event = call_id, .tags = {"plan"}});
+//   traces.record(run, inmem::trace::citation{"doc.pdf", "..."}, {.parent = why});
+//   for (const auto& t : traces.subtree(why)) ...;                  // pre-order, with depths
+//   for (const auto& t : traces.read<inmem::trace::decision>(run, {.tag = "plan"})) ...;
+//
+// Each run's traces are one sequence of all the schema's trace types, seq 0, 1, 2, ... with
+// no gap, assigned at commit with the commit's time (never going back within a run), so
+// records never conflict, also in transactions. A trace may link to an event of its run
+// (inmem::event_id) and to a parent trace of its run, which makes trees of reasoning, and
+// carries tags. Every query reads by point lookups through dense indexes (by type, event,
+// parent, tag), O(log n) to find where to start plus what it looks at. Ready-made trace
+// types: inmem/traces/standard.hpp. Storage layout: trace_store.hpp.
 
+// ---- begin inmem/primitives/trace_store.hpp ----
+// inmem/primitives/trace_store.hpp: how the trace store is laid out, below its handle.
+//
+// Each run has one log of all the schema's trace types, totally ordered by seq (0, 1, ...).
+// Its keys are run data of primitive 4 (storage/key.hpp); L is the log slot (the schema's
+// first trace type), S a trace type's slot, integers big-endian:
+//   L  ""                       -> head: fmt next:u64 time:i64 [count:u64 per type]
+//   L  seq:u64                  -> trace: fmt time:i64 slot:u16 links:u8 event:u64 parent:u64
+//                                         depth:u32 tags:u16 (len:u16 tag)* payload
+//   S  'T' i:u64                -> type index: seq:u64  (the i-th trace of type S; only when
+//                                                        the schema has several)
+//   L  'E' event:u64            -> event link head: count:u64
+//   L  'E' event:u64 i:u64      -> event link index: seq:u64  (the i-th trace linked to event)
+//   L  'C' parent:u64           -> children head: count:u64
+//   L  'C' parent:u64 i:u64     -> children index: seq:u64    (the i-th child of parent)
+//   L  'G' len:u16 tag          -> tag head: count:u64
+//   L  'G' len:u16 tag i:u64    -> tag index: seq:u64         (the i-th trace with that tag)
+// links: bit 0, event holds the linked event's seq; bit 1, parent holds the parent's seq
+// (both 0 otherwise). depth: how many ancestors the trace has (0 without a parent).
+// Every lookup is a point lookup: a seq range is read seq by seq, an index binary searched
+// by seq, times (which never go back within a run) by binary search over seqs, a subtree
+// child by child through the children indexes.
+//
+// Records are ops whose finalizers (record.hpp) assign seq and time at commit, under the
+// writers' lock, from the head as the commit's earlier records left it (the commit's
+// scratch); the heads are written once per commit, after its records. A trace recorded in
+// a transaction may name as its parent a trace recorded earlier in the same transaction:
+// until the commit, its parent field holds that trace's position among the transaction's
+// appends (links bit 2), and its children entries are under 'c' instead of 'C'; every trace
+// of a transaction leaves (position, seq, depth) in the scratch (under L 'p', a key that is
+// never stored) for the finalizers of its children to complete theirs. Before the commit,
+// a trace's time field holds its position + 1 in a transaction (0 outside one).
+
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace inmem::detail {
+
+inline constexpr std::uint8_t trace_primitive = 4; // primitive::trace
+inline constexpr char trace_format = 1;
+inline constexpr std::size_t trace_time_at = 1, trace_slot_at = 9, trace_links_at = 11, trace_event_at = 12,
+                             trace_parent_at = 20, trace_depth_at = 28, trace_tags_at = 32, trace_tag_list_at = 34;
+inline constexpr std::size_t trace_head_next_at = 1, trace_head_time_at = 9, trace_head_counts_at = 17;
+// finalize_index_entry (event_chain.hpp) reads the next seq of the head at head_next_at.
+static_assert(trace_head_next_at == head_next_at && trace_format == event_format);
+
+inline constexpr std::uint8_t trace_has_event = 1, trace_has_parent = 2, trace_parent_pending = 4;
+inline constexpr char trace_type_marker = 'T', trace_event_marker = 'E', trace_child_marker = 'C',
+                      trace_pending_child_marker = 'c', trace_tag_marker = 'G', trace_local_marker = 'p';
+
+/// The longest tag of a trace, in bytes.
+inline constexpr std::size_t max_trace_tag_size = 1024;
+/// The most tags one trace carries.
+inline constexpr std::size_t max_trace_tags = 64;
+
+/// The key of a run's trace head (and, with a seq appended, of its traces).
+inline std::string trace_head_key(run_id run, std::uint16_t log_slot) {
+    return run_data_key(default_namespace, run.value, trace_primitive, log_slot, {});
+}
+
+/// The key of trace seq of run, into out (reused by reads).
+inline void trace_key_into(std::string& out, run_id run, std::uint16_t log_slot, std::uint64_t seq) {
+    char rest[8];
+    store_big_endian(rest, seq);
+    run_data_key_into(out, default_namespace, run.value, trace_primitive, log_slot, std::string_view(rest, 8));
+}
+
+/// The key of the type index of slot's traces (append the ordinal).
+inline std::string trace_type_index_prefix(run_id run, std::uint16_t slot) {
+    std::string key = run_data_key(default_namespace, run.value, trace_primitive, slot, {});
+    key.push_back(trace_type_marker);
+    return key;
+}
+
+/// The head key of an index keyed by a number (marker 'E': an event's links, 'C': a trace's
+/// children, 'c': before the commit, the children of a trace of the same transaction).
+inline std::string trace_link_head_key(run_id run, std::uint16_t log_slot, char marker, std::uint64_t of) {
+    std::string key = trace_head_key(run, log_slot);
+    key.push_back(marker);
+    append_big_endian(key, of);
+    return key;
+}
+
+/// The head key of a tag's index.
+inline std::string trace_tag_head_key(run_id run, std::uint16_t log_slot, std::string_view tag) {
+    std::string key = trace_head_key(run, log_slot);
+    key.push_back(trace_tag_marker);
+    append_big_endian(key, static_cast<std::uint16_t>(tag.size()));
+    key += tag;
+    return key;
+}
+
+/// A stored trace's fields, as views into its bytes.
+struct trace_fields {
+    std::int64_t time_ns = 0;
+    std::uint16_t slot = 0;
+    std::uint8_t links = 0;
+    std::uint64_t event = 0, parent = 0; // valid with their links bit
+    std::uint32_t depth = 0;
+    std::uint16_t tag_count = 0;
+    std::string_view tags;    // the tags as stored: (len:u16 tag)*
+    std::string_view payload; // the codec bytes of the value
+};
+
+/// Splits a stored trace; nullopt when its framing is damaged.
+inline std::optional<trace_fields> parse_trace(std::string_view bytes) noexcept {
+    if (bytes.size() < trace_tag_list_at || bytes[0] != trace_format) return std::nullopt;
+    trace_fields f;
+    f.time_ns = static_cast<std::int64_t>(load_big_endian<std::uint64_t>(bytes.data() + trace_time_at));
+    f.slot = load_big_endian<std::uint16_t>(bytes.data() + trace_slot_at);
+    f.links = static_cast<std::uint8_t>(bytes[trace_links_at]);
+    if (f.links & ~(trace_has_event | trace_has_parent)) return std::nullopt;
+    f.event = load_big_endian<std::uint64_t>(bytes.data() + trace_event_at);
+    f.parent = load_big_endian<std::uint64_t>(bytes.data() + trace_parent_at);
+    f.depth = load_big_endian<std::uint32_t>(bytes.data() + trace_depth_at);
+    f.tag_count = load_big_endian<std::uint16_t>(bytes.data() + trace_tags_at);
+    if (f.tag_count > max_trace_tags) return std::nullopt;
+    std::size_t at = trace_tag_list_at;
+    for (std::uint16_t i = 0; i < f.tag_count; ++i) {
+        if (bytes.size() < at + 2) return std::nullopt;
+        const std::size_t size = load_big_endian<std::uint16_t>(bytes.data() + at);
+        if (size == 0 || size > max_trace_tag_size || bytes.size() < at + 2 + size) return std::nullopt;
+        at += 2 + size;
+    }
+    f.tags = bytes.substr(trace_tag_list_at, at - trace_tag_list_at);
+    f.payload = bytes.substr(at);
+    return f;
+}
+
+/// Calls f(std::string_view tag) for each tag of tags as stored (trace_fields::tags); f may
+/// return false to stop. Returns whether it went through them all.
+template <class F>
+bool for_each_trace_tag(std::string_view tags, F&& f) {
+    for (std::size_t at = 0; at + 2 <= tags.size();) {
+        const std::size_t size = load_big_endian<std::uint16_t>(tags.data() + at);
+        if (!f(tags.substr(at + 2, size))) return false;
+        at += 2 + size;
+    }
+    return true;
+}
+
+/// Throws invalid_argument unless tags are each 1..max_trace_tag_size bytes and at most
+/// max_trace_tags of them.
+inline void check_trace_tags(std::span<const std::string_view> tags) {
+    if (tags.size() > max_trace_tags)
+        throw error(errc::invalid_argument, "inmem: a trace carries at most inmem::detail::max_trace_tags (" +
+                                                std::to_string(max_trace_tags) + ") tags, not " +
+                                                std::to_string(tags.size()));
+    for (std::string_view tag : tags)
+        if (tag.empty() || tag.size() > max_trace_tag_size)
+            throw error(errc::invalid_argument, "inmem: a trace tag of " + std::to_string(tag.size()) +
+                                                    " bytes; tags are 1 to " + std::to_string(max_trace_tag_size) +
+                                                    " bytes");
+}
+
+/// What a trace links to, for unfinished_trace.
+struct trace_links {
+    std::uint8_t links = 0;   // trace_has_event, trace_has_parent, trace_parent_pending
+    std::uint64_t event = 0;  // the event's seq
+    std::uint64_t parent = 0; // the parent's seq, or (pending) its position in the transaction
+    std::uint32_t depth = 0;  // (pending: completed at commit)
+};
+
+/// A trace's bytes before its commit: the framing with its links, tags (distinct, checked)
+/// and payload; the time field holds position + 1 in a transaction (0: outside one).
+inline std::string unfinished_trace(std::uint16_t slot, std::uint64_t local, const trace_links& links,
+                                    std::span<const std::string_view> tags, std::string_view payload) {
+    std::size_t size = trace_tag_list_at + payload.size();
+    for (std::string_view tag : tags) size += 2 + tag.size();
+    std::string out(size, '\0');
+    out[0] = trace_format;
+    char* b = out.data();
+    store_big_endian(b + trace_time_at, local);
+    store_big_endian(b + trace_slot_at, slot);
+    out[trace_links_at] = static_cast<char>(links.links);
+    store_big_endian(b + trace_event_at, links.event);
+    store_big_endian(b + trace_parent_at, links.parent);
+    store_big_endian(b + trace_depth_at, links.depth);
+    store_big_endian(b + trace_tags_at, static_cast<std::uint16_t>(tags.size()));
+    char* at = b + trace_tag_list_at;
+    for (std::string_view tag : tags) {
+        store_big_endian(at, static_cast<std::uint16_t>(tag.size()));
+        std::memcpy(at + 2, tag.data(), tag.size());
+        at += 2 + tag.size();
+    }
+    if (!payload.empty()) std::memcpy(at, payload.data(), payload.size());
+    return out;
+}
+
+/// The size of a trace head's bytes for a schema of `types` trace types.
+constexpr std::size_t trace_head_size(std::size_t types) noexcept {
+    return trace_head_counts_at + (types > 1 ? 8 * types : 0);
+}
+
+/// A trace head as stored.
+struct stored_trace_head {
+    std::uint64_t next = 0; // the next seq: the number of traces
+    std::int64_t time_ns = 0;
+};
+
+/// Reads a trace head; nullopt when damaged.
+inline std::optional<stored_trace_head> parse_trace_head(std::string_view bytes, std::size_t types) noexcept {
+    if (bytes.size() != trace_head_size(types) || bytes[0] != trace_format) return std::nullopt;
+    return stored_trace_head{load_big_endian<std::uint64_t>(bytes.data() + trace_head_next_at),
+                             static_cast<std::int64_t>(load_big_endian<std::uint64_t>(bytes.data() + trace_head_time_at))};
+}
+
+/// How many traces of the type with this ordinal the head counts.
+inline std::uint64_t trace_head_count(std::string_view head, std::size_t types, std::size_t ordinal) noexcept {
+    if (types <= 1) return load_big_endian<std::uint64_t>(head.data() + trace_head_next_at);
+    return load_big_endian<std::uint64_t>(head.data() + trace_head_counts_at + 8 * ordinal);
+}
+
+// The scratch entry of the (position, seq, depth) of the transaction's traces in a log.
+inline std::string& trace_locals(const commit_context& commit, std::string_view head_key) {
+    std::string key(head_key.substr(0, run_key_prefix_size));
+    key.push_back(trace_local_marker);
+    bool fresh = false;
+    return commit.scratch->at(key, fresh);
+}
+
+inline constexpr std::size_t trace_local_size = 20;
+
+// The seq and depth of the trace at position `local` of the commit's transaction.
+inline std::pair<std::uint64_t, std::uint32_t> trace_local(const commit_context& commit, std::string_view head_key,
+                                                           std::uint64_t local) {
+    const std::string& all = trace_locals(commit, head_key);
+    std::size_t lo = 0, hi = all.size() / trace_local_size;
+    while (lo < hi) { // positions grow in call order
+        const std::size_t mid = lo + (hi - lo) / 2;
+        if (load_big_endian<std::uint64_t>(all.data() + mid * trace_local_size) < local) lo = mid + 1;
+        else hi = mid;
+    }
+    const char* at = all.data() + lo * trace_local_size;
+    if (lo == all.size() / trace_local_size || load_big_endian<std::uint64_t>(at) != local)
+        throw error(errc::invalid_argument, "inmem: a trace's parent is a ticket of its transaction that records "
+                                            "no trace before it");
+    return {load_big_endian<std::uint64_t>(at + 8), load_big_endian<std::uint32_t>(at + 16)};
+}
+
+/// The finalizer of a trace of the type with this ordinal, in a schema of Types trace types:
+/// its key (the run's head key until now) gets the next seq, its bytes the time (the
+/// commit's, never before the previous trace's) and, for a parent of the same transaction,
+/// the parent's seq and the depth below it; the head in the scratch moves on; op.out, when
+/// set, receives the seq.
+template <std::size_t Types, std::size_t Ordinal>
+void finalize_trace(write_op& op, const commit_context& commit) {
+    // (A scratch entry's reference lasts until the next entry is made: the head is taken
+    // after the parent's lookup, and let go before the position is left.)
+    char* bytes = op.bytes.data();
+    const std::uint64_t local = load_big_endian<std::uint64_t>(bytes + trace_time_at);
+    if (bytes[trace_links_at] & trace_parent_pending) {
+        const auto [parent, depth] =
+            trace_local(commit, op.key, load_big_endian<std::uint64_t>(bytes + trace_parent_at));
+        store_big_endian(bytes + trace_parent_at, parent);
+        store_big_endian(bytes + trace_depth_at, depth + 1);
+        bytes[trace_links_at] = static_cast<char>(bytes[trace_links_at] & ~trace_parent_pending);
+    }
+    std::string& head = scratch_head(commit, op.key, trace_head_size(Types));
+    const std::uint64_t seq = load_big_endian<std::uint64_t>(head.data() + trace_head_next_at);
+    const auto previous_time = static_cast<std::int64_t>(load_big_endian<std::uint64_t>(head.data() + trace_head_time_at));
+    const std::int64_t time = seq == 0 ? to_nanoseconds(commit.time) : std::max(to_nanoseconds(commit.time), previous_time);
+    store_big_endian(bytes + trace_time_at, static_cast<std::uint64_t>(time));
+    store_big_endian(head.data() + trace_head_next_at, seq + 1);
+    store_big_endian(head.data() + trace_head_time_at, static_cast<std::uint64_t>(time));
+    if constexpr (Types > 1) {
+        char* count = head.data() + trace_head_counts_at + 8 * Ordinal;
+        store_big_endian(count, load_big_endian<std::uint64_t>(count) + 1);
+    }
+    if (local) { // in a transaction: for the children recorded after it
+        std::string& locals = trace_locals(commit, op.key);
+        append_big_endian(locals, local - 1);
+        append_big_endian(locals, seq);
+        append_big_endian(locals, load_big_endian<std::uint32_t>(bytes + trace_depth_at));
+    }
+    append_big_endian(op.key, seq);
+    if (op.out) *static_cast<std::uint64_t*>(op.out) = seq;
+}
+
+/// The finalizer of a type index entry of the trace just finalized before it (of type
+/// Ordinal, in a log whose slot is LogSlot): the type's ordinal goes into the key, the seq
+/// into the bytes.
+template <std::uint16_t LogSlot, std::size_t Types, std::size_t Ordinal>
+void finalize_trace_type_index(write_op& op, const commit_context& commit) {
+    std::string head_key = op.key.substr(0, run_key_prefix_size);
+    store_big_endian(head_key.data() + 14, LogSlot);
+    const std::string& head = scratch_head(commit, head_key, trace_head_size(Types));
+    append_big_endian(op.key, trace_head_count(head, Types, Ordinal) - 1);
+    op.bytes.resize(8);
+    store_big_endian(op.bytes.data(), load_big_endian<std::uint64_t>(head.data() + trace_head_next_at) - 1);
+}
+
+// A key under L 'c' position (a pending parent's children) becomes L 'C' seq.
+inline void complete_pending_child_key(write_op& op, const commit_context& commit) {
+    const std::uint64_t local = load_big_endian<std::uint64_t>(op.key.data() + run_key_prefix_size + 1);
+    const std::uint64_t parent = trace_local(commit, op.key, local).first;
+    op.key[run_key_prefix_size] = trace_child_marker;
+    store_big_endian(op.key.data() + run_key_prefix_size + 1, parent);
+}
+
+/// The finalizer of a children index entry whose parent was recorded earlier in the same
+/// transaction: its key gets the parent's seq, then it is an index entry like the others.
+inline void finalize_pending_child_entry(write_op& op, const commit_context& commit) {
+    complete_pending_child_key(op, commit);
+    finalize_index_entry(op, commit);
+}
+
+/// The finalizer of the children head of a parent recorded in the same transaction.
+inline void finalize_pending_child_head(write_op& op, const commit_context& commit) {
+    complete_pending_child_key(op, commit);
+    finalize_head(op, commit);
+}
+
+} // namespace inmem::detail
+// ---- end inmem/primitives/trace_store.hpp ----
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <compare>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
 
 namespace inmem {
-struct trace_family;
+
+/// Names one trace: its run and its place in the run's trace sequence.
+struct trace_id {
+    run_id run{};
+    std::uint64_t seq = 0;
+
+    friend constexpr bool operator==(const trace_id&, const trace_id&) = default;
+    friend constexpr auto operator<=>(const trace_id&, const trace_id&) = default;
+};
+
+template <class Engine, class Schema>
+class trace_store;
+
+/// What record() in a transaction returns: the trace's id once the transaction committed.
+/// It may also be the parent of a trace recorded later in the same transaction.
+class trace_ticket {
+public:
+    trace_ticket(run_id run, std::shared_ptr<const std::vector<std::uint64_t>> seqs, std::size_t index) noexcept
+        : run_(run), seqs_(std::move(seqs)), index_(index) {}
+
+    /// Whether the transaction committed the trace.
+    bool committed() const noexcept { return (*seqs_)[index_] != detail::not_committed; }
+    /// The trace's id. Throws invalid_argument before the transaction committed (or when it failed).
+    trace_id id() const {
+        if (!committed())
+            throw error(errc::invalid_argument, "inmem: a trace recorded in a transaction has an id once the "
+                                                "transaction committed; this one has not (yet)");
+        return {run_, (*seqs_)[index_]};
+    }
+
+private:
+    template <class Engine, class Schema>
+    friend class trace_store;
+
+    run_id run_;
+    std::shared_ptr<const std::vector<std::uint64_t>> seqs_;
+    std::size_t index_;
+};
+
+/// The parent named when recording a trace: a committed trace's id, or (in a transaction)
+/// the ticket of a trace recorded earlier in the same transaction or already committed.
+class trace_parent {
+public:
+    trace_parent(trace_id id) noexcept : of_(id) {}                       // NOLINT: implicit on purpose
+    trace_parent(const trace_ticket& ticket) noexcept : of_(ticket) {}    // NOLINT: implicit on purpose
+
+private:
+    template <class Engine, class Schema>
+    friend class trace_store;
+
+    std::variant<trace_id, trace_ticket> of_;
+};
+
+/// What a recorded trace links to. event: an event of the same run, already committed.
+/// parent: a trace of the same run, already committed (or, in a transaction, recorded
+/// earlier in it). tags: each 1 to max_trace_tag_size bytes, at most max_trace_tags, kept
+/// once each in the order given. Links that do not exist throw invalid_argument.
+struct trace_options {
+    std::optional<event_id> event{};
+    std::optional<trace_parent> parent{};
+    std::vector<std::string_view> tags{};
+};
+
+/// One trace as read back: T is its type, or the std::variant of the schema's trace types.
+template <class T>
+struct trace_entry {
+    trace_id id{};
+    version_t version = 0;                        ///< the commit that recorded it
+    std::chrono::system_clock::time_point time{}; ///< by the database's clock, at commit
+    std::string_view type;                        ///< its type's name
+    std::optional<event_id> event{};              ///< the event it is linked to
+    std::optional<trace_id> parent{};             ///< the trace it hangs under
+    std::uint32_t depth = 0;                      ///< how many ancestors it has (0: a root)
+    std::vector<std::string> tags{};              ///< its tags, in the order recorded
+    T value{};
+};
+
+/// Which traces of a run read() returns; every filter combines with the others. A read
+/// costs O(log n) to find where to start plus the traces it looks at: with no filter, the
+/// ones it returns; with filters, the traces of the smallest matching index in the range
+/// (the type's, the event's, the parent's children or the tag's).
+struct trace_query {
+    std::uint64_t from = 0;                                        ///< the first seq
+    std::uint64_t to = std::numeric_limits<std::uint64_t>::max();  ///< past the last seq
+    std::optional<std::chrono::system_clock::time_point> since{};  ///< times at or after
+    std::optional<std::chrono::system_clock::time_point> until{};  ///< times before
+    std::optional<event_id> event{};                               ///< only traces linked to it
+    std::optional<trace_id> parent{};                              ///< only its children
+    std::optional<std::string_view> tag{};                         ///< only traces with this tag
+    bool reverse = false;                                          ///< newest first
+    std::size_t limit = std::numeric_limits<std::size_t>::max();   ///< at most this many (with reverse: the last ones)
+};
+
+/// What subtree() walks: how deep below its root, and how many traces at most.
+struct subtree_options {
+    std::uint32_t max_depth = std::numeric_limits<std::uint32_t>::max(); ///< levels below the root (0: the root alone)
+    std::size_t limit = std::numeric_limits<std::size_t>::max();         ///< at most this many traces
+};
+
+namespace detail {
+
+template <class... Slots>
+auto trace_types_of(slot_list<Slots...>)
+    -> decltype(std::tuple_cat(std::declval<std::conditional_t<Slots::kind == primitive::trace,
+                                                               std::tuple<typename Slots::type>, std::tuple<>>>()...));
+
+} // namespace detail
+
+/// The trace store of every run, from db.traces(): the schema's inmem::traces<...> types,
+/// recorded and read per run. Cheap to copy; valid while the database lives. Reads take a
+/// run (the latest commit) or a transaction (its snapshot: its own records are not read
+/// back, having no seq before the commit).
+/// Throws inmem::error: unknown_run, run_not_active (records), invalid_argument, corruption.
+template <class Engine, class Schema>
+class trace_store {
+public:
+    using transaction = basic_transaction<Engine>;
+    /// The schema's trace types, as a std::tuple.
+    using trace_types = decltype(detail::trace_types_of(typename Schema::slots{}));
+    /// What the untyped reads hold: any of the schema's trace types.
+    using any_trace = typename detail::tuple_to_variant<trace_types>::type;
+    static constexpr std::size_t type_count = std::tuple_size_v<trace_types>;
+    static_assert(type_count > 0, "inmem: db.traces() needs trace types in the schema: inmem::traces<Decision, ...> "
+                                  "(ready-made ones: inmem/traces/standard.hpp)");
+
+    /// Whether T is one of the schema's trace types.
+    template <class T>
+    static constexpr bool is_trace = detail::index_in_tuple<T, trace_types>::value < type_count;
+
+    explicit trace_store(Engine& engine) noexcept : engine_(&engine) {}
+
+    /// Records trace in run as one commit; returns its id. Throws unknown_run, run_not_active,
+    /// invalid_argument (a link of another run or that does not exist, an uncommitted ticket
+    /// as parent, bad tags).
+    template <class T>
+    trace_id record(run_id run, const T& trace, const trace_options& options = {}) const {
+        check_trace<T>();
+        engine_->check_known(run);
+        std::uint64_t seq = 0;
+        auto ops = record_ops(run, trace, options, nullptr, &seq);
+        engine_->commit(run, std::span(ops.data(), ops.size()));
+        return {run, seq};
+    }
+
+    /// In tx: records trace in tx's run at tx's commit, after what tx recorded before; the
+    /// ticket gives its id once tx committed. Its parent may be the ticket of a trace recorded
+    /// earlier in tx. Links are checked now, against the latest commit.
+    template <class T>
+    trace_ticket record(transaction& tx, const T& trace, const trace_options& options = {}) const {
+        check_trace<T>();
+        auto ops = record_ops(tx.run(), trace, options, &tx, nullptr);
+        const std::size_t index = tx.append(std::move(ops[0].key), std::move(ops[0].bytes), ops[0].finalize);
+        for (std::size_t i = 1; i < ops.size(); ++i) {
+            if (is_head_finalizer(ops[i].finalize)) tx.append_closing(std::move(ops[i].key), {}, ops[i].finalize);
+            else tx.append(std::move(ops[i].key), std::move(ops[i].bytes), ops[i].finalize);
+        }
+        return trace_ticket(tx.run(), tx.appended(), index);
+    }
+
+    /// The traces of a run (or of a transaction's snapshot) that q selects, in seq order
+    /// (reversed with q.reverse), of any type. Throws invalid_argument for a q.event or
+    /// q.parent of another run.
+    template <context_of<Engine> At>
+    [[nodiscard]] entry_range<trace_entry<any_trace>> read(At&& at, const trace_query& q = {}) const {
+        return collect<void>(at, q);
+    }
+
+    /// The traces of type T that q selects.
+    template <class T, context_of<Engine> At>
+    [[nodiscard]] entry_range<trace_entry<T>> read(At&& at, const trace_query& q = {}) const {
+        check_trace<T>();
+        return collect<T>(at, q);
+    }
+
+    /// The trace id names, or nullopt if its run has no such seq. O(1).
+    [[nodiscard]] std::optional<trace_entry<any_trace>> get(trace_id id) const { return get_one<void>(id); }
+
+    /// The trace id names if it is of type T; nullopt if there is none or it is of another type.
+    template <class T>
+    [[nodiscard]] std::optional<trace_entry<T>> get(trace_id id) const {
+        check_trace<T>();
+        return get_one<T>(id);
+    }
+
+    /// How many traces run holds. O(1).
+    template <context_of<Engine> At>
+    [[nodiscard]] std::uint64_t count(At&& at) const {
+        return with_reader(at, [&](auto& find) { return head_of(detail::run_of(at), find).next; });
+    }
+
+    /// How many traces of type T run holds. O(1).
+    template <class T, context_of<Engine> At>
+    [[nodiscard]] std::uint64_t count(At&& at) const {
+        check_trace<T>();
+        return with_reader(at, [&](auto& find) { return type_count_of<T>(detail::run_of(at), find); });
+    }
+
+    /// The traces linked to event, in seq order (q narrows them further).
+    [[nodiscard]] entry_range<trace_entry<any_trace>> linked(event_id event, trace_query q = {}) const {
+        q.event = event;
+        return collect<void>(event.run, q);
+    }
+
+    /// The traces of run (or of a transaction's snapshot) tagged tag, in seq order.
+    template <context_of<Engine> At>
+    [[nodiscard]] entry_range<trace_entry<any_trace>> tagged(At&& at, std::string_view tag, trace_query q = {}) const {
+        q.tag = tag;
+        return collect<void>(at, q);
+    }
+
+    /// The children of parent, in seq order (q narrows them further).
+    [[nodiscard]] entry_range<trace_entry<any_trace>> children(trace_id parent, trace_query q = {}) const {
+        q.parent = parent;
+        return collect<void>(parent.run, q);
+    }
+
+    /// The subtree of root, depth first in pre-order (a trace, then each child's subtree in
+    /// seq order), root first; each entry's depth is its depth in the run (root.depth + its
+    /// levels below root). Empty when root does not exist. O(traces walked), no recursion.
+    template <context_of<Engine> At>
+    [[nodiscard]] entry_range<trace_entry<any_trace>> subtree(At&& at, trace_id root, const subtree_options& o = {}) const {
+        return walk<void>(at, root, o);
+    }
+    [[nodiscard]] entry_range<trace_entry<any_trace>> subtree(trace_id root, const subtree_options& o = {}) const {
+        return walk<void>(root.run, root, o);
+    }
+    /// The traces of type T in the subtree of root (walked through traces of every type), in
+    /// the same order; o.limit counts what is returned.
+    template <class T>
+    [[nodiscard]] entry_range<trace_entry<T>> subtree(trace_id root, const subtree_options& o = {}) const {
+        check_trace<T>();
+        return walk<T>(root.run, root, o);
+    }
+
+    /// The ancestors of id and id itself, from its root down to it; empty when id does not
+    /// exist. O(depth).
+    [[nodiscard]] entry_range<trace_entry<any_trace>> path(trace_id id) const {
+        std::vector<trace_entry<any_trace>> out;
+        with_reader(id.run, [&](auto& find) {
+            if (id.seq >= head_of(id.run, find).next) return;
+            std::string key;
+            std::optional<std::uint64_t> at = id.seq;
+            while (at) {
+                auto [rec, f] = trace_at(id.run, find, key, *at);
+                out.push_back(make_entry<any_trace>(id.run, *at, *rec, f));
+                at = (f.links & detail::trace_has_parent) ? std::optional(f.parent) : std::nullopt;
+                if (at && *at >= out.back().id.seq) throw corrupt(id.run, "trace " + std::to_string(out.back().id.seq) +
+                                                                             " has a parent recorded after it");
+            }
+        });
+        std::reverse(out.begin(), out.end());
+        return entry_range<trace_entry<any_trace>>(std::move(out));
+    }
+
+private:
+    static constexpr auto trace_slots = [] {
+        std::array<std::uint16_t, type_count> out{};
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < Schema::size; ++i)
+            if (Schema::slot_infos[i].kind == primitive::trace) out[n++] = static_cast<std::uint16_t>(i);
+        return out;
+    }();
+    static constexpr std::uint16_t log_slot = trace_slots[0];
+    // The event log's slot (the schema's first event type), when the schema has events.
+    static constexpr std::optional<std::uint16_t> event_log_slot = []() -> std::optional<std::uint16_t> {
+        for (std::size_t i = 0; i < Schema::size; ++i)
+            if (Schema::slot_infos[i].kind == primitive::event) return static_cast<std::uint16_t>(i);
+        return std::nullopt;
+    }();
+
+    template <class T>
+    static constexpr void check_trace() {
+        static_assert(is_trace<T>, "inmem: this type is not one of the schema's trace types; list it in "
+                                   "inmem::traces<...> of the schema to record or read it");
+    }
+
+    static constexpr std::size_t ordinal_of_slot(std::uint16_t slot) noexcept {
+        for (std::size_t i = 0; i < type_count; ++i)
+            if (trace_slots[i] == slot) return i;
+        return type_count;
+    }
+
+    static bool is_head_finalizer(detail::finalizer f) noexcept {
+        return f == &detail::finalize_head || f == &detail::finalize_pending_child_head;
+    }
+
+    static std::chrono::system_clock::time_point from_nanoseconds(std::int64_t ns) noexcept {
+        return std::chrono::system_clock::time_point(
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns)));
+    }
+
+    static error corrupt(run_id run, const std::string& what) {
+        return error(errc::corruption, "inmem: the traces of run " + std::to_string(run.value) + ": " + what);
+    }
+    static error invalid(const std::string& what) { return error(errc::invalid_argument, "inmem: " + what); }
+
+    // The stored trace at key (latest commit), or nullopt.
+    std::optional<detail::trace_fields> latest_trace(run_id run, std::uint64_t seq, std::string& holder) const {
+        std::string key;
+        detail::trace_key_into(key, run, log_slot, seq);
+        return engine_->read_latest(key, [&](const detail::stored_record* rec) -> std::optional<detail::trace_fields> {
+            if (!rec) return std::nullopt;
+            holder = rec->bytes;
+            auto f = detail::parse_trace(holder);
+            if (!f) throw corrupt(run, "trace " + std::to_string(seq) + " is damaged");
+            return f;
+        });
+    }
+
+    // What options link to, checked against the latest commit; tx: the transaction recording.
+    detail::trace_links links_of(run_id run, const trace_options& options, const transaction* tx) const {
+        detail::trace_links links;
+        if (options.event) {
+            const event_id e = *options.event;
+            if (e.run != run)
+                throw invalid("a trace of run " + std::to_string(run.value) + " cannot link to an event of run " +
+                              std::to_string(e.run.value) + "; link events of its own run");
+            if constexpr (!event_log_slot) {
+                throw invalid("a trace cannot link to an event: the schema has no event types");
+            } else {
+                std::string key;
+                detail::event_key_into(key, run, *event_log_slot, e.seq);
+                if (!engine_->read_latest(key, [](const detail::stored_record* rec) { return rec != nullptr; }))
+                    throw invalid("a trace links to event " + std::to_string(e.seq) + " of run " +
+                                  std::to_string(run.value) + ", which does not exist (or is not committed yet)");
+            }
+            links.links |= detail::trace_has_event;
+            links.event = e.seq;
+        }
+        if (options.parent) {
+            std::optional<trace_id> parent;
+            if (const auto* id = std::get_if<trace_id>(&options.parent->of_)) parent = *id;
+            else {
+                const trace_ticket& t = std::get<trace_ticket>(options.parent->of_);
+                if (t.committed()) parent = trace_id{t.run_, (*t.seqs_)[t.index_]};
+                else if (tx && t.seqs_ && t.seqs_ == tx->appended()) {
+                    links.links |= detail::trace_has_parent | detail::trace_parent_pending;
+                    links.parent = t.index_;
+                    return links;
+                } else
+                    throw invalid("a trace's parent is the ticket of a trace that is not committed and not of the "
+                                  "transaction recording it; record it in that transaction or after it committed");
+            }
+            if (parent->run != run)
+                throw invalid("a trace of run " + std::to_string(run.value) + " cannot have a parent of run " +
+                              std::to_string(parent->run.value) + "; trees of traces stay within a run");
+            std::string bytes;
+            const auto f = latest_trace(run, parent->seq, bytes);
+            if (!f)
+                throw invalid("a trace's parent, trace " + std::to_string(parent->seq) + " of run " +
+                              std::to_string(run.value) + ", does not exist (or is not committed yet)");
+            links.links |= detail::trace_has_parent;
+            links.parent = parent->seq;
+            links.depth = f->depth + 1;
+        }
+        return links;
+    }
+
+    // The ops of one record: the trace, its index entries (type, event, parent, tags), then
+    // the heads (finalize_head) written once per commit.
+    template <class T>
+    std::vector<detail::write_op> record_ops(run_id run, const T& trace, const trace_options& options,
+                                             const transaction* tx, std::uint64_t* seq) const {
+        constexpr std::size_t ordinal = detail::index_in_tuple<T, trace_types>::value;
+        constexpr std::uint16_t slot = trace_slots[ordinal];
+        using detail::write_op;
+        detail::check_trace_tags(options.tags);
+        std::vector<std::string_view> tags;
+        tags.reserve(options.tags.size());
+        for (std::string_view tag : options.tags)
+            if (std::find(tags.begin(), tags.end(), tag) == tags.end()) tags.push_back(tag);
+        const detail::trace_links links = links_of(run, options, tx);
+        const std::uint64_t local = tx ? (tx->appended() ? tx->appended()->size() : 0) + 1 : 0;
+
+        std::vector<write_op> ops;
+        ops.reserve(3 + 2 * (2 + tags.size()) + (type_count > 1));
+        std::string head_key = detail::trace_head_key(run, log_slot);
+        ops.push_back(write_op{write_op::kind::put, head_key,
+                               detail::unfinished_trace(slot, local, links, tags, encode(trace)),
+                               &detail::finalize_trace<type_count, ordinal>, seq});
+        if constexpr (type_count > 1)
+            ops.push_back(write_op{write_op::kind::put, detail::trace_type_index_prefix(run, slot), {},
+                                   &detail::finalize_trace_type_index<log_slot, type_count, ordinal>});
+        std::vector<write_op> heads;
+        heads.reserve(ops.capacity());
+        heads.push_back(write_op{write_op::kind::put, std::move(head_key), {}, &detail::finalize_head});
+        auto index = [&](std::string key, detail::finalizer entry, detail::finalizer head) {
+            ops.push_back(write_op{write_op::kind::put, key, {}, entry});
+            heads.push_back(write_op{write_op::kind::put, std::move(key), {}, head});
+        };
+        if (links.links & detail::trace_has_event)
+            index(detail::trace_link_head_key(run, log_slot, detail::trace_event_marker, links.event),
+                  &detail::finalize_index_entry, &detail::finalize_head);
+        if (links.links & detail::trace_parent_pending)
+            index(detail::trace_link_head_key(run, log_slot, detail::trace_pending_child_marker, links.parent),
+                  &detail::finalize_pending_child_entry, &detail::finalize_pending_child_head);
+        else if (links.links & detail::trace_has_parent)
+            index(detail::trace_link_head_key(run, log_slot, detail::trace_child_marker, links.parent),
+                  &detail::finalize_index_entry, &detail::finalize_head);
+        for (std::string_view tag : tags)
+            index(detail::trace_tag_head_key(run, log_slot, tag), &detail::finalize_index_entry, &detail::finalize_head);
+        for (write_op& h : heads) ops.push_back(std::move(h));
+        return ops;
+    }
+
+    // Calls f(find) with find(key) -> const stored_record* at one snapshot of the context.
+    template <class F>
+    decltype(auto) with_reader(run_id run, F&& f) const {
+        engine_->check_known(run);
+        const auto pin = engine_->pin();
+        auto find = [&](std::string_view key) {
+            return engine_->read_at(pin.version(), key, [](const detail::stored_record* r) { return r; });
+        };
+        return f(find);
+    }
+    template <class F>
+    decltype(auto) with_reader(transaction& tx, F&& f) const {
+        auto find = [&](std::string_view key) { return tx.read(key, [](const detail::stored_record* r) { return r; }); };
+        return f(find);
+    }
+
+    template <class Find>
+    detail::stored_trace_head head_of(run_id run, Find& find) const {
+        const detail::stored_record* rec = find(detail::trace_head_key(run, log_slot));
+        if (!rec) return {};
+        const auto h = detail::parse_trace_head(rec->bytes, type_count);
+        if (!h) throw corrupt(run, "its head is damaged");
+        return *h;
+    }
+
+    template <class T, class Find>
+    std::uint64_t type_count_of(run_id run, Find& find) const {
+        const detail::stored_record* rec = find(detail::trace_head_key(run, log_slot));
+        if (!rec) return 0;
+        if (!detail::parse_trace_head(rec->bytes, type_count)) throw corrupt(run, "its head is damaged");
+        return detail::trace_head_count(rec->bytes, type_count, detail::index_in_tuple<T, trace_types>::value);
+    }
+
+    // The count an index head holds (0 when it was never written).
+    template <class Find>
+    static std::uint64_t index_size(run_id run, Find& find, const std::string& head_key) {
+        const detail::stored_record* rec = find(head_key);
+        if (!rec) return 0;
+        if (rec->bytes.size() != 8) throw corrupt(run, "an index head is damaged");
+        return detail::load_big_endian<std::uint64_t>(rec->bytes.data());
+    }
+
+    // The i-th seq of the index whose head key is prefix (key: a buffer).
+    template <class Find>
+    static std::uint64_t index_seq(run_id run, Find& find, std::string& key, const std::string& prefix, std::uint64_t i) {
+        key = prefix;
+        detail::append_big_endian(key, i);
+        const detail::stored_record* rec = find(key);
+        if (!rec || rec->bytes.size() != 8)
+            throw corrupt(run, "its index entry " + std::to_string(i) + " is missing or damaged");
+        return detail::load_big_endian<std::uint64_t>(rec->bytes.data());
+    }
+
+    // The stored record and fields of trace seq, which the head counts.
+    template <class Find>
+    std::pair<const detail::stored_record*, detail::trace_fields> trace_at(run_id run, Find& find, std::string& key,
+                                                                           std::uint64_t seq) const {
+        detail::trace_key_into(key, run, log_slot, seq);
+        const detail::stored_record* rec = find(key);
+        if (!rec) throw corrupt(run, "trace " + std::to_string(seq) + " is missing");
+        auto f = detail::parse_trace(rec->bytes);
+        if (!f || ordinal_of_slot(f->slot) == type_count) throw corrupt(run, "trace " + std::to_string(seq) + " is damaged");
+        return {rec, *f};
+    }
+
+    // The first i in [lo, hi) with !before(i) (before is true then false along i).
+    template <class Before>
+    static std::uint64_t partition(std::uint64_t lo, std::uint64_t hi, Before&& before) {
+        while (lo < hi) {
+            const std::uint64_t mid = lo + (hi - lo) / 2;
+            if (before(mid)) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    template <class V>
+    static trace_entry<V> make_entry(run_id run, std::uint64_t seq, const detail::stored_record& rec,
+                                     const detail::trace_fields& f) {
+        trace_entry<V> e{trace_id{run, seq}, rec.version, from_nanoseconds(f.time_ns), Schema::slot_infos[f.slot].type_name};
+        if (f.links & detail::trace_has_event) e.event = event_id{run, f.event};
+        if (f.links & detail::trace_has_parent) e.parent = trace_id{run, f.parent};
+        e.depth = f.depth;
+        e.tags.reserve(f.tag_count);
+        detail::for_each_trace_tag(f.tags, [&](std::string_view tag) {
+            e.tags.emplace_back(tag);
+            return true;
+        });
+        e.value = decode_payload<V>(run, seq, ordinal_of_slot(f.slot), f.payload);
+        return e;
+    }
+
+    template <class T>
+    static constexpr bool of_type(std::uint16_t slot) noexcept {
+        if constexpr (std::is_void_v<T>) return true;
+        else return ordinal_of_slot(slot) == detail::index_in_tuple<T, trace_types>::value;
+    }
+
+    template <class T>
+    std::optional<trace_entry<std::conditional_t<std::is_void_v<T>, any_trace, T>>> get_one(trace_id id) const {
+        using value_type = std::conditional_t<std::is_void_v<T>, any_trace, T>;
+        return with_reader(id.run, [&](auto& find) -> std::optional<trace_entry<value_type>> {
+            std::string key;
+            detail::trace_key_into(key, id.run, log_slot, id.seq);
+            const detail::stored_record* rec = find(key);
+            if (!rec) return std::nullopt;
+            const auto f = detail::parse_trace(rec->bytes);
+            if (!f || ordinal_of_slot(f->slot) == type_count)
+                throw corrupt(id.run, "trace " + std::to_string(id.seq) + " is damaged");
+            if (!of_type<T>(f->slot)) return std::nullopt;
+            return make_entry<value_type>(id.run, id.seq, *rec, *f);
+        });
+    }
+
+    template <class T, class At>
+    auto collect(At& at, const trace_query& q) const {
+        using value_type = std::conditional_t<std::is_void_v<T>, any_trace, T>;
+        using entry = trace_entry<value_type>;
+        const run_id run = detail::run_of(at);
+        if (q.event && q.event->run != run)
+            throw invalid("a read of the traces of run " + std::to_string(run.value) + " by an event of run " +
+                          std::to_string(q.event->run.value));
+        if (q.parent && q.parent->run != run)
+            throw invalid("a read of the traces of run " + std::to_string(run.value) + " by a parent of run " +
+                          std::to_string(q.parent->run.value));
+        std::vector<entry> out;
+        if (q.limit == 0) {
+            detail::check_in(*engine_, at);
+            return entry_range<entry>(std::move(out));
+        }
+        with_reader(at, [&](auto& find) {
+            const detail::stored_trace_head head = head_of(run, find);
+            std::uint64_t lo = q.from, hi = std::min(q.to, head.next);
+            if (lo >= hi) return;
+            std::string key;
+            if (q.since) {
+                const std::int64_t t = detail::to_nanoseconds(*q.since);
+                lo = partition(lo, hi, [&](std::uint64_t s) { return trace_at(run, find, key, s).second.time_ns < t; });
+            }
+            if (q.until) {
+                const std::int64_t t = detail::to_nanoseconds(*q.until);
+                hi = partition(lo, hi, [&](std::uint64_t s) { return trace_at(run, find, key, s).second.time_ns < t; });
+            }
+            if (lo >= hi) return;
+
+            // Where candidates come from: the smallest of the indexes the query names, else the seqs.
+            std::string prefix;
+            std::uint64_t size = std::numeric_limits<std::uint64_t>::max();
+            auto consider = [&](std::string head_key, std::uint64_t n) {
+                if (n < size) {
+                    size = n;
+                    prefix = std::move(head_key);
+                }
+            };
+            if (q.event) {
+                std::string k = detail::trace_link_head_key(run, log_slot, detail::trace_event_marker, q.event->seq);
+                consider(k, index_size(run, find, k));
+            }
+            if (q.parent) {
+                std::string k = detail::trace_link_head_key(run, log_slot, detail::trace_child_marker, q.parent->seq);
+                consider(k, index_size(run, find, k));
+            }
+            if (q.tag) {
+                if (q.tag->empty() || q.tag->size() > detail::max_trace_tag_size) return; // no trace has it
+                std::string k = detail::trace_tag_head_key(run, log_slot, *q.tag);
+                consider(k, index_size(run, find, k));
+            }
+            if constexpr (!std::is_void_v<T> && type_count > 1)
+                consider(detail::trace_type_index_prefix(run, trace_slots[detail::index_in_tuple<T, trace_types>::value]),
+                         type_count_of<T>(run, find));
+            if (size == 0) return;
+            std::string index_key;
+            auto seq_of = [&](std::uint64_t i) { return prefix.empty() ? i : index_seq(run, find, index_key, prefix, i); };
+            std::uint64_t first = lo, last = hi;
+            if (!prefix.empty()) {
+                first = partition(0, size, [&](std::uint64_t i) { return seq_of(i) < lo; });
+                last = partition(first, size, [&](std::uint64_t i) { return seq_of(i) < hi; });
+            }
+            auto take = [&](std::uint64_t i) {
+                const std::uint64_t seq = seq_of(i);
+                auto [rec, f] = trace_at(run, find, key, seq);
+                if (!of_type<T>(f.slot)) return;
+                if (q.event && (!(f.links & detail::trace_has_event) || f.event != q.event->seq)) return;
+                if (q.parent && (!(f.links & detail::trace_has_parent) || f.parent != q.parent->seq)) return;
+                if (q.tag && detail::for_each_trace_tag(f.tags, [&](std::string_view tag) { return tag != *q.tag; }))
+                    return;
+                out.push_back(make_entry<value_type>(run, seq, *rec, f));
+            };
+            if (!q.reverse)
+                for (std::uint64_t i = first; i < last && out.size() < q.limit; ++i) take(i);
+            else
+                for (std::uint64_t i = last; i > first && out.size() < q.limit; --i) take(i - 1);
+        });
+        return entry_range<entry>(std::move(out));
+    }
+
+    template <class T, class At>
+    auto walk(At& at, trace_id root, const subtree_options& o) const {
+        using value_type = std::conditional_t<std::is_void_v<T>, any_trace, T>;
+        using entry = trace_entry<value_type>;
+        const run_id run = detail::run_of(at);
+        if (root.run != run)
+            throw invalid("a subtree of a trace of run " + std::to_string(root.run.value) + " read in run " +
+                          std::to_string(run.value));
+        std::vector<entry> out;
+        with_reader(at, [&](auto& find) {
+            if (o.limit == 0 || root.seq >= head_of(run, find).next) return;
+            std::string key, index_key;
+            struct frame {
+                std::string children; // the head key of its children's index
+                std::uint64_t next = 0, count = 0;
+            };
+            std::vector<frame> stack; // one frame per trace whose children are listed: the path to the top
+            auto visit = [&](std::uint64_t seq) { // at stack.size() levels below root
+                auto [rec, f] = trace_at(run, find, key, seq);
+                if (of_type<T>(f.slot)) out.push_back(make_entry<value_type>(run, seq, *rec, f));
+                if (stack.size() < o.max_depth) {
+                    std::string k = detail::trace_link_head_key(run, log_slot, detail::trace_child_marker, seq);
+                    const std::uint64_t n = index_size(run, find, k);
+                    stack.push_back(frame{std::move(k), 0, n});
+                }
+            };
+            visit(root.seq);
+            while (!stack.empty() && out.size() < o.limit) {
+                frame& top = stack.back();
+                if (top.next == top.count) {
+                    stack.pop_back();
+                    continue;
+                }
+                visit(index_seq(run, find, index_key, top.children, top.next++));
+            }
+        });
+        return entry_range<entry>(std::move(out));
+    }
+
+    template <class V>
+    static V decode_payload(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes) {
+        if constexpr (std::is_same_v<V, any_trace>) {
+            return decode_any(run, seq, ordinal, bytes, std::make_index_sequence<type_count>{});
+        } else {
+            auto value = decode<V>(bytes);
+            if (!value)
+                throw corrupt(run, "trace " + std::to_string(seq) + " does not decode as " +
+                                       std::string(detail::type_name<V>()) + ": " + value.error().message());
+            return std::move(value).value();
+        }
+    }
+    template <std::size_t... I>
+    static any_trace decode_any(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes,
+                                std::index_sequence<I...>) {
+        std::optional<any_trace> out;
+        ((ordinal == I ? (out.emplace(std::in_place_index<I>,
+                                      decode_payload<std::tuple_element_t<I, trace_types>>(run, seq, ordinal, bytes)),
+                          true)
+                       : false) ||
+         ...);
+        return std::move(*out);
+    }
+
+    Engine* engine_;
+};
+
+/// The trace store as a primitive family (primitives/family.hpp); its keys: trace_store.hpp.
+struct trace_family {
+    static constexpr primitive id = primitive::trace;
+    static constexpr std::string_view name = "trace";
+    /// The handle of all the schema's trace types: db.traces().
+    template <class Engine, class Schema>
+    using schema_handle = trace_store<Engine, Schema>;
+
+    static std::optional<key_parts> parse(std::string_view key) noexcept {
+        const auto at = detail::address_of(key);
+        if (!at || at->space != detail::key_space::run || at->primitive != static_cast<std::uint8_t>(id))
+            return std::nullopt;
+        const std::string_view rest = at->rest;
+        key_parts parts{id, at->slot, run_id{at->run}, {}, std::nullopt, false};
+        if (rest.empty()) return parts; // the head
+        if (rest.size() == 8) {          // a trace
+            parts.sequence = detail::load_big_endian<std::uint64_t>(rest.data());
+            return parts;
+        }
+        switch (rest[0]) {
+        case detail::trace_type_marker:
+            if (rest.size() != 9) return std::nullopt;
+            parts.key = rest.substr(0, 1);
+            parts.sequence = detail::load_big_endian<std::uint64_t>(rest.data() + 1);
+            return parts;
+        case detail::trace_event_marker:
+        case detail::trace_child_marker:
+            if (rest.size() != 9 && rest.size() != 17) return std::nullopt;
+            parts.key = rest.substr(0, 9);
+            if (rest.size() == 17) parts.sequence = detail::load_big_endian<std::uint64_t>(rest.data() + 9);
+            return parts;
+        case detail::trace_tag_marker: {
+            if (rest.size() < 3) return std::nullopt;
+            const std::size_t size = detail::load_big_endian<std::uint16_t>(rest.data() + 1);
+            if (rest.size() != 3 + size && rest.size() != 11 + size) return std::nullopt;
+            parts.key = rest.substr(0, 3 + size);
+            if (rest.size() == 11 + size) parts.sequence = detail::load_big_endian<std::uint64_t>(rest.data() + 3 + size);
+            return parts;
+        }
+        default: return std::nullopt;
+        }
+    }
+
+    static std::optional<value_parts> value_of(const key_parts& parts, std::string_view bytes) noexcept {
+        if (parts.key.empty() && parts.sequence) { // a trace
+            const auto f = detail::parse_trace(bytes);
+            if (!f) return std::nullopt;
+            return value_parts{f->payload, parts.run, f->slot, false};
+        }
+        if (parts.key.empty()) { // the head
+            if (bytes.size() < detail::trace_head_counts_at || (bytes.size() - detail::trace_head_counts_at) % 8 != 0 ||
+                bytes[0] != detail::trace_format)
+                return std::nullopt;
+        } else if (bytes.size() != 8) {
+            return std::nullopt; // an index's head or entry holds a count or a seq
+        }
+        return value_parts{std::nullopt, parts.run, std::nullopt, true};
+    }
+
+    static std::string describe(const key_parts& parts) {
+        std::string out;
+        const auto number = [&] { return std::to_string(detail::load_big_endian<std::uint64_t>(parts.key.data() + 1)); };
+        const std::string index = parts.sequence ? " index #" + std::to_string(*parts.sequence) : " head";
+        if (parts.key.empty()) out = parts.sequence ? "trace #" + std::to_string(*parts.sequence) : "trace head";
+        else if (parts.key[0] == detail::trace_type_marker) out = "trace type index #" + std::to_string(parts.sequence.value_or(0));
+        else if (parts.key[0] == detail::trace_event_marker) out = "trace event #" + number() + " link" + index;
+        else if (parts.key[0] == detail::trace_child_marker) out = "trace #" + number() + " children" + index;
+        else {
+            out = "trace tag '";
+            detail::append_printable(out, parts.key.substr(3));
+            out += "'" + index;
+        }
+        return out + " of run " + std::to_string(parts.run.value);
+    }
+};
+
+/// Types of the run's structured reasoning traces (db.traces()); ready-made ones in
+/// inmem/traces/standard.hpp.
+template <class... T>
+struct traces : family_entry<trace_family, T...> {};
+
 } // namespace inmem
 // ---- end inmem/primitives/traces.hpp ----
 
@@ -8475,6 +9637,134 @@ private:
 
 } // namespace inmem
 // ---- end inmem/database.hpp ----
+// ---- begin inmem/traces/standard.hpp ----
+// inmem/traces/standard.hpp: ready-made trace types for the usual kinds of reasoning.
+//
+//   using my_schema = inmem::schema<inmem::traces<inmem::trace::model_call, inmem::trace::tool_call,
+//                                                 inmem::trace::decision, inmem::trace::citation,
+//                                                 inmem::trace::assumption>>;
+//   auto traces = db.traces();
+//   auto call = traces.record(run, inmem::trace::model_call{.model = "m-1", .input = "...", .output = "..."});
+//   traces.record(run, inmem::trace::decision{.choice = "search", .confidence = 0.7}, {.parent = call});
+//
+// Plain aggregates, stored by the codec like a user's own (a user's trace types work the
+// same way, listed beside these). Their names are declared (schema_traits), so tools and
+// JSON spell them "inmem::trace::decision" whichever compiler built the program. Changing a
+// field changes the type's fingerprint, and files written with the old layout are refused:
+// these layouts stay as they are; new kinds come as new types.
+
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace inmem::trace {
+
+/// What was sent to a model: the prompt or messages, as text (e.g. JSON), and its settings.
+struct model_input {
+    std::string model;                     ///< the model's name and version
+    std::string input;                     ///< the prompt, or the messages as JSON
+    std::optional<double> temperature{};   ///< the sampling temperature, when set
+    std::uint64_t tokens = 0;              ///< input tokens (0: not counted)
+
+    friend bool operator==(const model_input&, const model_input&) = default;
+};
+
+/// What a model answered.
+struct model_output {
+    std::string model;                     ///< the model's name and version
+    std::string output;                    ///< the completion, or the messages as JSON
+    std::uint64_t tokens = 0;              ///< output tokens (0: not counted)
+    std::optional<std::string> stop_reason{}; ///< why it stopped ("end_turn", "max_tokens", ...)
+
+    friend bool operator==(const model_output&, const model_output&) = default;
+};
+
+/// One model call, input and output together, for when they are recorded at once.
+struct model_call {
+    std::string model;                     ///< the model's name and version
+    std::string input;                     ///< the prompt, or the messages as JSON
+    std::string output;                    ///< the completion, or the messages as JSON
+    std::uint64_t input_tokens = 0;        ///< (0: not counted)
+    std::uint64_t output_tokens = 0;       ///< (0: not counted)
+    std::optional<double> latency_ms{};    ///< how long the call took, when measured
+
+    friend bool operator==(const model_call&, const model_call&) = default;
+};
+
+/// A tool the agent called, with what came back.
+struct tool_call {
+    std::string tool;                      ///< the tool's name
+    std::string arguments;                 ///< its arguments, as text (e.g. JSON)
+    std::optional<std::string> result{};   ///< what it returned; nullopt: not (yet) known
+    std::optional<std::string> error{};    ///< why it failed, when it did
+
+    friend bool operator==(const tool_call&, const tool_call&) = default;
+};
+
+/// A choice the agent made, how sure it was and what else it weighed.
+struct decision {
+    std::string choice;                    ///< what was chosen
+    double confidence = 0;                 ///< in [0, 1], by the agent's own estimate
+    std::vector<std::string> alternatives{}; ///< the options not taken
+    std::string rationale{};               ///< why, in the agent's words
+
+    friend bool operator==(const decision&, const decision&) = default;
+};
+
+/// A source the agent relied on, and what it took from it.
+struct citation {
+    std::string source;                    ///< a URI, a document name, a record's key
+    std::string quote{};                   ///< the passage relied on
+    std::optional<std::string> locator{};  ///< where in the source (page, section, line)
+
+    friend bool operator==(const citation&, const citation&) = default;
+};
+
+/// Something the agent took for true without checking it.
+struct assumption {
+    std::string statement;                 ///< what is assumed
+    double confidence = 0;                 ///< in [0, 1], by the agent's own estimate
+    std::string basis{};                   ///< what it rests on
+
+    friend bool operator==(const assumption&, const assumption&) = default;
+};
+
+} // namespace inmem::trace
+
+namespace inmem {
+template <>
+struct schema_traits<trace::model_input> {
+    static constexpr std::string_view name = "inmem::trace::model_input";
+};
+template <>
+struct schema_traits<trace::model_output> {
+    static constexpr std::string_view name = "inmem::trace::model_output";
+};
+template <>
+struct schema_traits<trace::model_call> {
+    static constexpr std::string_view name = "inmem::trace::model_call";
+};
+template <>
+struct schema_traits<trace::tool_call> {
+    static constexpr std::string_view name = "inmem::trace::tool_call";
+};
+template <>
+struct schema_traits<trace::decision> {
+    static constexpr std::string_view name = "inmem::trace::decision";
+};
+template <>
+struct schema_traits<trace::citation> {
+    static constexpr std::string_view name = "inmem::trace::citation";
+};
+template <>
+struct schema_traits<trace::assumption> {
+    static constexpr std::string_view name = "inmem::trace::assumption";
+};
+} // namespace inmem
+// ---- end inmem/traces/standard.hpp ----
 // ---- begin inmem/walk.hpp ----
 // inmem/walk.hpp: the run walker, one scan of everything a run wrote, family by family.
 //
