@@ -14,6 +14,8 @@
 //   L  'C' parent:u64 i:u64     -> children index: seq:u64    (the i-th child of parent)
 //   L  'G' len:u16 tag          -> tag head: count:u64
 //   L  'G' len:u16 tag i:u64    -> tag index: seq:u64         (the i-th trace with that tag)
+// A trace's key is told from an index's by its first byte: 0 for a trace (seqs stay below
+// 2^56), a marker letter for an index ('G' 0 5 "three" is as long as a seq).
 // links: bit 0, event holds the linked event's seq; bit 1, parent holds the parent's seq
 // (both 0 otherwise). depth: how many ancestors the trace has (0 without a parent).
 // Every lookup is a point lookup: a seq range is read seq by seq, an index binary searched

@@ -731,7 +731,7 @@ struct trace_family {
         const std::string_view rest = at->rest;
         key_parts parts{id, at->slot, run_id{at->run}, {}, std::nullopt, false};
         if (rest.empty()) return parts; // the head
-        if (rest.size() == 8) {          // a trace
+        if (rest.size() == 8 && rest[0] == '\0') { // a trace (a seq below 2^56: not a marker)
             parts.sequence = detail::load_big_endian<std::uint64_t>(rest.data());
             return parts;
         }
