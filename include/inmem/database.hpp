@@ -102,6 +102,23 @@ public:
     /// interrupted, db.runs(run_status::interrupted). O(runs).
     std::vector<run_info> runs(run_status status) const { return engine_.runs(status); }
 
+    /// The runs matching query (filters combined; see run_query), in its order, at one
+    /// snapshot, a page at a time when query.limit is set (page.next resumes):
+    ///   db.runs({.statuses = {run_status::failed}, .tags = {"prod"}, .limit = 100})
+    /// From in-memory secondary indexes: O(log n) plus the candidates of the most selective
+    /// indexed filter. Throws unknown_run (parent or descendant_of) or invalid_argument.
+    run_page runs(const run_query& query) const { return engine_.runs(query); }
+
+    /// Sets the metadata key of run (active) to value, in one commit (none when it already
+    /// holds it). Throws unknown_run, run_not_active or invalid_argument (an empty key).
+    void set_metadata(run_id run, std::string key, std::string value) {
+        engine_.set_metadata(run, std::move(key), std::move(value));
+    }
+
+    /// Erases the metadata key of run (active), in one commit (none when it has no such key).
+    /// Throws unknown_run, run_not_active or invalid_argument (an empty key).
+    void erase_metadata(run_id run, std::string key) { engine_.set_metadata(run, std::move(key), std::nullopt); }
+
     /// The handle of primitive family F (primitives/family.hpp) for value type T, which the
     /// schema must list in F's entry: db.handle<inmem::kv_family, Plan>() is db.kv<Plan>().
     template <class F, class T>

@@ -103,7 +103,9 @@ public:
     };
 
     /// An empty database in memory; observers see every batch it applies.
-    explicit engine(std::vector<batch_observer*> observers = {}) : observers_(std::move(observers)) {}
+    explicit engine(std::vector<batch_observer*> observers = {}) : observers_(std::move(observers)) {
+        observers_.insert(observers_.begin(), &run_observer_);
+    }
 
     /// Opens (creating or recovering) the database in dir; observers see what recovery
     /// loads and replays, then every batch applied.
@@ -112,6 +114,7 @@ public:
         requires DurabilityPolicy::persistent
         : observers_(std::move(observers))
     {
+        observers_.insert(observers_.begin(), &run_observer_); // the run index's secondary indexes
         durability_params params;
         params.sync_each_commit = DurabilityPolicy::sync_each_commit;
         if constexpr (!DurabilityPolicy::sync_each_commit) {
@@ -165,6 +168,7 @@ public:
             commit_locked(std::span(&op, 1), ticket, freed, [&] { runs_.added(); });
             id = info.id;
             runs_.advance();
+            collect_run_index_locked();
         }
         finish(ticket, freed);
         return id;
@@ -204,6 +208,38 @@ public:
     std::vector<run_info> runs(std::optional<run_status> only = std::nullopt) const {
         const pinned at = pin_for_point_read();
         return runs_.list(store_, at.version(), only);
+    }
+
+    /// The runs matching query at one snapshot, from the run index's secondary indexes.
+    run_page runs(const run_query& query) const {
+        runs_.check_query(query);
+        const pinned at = pin();
+        return runs_.query(store_, at.version(), query);
+    }
+
+    /// Sets (value) or erases (nullopt) the metadata key of run, which must be active, in one
+    /// commit; nothing is written when that changes nothing.
+    void set_metadata(run_id run, std::string key, std::optional<std::string> value) {
+        runs_.check_metadata_key(key, value ? "set_metadata" : "erase_metadata");
+        std::uint64_t ticket = 0;
+        garbage freed;
+        {
+            std::unique_lock lock(mutex_);
+            runs_.check_writable(run);
+            run_info info = runs_.load(store_, run, latest_version);
+            const auto it = info.metadata.find(key);
+            if (value) {
+                if (it != info.metadata.end() && it->second == *value) return;
+                info.metadata.insert_or_assign(std::move(key), std::move(*value));
+            } else {
+                if (it == info.metadata.end()) return;
+                info.metadata.erase(it);
+            }
+            write_op op = runs_.record_op(info);
+            commit_locked(std::span(&op, 1), ticket, freed, [] {});
+            collect_run_index_locked();
+        }
+        finish(ticket, freed);
     }
 
     /// Throws unknown_run unless run is a run of this database. Lock-free.
@@ -474,12 +510,32 @@ private:
             run_info info = runs_.load(store_, run, latest_version);
             info.status = status;
             info.ended = status == run_status::active ? std::nullopt
-                                                      : std::optional(clock_.now());
+                                                      : std::optional(runs_.end_time(clock_.now(), info.started));
             write_op op = runs_.record_op(info);
             commit_locked(std::span(&op, 1), ticket, freed, [&] { runs_.set(run, status); });
+            collect_run_index_locked();
         }
         finish(ticket, freed);
     }
+
+    // Clears the run index's entries no reader can see any more (after a run commit).
+    void collect_run_index_locked() noexcept {
+        if (runs_.index_collect_due()) runs_.collect_index(snapshots_.oldest(visible_));
+    }
+
+    // Feeds the run index's secondary indexes every run record, live and in recovery.
+    struct run_index_observer final : batch_observer {
+        engine* self;
+        explicit run_index_observer(engine* e) noexcept : self(e) {}
+        void loaded(std::string_view key, std::string_view bytes, version_t version) noexcept override {
+            self->runs_.indexed(key, bytes, nullptr, version);
+        }
+        void applied(version_t version, std::span<const write_op> ops) noexcept override {
+            for (const write_op& op : ops)
+                if (op.op == write_op::kind::put)
+                    self->runs_.indexed(op.key, op.bytes, self->store_.find(op.key, latest_version), version);
+        }
+    };
 
     // Runs the ops' finalizers, in order, with one context. Out of line, so that commits
     // without hooks keep the commit path as it was.
@@ -539,6 +595,7 @@ private:
     run_registry<RunCodec> runs_; // which ids are runs, their statuses, the next id
     std::string (*describe_)(std::string_view) = &describe_key; // keys in error messages
     wall_clock clock_;                                           // the database's clock
+    run_index_observer run_observer_{this};  // first of the observers
     std::vector<batch_observer*> observers_; // set at construction
 
     // Durable databases only.

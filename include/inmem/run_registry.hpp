@@ -7,11 +7,15 @@
 // (storage/key.hpp), and they are never runs. Runs left active by a crashed session are
 // interrupted at the next open (in memory at once, in the run index with that same commit).
 // The registry decides and describes; the engine (engine.hpp) locks, commits and publishes.
+// It also keeps the run index's secondary indexes (run_index.hpp), which the engine feeds
+// every run record it applies (live, in recovery, from a snapshot) and which answer
+// queries (db.runs(query)).
 #pragma once
 
 #include <inmem/concurrency/run_statuses.hpp>
 #include <inmem/durability/recovery.hpp>
 #include <inmem/error.hpp>
+#include <inmem/run_index.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/record.hpp>
 #include <inmem/vocabulary.hpp>
@@ -121,25 +125,94 @@ public:
         return out;
     }
 
+    /// The runs matching query as of version at, which the caller has pinned. Throws
+    /// unknown_run (a parent or descendant_of that is no run) or invalid_argument.
+    template <class Store>
+    run_page query(const Store& store, version_t at, const run_query& q) const {
+        check_query(q);
+        return query_runs(index_, q, [&](std::uint64_t id) -> std::optional<run_info> {
+            const stored_record* rec = store.find(run_catalog_key(default_namespace, id), at);
+            if (!rec) return std::nullopt; // begun after the snapshot
+            return decode(*rec, run_id{id});
+        });
+    }
+
+    /// Throws unless q is a query this registry can answer.
+    void check_query(const run_query& q) const {
+        auto bad = [](const std::string& why) { return error(errc::invalid_argument, "inmem: runs(query): " + why); };
+        if (q.parent && !known(*q.parent)) throw unknown(*q.parent, "runs(query): parent");
+        if (q.descendant_of && !known(*q.descendant_of)) throw unknown(*q.descendant_of, "runs(query): descendant_of");
+        for (const run_status s : q.statuses)
+            if (static_cast<std::uint8_t>(s) > static_cast<std::uint8_t>(run_status::interrupted))
+                throw bad("unknown status " + std::to_string(static_cast<int>(s)));
+        for (const time_range* r : {&q.started, &q.ended})
+            if (r->from && r->until && *r->from > *r->until)
+                throw bad(std::string(r == &q.started ? "started" : "ended") + " range ends before it begins");
+        for (const auto& entry : q.metadata)
+            if (entry.first.empty()) throw bad("an empty metadata key (keys are never empty)");
+        if (q.after && (q.after->order != q.order || q.after->descending != q.descending))
+            throw bad("the cursor `after` comes from a query of another order or direction");
+        if (q.after && !q.after->last) throw bad("the cursor `after` names no run");
+    }
+
+    /// Throws invalid_argument unless key is a metadata key (not empty, at most max_key_size).
+    static void check_metadata_key(std::string_view key, const char* what) {
+        if (key.empty() || key.size() > max_key_size)
+            throw error(errc::invalid_argument, std::string("inmem: ") + what + ": a metadata key must not be " +
+                                                    (key.empty() ? "empty" : "longer than max_key_size bytes"));
+    }
+
     // ---- Under the writers' lock
 
     /// The id the next begin_run gets.
     std::uint64_t next_id() const noexcept { return next_run_; }
 
-    /// A new run's record, with the next id, started at now (options.parent must be a run:
-    /// checked here).
+    /// A new run's record, with the next id, started at now or, if the clock went back, at the
+    /// last run's start (options.parent must be a run and metadata keys valid: checked here).
     run_info make_run(run_options&& options, std::chrono::system_clock::time_point now) const {
         if (options.parent && !known(*options.parent))
             throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
                                                " does not exist in this database");
+        for (const auto& entry : options.metadata) check_metadata_key(entry.first, "begin_run");
         return run_info{.id = run_id{next_run_},
                         .name = std::move(options.name),
                         .tags = std::move(options.tags),
                         .parent = options.parent,
                         .status = run_status::active,
-                        .started = now,
-                        .ended = std::nullopt};
+                        .started = index_.start_time(now),
+                        .ended = std::nullopt,
+                        .metadata = std::move(options.metadata)};
     }
+
+    /// The end time of a run started at started ended at now: never before the last end.
+    std::chrono::system_clock::time_point end_time(std::chrono::system_clock::time_point now,
+                                                   std::chrono::system_clock::time_point started) const noexcept {
+        return index_.end_time(now, started);
+    }
+
+    /// Feeds the secondary indexes a run index record applied at version (live and in
+    /// recovery) or loaded from a snapshot; previous: the key's record before (nullptr: none).
+    /// Records that do not decode are skipped (rebuild refuses them). Never throws but
+    /// std::bad_alloc.
+    void indexed(std::string_view key, std::string_view bytes, const stored_record* previous, version_t version) {
+        // A run record's key: namespace (4 bytes), catalog space, kind run, id (8 bytes).
+        if (key.size() != 14 || key[4] != static_cast<char>(key_space::catalog) ||
+            key[5] != static_cast<char>(catalog_kind::run) || read_big_endian<std::uint32_t>(key, 0) != default_namespace)
+            return; // gaps, other keys
+        auto info = RunCodec::decode(bytes);
+        if (!info || info.value().id.value != read_big_endian<std::uint64_t>(key, 6)) return;
+        std::optional<run_info> before;
+        if (previous && !info.value().metadata.empty())
+            if (auto old = RunCodec::decode(previous->bytes)) before = std::move(old).value();
+        index_.record(info.value(), before ? &before->metadata : nullptr, version);
+    }
+
+    /// Clears the index entries that no reader at oldest or later can see (under the lock).
+    void collect_index(version_t oldest) noexcept { index_.collect(oldest); }
+    bool index_collect_due() const noexcept { return index_.collect_due(); }
+
+    /// The secondary indexes (read-only).
+    const run_index& index() const noexcept { return index_; }
 
     /// The op that writes info to the run index.
     static write_op record_op(const run_info& info) {
@@ -199,6 +272,10 @@ public:
         if (gap != gaps.end())
             throw corrupt("has a gap from run " + std::to_string(gap->first) + " that does not follow its runs");
         next_run_ = statuses_.next_id();
+        if (index_.size() != statuses_.size())
+            throw corrupt("holds " + std::to_string(statuses_.size()) + " runs where its records in order make " +
+                          std::to_string(index_.size()));
+        index_.collect(latest_version); // nobody reads during recovery
     }
 
     /// After a session that crashed (reserved_runs: the ids it had reserved): those it may
@@ -210,7 +287,11 @@ public:
         statuses_.for_each([&](run_id run, run_status status) {
             if (status == run_status::active) interrupted_.push_back(run);
         });
-        for (const run_id run : interrupted_) statuses_.set(run, run_status::interrupted);
+        for (const run_id run : interrupted_) {
+            statuses_.set(run, run_status::interrupted);
+            index_.interrupt(run.value, 0);
+        }
+        index_.collect(latest_version);
         report.interrupted = interrupted_;
     }
 
@@ -237,6 +318,7 @@ private:
     run_statuses statuses_;           // of every run, and the gaps between their ids
     std::uint64_t next_run_ = 1;      // the id begin_run hands out next, under the writers' lock
     std::vector<run_id> interrupted_; // interrupted at open, not yet written; under the lock
+    run_index index_;                 // the secondary indexes, fed by the engine
 };
 
 } // namespace inmem::detail

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +65,8 @@ struct run_options {
     std::string name{};
     std::vector<std::string> tags{};
     std::optional<run_id> parent{}; ///< must be a run of this database
+    /// Free-form attributes (keys not empty); changed later with db.set_metadata / erase_metadata.
+    std::map<std::string, std::string> metadata{};
 };
 
 /// A run's record in the run index.
@@ -73,10 +76,70 @@ struct run_info {
     std::vector<std::string> tags{};
     std::optional<run_id> parent{};
     run_status status = run_status::active;
+    /// Never earlier than the start of a run begun before it: begin_run clamps a clock that
+    /// went back, so start order is id order (what db.runs(query) sorts by).
     std::chrono::system_clock::time_point started{};
-    std::optional<std::chrono::system_clock::time_point> ended{}; ///< set by end_run
+    /// Set by end_run; likewise never earlier than a previous end or the run's start.
+    std::optional<std::chrono::system_clock::time_point> ended{};
+    /// The run's attributes (run_options::metadata, then set_metadata / erase_metadata).
+    /// Last in the record: a record written before metadata existed is one without any.
+    std::map<std::string, std::string> metadata{};
 
     bool operator==(const run_info&) const = default;
+};
+
+/// A half-open time interval [from, until); an absent end is open.
+struct time_range {
+    std::optional<std::chrono::system_clock::time_point> from{};
+    std::optional<std::chrono::system_clock::time_point> until{};
+
+    bool contains(std::chrono::system_clock::time_point t) const noexcept {
+        return (!from || t >= *from) && (!until || t < *until);
+    }
+    bool operator==(const time_range&) const = default;
+};
+
+/// How db.runs(query) orders runs. Start order is id order (start times are clamped never to
+/// go back), ties in start time broken by id.
+enum class run_order : std::uint8_t { by_id = 0, by_start = 1 };
+
+/// Where a page of db.runs(query) stopped: pass it as the next query's `after` (with the same
+/// order and direction) to get the runs after it. Runs begun meanwhile come in later pages
+/// when they sort after it.
+struct run_cursor {
+    run_id last{};                                      ///< the last run of the page
+    std::chrono::system_clock::time_point started{};    ///< its start time
+    run_order order = run_order::by_id;
+    bool descending = false;
+
+    bool operator==(const run_cursor&) const = default;
+};
+
+/// A query of the run index (db.runs(query)); every filter is optional and they combine
+/// (AND):
+///   db.runs({.statuses = {run_status::failed}, .tags = {"prod"}, .limit = 100});
+/// Answered from in-memory secondary indexes: the cost is O(log n) plus the candidates of the
+/// most selective indexed filter (see docs/getting-started.md, section 4.5).
+struct run_query {
+    std::vector<run_status> statuses{};               ///< any of these (empty: any status)
+    std::vector<std::string> tags{};                  ///< all of these
+    std::string name_prefix{};                        ///< names that start so ("": any)
+    std::optional<run_id> parent{};                   ///< the children of this run
+    std::optional<run_id> descendant_of{};            ///< the lineage tree under this run (not itself)
+    time_range started{};                             ///< started in this interval
+    time_range ended{};                               ///< ended in this interval (set: ended runs only)
+    std::map<std::string, std::string> metadata{};    ///< every key with exactly this value
+    run_order order = run_order::by_id;
+    bool descending = false;                          ///< newest first
+    std::size_t limit = 0;                            ///< at most this many (0: all)
+    std::optional<run_cursor> after{};                ///< resume after a previous page
+};
+
+/// A page of db.runs(query): the runs, in the query's order, and where to resume (set when
+/// the limit stopped the page and more runs match).
+struct run_page {
+    std::vector<run_info> runs{};
+    std::optional<run_cursor> next{};
 };
 
 } // namespace inmem
