@@ -108,25 +108,30 @@ inline std::optional<event_fields> parse_event(std::string_view bytes) noexcept 
     return f;
 }
 
-/// An event's bytes before its commit: the framing with its labels and payload, the time
-/// and the hashes left for the finalizer.
-inline std::string unfinished_event(std::uint16_t slot, std::string_view thread, std::string_view agent,
-                                    std::string_view payload) {
+/// An event's bytes before its commit: the framing with its labels and the payload that
+/// append_payload(std::string&) appends, the time and the hashes left for the finalizer.
+/// Built in a reused buffer and copied once, as encode() does.
+template <class AppendPayload>
+std::string unfinished_event(std::uint16_t slot, std::string_view thread, std::string_view agent,
+                             AppendPayload&& append_payload) {
     for (std::string_view label : {thread, agent})
         if (label.size() > max_event_label_size)
             throw error(errc::invalid_argument, "inmem: an event label of " + std::to_string(label.size()) +
                                                     " bytes exceeds inmem::max_event_label_size (" +
                                                     std::to_string(max_event_label_size) + ")");
-    std::string out(event_labels_at + 4 + thread.size() + agent.size() + payload.size(), '\0');
-    out[0] = event_format;
-    store_big_endian(out.data() + event_slot_at, slot);
-    char* at = out.data() + event_labels_at;
+    thread_local std::string buffer;
+    buffer.assign(event_labels_at + 4 + thread.size() + agent.size(), '\0');
+    buffer[0] = event_format;
+    store_big_endian(buffer.data() + event_slot_at, slot);
+    char* at = buffer.data() + event_labels_at;
     for (std::string_view label : {thread, agent}) {
         store_big_endian(at, static_cast<std::uint16_t>(label.size()));
         if (!label.empty()) std::memcpy(at + 2, label.data(), label.size());
         at += 2 + label.size();
     }
-    if (!payload.empty()) std::memcpy(at, payload.data(), payload.size());
+    append_payload(buffer);
+    std::string out(buffer);
+    if (buffer.capacity() > (std::size_t{1} << 20)) buffer = std::string(); // do not pin huge buffers
     return out;
 }
 

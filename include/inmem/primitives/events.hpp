@@ -304,54 +304,80 @@ public:
     /// (they are derived, outside the chain). O(events) and the bytes hashed; readers and
     /// writers go on meanwhile (it checks one snapshot).
     [[nodiscard]] chain_report verify(run_id run) const {
-        return with_reader(run, [&](auto& find) {
-            chain_report report{run};
-            const auto head = head_of(run, find);
-            sha256_digest previous{};
-            std::string key;
-            index_tally seen(run);
-            auto fail = [&](std::uint64_t seq, chain_problem problem, std::string why) {
-                report.problem = problem;
-                report.first_invalid = seq;
-                report.message = "inmem: the event chain of run " + std::to_string(run.value) + " fails at event " +
-                                 std::to_string(seq) + ": " + std::move(why);
-                return report;
-            };
-            for (std::uint64_t seq = 0; seq < head.next; ++seq) {
-                detail::event_key_into(key, run, log_slot, seq);
-                const detail::stored_record* rec = find(key);
-                if (!rec) return fail(seq, chain_problem::gap, "it is missing, and the head counts " +
-                                                                   std::to_string(head.next) + " events");
-                const auto f = detail::parse_event(rec->bytes);
+        engine_->check_known(run);
+        const auto pin = engine_->pin();
+        auto find = [&](std::string_view key) {
+            return engine_->read_at(pin.version(), key, [](const detail::stored_record* r) { return r; });
+        };
+        chain_report report{run};
+        const auto head = head_of(run, find);
+        sha256_digest previous{};
+        index_tally seen(run);
+        auto fail = [&](std::uint64_t seq, chain_problem problem, std::string why) {
+            report.problem = problem;
+            report.first_invalid = seq;
+            report.message = "inmem: the event chain of run " + std::to_string(run.value) + " fails at event " +
+                             std::to_string(seq) + ": " + std::move(why);
+        };
+        // The events in key order, which is seq order (one pass over the run's log, not a
+        // lookup per event); past them come the label keys, which end the walk.
+        const std::string head_key = detail::event_head_key(run, log_slot);
+        std::uint64_t seq = 0;
+        engine_->scan_at(
+            pin.version(), head_key,
+            [&](std::string_view key, const detail::stored_record& rec) {
+                if (key.size() != detail::run_key_prefix_size + 8 || seq >= head.next) return false;
+                if (detail::load_big_endian<std::uint64_t>(key.data() + detail::run_key_prefix_size) != seq) {
+                    fail(seq, chain_problem::gap, "it is missing, and the head counts " + std::to_string(head.next) +
+                                                      " events");
+                    return false;
+                }
+                const auto f = detail::parse_event(rec.bytes);
                 const std::size_t ordinal = f ? ordinal_of_slot(f->slot) : type_count;
-                if (!f || ordinal == type_count)
-                    return fail(seq, chain_problem::malformed, "its stored framing is damaged");
-                if (std::memcmp(f->prev_hash.data(), previous.data(), 32) != 0)
-                    return fail(seq, chain_problem::broken_link, "its prev_hash is not the hash of the event before it");
-                const sha256_digest hash = detail::event_hash(f->prev_hash, run.value, seq, f->time_ns,
-                                                              fingerprints[ordinal], f->hashed);
+                if (!f || ordinal == type_count) {
+                    fail(seq, chain_problem::malformed, "its stored framing is damaged");
+                    return false;
+                }
+                if (std::memcmp(f->prev_hash.data(), previous.data(), 32) != 0) {
+                    fail(seq, chain_problem::broken_link, "its prev_hash is not the hash of the event before it");
+                    return false;
+                }
+                const sha256_digest hash =
+                    detail::event_hash(f->prev_hash, run.value, seq, f->time_ns, fingerprints[ordinal], f->hashed);
                 report.bytes += 64 + f->hashed.size();
-                if (std::memcmp(hash.data(), f->hash.data(), 32) != 0)
-                    return fail(seq, chain_problem::hash_mismatch,
-                                "its content does not match its hash (changed after it was appended)");
+                if (std::memcmp(hash.data(), f->hash.data(), 32) != 0) {
+                    fail(seq, chain_problem::hash_mismatch,
+                         "its content does not match its hash (changed after it was appended)");
+                    return false;
+                }
                 previous = hash;
-                if (!indexed(find, seq, ordinal, *f, seen))
-                    return fail(seq, chain_problem::index_mismatch,
-                                "an index entry of its type or of its labels does not name it");
+                if (!indexed(find, seq, ordinal, *f, seen)) {
+                    fail(seq, chain_problem::index_mismatch, "an index entry of its type or of its labels does not name it");
+                    return false;
+                }
                 ++report.checked;
-            }
-            if (!index_ends_match(find, run, seen))
-                return fail(head.next, chain_problem::index_mismatch,
-                            "a type's or a label's index counts other events than the log holds");
-            detail::event_key_into(key, run, log_slot, head.next);
-            if (find(key))
-                return fail(head.next, chain_problem::head_mismatch,
-                            "the log holds this event but the chain head counts only " + std::to_string(head.next));
-            if (head.next && std::memcmp(head.hash.data(), previous.data(), 32) != 0)
-                return fail(head.next - 1, chain_problem::head_mismatch,
-                            "the chain head's hash is not this last event's hash");
+                ++seq;
+                return true;
+            },
+            head_key);
+        if (!report.valid()) return report;
+        if (seq < head.next) {
+            fail(seq, chain_problem::gap, "it is missing, and the head counts " + std::to_string(head.next) + " events");
             return report;
-        });
+        }
+        if (!index_ends_match(find, run, seen)) {
+            fail(head.next, chain_problem::index_mismatch,
+                 "a type's or a label's index counts other events than the log holds");
+            return report;
+        }
+        std::string key;
+        detail::event_key_into(key, run, log_slot, head.next);
+        if (find(key))
+            fail(head.next, chain_problem::head_mismatch,
+                 "the log holds this event but the chain head counts only " + std::to_string(head.next));
+        else if (head.next && std::memcmp(head.hash.data(), previous.data(), 32) != 0)
+            fail(head.next - 1, chain_problem::head_mismatch, "the chain head's hash is not this last event's hash");
+        return report;
     }
 
 private:
@@ -398,9 +424,13 @@ private:
         constexpr std::uint16_t slot = event_slots[ordinal];
         using detail::write_op;
         std::string head_key = detail::event_head_key(run, log_slot);
+        std::string event_key;
+        event_key.reserve(detail::run_key_prefix_size + 8); // the finalizer appends the seq
+        event_key = head_key;
         std::size_t n = 0;
-        ops[n++] = write_op{write_op::kind::put, head_key,
-                            detail::unfinished_event(slot, labels.thread, labels.agent, encode(event)),
+        ops[n++] = write_op{write_op::kind::put, std::move(event_key),
+                            detail::unfinished_event(slot, labels.thread, labels.agent,
+                                                     [&](std::string& out) { encode_to(event, out); }),
                             &detail::finalize_event<fingerprints[ordinal], type_count, ordinal>, seq};
         if constexpr (type_count > 1)
             ops[n++] = write_op{write_op::kind::put, detail::type_index_prefix(run, slot), {},
