@@ -89,7 +89,7 @@ TEMPLATE_LIST_TEST_CASE("appends get seqs 0, 1, 2, ... per run, and read back as
     CHECK_FALSE(log.template get<ToolCall>(inmem::event_id{a, 1})); // another type
 }
 
-TEMPLATE_LIST_TEST_CASE("seq ranges read forward, reversed and limited, with or without a type", "[events]",
+TEMPLATE_LIST_TEST_CASE("event seq ranges read forward, reversed and limited, with or without a type", "[events]",
                         configurations) {
     inmem_test::test_database<TestType> holder;
     auto& db = *holder;
