@@ -717,9 +717,16 @@ run_page query_runs(const run_index& index, const run_query& q, Load&& load) {
     auto cursor_of = [&](const run_info& info) {
         return run_cursor{.last = info.id, .started = info.started, .order = q.order, .descending = desc};
     };
+    std::vector<const slot_bitmap*> status_maps;
+    for (run_status st : q.statuses) status_maps.push_back(&index.status_bits(st));
     const std::size_t limit = slow || q.limit == 0 ? std::numeric_limits<std::size_t>::max() : q.limit;
     for (std::uint64_t slot = source->next(); slot != no_slot; slot = source->next()) {
         if (slot < lo || slot >= hi) continue;
+        // What the index can tell without the record (a superset of the truth, as above).
+        if (!status_maps.empty() &&
+            std::none_of(status_maps.begin(), status_maps.end(), [&](const slot_bitmap* m) { return m->test(slot); }))
+            continue;
+        if (parent_slot != no_slot && index.parent_of(slot) != parent_slot) continue;
         if (root_slot != no_slot && !descendants_are_source && !in_tree(slot)) continue;
         std::optional<run_info> info = load(index.id_of(slot));
         if (!info || !matches(*info)) continue;

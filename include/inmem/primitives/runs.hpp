@@ -6,7 +6,8 @@
 // The record's layout is the codec's of run_info's fields in order. run_info::metadata was
 // added last, so a record is the layout of before (id .. ended) followed, only when the run
 // has metadata, by the map: a record without metadata is byte for byte what was written
-// before metadata existed, and records written then decode as runs without metadata. No
+// before metadata existed, and records written then decode as runs without metadata (so
+// does inmem::encode(info), the generic codec's layout, with its empty map). No
 // file format version changes (the run index's records are not part of the schema stamp).
 #pragma once
 
@@ -56,8 +57,9 @@ struct run_record_codec {
                       .ended = base.ended,
                       .metadata = {}};
         if (r.remaining() != 0) {
+            // (An empty map is not what encode writes, but it is the generic codec's encoding of
+            // a run_info, inmem::encode(info): the same value.)
             if (!decode_value(r, info.metadata)) return make_error_code(r.error());
-            if (info.metadata.empty()) return make_error_code(errc::decode_invalid); // never written so
             if (r.remaining() != 0) return make_error_code(errc::decode_trailing);
         }
         return info;
