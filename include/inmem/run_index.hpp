@@ -719,6 +719,24 @@ run_page query_runs(const run_index& index, const run_query& q, Load&& load) {
     };
     std::vector<const slot_bitmap*> status_maps;
     for (run_status st : q.statuses) status_maps.push_back(&index.status_bits(st));
+    // The sorted lists of the tags and metadata values asked for: a candidate missing from
+    // one is dropped by a binary search, before its record is read.
+    std::vector<std::pair<const run_slot_list*, std::size_t>> lists;
+    auto add_list = [&](const run_slot_list* l) {
+        const std::size_t size = l->slots.size();
+        if (l->sorted.load(std::memory_order_acquire)) lists.emplace_back(l, size);
+    };
+    for (const std::string& t : q.tags) add_list(index.tag(t));
+    for (const auto& [key, value] : q.metadata) add_list(index.metadata(key, value));
+    auto listed = [](const run_slot_list& l, std::size_t size, std::uint64_t slot) {
+        std::size_t a = 0, b = size;
+        while (a < b) {
+            const std::size_t mid = a + (b - a) / 2;
+            if (l.slots.get(mid) < slot) a = mid + 1;
+            else b = mid;
+        }
+        return a < size && l.slots.get(a) == slot;
+    };
     const std::size_t limit = slow || q.limit == 0 ? std::numeric_limits<std::size_t>::max() : q.limit;
     for (std::uint64_t slot = source->next(); slot != no_slot; slot = source->next()) {
         if (slot < lo || slot >= hi) continue;
@@ -727,6 +745,8 @@ run_page query_runs(const run_index& index, const run_query& q, Load&& load) {
             std::none_of(status_maps.begin(), status_maps.end(), [&](const slot_bitmap* m) { return m->test(slot); }))
             continue;
         if (parent_slot != no_slot && index.parent_of(slot) != parent_slot) continue;
+        if (!std::all_of(lists.begin(), lists.end(), [&](const auto& l) { return listed(*l.first, l.second, slot); }))
+            continue;
         if (root_slot != no_slot && !descendants_are_source && !in_tree(slot)) continue;
         std::optional<run_info> info = load(index.id_of(slot));
         if (!info || !matches(*info)) continue;
