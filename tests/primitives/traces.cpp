@@ -128,7 +128,7 @@ TEMPLATE_LIST_TEST_CASE("records get seqs 0, 1, 2, ... per run, and read back as
     CHECK(std::get<Thought>(traces.read(b)[0].value) == thought(1));
 }
 
-TEMPLATE_LIST_TEST_CASE("seq ranges read forward, reversed and limited, with or without a type", "[traces]",
+TEMPLATE_LIST_TEST_CASE("trace seq ranges read forward, reversed and limited, with or without a type", "[traces]",
                         configurations) {
     inmem_test::test_database<TestType> holder;
     auto& db = *holder;

@@ -92,8 +92,10 @@ private:
 /// the ticket of a trace recorded earlier in the same transaction or already committed.
 class trace_parent {
 public:
-    trace_parent(trace_id id) noexcept : of_(id) {}                       // NOLINT: implicit on purpose
-    trace_parent(const trace_ticket& ticket) noexcept : of_(ticket) {}    // NOLINT: implicit on purpose
+    /// The committed trace id (implicit, so that `.parent = id` reads as it should).
+    trace_parent(trace_id id) noexcept : of_(id) {}
+    /// The trace of ticket (implicit, so that `.parent = ticket` reads as it should).
+    trace_parent(const trace_ticket& ticket) noexcept : of_(ticket) {}
 
 private:
     template <class Engine, class Schema>
@@ -104,7 +106,7 @@ private:
 
 /// What a recorded trace links to. event: an event of the same run, already committed.
 /// parent: a trace of the same run, already committed (or, in a transaction, recorded
-/// earlier in it). tags: each 1 to max_trace_tag_size bytes, at most max_trace_tags, kept
+/// earlier in it: its ticket; not one of an earlier attempt of transact()). tags: each 1 to max_trace_tag_size bytes, at most max_trace_tags, kept
 /// once each in the order given. Links that do not exist throw invalid_argument.
 struct trace_options {
     std::optional<event_id> event{};
@@ -412,9 +414,10 @@ private:
     template <class T>
     std::vector<detail::write_op> record_ops(run_id run, const T& trace, const trace_options& options,
                                              const transaction* tx, std::uint64_t* seq) const {
-        constexpr std::size_t ordinal = detail::index_in_tuple<T, trace_types>::value;
-        constexpr std::uint16_t slot = trace_slots[ordinal];
         using detail::write_op;
+        if constexpr (!is_trace<T>) return {}; // (check_trace said why: no more errors after its)
+        constexpr std::size_t ordinal = std::min(detail::index_in_tuple<T, trace_types>::value, type_count - 1);
+        constexpr std::uint16_t slot = trace_slots[ordinal];
         detail::check_trace_tags(options.tags);
         std::vector<std::string_view> tags;
         tags.reserve(options.tags.size());
@@ -705,11 +708,10 @@ private:
     static any_trace decode_any(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes,
                                 std::index_sequence<I...>) {
         std::optional<any_trace> out;
-        ((ordinal == I ? (out.emplace(std::in_place_index<I>,
-                                      decode_payload<std::tuple_element_t<I, trace_types>>(run, seq, ordinal, bytes)),
-                          true)
-                       : false) ||
-         ...);
+        (void)((ordinal == I && (out.emplace(std::in_place_index<I>,
+                                             decode_payload<std::tuple_element_t<I, trace_types>>(run, seq, ordinal, bytes)),
+                                 true)) ||
+               ...);
         return std::move(*out);
     }
 
@@ -724,6 +726,8 @@ struct trace_family {
     template <class Engine, class Schema>
     using schema_handle = trace_store<Engine, Schema>;
 
+    /// Splits a key of the trace store: a trace (sequence: its seq), the head, or an index's
+    /// head or entry (key: its marker and what it is of; sequence: the entry's ordinal).
     static std::optional<key_parts> parse(std::string_view key) noexcept {
         const auto at = detail::address_of(key);
         if (!at || at->space != detail::key_space::run || at->primitive != static_cast<std::uint8_t>(id))
@@ -759,6 +763,8 @@ struct trace_family {
         }
     }
 
+    /// A trace's payload with its type's slot; heads and indexes as derived; nullopt for
+    /// bytes of no shape the store writes.
     static std::optional<value_parts> value_of(const key_parts& parts, std::string_view bytes) noexcept {
         if (parts.key.empty() && parts.sequence) { // a trace
             const auto f = detail::parse_trace(bytes);
@@ -775,6 +781,7 @@ struct trace_family {
         return value_parts{std::nullopt, parts.run, std::nullopt, true};
     }
 
+    /// A key as a person reads it: "trace #3 of run 1", "trace tag 'plan' index #0 of run 1".
     static std::string describe(const key_parts& parts) {
         std::string out;
         const auto number = [&] { return std::to_string(detail::load_big_endian<std::uint64_t>(parts.key.data() + 1)); };
