@@ -477,6 +477,7 @@ TEST_CASE("the walker shows events with their own type, and the log's bookkeepin
     auto run = db.begin_run();
     log.append(run, ToolCall{"a", ""}, {.agent = "p"});
     log.append(run, ToolResult{"b", 1});
+    log.append(run, ToolResult{"c", 2}, {.thread = "main"}); // a 4-byte label: its head key is 8 bytes, like a seq
     std::vector<std::string> events, derived;
     inmem::walk_run(db, run, [&](const inmem::walked_record& r) {
         CHECK(r.family == "event");
@@ -488,9 +489,12 @@ TEST_CASE("the walker shows events with their own type, and the log's bookkeepin
         }
     });
     CHECK(events == std::vector<std::string>{std::string(inmem::detail::type_name<ToolCall>()) + "#0",
-                                             std::string(inmem::detail::type_name<ToolResult>()) + "#1"});
+                                             std::string(inmem::detail::type_name<ToolResult>()) + "#1",
+                                             std::string(inmem::detail::type_name<ToolResult>()) + "#2"});
     std::sort(derived.begin(), derived.end());
     CHECK(derived == std::vector<std::string>{"event agent 'p' head of run 1", "event agent 'p' index #0 of run 1",
-                                              "event chain head of run 1", "event type index #0 of run 1",
-                                              "event type index #0 of run 1"});
+                                              "event chain head of run 1", "event thread 'main' head of run 1",
+                                              "event thread 'main' index #0 of run 1", "event type index #0 of run 1",
+                                              "event type index #0 of run 1", "event type index #1 of run 1"});
+    CHECK(log.verify(run).valid());
 }

@@ -326,7 +326,9 @@ public:
         engine_->scan_at(
             pin.version(), head_key,
             [&](std::string_view key, const detail::stored_record& rec) {
-                if (key.size() != detail::run_key_prefix_size + 8 || seq >= head.next) return false;
+                if (key.size() != detail::run_key_prefix_size + 8 || key[detail::run_key_prefix_size] != 0 ||
+                    seq >= head.next)
+                    return false; // past the events: a label's key
                 if (detail::load_big_endian<std::uint64_t>(key.data() + detail::run_key_prefix_size) != seq) {
                     fail(seq, chain_problem::gap, "it is missing, and the head counts " + std::to_string(head.next) +
                                                       " events");
@@ -689,7 +691,7 @@ struct event_family {
         const std::string_view rest = at->rest;
         key_parts parts{id, at->slot, run_id{at->run}, {}, std::nullopt, false};
         if (rest.empty()) return parts; // the chain head
-        if (rest.size() == 8) {          // an event
+        if (rest.size() == 8 && rest[0] == 0) { // an event (seqs stay below 2^56; a label key can be 8 bytes too)
             parts.sequence = detail::load_big_endian<std::uint64_t>(rest.data());
             return parts;
         }
