@@ -436,7 +436,9 @@ void check_run(Log& log, inmem::run_id run, const std::vector<model_event>& even
         // (Not by "": the unlabelled events are in no label's index, and such a filter
         // returns nothing.)
         if (rng() % 3 == 0) q.thread = threads[2 + rng() % (threads.size() - 2)];
-        if (rng() % 3 == 0) q.agent = rng() % 5 ? agents[1 + rng() % (agents.size() - 1)] : std::string("nobody");
+        // (q.agent is a string_view: it must view a string that outlives the query.)
+        static const std::string nobody = "nobody";
+        if (rng() % 3 == 0) q.agent = rng() % 5 ? agents[1 + rng() % (agents.size() - 1)] : nobody;
         std::optional<int> type;
         if (rng() % 2) type = static_cast<int>(rng() % 3);
         check_query(log, run, events, q, type);
