@@ -531,8 +531,8 @@ private:
             self->runs_.indexed(key, bytes, nullptr, version);
         }
         void applied(version_t version, std::span<const write_op> ops) noexcept override {
-            for (const write_op& op : ops)
-                if (op.op == write_op::kind::put)
+            for (const write_op& op : ops) // (the lookup of the record before only for run records)
+                if (op.op == write_op::kind::put && run_registry<RunCodec>::is_run_record(op.key))
                     self->runs_.indexed(op.key, op.bytes, self->store_.find(op.key, latest_version), version);
         }
     };

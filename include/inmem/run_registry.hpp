@@ -190,15 +190,18 @@ public:
         return index_.end_time(now, started);
     }
 
+    /// Whether key is a run record's: namespace (4 bytes), catalog space, kind run, id (8 bytes).
+    static bool is_run_record(std::string_view key) noexcept {
+        return key.size() == 14 && key[4] == static_cast<char>(key_space::catalog) &&
+               key[5] == static_cast<char>(catalog_kind::run) && read_big_endian<std::uint32_t>(key, 0) == default_namespace;
+    }
+
     /// Feeds the secondary indexes a run index record applied at version (live and in
     /// recovery) or loaded from a snapshot; previous: the key's record before (nullptr: none).
     /// Records that do not decode are skipped (rebuild refuses them). Never throws but
     /// std::bad_alloc.
     void indexed(std::string_view key, std::string_view bytes, const stored_record* previous, version_t version) {
-        // A run record's key: namespace (4 bytes), catalog space, kind run, id (8 bytes).
-        if (key.size() != 14 || key[4] != static_cast<char>(key_space::catalog) ||
-            key[5] != static_cast<char>(catalog_kind::run) || read_big_endian<std::uint32_t>(key, 0) != default_namespace)
-            return; // gaps, other keys
+        if (!is_run_record(key)) return; // gaps, other keys
         auto info = RunCodec::decode(bytes);
         if (!info || info.value().id.value != read_big_endian<std::uint64_t>(key, 6)) return;
         std::optional<run_info> before;

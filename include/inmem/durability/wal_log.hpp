@@ -24,6 +24,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace inmem::detail {
@@ -136,6 +137,7 @@ public:
                 throw error(errc::io_error, std::string("inmem: writing the WAL failed: ") + e.what());
             }
             lock.lock();
+            recycle(chunks);
             durable_ = target;
             durable_seen_.store(target, std::memory_order_release);
             syncing_ = false;
@@ -176,13 +178,25 @@ private:
 
     void add(std::string_view payload) {
         if (pending_.empty() || pending_.back().segment != formatter_.segment())
-            pending_.push_back({formatter_.segment(), {}});
+            pending_.push_back({formatter_.segment(), std::exchange(spare_, {})});
         auto& out = pending_.back().bytes;
         const auto before = out.size();
         formatter_.add(payload, out);
         appended_ += out.size() - before;
         pending_bytes_.fetch_add(out.size() - before, std::memory_order_relaxed);
     }
+
+    // Keeps the largest written chunk's buffer (up to spare_limit) for the next chunk: a
+    // buffer grown anew after every flush costs a page fault per 4 KiB appended, which on
+    // short commits was a fifth of a commit's time.
+    void recycle(std::vector<chunk>& chunks) noexcept {
+        for (chunk& c : chunks)
+            if (c.bytes.capacity() > spare_.capacity() && c.bytes.capacity() <= spare_limit) {
+                c.bytes.clear();
+                spare_.swap(c.bytes);
+            }
+    }
+    static constexpr std::size_t spare_limit = std::size_t{16} << 20;
 
     // Only the leader runs this, so file_ needs no lock. A new segment is created empty
     // (whatever an older file of that name held is not part of the log) and made to exist
@@ -224,6 +238,7 @@ private:
     std::uint32_t continued_; // the existing segment this session appends to (0: none)
     bool started_ = false;
     std::vector<chunk> pending_;
+    std::string spare_; // an empty buffer with capacity, for the next chunk (recycle)
     std::string payload_;
     std::uint64_t appended_;
     std::uint64_t durable_;

@@ -9,7 +9,8 @@
 //  - per group of keys that are listed together (one run's data, the run index, one slot of
 //    shared records; see group_prefix_size), a sorted array plus a short append-only tail
 //    of newer keys. A scan sorts a copy of the tail and merges; once the tail is full, the
-//    writer merges it into a new sorted array and publishes that.
+//    writer merges it into a new sorted array and publishes that. Keys that come in order
+//    (a run's events, keys written in order) need no sort and no merge: they are appended.
 // Nothing a reader may hold is freed at once: a superseded version, a replaced hash table or
 // a replaced group array is retired with the version of the commit that replaced it, and
 // collect(oldest) frees it once no reader's snapshot is older than that version.
@@ -57,6 +58,11 @@ class memory_backend {
         std::size_t capacity = 0;
         std::unique_ptr<std::atomic<key_node*>[]> tail;
         std::atomic<std::size_t> tail_size{0};
+        // Whether the tail came in key order, each key after the one before it and the first
+        // after the sorted keys (a run's events, keys written in order): then nothing sorts
+        // it, and a merge appends it. Cleared (for good) before an entry out of order is
+        // published, so a reader that sees an entry sees the flag as it was for it.
+        std::atomic<bool> in_order{true};
 
         explicit group_view(std::vector<key_node*> s)
             : sorted(std::move(s)), capacity(std::max<std::size_t>(16, sorted.size() / 8)),
@@ -267,18 +273,28 @@ private:
         }
         group_view* view = g->view.load(std::memory_order_relaxed);
         const std::size_t n = view->tail_size.load(std::memory_order_relaxed);
+        const key_node* last = n ? view->tail[n - 1].load(std::memory_order_relaxed)
+                                 : (view->sorted.empty() ? nullptr : view->sorted.back());
+        const bool in_order = view->in_order.load(std::memory_order_relaxed) && (!last || last->key < k->key);
         if (n < view->capacity) {
+            if (!in_order) view->in_order.store(false, std::memory_order_relaxed);
             view->tail[n].store(k, std::memory_order_relaxed);
             view->tail_size.store(n + 1, std::memory_order_release);
             return;
         }
-        std::vector<key_node*> tail = sorted_tail(*view, n, {});
-        tail.push_back(k);
-        std::sort(tail.begin(), tail.end(), key_less);
         // Merged into place (no back_inserter: a push_back per key that the inliner may or
         // may not flatten made put (new key) 15% slower in one build and not in another).
-        std::vector<key_node*> merged(view->sorted.size() + tail.size());
-        std::merge(view->sorted.begin(), view->sorted.end(), tail.begin(), tail.end(), merged.begin(), key_less);
+        std::vector<key_node*> merged(view->sorted.size() + n + 1);
+        if (in_order) { // every new key after the sorted ones, in order: appended as they are
+            std::copy(view->sorted.begin(), view->sorted.end(), merged.begin());
+            for (std::size_t i = 0; i < n; ++i) merged[view->sorted.size() + i] = view->tail[i].load(std::memory_order_relaxed);
+            merged.back() = k;
+        } else {
+            std::vector<key_node*> tail = sorted_tail(*view, n, {});
+            tail.push_back(k);
+            std::sort(tail.begin(), tail.end(), key_less);
+            std::merge(view->sorted.begin(), view->sorted.end(), tail.begin(), tail.end(), merged.begin(), key_less);
+        }
         g->view.store(new group_view(std::move(merged)), std::memory_order_release);
         retired_.push_back({version, view, [](void* v) { delete static_cast<group_view*>(v); }});
     }
@@ -287,7 +303,7 @@ private:
 
     // The first n tail entries of view that start with prefix and come after `after`, sorted.
     static std::vector<key_node*> sorted_tail(const group_view& view, std::size_t n, std::string_view prefix,
-                                              std::string_view after = {}) {
+                                              std::string_view after = {}, bool in_order = false) {
         std::vector<key_node*> tail;
         tail.reserve(n);
         for (std::size_t i = 0; i < n; ++i) {
@@ -295,7 +311,7 @@ private:
             if (std::string_view(k->key).starts_with(prefix) && (after.empty() || std::string_view(k->key) > after))
                 tail.push_back(k);
         }
-        std::sort(tail.begin(), tail.end(), key_less);
+        if (!in_order) std::sort(tail.begin(), tail.end(), key_less);
         return tail;
     }
 
@@ -313,8 +329,9 @@ private:
     template <class F>
     static bool scan_group(const group_node& g, std::string_view prefix, std::string_view after, version_t at, F& f) {
         const group_view* view = g.view.load(std::memory_order_acquire);
-        const std::vector<key_node*> tail =
-            sorted_tail(*view, view->tail_size.load(std::memory_order_acquire), prefix, after);
+        const std::size_t n = view->tail_size.load(std::memory_order_acquire);
+        const bool in_order = view->in_order.load(std::memory_order_relaxed); // as it was for the first n
+        const std::vector<key_node*> tail = sorted_tail(*view, n, prefix, after, in_order);
         auto it = !after.empty() && after >= prefix // after is exclusive, also when it is the prefix itself
                       ? std::upper_bound(view->sorted.begin(), view->sorted.end(), after,
                                          [](std::string_view a, const key_node* k) { return a < std::string_view(k->key); })
@@ -322,12 +339,21 @@ private:
                                          [](const key_node* k, std::string_view p) { return std::string_view(k->key) < p; });
         auto t = tail.begin();
         auto in_prefix = [&] { return it != view->sorted.end() && std::string_view((*it)->key).starts_with(prefix); };
+        auto visit = [&](const key_node* k) {
+            const version_node* v = visible(*k, at);
+            return !v || call(f, *k, *v);
+        };
+        if (in_order) { // the tail comes after the sorted keys: one, then the other
+            for (; in_prefix(); ++it)
+                if (!visit(*it)) return false;
+            for (; t != tail.end(); ++t)
+                if (!visit(*t)) return false;
+            return true;
+        }
         for (;;) {
             const bool more_sorted = in_prefix();
             if (!more_sorted && t == tail.end()) return true;
-            const key_node* k = !more_sorted || (t != tail.end() && (*t)->key < (*it)->key) ? *t++ : *it++;
-            if (const version_node* v = visible(*k, at))
-                if (!call(f, *k, *v)) return false;
+            if (!visit(!more_sorted || (t != tail.end() && (*t)->key < (*it)->key) ? *t++ : *it++)) return false;
         }
     }
 

@@ -27,17 +27,25 @@ struct write_op;
 /// in a line; many, through a hash table.
 class commit_scratch {
 public:
+    commit_scratch() { few_.reserve(few_limit); } // (never reallocated: see at())
+
     /// The entry of key; fresh tells whether it was just created (empty). The reference
     /// stays valid until at() creates another entry.
     std::string& at(std::string_view key, bool& fresh) {
         fresh = false;
         if (!many_) {
-            for (auto& [k, v] : few_)
-                if (k == key) return v;
+            for (std::size_t i = 0; i < used_; ++i)
+                if (few_[i].first == key) return few_[i].second;
             fresh = true;
-            if (few_.size() < 16) return few_.emplace_back(std::string(key), std::string()).second;
+            if (used_ < few_limit) { // entries of earlier commits keep their buffers for reuse
+                if (used_ == few_.size()) few_.emplace_back();
+                auto& [k, v] = few_[used_++];
+                k.assign(key);
+                v.clear();
+                return v;
+            }
             many_ = std::make_unique<std::unordered_map<std::string, std::string>>(few_.begin(), few_.end());
-            few_.clear();
+            used_ = 0;
         }
         auto [it, added] = many_->try_emplace(std::string(key));
         fresh = added;
@@ -45,12 +53,14 @@ public:
     }
     /// Forgets every entry (done before each commit's first finalizer).
     void clear() noexcept {
-        few_.clear();
+        used_ = 0;
         many_.reset();
     }
 
 private:
-    std::vector<std::pair<std::string, std::string>> few_;
+    static constexpr std::size_t few_limit = 16;
+    std::vector<std::pair<std::string, std::string>> few_; // the first used_ are this commit's
+    std::size_t used_ = 0;
     std::unique_ptr<std::unordered_map<std::string, std::string>> many_;
 };
 
