@@ -5245,8 +5245,12 @@ private:
                                          [](std::string_view a, const key_node* k) { return a < std::string_view(k->key); })
                       : std::lower_bound(view->sorted.begin(), view->sorted.end(), prefix,
                                          [](const key_node* k, std::string_view p) { return std::string_view(k->key) < p; });
+        // The keys under prefix are contiguous from `it`: where they end, found once.
+        const auto last = std::partition_point(it, view->sorted.end(), [&](const key_node* k) {
+            return std::string_view(k->key).starts_with(prefix);
+        });
         auto t = tail.begin();
-        auto in_prefix = [&] { return it != view->sorted.end() && std::string_view((*it)->key).starts_with(prefix); };
+        auto in_prefix = [&] { return it != last; };
         auto visit = [&](const key_node* k) {
             const version_node* v = visible(*k, at);
             return !v || call(f, *k, *v);
@@ -6412,22 +6416,25 @@ struct event_fields {
 
 /// Splits a stored event; nullopt when its framing is damaged.
 inline std::optional<event_fields> parse_event(std::string_view bytes) noexcept {
-    if (bytes.size() < event_labels_at + 4 || bytes[0] != event_format) return std::nullopt;
+    // (Views made from pointers: every bound is checked here once, not again by substr.)
+    const char* p = bytes.data();
+    const std::size_t size = bytes.size();
+    if (size < event_labels_at + 4 || p[0] != event_format) return std::nullopt;
     event_fields f;
-    f.time_ns = static_cast<std::int64_t>(load_big_endian<std::uint64_t>(bytes.data() + event_time_at));
-    f.prev_hash = bytes.substr(event_prev_at, 32);
-    f.hash = bytes.substr(event_hash_at, 32);
-    f.slot = load_big_endian<std::uint16_t>(bytes.data() + event_slot_at);
+    f.time_ns = static_cast<std::int64_t>(load_big_endian<std::uint64_t>(p + event_time_at));
+    f.prev_hash = std::string_view(p + event_prev_at, 32);
+    f.hash = std::string_view(p + event_hash_at, 32);
+    f.slot = load_big_endian<std::uint16_t>(p + event_slot_at);
     std::size_t at = event_labels_at;
     for (std::string_view* label : {&f.thread, &f.agent}) {
-        if (bytes.size() < at + 2) return std::nullopt;
-        const std::size_t size = load_big_endian<std::uint16_t>(bytes.data() + at);
-        if (size > max_event_label_size || bytes.size() < at + 2 + size) return std::nullopt;
-        *label = bytes.substr(at + 2, size);
-        at += 2 + size;
+        if (size < at + 2) return std::nullopt;
+        const std::size_t length = load_big_endian<std::uint16_t>(p + at);
+        if (length > max_event_label_size || size < at + 2 + length) return std::nullopt;
+        *label = std::string_view(p + at + 2, length);
+        at += 2 + length;
     }
-    f.hashed = bytes.substr(event_labels_at);
-    f.payload = bytes.substr(at);
+    f.hashed = std::string_view(p + event_labels_at, size - event_labels_at);
+    f.payload = std::string_view(p + at, size - at);
     return f;
 }
 

@@ -337,8 +337,12 @@ private:
                                          [](std::string_view a, const key_node* k) { return a < std::string_view(k->key); })
                       : std::lower_bound(view->sorted.begin(), view->sorted.end(), prefix,
                                          [](const key_node* k, std::string_view p) { return std::string_view(k->key) < p; });
+        // The keys under prefix are contiguous from `it`: where they end, found once.
+        const auto last = std::partition_point(it, view->sorted.end(), [&](const key_node* k) {
+            return std::string_view(k->key).starts_with(prefix);
+        });
         auto t = tail.begin();
-        auto in_prefix = [&] { return it != view->sorted.end() && std::string_view((*it)->key).starts_with(prefix); };
+        auto in_prefix = [&] { return it != last; };
         auto visit = [&](const key_node* k) {
             const version_node* v = visible(*k, at);
             return !v || call(f, *k, *v);
