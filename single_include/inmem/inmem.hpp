@@ -6000,8 +6000,8 @@ private:
 // Every handle operation takes a run id (the call is alone: a read at the latest version, a
 // write that commits at once) or a transaction of the same engine (the call joins it: reads
 // see its snapshot and its own writes, writes wait for its commit). The reads are the same
-// code either way, through read_in and scan_in; writes differ in what they return (a
-// version now, or nothing until the commit) and keep one overload each.
+// code either way, through read_in, scan_in and with_reader; writes differ in what they
+// return (a version now, or nothing until the commit) and keep one overload each.
 
 // ---- begin inmem/transaction.hpp ----
 // inmem/transaction.hpp: transactions, one consistent snapshot and one atomic commit.
@@ -6308,6 +6308,22 @@ decltype(auto) read_in(Engine&, basic_transaction<Engine>& tx, std::string_view 
     return tx.read(key, std::forward<F>(f));
 }
 
+/// Calls f(find), find(key) -> const stored_record*, at one snapshot of the context (run: checked).
+template <class Engine, class F>
+decltype(auto) with_reader(Engine& engine, run_id run, F&& f) {
+    engine.check_known(run);
+    const auto pin = engine.pin();
+    auto find = [&](std::string_view key) {
+        return engine.read_at(pin.version(), key, [](const stored_record* r) { return r; });
+    };
+    return f(find);
+}
+template <class Engine, class F>
+decltype(auto) with_reader(Engine&, basic_transaction<Engine>& tx, F&& f) {
+    auto find = [&](std::string_view key) { return tx.read(key, [](const stored_record* r) { return r; }); };
+    return f(find);
+}
+
 /// Calls f(key, record) for the keys under prefix after `after` as the context sees them, in
 /// key order; f may return false to stop. A run of 0 lists shared records for no run.
 template <class Engine, class F>
@@ -6518,8 +6534,14 @@ inline std::string& scratch_head(const commit_context& commit, std::string_view 
     return head;
 }
 
+/// A time as stored (the event log's and the trace store's): nanoseconds since the epoch.
 inline std::int64_t to_nanoseconds(std::chrono::system_clock::time_point t) noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+/// A stored time (to_nanoseconds) as a time point.
+inline std::chrono::system_clock::time_point from_nanoseconds(std::int64_t ns) noexcept {
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns)));
 }
 
 /// The finalizer of an event of the type with this fingerprint and ordinal, in a schema of
@@ -7688,6 +7710,18 @@ private:
 
 } // namespace inmem
 // ---- end inmem/primitives/listing.hpp ----
+// ---- begin inmem/primitives/typed_log.hpp ----
+// inmem/primitives/typed_log.hpp: what the event log and the trace store share: a per-run
+// log of several schema types.
+//
+// Both keep, per run, one sequence of all the schema's types of their family (events.hpp:
+// inmem::events<...>, traces.hpp: inmem::traces<...>), seq 0, 1, 2, ... assigned at commit.
+// What is the same in the two is written here once: the family's types as a tuple (and the
+// variant of them all) and their slots, the decoding of one of them at its ordinal, the
+// binary search over seqs and index entries, how an append's ops go into a transaction, and
+// the ticket that an append in a transaction hands out. The storage layouts differ and stay
+// apart (event_chain.hpp, trace_store.hpp); the time conversions are in event_chain.hpp.
+
 // ---- begin inmem/schema/codec.hpp ----
 // inmem/schema/codec.hpp: the binary encoding of stored values, derived from their types.
 //
@@ -7983,6 +8017,148 @@ result<T> decode(std::string_view bytes) {
 } // namespace inmem
 // ---- end inmem/schema/codec.hpp ----
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace inmem::detail {
+
+/// The value types of the slots of kind P, in schema order, as a std::tuple (for decltype).
+template <primitive P, class... Slots>
+auto types_of_kind(slot_list<Slots...>)
+    -> decltype(std::tuple_cat(std::declval<std::conditional_t<Slots::kind == P, std::tuple<typename Slots::type>,
+                                                               std::tuple<>>>()...));
+
+/// The slots of Schema's types of kind P, in schema order (Count of them: the tuple's size).
+template <class Schema, primitive P, std::size_t Count>
+constexpr std::array<std::uint16_t, Count> slots_of_kind() {
+    std::array<std::uint16_t, Count> out{};
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < Schema::size; ++i)
+        if (Schema::slot_infos[i].kind == P) out[n++] = static_cast<std::uint16_t>(i);
+    return out;
+}
+
+/// The position of slot among slots (slots_of_kind): a type's ordinal; N when it is not there.
+template <std::size_t N>
+constexpr std::size_t ordinal_in(const std::array<std::uint16_t, N>& slots, std::uint16_t slot) noexcept {
+    for (std::size_t i = 0; i < N; ++i)
+        if (slots[i] == slot) return i;
+    return N;
+}
+
+/// The std::variant of a std::tuple's types.
+template <class Tuple>
+struct tuple_to_variant;
+template <class... T>
+struct tuple_to_variant<std::tuple<T...>> {
+    using type = std::variant<T...>;
+};
+
+/// The position of T in a std::tuple's types (its size when T is not among them).
+template <class T, class Tuple>
+struct index_in_tuple;
+template <class T, class... U>
+struct index_in_tuple<T, std::tuple<U...>> {
+    static constexpr std::size_t value = [] {
+        constexpr bool same[] = {std::is_same_v<T, U>..., false};
+        for (std::size_t i = 0; i < sizeof...(U); ++i)
+            if (same[i]) return i;
+        return sizeof...(U);
+    }();
+};
+
+/// The first i in [lo, hi) with !before(i) (before is true then false along i); hi if none.
+template <class Before>
+std::uint64_t first_not_before(std::uint64_t lo, std::uint64_t hi, Before&& before) {
+    while (lo < hi) {
+        const std::uint64_t mid = lo + (hi - lo) / 2;
+        if (before(mid)) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+template <class V, class Types, class Fail>
+V decode_typed(std::size_t ordinal, std::string_view bytes, Fail&& fail);
+
+template <class Types, class Fail, std::size_t... I>
+typename tuple_to_variant<Types>::type decode_alternative(std::size_t ordinal, std::string_view bytes, Fail& fail,
+                                                          std::index_sequence<I...>) {
+    std::optional<typename tuple_to_variant<Types>::type> out;
+    (void)((ordinal == I && (out.emplace(std::in_place_index<I>,
+                                         decode_typed<std::tuple_element_t<I, Types>, Types>(ordinal, bytes, fail)),
+                             true)) ||
+           ...);
+    return std::move(*out);
+}
+
+/// Decodes bytes as V: one of Types (a std::tuple), or the std::variant of them all, which
+/// then holds the type at ordinal (ordinal < the tuple's size). When the bytes do not decode,
+/// calls fail(std::string what), which throws, with what = "does not decode as T: why".
+template <class V, class Types, class Fail>
+V decode_typed(std::size_t ordinal, std::string_view bytes, Fail&& fail) {
+    if constexpr (std::is_same_v<V, typename tuple_to_variant<Types>::type>) {
+        return decode_alternative<Types>(ordinal, bytes, fail, std::make_index_sequence<std::tuple_size_v<Types>>{});
+    } else {
+        auto value = inmem::decode<V>(bytes);
+        if (!value) fail("does not decode as " + std::string(type_name<V>()) + ": " + value.error().message());
+        return std::move(value).value();
+    }
+}
+
+/// Moves the ops of one append into tx: the first (the entry itself) by tx.append, whose
+/// position it returns, then those whose finalizer is_closing(finalizer) names a head by
+/// tx.append_closing (once per commit, after the appends), the others by tx.append.
+template <class Engine, class IsClosing>
+std::size_t append_to(basic_transaction<Engine>& tx, std::span<write_op> ops, IsClosing&& is_closing) {
+    const std::size_t index = tx.append(std::move(ops[0].key), std::move(ops[0].bytes), ops[0].finalize);
+    for (std::size_t i = 1; i < ops.size(); ++i) {
+        if (is_closing(ops[i].finalize)) tx.append_closing(std::move(ops[i].key), {}, ops[i].finalize);
+        else tx.append(std::move(ops[i].key), std::move(ops[i].bytes), ops[i].finalize);
+    }
+    return index;
+}
+
+/// What event_ticket and trace_ticket hold: the run, the transaction's shared seqs
+/// (basic_transaction::appended) and the append's position among them.
+class append_ticket {
+public:
+    append_ticket(run_id run, std::shared_ptr<const std::vector<std::uint64_t>> seqs, std::size_t index) noexcept
+        : run_(run), seqs_(std::move(seqs)), index_(index) {}
+
+    /// Whether the transaction committed the append.
+    bool committed() const noexcept { return (*seqs_)[index_] != not_committed; }
+
+protected:
+    /// The append's seq; throws invalid_argument before the commit, naming what ("an event
+    /// appended", "a trace recorded").
+    std::uint64_t seq_or_throw(const char* what) const {
+        if (!committed())
+            throw error(errc::invalid_argument, std::string("inmem: ") + what +
+                                                    " in a transaction has an id once the transaction committed; "
+                                                    "this one has not (yet)");
+        return (*seqs_)[index_];
+    }
+
+    run_id run_;
+    std::shared_ptr<const std::vector<std::uint64_t>> seqs_;
+    std::size_t index_;
+};
+
+} // namespace inmem::detail
+// ---- end inmem/primitives/typed_log.hpp ----
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -8096,54 +8272,15 @@ struct chain_report {
 };
 
 /// What append() in a transaction returns: the event's id once the transaction committed.
-class event_ticket {
+class event_ticket : private detail::append_ticket {
 public:
-    event_ticket(run_id run, std::shared_ptr<const std::vector<std::uint64_t>> seqs, std::size_t index) noexcept
-        : run_(run), seqs_(std::move(seqs)), index_(index) {}
+    using detail::append_ticket::append_ticket;
 
     /// Whether the transaction committed the event.
-    bool committed() const noexcept { return (*seqs_)[index_] != detail::not_committed; }
+    using detail::append_ticket::committed;
     /// The event's id. Throws invalid_argument before the transaction committed (or when it failed).
-    event_id id() const {
-        if (!committed())
-            throw error(errc::invalid_argument, "inmem: an event appended in a transaction has an id once the "
-                                                "transaction committed; this one has not (yet)");
-        return {run_, (*seqs_)[index_]};
-    }
-
-private:
-    run_id run_;
-    std::shared_ptr<const std::vector<std::uint64_t>> seqs_;
-    std::size_t index_;
+    event_id id() const { return {run_, seq_or_throw("an event appended")}; }
 };
-
-namespace detail {
-
-template <class... Slots>
-auto event_types_of(slot_list<Slots...>)
-    -> decltype(std::tuple_cat(std::declval<std::conditional_t<Slots::kind == primitive::event,
-                                                               std::tuple<typename Slots::type>, std::tuple<>>>()...));
-
-template <class Tuple>
-struct tuple_to_variant;
-template <class... T>
-struct tuple_to_variant<std::tuple<T...>> {
-    using type = std::variant<T...>;
-};
-
-template <class T, class Tuple>
-struct index_in_tuple;
-template <class T, class... U>
-struct index_in_tuple<T, std::tuple<U...>> {
-    static constexpr std::size_t value = [] {
-        constexpr bool same[] = {std::is_same_v<T, U>..., false};
-        for (std::size_t i = 0; i < sizeof...(U); ++i)
-            if (same[i]) return i;
-        return sizeof...(U);
-    }();
-};
-
-} // namespace detail
 
 /// The event log of every run, from db.events(): the schema's inmem::events<...> types,
 /// appended and read per run. Cheap to copy; valid while the database lives. Reads take a
@@ -8155,7 +8292,7 @@ class event_log {
 public:
     using transaction = basic_transaction<Engine>;
     /// The schema's event types, as a std::tuple.
-    using event_types = decltype(detail::event_types_of(typename Schema::slots{}));
+    using event_types = decltype(detail::types_of_kind<primitive::event>(typename Schema::slots{}));
     /// What the untyped reads hold: any of the schema's event types.
     using any_event = typename detail::tuple_to_variant<event_types>::type;
     static constexpr std::size_t type_count = std::tuple_size_v<event_types>;
@@ -8185,11 +8322,8 @@ public:
         check_event<E>();
         std::array<detail::write_op, 7> ops;
         const std::size_t n = append_ops(tx.run(), event, labels, ops, nullptr);
-        const std::size_t index = tx.append(std::move(ops[0].key), std::move(ops[0].bytes), ops[0].finalize);
-        for (std::size_t i = 1; i < n; ++i) {
-            if (ops[i].finalize == &detail::finalize_head) tx.append_closing(std::move(ops[i].key), {}, ops[i].finalize);
-            else tx.append(std::move(ops[i].key), std::move(ops[i].bytes), ops[i].finalize);
-        }
+        const std::size_t index = detail::append_to(tx, std::span(ops.data(), n),
+                                                    [](detail::finalizer f) { return f == &detail::finalize_head; });
         return event_ticket(tx.run(), tx.appended(), index);
     }
 
@@ -8226,19 +8360,20 @@ public:
     /// How many events run's log holds. O(1).
     template <context_of<Engine> At>
     [[nodiscard]] std::uint64_t count(At&& at) const {
-        return with_reader(at, [&](auto& find) { return head_of(detail::run_of(at), find).next; });
+        return detail::with_reader(*engine_, at, [&](auto& find) { return head_of(detail::run_of(at), find).next; });
     }
 
     /// How many events of type E run's log holds. O(1).
     template <class E, context_of<Engine> At>
     [[nodiscard]] std::uint64_t count(At&& at) const {
         check_event<E>();
-        return with_reader(at, [&](auto& find) { return type_count_of<E>(detail::run_of(at), find); });
+        return detail::with_reader(*engine_, at,
+                                   [&](auto& find) { return type_count_of<E>(detail::run_of(at), find); });
     }
 
     /// The chain head of run: its event count and its last event's hash and time.
     [[nodiscard]] event_head head(run_id run) const {
-        return with_reader(run, [&](auto& find) {
+        return detail::with_reader(*engine_, run, [&](auto& find) {
             event_head out{run};
             const detail::stored_record* rec = find(detail::event_head_key(run, log_slot));
             if (!rec) return out;
@@ -8246,7 +8381,7 @@ public:
             if (!h) throw corrupt(run, "its chain head is damaged");
             out.count = h->next;
             std::memcpy(out.hash.data(), h->hash.data(), 32);
-            if (h->next) out.time = from_nanoseconds(h->time_ns);
+            if (h->next) out.time = detail::from_nanoseconds(h->time_ns);
             return out;
         });
     }
@@ -8336,13 +8471,7 @@ public:
     }
 
 private:
-    static constexpr auto event_slots = [] {
-        std::array<std::uint16_t, type_count> out{};
-        std::size_t n = 0;
-        for (std::size_t i = 0; i < Schema::size; ++i)
-            if (Schema::slot_infos[i].kind == primitive::event) out[n++] = static_cast<std::uint16_t>(i);
-        return out;
-    }();
+    static constexpr auto event_slots = detail::slots_of_kind<Schema, primitive::event, type_count>();
     static constexpr auto fingerprints = [] {
         std::array<std::uint64_t, type_count> out{};
         for (std::size_t i = 0; i < type_count; ++i) out[i] = Schema::slot_infos[event_slots[i]].fingerprint;
@@ -8357,14 +8486,7 @@ private:
     }
 
     static constexpr std::size_t ordinal_of_slot(std::uint16_t slot) noexcept {
-        for (std::size_t i = 0; i < type_count; ++i)
-            if (event_slots[i] == slot) return i;
-        return type_count;
-    }
-
-    static std::chrono::system_clock::time_point from_nanoseconds(std::int64_t ns) noexcept {
-        return std::chrono::system_clock::time_point(
-            std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns)));
+        return detail::ordinal_in(event_slots, slot);
     }
 
     static error corrupt(run_id run, const std::string& what) {
@@ -8403,22 +8525,6 @@ private:
         if (!thread_key.empty()) ops[n++] = write_op{write_op::kind::put, std::move(thread_key), {}, &detail::finalize_head};
         if (!agent_key.empty()) ops[n++] = write_op{write_op::kind::put, std::move(agent_key), {}, &detail::finalize_head};
         return n;
-    }
-
-    // Calls f(find) with find(key) -> const stored_record* at one snapshot of the context.
-    template <class F>
-    decltype(auto) with_reader(run_id run, F&& f) const {
-        engine_->check_known(run);
-        const auto pin = engine_->pin();
-        auto find = [&](std::string_view key) {
-            return engine_->read_at(pin.version(), key, [](const detail::stored_record* r) { return r; });
-        };
-        return f(find);
-    }
-    template <class F>
-    decltype(auto) with_reader(transaction& tx, F&& f) const {
-        auto find = [&](std::string_view key) { return tx.read(key, [](const detail::stored_record* r) { return r; }); };
-        return f(find);
     }
 
     // What verify() counted of the indexes so far: each type's and each label's events.
@@ -8490,17 +8596,6 @@ private:
         return detail::head_count(rec->bytes, type_count, detail::index_in_tuple<E, event_types>::value);
     }
 
-    // The first i in [lo, hi) with !before(i) (before is true then false along i).
-    template <class Before>
-    static std::uint64_t partition(std::uint64_t lo, std::uint64_t hi, Before&& before) {
-        while (lo < hi) {
-            const std::uint64_t mid = lo + (hi - lo) / 2;
-            if (before(mid)) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
-
     template <class E, class At>
     auto collect(At& at, const event_query& q) const {
         using value_type = std::conditional_t<std::is_void_v<E>, any_event, E>;
@@ -8514,7 +8609,7 @@ private:
             detail::check_in(*engine_, at);
             return entry_range<entry>(std::move(out));
         }
-        with_reader(at, [&](auto& find) {
+        detail::with_reader(*engine_, at, [&](auto& find) {
             const detail::stored_head head = head_of(run, find);
             std::uint64_t lo = q.from, hi = std::min(q.to, head.next);
             if (lo >= hi) return;
@@ -8529,11 +8624,11 @@ private:
             };
             if (q.since) {
                 const std::int64_t t = detail::to_nanoseconds(*q.since);
-                lo = partition(lo, hi, [&](std::uint64_t s) { return event_at(s).second.time_ns < t; });
+                lo = detail::first_not_before(lo, hi, [&](std::uint64_t s) { return event_at(s).second.time_ns < t; });
             }
             if (q.until) {
                 const std::int64_t t = detail::to_nanoseconds(*q.until);
-                hi = partition(lo, hi, [&](std::uint64_t s) { return event_at(s).second.time_ns < t; });
+                hi = detail::first_not_before(lo, hi, [&](std::uint64_t s) { return event_at(s).second.time_ns < t; });
             }
             if (lo >= hi) return;
 
@@ -8564,8 +8659,8 @@ private:
             };
             std::uint64_t first = lo, last = hi;
             if (!index_prefix.empty()) {
-                first = partition(0, index_size, [&](std::uint64_t i) { return seq_of(i) < lo; });
-                last = partition(first, index_size, [&](std::uint64_t i) { return seq_of(i) < hi; });
+                first = detail::first_not_before(0, index_size, [&](std::uint64_t i) { return seq_of(i) < lo; });
+                last = detail::first_not_before(first, index_size, [&](std::uint64_t i) { return seq_of(i) < hi; });
             }
             std::optional<std::uint64_t> previous; // the seq taken before, from an index
             auto take = [&](std::uint64_t i) {
@@ -8588,9 +8683,12 @@ private:
                                                ", which it should not (verify() says more)");
                 }
                 if (!matches) return;
-                entry e{event_id{run, seq}, rec->version, from_nanoseconds(f.time_ns),
+                auto undecodable = [&](const std::string& what) {
+                    throw corrupt(run, "event " + std::to_string(seq) + " " + what);
+                };
+                entry e{event_id{run, seq}, rec->version, detail::from_nanoseconds(f.time_ns),
                         Schema::slot_infos[f.slot].type_name, std::string(f.thread), std::string(f.agent), {}, {},
-                        decode_payload<value_type>(run, seq, ordinal, f.payload)};
+                        detail::decode_typed<value_type, event_types>(ordinal, f.payload, undecodable)};
                 std::memcpy(e.prev_hash.data(), f.prev_hash.data(), 32);
                 std::memcpy(e.hash.data(), f.hash.data(), 32);
                 out.push_back(std::move(e));
@@ -8601,29 +8699,6 @@ private:
                 for (std::uint64_t i = last; i > first && out.size() < q.limit; --i) take(i - 1);
         });
         return entry_range<entry>(std::move(out));
-    }
-
-    template <class V>
-    static V decode_payload(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes) {
-        if constexpr (std::is_same_v<V, any_event>) {
-            return decode_any(run, seq, ordinal, bytes, std::make_index_sequence<type_count>{});
-        } else {
-            auto value = decode<V>(bytes);
-            if (!value)
-                throw corrupt(run, "event " + std::to_string(seq) + " does not decode as " +
-                                       std::string(detail::type_name<V>()) + ": " + value.error().message());
-            return std::move(value).value();
-        }
-    }
-    template <std::size_t... I>
-    static any_event decode_any(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes,
-                                std::index_sequence<I...>) {
-        std::optional<any_event> out;
-        (void)((ordinal == I && (out.emplace(std::in_place_index<I>,
-                                             decode_payload<std::tuple_element_t<I, event_types>>(run, seq, ordinal, bytes)),
-                                 true)) ||
-               ...);
-        return std::move(*out);
     }
 
     Engine* engine_;
@@ -9751,28 +9826,18 @@ class trace_store;
 
 /// What record() in a transaction returns: the trace's id once the transaction committed.
 /// It may also be the parent of a trace recorded later in the same transaction.
-class trace_ticket {
+class trace_ticket : private detail::append_ticket {
 public:
-    trace_ticket(run_id run, std::shared_ptr<const std::vector<std::uint64_t>> seqs, std::size_t index) noexcept
-        : run_(run), seqs_(std::move(seqs)), index_(index) {}
+    using detail::append_ticket::append_ticket;
 
     /// Whether the transaction committed the trace.
-    bool committed() const noexcept { return (*seqs_)[index_] != detail::not_committed; }
+    using detail::append_ticket::committed;
     /// The trace's id. Throws invalid_argument before the transaction committed (or when it failed).
-    trace_id id() const {
-        if (!committed())
-            throw error(errc::invalid_argument, "inmem: a trace recorded in a transaction has an id once the "
-                                                "transaction committed; this one has not (yet)");
-        return {run_, (*seqs_)[index_]};
-    }
+    trace_id id() const { return {run_, seq_or_throw("a trace recorded")}; }
 
 private:
     template <class Engine, class Schema>
     friend class trace_store;
-
-    run_id run_;
-    std::shared_ptr<const std::vector<std::uint64_t>> seqs_;
-    std::size_t index_;
 };
 
 /// The parent named when recording a trace: a committed trace's id, or (in a transaction)
@@ -9837,15 +9902,6 @@ struct subtree_options {
     std::size_t limit = std::numeric_limits<std::size_t>::max();         ///< at most this many traces
 };
 
-namespace detail {
-
-template <class... Slots>
-auto trace_types_of(slot_list<Slots...>)
-    -> decltype(std::tuple_cat(std::declval<std::conditional_t<Slots::kind == primitive::trace,
-                                                               std::tuple<typename Slots::type>, std::tuple<>>>()...));
-
-} // namespace detail
-
 /// The trace store of every run, from db.traces(): the schema's inmem::traces<...> types,
 /// recorded and read per run. Cheap to copy; valid while the database lives. Reads take a
 /// run (the latest commit) or a transaction (its snapshot: its own records are not read
@@ -9856,7 +9912,7 @@ class trace_store {
 public:
     using transaction = basic_transaction<Engine>;
     /// The schema's trace types, as a std::tuple.
-    using trace_types = decltype(detail::trace_types_of(typename Schema::slots{}));
+    using trace_types = decltype(detail::types_of_kind<primitive::trace>(typename Schema::slots{}));
     /// What the untyped reads hold: any of the schema's trace types.
     using any_trace = typename detail::tuple_to_variant<trace_types>::type;
     static constexpr std::size_t type_count = std::tuple_size_v<trace_types>;
@@ -9889,11 +9945,7 @@ public:
     trace_ticket record(transaction& tx, const T& trace, const trace_options& options = {}) const {
         check_trace<T>();
         auto ops = record_ops(tx.run(), trace, options, &tx, nullptr);
-        const std::size_t index = tx.append(std::move(ops[0].key), std::move(ops[0].bytes), ops[0].finalize);
-        for (std::size_t i = 1; i < ops.size(); ++i) {
-            if (is_head_finalizer(ops[i].finalize)) tx.append_closing(std::move(ops[i].key), {}, ops[i].finalize);
-            else tx.append(std::move(ops[i].key), std::move(ops[i].bytes), ops[i].finalize);
-        }
+        const std::size_t index = detail::append_to(tx, std::span(ops), &is_head_finalizer);
         return trace_ticket(tx.run(), tx.appended(), index);
     }
 
@@ -9925,14 +9977,15 @@ public:
     /// How many traces run holds. O(1).
     template <context_of<Engine> At>
     [[nodiscard]] std::uint64_t count(At&& at) const {
-        return with_reader(at, [&](auto& find) { return head_of(detail::run_of(at), find).next; });
+        return detail::with_reader(*engine_, at, [&](auto& find) { return head_of(detail::run_of(at), find).next; });
     }
 
     /// How many traces of type T run holds. O(1).
     template <class T, context_of<Engine> At>
     [[nodiscard]] std::uint64_t count(At&& at) const {
         check_trace<T>();
-        return with_reader(at, [&](auto& find) { return type_count_of<T>(detail::run_of(at), find); });
+        return detail::with_reader(*engine_, at,
+                                   [&](auto& find) { return type_count_of<T>(detail::run_of(at), find); });
     }
 
     /// The traces linked to event, in seq order (q narrows them further).
@@ -9976,7 +10029,7 @@ public:
     /// exist. O(depth).
     [[nodiscard]] entry_range<trace_entry<any_trace>> path(trace_id id) const {
         std::vector<trace_entry<any_trace>> out;
-        with_reader(id.run, [&](auto& find) {
+        detail::with_reader(*engine_, id.run, [&](auto& find) {
             if (id.seq >= head_of(id.run, find).next) return;
             std::string key;
             std::optional<std::uint64_t> at = id.seq;
@@ -9993,13 +10046,7 @@ public:
     }
 
 private:
-    static constexpr auto trace_slots = [] {
-        std::array<std::uint16_t, type_count> out{};
-        std::size_t n = 0;
-        for (std::size_t i = 0; i < Schema::size; ++i)
-            if (Schema::slot_infos[i].kind == primitive::trace) out[n++] = static_cast<std::uint16_t>(i);
-        return out;
-    }();
+    static constexpr auto trace_slots = detail::slots_of_kind<Schema, primitive::trace, type_count>();
     static constexpr std::uint16_t log_slot = trace_slots[0];
     // The event log's slot (the schema's first event type), when the schema has events.
     static constexpr std::optional<std::uint16_t> event_log_slot = []() -> std::optional<std::uint16_t> {
@@ -10015,18 +10062,11 @@ private:
     }
 
     static constexpr std::size_t ordinal_of_slot(std::uint16_t slot) noexcept {
-        for (std::size_t i = 0; i < type_count; ++i)
-            if (trace_slots[i] == slot) return i;
-        return type_count;
+        return detail::ordinal_in(trace_slots, slot);
     }
 
     static bool is_head_finalizer(detail::finalizer f) noexcept {
         return f == &detail::finalize_head || f == &detail::finalize_pending_child_head;
-    }
-
-    static std::chrono::system_clock::time_point from_nanoseconds(std::int64_t ns) noexcept {
-        return std::chrono::system_clock::time_point(
-            std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns)));
     }
 
     static error corrupt(run_id run, const std::string& what) {
@@ -10144,22 +10184,6 @@ private:
         return ops;
     }
 
-    // Calls f(find) with find(key) -> const stored_record* at one snapshot of the context.
-    template <class F>
-    decltype(auto) with_reader(run_id run, F&& f) const {
-        engine_->check_known(run);
-        const auto pin = engine_->pin();
-        auto find = [&](std::string_view key) {
-            return engine_->read_at(pin.version(), key, [](const detail::stored_record* r) { return r; });
-        };
-        return f(find);
-    }
-    template <class F>
-    decltype(auto) with_reader(transaction& tx, F&& f) const {
-        auto find = [&](std::string_view key) { return tx.read(key, [](const detail::stored_record* r) { return r; }); };
-        return f(find);
-    }
-
     template <class Find>
     detail::stored_trace_head head_of(run_id run, Find& find) const {
         const detail::stored_record* rec = find(detail::trace_head_key(run, log_slot));
@@ -10209,21 +10233,11 @@ private:
         return {rec, *f};
     }
 
-    // The first i in [lo, hi) with !before(i) (before is true then false along i).
-    template <class Before>
-    static std::uint64_t partition(std::uint64_t lo, std::uint64_t hi, Before&& before) {
-        while (lo < hi) {
-            const std::uint64_t mid = lo + (hi - lo) / 2;
-            if (before(mid)) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
-
     template <class V>
     static trace_entry<V> make_entry(run_id run, std::uint64_t seq, const detail::stored_record& rec,
                                      const detail::trace_fields& f) {
-        trace_entry<V> e{trace_id{run, seq}, rec.version, from_nanoseconds(f.time_ns), Schema::slot_infos[f.slot].type_name};
+        trace_entry<V> e{trace_id{run, seq}, rec.version, detail::from_nanoseconds(f.time_ns),
+                         Schema::slot_infos[f.slot].type_name};
         if (f.links & detail::trace_has_event) e.event = event_id{run, f.event};
         if (f.links & detail::trace_has_parent) e.parent = trace_id{run, f.parent};
         e.depth = f.depth;
@@ -10232,7 +10246,8 @@ private:
             e.tags.emplace_back(tag);
             return true;
         });
-        e.value = decode_payload<V>(run, seq, ordinal_of_slot(f.slot), f.payload);
+        auto undecodable = [&](const std::string& what) { throw corrupt(run, "trace " + std::to_string(seq) + " " + what); };
+        e.value = detail::decode_typed<V, trace_types>(ordinal_of_slot(f.slot), f.payload, undecodable);
         return e;
     }
 
@@ -10245,7 +10260,7 @@ private:
     template <class T>
     std::optional<trace_entry<std::conditional_t<std::is_void_v<T>, any_trace, T>>> get_one(trace_id id) const {
         using value_type = std::conditional_t<std::is_void_v<T>, any_trace, T>;
-        return with_reader(id.run, [&](auto& find) -> std::optional<trace_entry<value_type>> {
+        return detail::with_reader(*engine_, id.run, [&](auto& find) -> std::optional<trace_entry<value_type>> {
             std::string key;
             detail::trace_key_into(key, id.run, log_slot, id.seq);
             const detail::stored_record* rec = find(key);
@@ -10274,18 +10289,20 @@ private:
             detail::check_in(*engine_, at);
             return entry_range<entry>(std::move(out));
         }
-        with_reader(at, [&](auto& find) {
+        detail::with_reader(*engine_, at, [&](auto& find) {
             const detail::stored_trace_head head = head_of(run, find);
             std::uint64_t lo = q.from, hi = std::min(q.to, head.next);
             if (lo >= hi) return;
             std::string key;
             if (q.since) {
                 const std::int64_t t = detail::to_nanoseconds(*q.since);
-                lo = partition(lo, hi, [&](std::uint64_t s) { return trace_at(run, find, key, s).second.time_ns < t; });
+                lo = detail::first_not_before(
+                    lo, hi, [&](std::uint64_t s) { return trace_at(run, find, key, s).second.time_ns < t; });
             }
             if (q.until) {
                 const std::int64_t t = detail::to_nanoseconds(*q.until);
-                hi = partition(lo, hi, [&](std::uint64_t s) { return trace_at(run, find, key, s).second.time_ns < t; });
+                hi = detail::first_not_before(
+                    lo, hi, [&](std::uint64_t s) { return trace_at(run, find, key, s).second.time_ns < t; });
             }
             if (lo >= hi) return;
 
@@ -10319,8 +10336,8 @@ private:
             auto seq_of = [&](std::uint64_t i) { return prefix.empty() ? i : index_seq(run, find, index_key, prefix, i); };
             std::uint64_t first = lo, last = hi;
             if (!prefix.empty()) {
-                first = partition(0, size, [&](std::uint64_t i) { return seq_of(i) < lo; });
-                last = partition(first, size, [&](std::uint64_t i) { return seq_of(i) < hi; });
+                first = detail::first_not_before(0, size, [&](std::uint64_t i) { return seq_of(i) < lo; });
+                last = detail::first_not_before(first, size, [&](std::uint64_t i) { return seq_of(i) < hi; });
             }
             auto take = [&](std::uint64_t i) {
                 const std::uint64_t seq = seq_of(i);
@@ -10349,7 +10366,7 @@ private:
             throw invalid("a subtree of a trace of run " + std::to_string(root.run.value) + " read in run " +
                           std::to_string(run.value));
         std::vector<entry> out;
-        with_reader(at, [&](auto& find) {
+        detail::with_reader(*engine_, at, [&](auto& find) {
             if (o.limit == 0 || root.seq >= head_of(run, find).next) return;
             std::string key, index_key;
             struct frame {
@@ -10377,29 +10394,6 @@ private:
             }
         });
         return entry_range<entry>(std::move(out));
-    }
-
-    template <class V>
-    static V decode_payload(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes) {
-        if constexpr (std::is_same_v<V, any_trace>) {
-            return decode_any(run, seq, ordinal, bytes, std::make_index_sequence<type_count>{});
-        } else {
-            auto value = decode<V>(bytes);
-            if (!value)
-                throw corrupt(run, "trace " + std::to_string(seq) + " does not decode as " +
-                                       std::string(detail::type_name<V>()) + ": " + value.error().message());
-            return std::move(value).value();
-        }
-    }
-    template <std::size_t... I>
-    static any_trace decode_any(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes,
-                                std::index_sequence<I...>) {
-        std::optional<any_trace> out;
-        (void)((ordinal == I && (out.emplace(std::in_place_index<I>,
-                                             decode_payload<std::tuple_element_t<I, trace_types>>(run, seq, ordinal, bytes)),
-                                 true)) ||
-               ...);
-        return std::move(*out);
     }
 
     Engine* engine_;

@@ -3,10 +3,11 @@
 // Every handle operation takes a run id (the call is alone: a read at the latest version, a
 // write that commits at once) or a transaction of the same engine (the call joins it: reads
 // see its snapshot and its own writes, writes wait for its commit). The reads are the same
-// code either way, through read_in and scan_in; writes differ in what they return (a
-// version now, or nothing until the commit) and keep one overload each.
+// code either way, through read_in, scan_in and with_reader; writes differ in what they
+// return (a version now, or nothing until the commit) and keep one overload each.
 #pragma once
 
+#include <inmem/storage/record.hpp>
 #include <inmem/transaction.hpp>
 #include <inmem/vocabulary.hpp>
 
@@ -38,6 +39,22 @@ decltype(auto) read_in(Engine& engine, run_id run, std::string_view key, F&& f) 
 template <class Engine, class F>
 decltype(auto) read_in(Engine&, basic_transaction<Engine>& tx, std::string_view key, F&& f) {
     return tx.read(key, std::forward<F>(f));
+}
+
+/// Calls f(find), find(key) -> const stored_record*, at one snapshot of the context (run: checked).
+template <class Engine, class F>
+decltype(auto) with_reader(Engine& engine, run_id run, F&& f) {
+    engine.check_known(run);
+    const auto pin = engine.pin();
+    auto find = [&](std::string_view key) {
+        return engine.read_at(pin.version(), key, [](const stored_record* r) { return r; });
+    };
+    return f(find);
+}
+template <class Engine, class F>
+decltype(auto) with_reader(Engine&, basic_transaction<Engine>& tx, F&& f) {
+    auto find = [&](std::string_view key) { return tx.read(key, [](const stored_record* r) { return r; }); };
+    return f(find);
 }
 
 /// Calls f(key, record) for the keys under prefix after `after` as the context sees them, in

@@ -191,8 +191,14 @@ inline std::string& scratch_head(const commit_context& commit, std::string_view 
     return head;
 }
 
+/// A time as stored (the event log's and the trace store's): nanoseconds since the epoch.
 inline std::int64_t to_nanoseconds(std::chrono::system_clock::time_point t) noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+/// A stored time (to_nanoseconds) as a time point.
+inline std::chrono::system_clock::time_point from_nanoseconds(std::int64_t ns) noexcept {
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns)));
 }
 
 /// The finalizer of an event of the type with this fingerprint and ordinal, in a schema of

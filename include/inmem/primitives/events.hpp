@@ -23,8 +23,8 @@
 #include <inmem/primitives/event_chain.hpp>
 #include <inmem/primitives/family.hpp>
 #include <inmem/primitives/listing.hpp>
+#include <inmem/primitives/typed_log.hpp>
 #include <inmem/schema/codec.hpp>
-#include <inmem/schema/reflect.hpp>
 #include <inmem/schema/schema.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/record.hpp>
@@ -143,54 +143,15 @@ struct chain_report {
 };
 
 /// What append() in a transaction returns: the event's id once the transaction committed.
-class event_ticket {
+class event_ticket : private detail::append_ticket {
 public:
-    event_ticket(run_id run, std::shared_ptr<const std::vector<std::uint64_t>> seqs, std::size_t index) noexcept
-        : run_(run), seqs_(std::move(seqs)), index_(index) {}
+    using detail::append_ticket::append_ticket;
 
     /// Whether the transaction committed the event.
-    bool committed() const noexcept { return (*seqs_)[index_] != detail::not_committed; }
+    using detail::append_ticket::committed;
     /// The event's id. Throws invalid_argument before the transaction committed (or when it failed).
-    event_id id() const {
-        if (!committed())
-            throw error(errc::invalid_argument, "inmem: an event appended in a transaction has an id once the "
-                                                "transaction committed; this one has not (yet)");
-        return {run_, (*seqs_)[index_]};
-    }
-
-private:
-    run_id run_;
-    std::shared_ptr<const std::vector<std::uint64_t>> seqs_;
-    std::size_t index_;
+    event_id id() const { return {run_, seq_or_throw("an event appended")}; }
 };
-
-namespace detail {
-
-template <class... Slots>
-auto event_types_of(slot_list<Slots...>)
-    -> decltype(std::tuple_cat(std::declval<std::conditional_t<Slots::kind == primitive::event,
-                                                               std::tuple<typename Slots::type>, std::tuple<>>>()...));
-
-template <class Tuple>
-struct tuple_to_variant;
-template <class... T>
-struct tuple_to_variant<std::tuple<T...>> {
-    using type = std::variant<T...>;
-};
-
-template <class T, class Tuple>
-struct index_in_tuple;
-template <class T, class... U>
-struct index_in_tuple<T, std::tuple<U...>> {
-    static constexpr std::size_t value = [] {
-        constexpr bool same[] = {std::is_same_v<T, U>..., false};
-        for (std::size_t i = 0; i < sizeof...(U); ++i)
-            if (same[i]) return i;
-        return sizeof...(U);
-    }();
-};
-
-} // namespace detail
 
 /// The event log of every run, from db.events(): the schema's inmem::events<...> types,
 /// appended and read per run. Cheap to copy; valid while the database lives. Reads take a
@@ -202,7 +163,7 @@ class event_log {
 public:
     using transaction = basic_transaction<Engine>;
     /// The schema's event types, as a std::tuple.
-    using event_types = decltype(detail::event_types_of(typename Schema::slots{}));
+    using event_types = decltype(detail::types_of_kind<primitive::event>(typename Schema::slots{}));
     /// What the untyped reads hold: any of the schema's event types.
     using any_event = typename detail::tuple_to_variant<event_types>::type;
     static constexpr std::size_t type_count = std::tuple_size_v<event_types>;
@@ -232,11 +193,8 @@ public:
         check_event<E>();
         std::array<detail::write_op, 7> ops;
         const std::size_t n = append_ops(tx.run(), event, labels, ops, nullptr);
-        const std::size_t index = tx.append(std::move(ops[0].key), std::move(ops[0].bytes), ops[0].finalize);
-        for (std::size_t i = 1; i < n; ++i) {
-            if (ops[i].finalize == &detail::finalize_head) tx.append_closing(std::move(ops[i].key), {}, ops[i].finalize);
-            else tx.append(std::move(ops[i].key), std::move(ops[i].bytes), ops[i].finalize);
-        }
+        const std::size_t index = detail::append_to(tx, std::span(ops.data(), n),
+                                                    [](detail::finalizer f) { return f == &detail::finalize_head; });
         return event_ticket(tx.run(), tx.appended(), index);
     }
 
@@ -273,19 +231,20 @@ public:
     /// How many events run's log holds. O(1).
     template <context_of<Engine> At>
     [[nodiscard]] std::uint64_t count(At&& at) const {
-        return with_reader(at, [&](auto& find) { return head_of(detail::run_of(at), find).next; });
+        return detail::with_reader(*engine_, at, [&](auto& find) { return head_of(detail::run_of(at), find).next; });
     }
 
     /// How many events of type E run's log holds. O(1).
     template <class E, context_of<Engine> At>
     [[nodiscard]] std::uint64_t count(At&& at) const {
         check_event<E>();
-        return with_reader(at, [&](auto& find) { return type_count_of<E>(detail::run_of(at), find); });
+        return detail::with_reader(*engine_, at,
+                                   [&](auto& find) { return type_count_of<E>(detail::run_of(at), find); });
     }
 
     /// The chain head of run: its event count and its last event's hash and time.
     [[nodiscard]] event_head head(run_id run) const {
-        return with_reader(run, [&](auto& find) {
+        return detail::with_reader(*engine_, run, [&](auto& find) {
             event_head out{run};
             const detail::stored_record* rec = find(detail::event_head_key(run, log_slot));
             if (!rec) return out;
@@ -293,7 +252,7 @@ public:
             if (!h) throw corrupt(run, "its chain head is damaged");
             out.count = h->next;
             std::memcpy(out.hash.data(), h->hash.data(), 32);
-            if (h->next) out.time = from_nanoseconds(h->time_ns);
+            if (h->next) out.time = detail::from_nanoseconds(h->time_ns);
             return out;
         });
     }
@@ -383,13 +342,7 @@ public:
     }
 
 private:
-    static constexpr auto event_slots = [] {
-        std::array<std::uint16_t, type_count> out{};
-        std::size_t n = 0;
-        for (std::size_t i = 0; i < Schema::size; ++i)
-            if (Schema::slot_infos[i].kind == primitive::event) out[n++] = static_cast<std::uint16_t>(i);
-        return out;
-    }();
+    static constexpr auto event_slots = detail::slots_of_kind<Schema, primitive::event, type_count>();
     static constexpr auto fingerprints = [] {
         std::array<std::uint64_t, type_count> out{};
         for (std::size_t i = 0; i < type_count; ++i) out[i] = Schema::slot_infos[event_slots[i]].fingerprint;
@@ -404,14 +357,7 @@ private:
     }
 
     static constexpr std::size_t ordinal_of_slot(std::uint16_t slot) noexcept {
-        for (std::size_t i = 0; i < type_count; ++i)
-            if (event_slots[i] == slot) return i;
-        return type_count;
-    }
-
-    static std::chrono::system_clock::time_point from_nanoseconds(std::int64_t ns) noexcept {
-        return std::chrono::system_clock::time_point(
-            std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns)));
+        return detail::ordinal_in(event_slots, slot);
     }
 
     static error corrupt(run_id run, const std::string& what) {
@@ -450,22 +396,6 @@ private:
         if (!thread_key.empty()) ops[n++] = write_op{write_op::kind::put, std::move(thread_key), {}, &detail::finalize_head};
         if (!agent_key.empty()) ops[n++] = write_op{write_op::kind::put, std::move(agent_key), {}, &detail::finalize_head};
         return n;
-    }
-
-    // Calls f(find) with find(key) -> const stored_record* at one snapshot of the context.
-    template <class F>
-    decltype(auto) with_reader(run_id run, F&& f) const {
-        engine_->check_known(run);
-        const auto pin = engine_->pin();
-        auto find = [&](std::string_view key) {
-            return engine_->read_at(pin.version(), key, [](const detail::stored_record* r) { return r; });
-        };
-        return f(find);
-    }
-    template <class F>
-    decltype(auto) with_reader(transaction& tx, F&& f) const {
-        auto find = [&](std::string_view key) { return tx.read(key, [](const detail::stored_record* r) { return r; }); };
-        return f(find);
     }
 
     // What verify() counted of the indexes so far: each type's and each label's events.
@@ -537,17 +467,6 @@ private:
         return detail::head_count(rec->bytes, type_count, detail::index_in_tuple<E, event_types>::value);
     }
 
-    // The first i in [lo, hi) with !before(i) (before is true then false along i).
-    template <class Before>
-    static std::uint64_t partition(std::uint64_t lo, std::uint64_t hi, Before&& before) {
-        while (lo < hi) {
-            const std::uint64_t mid = lo + (hi - lo) / 2;
-            if (before(mid)) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
-
     template <class E, class At>
     auto collect(At& at, const event_query& q) const {
         using value_type = std::conditional_t<std::is_void_v<E>, any_event, E>;
@@ -561,7 +480,7 @@ private:
             detail::check_in(*engine_, at);
             return entry_range<entry>(std::move(out));
         }
-        with_reader(at, [&](auto& find) {
+        detail::with_reader(*engine_, at, [&](auto& find) {
             const detail::stored_head head = head_of(run, find);
             std::uint64_t lo = q.from, hi = std::min(q.to, head.next);
             if (lo >= hi) return;
@@ -576,11 +495,11 @@ private:
             };
             if (q.since) {
                 const std::int64_t t = detail::to_nanoseconds(*q.since);
-                lo = partition(lo, hi, [&](std::uint64_t s) { return event_at(s).second.time_ns < t; });
+                lo = detail::first_not_before(lo, hi, [&](std::uint64_t s) { return event_at(s).second.time_ns < t; });
             }
             if (q.until) {
                 const std::int64_t t = detail::to_nanoseconds(*q.until);
-                hi = partition(lo, hi, [&](std::uint64_t s) { return event_at(s).second.time_ns < t; });
+                hi = detail::first_not_before(lo, hi, [&](std::uint64_t s) { return event_at(s).second.time_ns < t; });
             }
             if (lo >= hi) return;
 
@@ -611,8 +530,8 @@ private:
             };
             std::uint64_t first = lo, last = hi;
             if (!index_prefix.empty()) {
-                first = partition(0, index_size, [&](std::uint64_t i) { return seq_of(i) < lo; });
-                last = partition(first, index_size, [&](std::uint64_t i) { return seq_of(i) < hi; });
+                first = detail::first_not_before(0, index_size, [&](std::uint64_t i) { return seq_of(i) < lo; });
+                last = detail::first_not_before(first, index_size, [&](std::uint64_t i) { return seq_of(i) < hi; });
             }
             std::optional<std::uint64_t> previous; // the seq taken before, from an index
             auto take = [&](std::uint64_t i) {
@@ -635,9 +554,12 @@ private:
                                                ", which it should not (verify() says more)");
                 }
                 if (!matches) return;
-                entry e{event_id{run, seq}, rec->version, from_nanoseconds(f.time_ns),
+                auto undecodable = [&](const std::string& what) {
+                    throw corrupt(run, "event " + std::to_string(seq) + " " + what);
+                };
+                entry e{event_id{run, seq}, rec->version, detail::from_nanoseconds(f.time_ns),
                         Schema::slot_infos[f.slot].type_name, std::string(f.thread), std::string(f.agent), {}, {},
-                        decode_payload<value_type>(run, seq, ordinal, f.payload)};
+                        detail::decode_typed<value_type, event_types>(ordinal, f.payload, undecodable)};
                 std::memcpy(e.prev_hash.data(), f.prev_hash.data(), 32);
                 std::memcpy(e.hash.data(), f.hash.data(), 32);
                 out.push_back(std::move(e));
@@ -648,29 +570,6 @@ private:
                 for (std::uint64_t i = last; i > first && out.size() < q.limit; --i) take(i - 1);
         });
         return entry_range<entry>(std::move(out));
-    }
-
-    template <class V>
-    static V decode_payload(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes) {
-        if constexpr (std::is_same_v<V, any_event>) {
-            return decode_any(run, seq, ordinal, bytes, std::make_index_sequence<type_count>{});
-        } else {
-            auto value = decode<V>(bytes);
-            if (!value)
-                throw corrupt(run, "event " + std::to_string(seq) + " does not decode as " +
-                                       std::string(detail::type_name<V>()) + ": " + value.error().message());
-            return std::move(value).value();
-        }
-    }
-    template <std::size_t... I>
-    static any_event decode_any(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes,
-                                std::index_sequence<I...>) {
-        std::optional<any_event> out;
-        (void)((ordinal == I && (out.emplace(std::in_place_index<I>,
-                                             decode_payload<std::tuple_element_t<I, event_types>>(run, seq, ordinal, bytes)),
-                                 true)) ||
-               ...);
-        return std::move(*out);
     }
 
     Engine* engine_;

@@ -25,8 +25,8 @@
 #include <inmem/primitives/family.hpp>
 #include <inmem/primitives/listing.hpp>
 #include <inmem/primitives/trace_store.hpp>
+#include <inmem/primitives/typed_log.hpp>
 #include <inmem/schema/codec.hpp>
-#include <inmem/schema/reflect.hpp>
 #include <inmem/schema/schema.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/record.hpp>
@@ -64,28 +64,18 @@ class trace_store;
 
 /// What record() in a transaction returns: the trace's id once the transaction committed.
 /// It may also be the parent of a trace recorded later in the same transaction.
-class trace_ticket {
+class trace_ticket : private detail::append_ticket {
 public:
-    trace_ticket(run_id run, std::shared_ptr<const std::vector<std::uint64_t>> seqs, std::size_t index) noexcept
-        : run_(run), seqs_(std::move(seqs)), index_(index) {}
+    using detail::append_ticket::append_ticket;
 
     /// Whether the transaction committed the trace.
-    bool committed() const noexcept { return (*seqs_)[index_] != detail::not_committed; }
+    using detail::append_ticket::committed;
     /// The trace's id. Throws invalid_argument before the transaction committed (or when it failed).
-    trace_id id() const {
-        if (!committed())
-            throw error(errc::invalid_argument, "inmem: a trace recorded in a transaction has an id once the "
-                                                "transaction committed; this one has not (yet)");
-        return {run_, (*seqs_)[index_]};
-    }
+    trace_id id() const { return {run_, seq_or_throw("a trace recorded")}; }
 
 private:
     template <class Engine, class Schema>
     friend class trace_store;
-
-    run_id run_;
-    std::shared_ptr<const std::vector<std::uint64_t>> seqs_;
-    std::size_t index_;
 };
 
 /// The parent named when recording a trace: a committed trace's id, or (in a transaction)
@@ -150,15 +140,6 @@ struct subtree_options {
     std::size_t limit = std::numeric_limits<std::size_t>::max();         ///< at most this many traces
 };
 
-namespace detail {
-
-template <class... Slots>
-auto trace_types_of(slot_list<Slots...>)
-    -> decltype(std::tuple_cat(std::declval<std::conditional_t<Slots::kind == primitive::trace,
-                                                               std::tuple<typename Slots::type>, std::tuple<>>>()...));
-
-} // namespace detail
-
 /// The trace store of every run, from db.traces(): the schema's inmem::traces<...> types,
 /// recorded and read per run. Cheap to copy; valid while the database lives. Reads take a
 /// run (the latest commit) or a transaction (its snapshot: its own records are not read
@@ -169,7 +150,7 @@ class trace_store {
 public:
     using transaction = basic_transaction<Engine>;
     /// The schema's trace types, as a std::tuple.
-    using trace_types = decltype(detail::trace_types_of(typename Schema::slots{}));
+    using trace_types = decltype(detail::types_of_kind<primitive::trace>(typename Schema::slots{}));
     /// What the untyped reads hold: any of the schema's trace types.
     using any_trace = typename detail::tuple_to_variant<trace_types>::type;
     static constexpr std::size_t type_count = std::tuple_size_v<trace_types>;
@@ -202,11 +183,7 @@ public:
     trace_ticket record(transaction& tx, const T& trace, const trace_options& options = {}) const {
         check_trace<T>();
         auto ops = record_ops(tx.run(), trace, options, &tx, nullptr);
-        const std::size_t index = tx.append(std::move(ops[0].key), std::move(ops[0].bytes), ops[0].finalize);
-        for (std::size_t i = 1; i < ops.size(); ++i) {
-            if (is_head_finalizer(ops[i].finalize)) tx.append_closing(std::move(ops[i].key), {}, ops[i].finalize);
-            else tx.append(std::move(ops[i].key), std::move(ops[i].bytes), ops[i].finalize);
-        }
+        const std::size_t index = detail::append_to(tx, std::span(ops), &is_head_finalizer);
         return trace_ticket(tx.run(), tx.appended(), index);
     }
 
@@ -238,14 +215,15 @@ public:
     /// How many traces run holds. O(1).
     template <context_of<Engine> At>
     [[nodiscard]] std::uint64_t count(At&& at) const {
-        return with_reader(at, [&](auto& find) { return head_of(detail::run_of(at), find).next; });
+        return detail::with_reader(*engine_, at, [&](auto& find) { return head_of(detail::run_of(at), find).next; });
     }
 
     /// How many traces of type T run holds. O(1).
     template <class T, context_of<Engine> At>
     [[nodiscard]] std::uint64_t count(At&& at) const {
         check_trace<T>();
-        return with_reader(at, [&](auto& find) { return type_count_of<T>(detail::run_of(at), find); });
+        return detail::with_reader(*engine_, at,
+                                   [&](auto& find) { return type_count_of<T>(detail::run_of(at), find); });
     }
 
     /// The traces linked to event, in seq order (q narrows them further).
@@ -289,7 +267,7 @@ public:
     /// exist. O(depth).
     [[nodiscard]] entry_range<trace_entry<any_trace>> path(trace_id id) const {
         std::vector<trace_entry<any_trace>> out;
-        with_reader(id.run, [&](auto& find) {
+        detail::with_reader(*engine_, id.run, [&](auto& find) {
             if (id.seq >= head_of(id.run, find).next) return;
             std::string key;
             std::optional<std::uint64_t> at = id.seq;
@@ -306,13 +284,7 @@ public:
     }
 
 private:
-    static constexpr auto trace_slots = [] {
-        std::array<std::uint16_t, type_count> out{};
-        std::size_t n = 0;
-        for (std::size_t i = 0; i < Schema::size; ++i)
-            if (Schema::slot_infos[i].kind == primitive::trace) out[n++] = static_cast<std::uint16_t>(i);
-        return out;
-    }();
+    static constexpr auto trace_slots = detail::slots_of_kind<Schema, primitive::trace, type_count>();
     static constexpr std::uint16_t log_slot = trace_slots[0];
     // The event log's slot (the schema's first event type), when the schema has events.
     static constexpr std::optional<std::uint16_t> event_log_slot = []() -> std::optional<std::uint16_t> {
@@ -328,18 +300,11 @@ private:
     }
 
     static constexpr std::size_t ordinal_of_slot(std::uint16_t slot) noexcept {
-        for (std::size_t i = 0; i < type_count; ++i)
-            if (trace_slots[i] == slot) return i;
-        return type_count;
+        return detail::ordinal_in(trace_slots, slot);
     }
 
     static bool is_head_finalizer(detail::finalizer f) noexcept {
         return f == &detail::finalize_head || f == &detail::finalize_pending_child_head;
-    }
-
-    static std::chrono::system_clock::time_point from_nanoseconds(std::int64_t ns) noexcept {
-        return std::chrono::system_clock::time_point(
-            std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns)));
     }
 
     static error corrupt(run_id run, const std::string& what) {
@@ -457,22 +422,6 @@ private:
         return ops;
     }
 
-    // Calls f(find) with find(key) -> const stored_record* at one snapshot of the context.
-    template <class F>
-    decltype(auto) with_reader(run_id run, F&& f) const {
-        engine_->check_known(run);
-        const auto pin = engine_->pin();
-        auto find = [&](std::string_view key) {
-            return engine_->read_at(pin.version(), key, [](const detail::stored_record* r) { return r; });
-        };
-        return f(find);
-    }
-    template <class F>
-    decltype(auto) with_reader(transaction& tx, F&& f) const {
-        auto find = [&](std::string_view key) { return tx.read(key, [](const detail::stored_record* r) { return r; }); };
-        return f(find);
-    }
-
     template <class Find>
     detail::stored_trace_head head_of(run_id run, Find& find) const {
         const detail::stored_record* rec = find(detail::trace_head_key(run, log_slot));
@@ -522,21 +471,11 @@ private:
         return {rec, *f};
     }
 
-    // The first i in [lo, hi) with !before(i) (before is true then false along i).
-    template <class Before>
-    static std::uint64_t partition(std::uint64_t lo, std::uint64_t hi, Before&& before) {
-        while (lo < hi) {
-            const std::uint64_t mid = lo + (hi - lo) / 2;
-            if (before(mid)) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
-
     template <class V>
     static trace_entry<V> make_entry(run_id run, std::uint64_t seq, const detail::stored_record& rec,
                                      const detail::trace_fields& f) {
-        trace_entry<V> e{trace_id{run, seq}, rec.version, from_nanoseconds(f.time_ns), Schema::slot_infos[f.slot].type_name};
+        trace_entry<V> e{trace_id{run, seq}, rec.version, detail::from_nanoseconds(f.time_ns),
+                         Schema::slot_infos[f.slot].type_name};
         if (f.links & detail::trace_has_event) e.event = event_id{run, f.event};
         if (f.links & detail::trace_has_parent) e.parent = trace_id{run, f.parent};
         e.depth = f.depth;
@@ -545,7 +484,8 @@ private:
             e.tags.emplace_back(tag);
             return true;
         });
-        e.value = decode_payload<V>(run, seq, ordinal_of_slot(f.slot), f.payload);
+        auto undecodable = [&](const std::string& what) { throw corrupt(run, "trace " + std::to_string(seq) + " " + what); };
+        e.value = detail::decode_typed<V, trace_types>(ordinal_of_slot(f.slot), f.payload, undecodable);
         return e;
     }
 
@@ -558,7 +498,7 @@ private:
     template <class T>
     std::optional<trace_entry<std::conditional_t<std::is_void_v<T>, any_trace, T>>> get_one(trace_id id) const {
         using value_type = std::conditional_t<std::is_void_v<T>, any_trace, T>;
-        return with_reader(id.run, [&](auto& find) -> std::optional<trace_entry<value_type>> {
+        return detail::with_reader(*engine_, id.run, [&](auto& find) -> std::optional<trace_entry<value_type>> {
             std::string key;
             detail::trace_key_into(key, id.run, log_slot, id.seq);
             const detail::stored_record* rec = find(key);
@@ -587,18 +527,20 @@ private:
             detail::check_in(*engine_, at);
             return entry_range<entry>(std::move(out));
         }
-        with_reader(at, [&](auto& find) {
+        detail::with_reader(*engine_, at, [&](auto& find) {
             const detail::stored_trace_head head = head_of(run, find);
             std::uint64_t lo = q.from, hi = std::min(q.to, head.next);
             if (lo >= hi) return;
             std::string key;
             if (q.since) {
                 const std::int64_t t = detail::to_nanoseconds(*q.since);
-                lo = partition(lo, hi, [&](std::uint64_t s) { return trace_at(run, find, key, s).second.time_ns < t; });
+                lo = detail::first_not_before(
+                    lo, hi, [&](std::uint64_t s) { return trace_at(run, find, key, s).second.time_ns < t; });
             }
             if (q.until) {
                 const std::int64_t t = detail::to_nanoseconds(*q.until);
-                hi = partition(lo, hi, [&](std::uint64_t s) { return trace_at(run, find, key, s).second.time_ns < t; });
+                hi = detail::first_not_before(
+                    lo, hi, [&](std::uint64_t s) { return trace_at(run, find, key, s).second.time_ns < t; });
             }
             if (lo >= hi) return;
 
@@ -632,8 +574,8 @@ private:
             auto seq_of = [&](std::uint64_t i) { return prefix.empty() ? i : index_seq(run, find, index_key, prefix, i); };
             std::uint64_t first = lo, last = hi;
             if (!prefix.empty()) {
-                first = partition(0, size, [&](std::uint64_t i) { return seq_of(i) < lo; });
-                last = partition(first, size, [&](std::uint64_t i) { return seq_of(i) < hi; });
+                first = detail::first_not_before(0, size, [&](std::uint64_t i) { return seq_of(i) < lo; });
+                last = detail::first_not_before(first, size, [&](std::uint64_t i) { return seq_of(i) < hi; });
             }
             auto take = [&](std::uint64_t i) {
                 const std::uint64_t seq = seq_of(i);
@@ -662,7 +604,7 @@ private:
             throw invalid("a subtree of a trace of run " + std::to_string(root.run.value) + " read in run " +
                           std::to_string(run.value));
         std::vector<entry> out;
-        with_reader(at, [&](auto& find) {
+        detail::with_reader(*engine_, at, [&](auto& find) {
             if (o.limit == 0 || root.seq >= head_of(run, find).next) return;
             std::string key, index_key;
             struct frame {
@@ -690,29 +632,6 @@ private:
             }
         });
         return entry_range<entry>(std::move(out));
-    }
-
-    template <class V>
-    static V decode_payload(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes) {
-        if constexpr (std::is_same_v<V, any_trace>) {
-            return decode_any(run, seq, ordinal, bytes, std::make_index_sequence<type_count>{});
-        } else {
-            auto value = decode<V>(bytes);
-            if (!value)
-                throw corrupt(run, "trace " + std::to_string(seq) + " does not decode as " +
-                                       std::string(detail::type_name<V>()) + ": " + value.error().message());
-            return std::move(value).value();
-        }
-    }
-    template <std::size_t... I>
-    static any_trace decode_any(run_id run, std::uint64_t seq, std::size_t ordinal, std::string_view bytes,
-                                std::index_sequence<I...>) {
-        std::optional<any_trace> out;
-        (void)((ordinal == I && (out.emplace(std::in_place_index<I>,
-                                             decode_payload<std::tuple_element_t<I, trace_types>>(run, seq, ordinal, bytes)),
-                                 true)) ||
-               ...);
-        return std::move(*out);
     }
 
     Engine* engine_;
