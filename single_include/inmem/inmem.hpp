@@ -5250,22 +5250,12 @@ private:
             return std::string_view(k->key).starts_with(prefix);
         });
         auto t = tail.begin();
-        auto in_prefix = [&] { return it != last; };
-        auto visit = [&](const key_node* k) {
-            const version_node* v = visible(*k, at);
-            return !v || call(f, *k, *v);
-        };
-        if (in_order) { // the tail comes after the sorted keys: one, then the other
-            for (; in_prefix(); ++it)
-                if (!visit(*it)) return false;
-            for (; t != tail.end(); ++t)
-                if (!visit(*t)) return false;
-            return true;
-        }
         for (;;) {
-            const bool more_sorted = in_prefix();
+            const bool more_sorted = it != last;
             if (!more_sorted && t == tail.end()) return true;
-            if (!visit(!more_sorted || (t != tail.end() && (*t)->key < (*it)->key) ? *t++ : *it++)) return false;
+            const key_node* k = !more_sorted || (t != tail.end() && (*t)->key < (*it)->key) ? *t++ : *it++;
+            if (const version_node* v = visible(*k, at))
+                if (!call(f, *k, *v)) return false;
         }
     }
 
