@@ -4812,7 +4812,8 @@ private:
 //    shared records; see group_prefix_size), a sorted array plus a short append-only tail
 //    of newer keys. A scan sorts a copy of the tail and merges; once the tail is full, the
 //    writer merges it into a new sorted array and publishes that. Keys that come in order
-//    (a run's events, keys written in order) need no sort and no merge: they are appended.
+//    (a run's events, keys written in order) are not sorted by scans, and the writer
+//    appends them to the array instead of merging.
 // Nothing a reader may hold is freed at once: a superseded version, a replaced hash table or
 // a replaced group array is retired with the version of the commit that replaced it, and
 // collect(oldest) frees it once no reader's snapshot is older than that version.
