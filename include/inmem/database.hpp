@@ -92,6 +92,12 @@ public:
     /// active already).
     void resume_run(run_id run) { engine_.resume_run(run); }
 
+    /// Drops the intermediate history of run, which has ended: what its commits overwrote
+    /// and erased, and their times (a retention choice). Its final records and its event log
+    /// stay; replay (inmem/time_machine.hpp) then shows its end only. Throws unknown_run, and
+    /// run_not_active while it is active or interrupted.
+    void compact(run_id run) { engine_.compact(run); }
+
     /// The run index record of run. Throws unknown_run.
     run_info run(run_id run) const { return engine_.run(run); }
 

@@ -17,6 +17,7 @@
 #include <inmem/durability/recovery.hpp>
 #include <inmem/durability/session.hpp>
 #include <inmem/error.hpp>
+#include <inmem/history/history_store.hpp>
 #include <inmem/policy.hpp>
 #include <inmem/run_registry.hpp>
 #include <inmem/vocabulary.hpp>
@@ -124,11 +125,18 @@ public:
         auto session = std::make_unique<durable_session>(
             dir, std::move(options), std::move(schema), params,
             [&](std::string&& key, std::string&& bytes, version_t v) {
+                if (is_history_key(key)) {
+                    if (!history_.load(key, bytes))
+                        throw error(errc::corruption, "inmem: the snapshot's history of " +
+                                                          describe_run(run_id{load_big_endian<std::uint64_t>(key.data() + 5)}) +
+                                                          " does not read back");
+                    return;
+                }
                 for (batch_observer* o : observers_) o->loaded(key, bytes, v);
                 store_.put(std::move(key), std::move(bytes), v);
             },
-            [&](version_t v, std::span<write_op> ops) {
-                apply(ops, v);
+            [&](version_t v, std::int64_t time, std::span<write_op> ops) {
+                apply(ops, v, time);
                 if (store_.garbage() >= 4096) store_.collect(v); // nobody reads during recovery
             });
         const recovered& found = session->found();
@@ -154,7 +162,9 @@ public:
 
     // ---- Runs
 
-    run_id begin_run(run_options options) {
+    /// Begins a run; initial, ops of a run's range (any run id in their keys), are committed
+    /// with its record as the new run's (a fork's first state).
+    run_id begin_run(run_options options, std::span<write_op> initial = {}) {
         std::uint64_t ticket = 0;
         run_id id;
         garbage freed;
@@ -162,10 +172,18 @@ public:
             std::unique_lock lock(mutex_);
             const run_info info = runs_.make_run(std::move(options), clock_.now()); // checks the parent first
             ensure_session_locked();
-            write_op op = runs_.record_op(info);
+            std::vector<write_op> ops;
+            ops.reserve(initial.size() + 1);
+            ops.push_back(runs_.record_op(info));
+            for (write_op& op : initial) {
+                if (op.key.size() < run_key_prefix_size || static_cast<key_space>(op.key[4]) != key_space::run)
+                    throw error(errc::invalid_argument, "inmem: begin_run: an initial op outside a run's range");
+                store_big_endian(op.key.data() + 5, info.id.value);
+                ops.push_back(std::move(op));
+            }
             runs_.prepare_add();
             if (log_) log_->reserve(version_ + 1, runs_.next_id());
-            commit_locked(std::span(&op, 1), ticket, freed, [&] { runs_.added(); });
+            commit_locked(std::span(ops), ticket, freed, [&] { runs_.added(); });
             id = info.id;
             runs_.advance();
             collect_run_index_locked();
@@ -242,6 +260,26 @@ public:
         finish(ticket, freed);
     }
 
+    /// Drops the history of run, which has ended, before its last commit (its records and
+    /// event log stay: replay shows its end only), in one commit. Throws unknown_run and
+    /// run_not_active (it is active or interrupted).
+    void compact(run_id run) {
+        std::uint64_t ticket = 0;
+        garbage freed;
+        {
+            std::unique_lock lock(mutex_);
+            const auto status = runs_.status(run);
+            if (!status) throw runs_.unknown(run, "compact");
+            if (*status == run_status::active || *status == run_status::interrupted)
+                throw error(errc::run_not_active, "inmem: compact: " + describe_run(run) + " is " +
+                                                      std::string(to_string(*status)) +
+                                                      "; only a run that has ended is compacted (end_run it first)");
+            write_op op{write_op::kind::put, history_key(run.value), std::string(history_compact_command)};
+            commit_locked(std::span(&op, 1), ticket, freed, [] {});
+        }
+        finish(ticket, freed);
+    }
+
     /// Throws unknown_run unless run is a run of this database. Lock-free.
     void check_known(run_id run) const { runs_.check_known(run); }
 
@@ -292,6 +330,11 @@ public:
     void scan_at(version_t at, std::string_view prefix, F&& f, std::string_view after = {}) const {
         store_.scan_prefix(prefix, at, f, after);
     }
+
+    /// The history of run (history/run_history.hpp): what its commits overwrote and erased,
+    /// and their versions and times; nullptr while it has written nothing. It stays readable
+    /// while held, also after db.compact or db.erase_run replace it.
+    std::shared_ptr<const run_history> history(run_id run) const { return history_.find(run.value); }
 
     /// The version of the latest commit (0 before the first).
     version_t last_version() const noexcept { return visible_.load(std::memory_order_acquire); }
@@ -420,9 +463,24 @@ private:
         return log_->write_snapshot(
             head,
             [&](const snapshot_emit& emit) {
+                // Each run's history goes first in its range (primitive 0), in pieces.
+                const auto histories = history_.all();
+                auto next = histories.begin();
+                auto histories_before = [&](std::string_view key) {
+                    for (; next != histories.end(); ++next) {
+                        const std::string prefix = history_key(next->first);
+                        if (!key.empty() && key < prefix) return;
+                        std::uint32_t piece = 0;
+                        next->second->stream_until(at.version(), [&](std::string_view bytes) {
+                            emit(history_key(next->first, piece++), at.version(), bytes);
+                        });
+                    }
+                };
                 store_.scan_prefix({}, at.version(), [&](std::string_view key, const stored_record& rec) {
+                    histories_before(key);
                     emit(key, rec.version, rec.bytes);
                 });
+                histories_before({});
             },
             fail_stop);
     }
@@ -461,16 +519,18 @@ private:
     version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, garbage& freed, Publish&& publish) {
         ensure_session_locked();
         const version_t version = version_ + 1;
+        const auto now = clock_.now(); // the commit's time, read once
         for (const write_op& op : ops)
             if (op.finalize) [[unlikely]] {
-                finalize(ops, version);
+                finalize(ops, version, now);
                 break;
             }
+        const std::int64_t time = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
         if (log_) {
             log_->reserve(version, 0);
-            ticket = log_->append(std::span<const write_op>(ops), version); // throws when failed
+            ticket = log_->append(std::span<const write_op>(ops), version, time); // throws when failed
         }
-        apply(ops, version);
+        apply(ops, version, time);
         version_ = version;
         visible_.store(version);
         publish();
@@ -539,9 +599,10 @@ private:
 
     // Runs the ops' finalizers, in order, with one context. Out of line, so that commits
     // without hooks keep the commit path as it was.
-    [[gnu::noinline]] void finalize(std::span<write_op> ops, version_t version) {
+    [[gnu::noinline]] void finalize(std::span<write_op> ops, version_t version,
+                                    std::chrono::system_clock::time_point now) {
         scratch_.clear();
-        const commit_context context{version, clock_.now(), &store_,
+        const commit_context context{version, now, &store_,
                                      [](const void* store, std::string_view key) {
                                          return static_cast<const backend_type*>(store)->find(key);
                                      },
@@ -553,14 +614,33 @@ private:
         for (batch_observer* o : observers_) o->applied(version, ops);
     }
 
-    // The store takes the ops' keys and bytes: the ops are left empty.
-    void apply(std::span<write_op> ops, version_t version) {
+    // The store takes the ops' keys and bytes: the ops are left empty. What they overwrite or
+    // erase in a run's range goes to the run's history first.
+    void apply(std::span<write_op> ops, version_t version, std::int64_t time) {
         if (!observers_.empty()) [[unlikely]]
             notify(ops, version);
         for (auto& op : ops) {
+            if (op.key.size() >= run_key_prefix_size && static_cast<key_space>(op.key[4]) == key_space::run &&
+                !keep_history(op, version, time)) [[unlikely]]
+                continue;
             if (op.op == write_op::kind::put) store_.put(std::move(op.key), std::move(op.bytes), version);
             else store_.erase(op.key, version);
         }
+    }
+
+    // Records op, of a run's range, in the run's history: the commit, and the record op
+    // overwrites or erases. False for a history command (done here; not a record).
+    bool keep_history(const write_op& op, version_t version, std::int64_t time) {
+        const std::string_view key = op.key;
+        if (static_cast<std::uint8_t>(key[13]) == history_primitive) [[unlikely]] {
+            history_.command(key, op.op == write_op::kind::erase, version);
+            return false;
+        }
+        run_history& history = history_.writer(load_big_endian<std::uint64_t>(key.data() + 5));
+        history.commit(version, time);
+        if (const stored_record* old = store_.find(key))
+            history.superseded(key.substr(run_key_prefix_size - 3), old->version, old->bytes);
+        return true;
     }
 
     // After the lock is released: frees what the commit's collect detached (the slow part of
@@ -593,6 +673,7 @@ private:
     alignas(64) std::atomic<version_t> visible_{0}; // the newest version readers may read
     mutable snapshots_type snapshots_;
     run_registry<RunCodec> runs_; // which ids are runs, their statuses, the next id
+    history_store history_;       // every run's history: the writer's under mutex_, readers' at will
     std::string (*describe_)(std::string_view) = &describe_key; // keys in error messages
     wall_clock clock_;                                           // the database's clock
     run_index_observer run_observer_{this};  // first of the observers

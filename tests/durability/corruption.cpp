@@ -109,10 +109,11 @@ std::vector<std::size_t> logical_ends(std::string_view data) {
     for (const auto& r : logical_records(data)) ends.push_back(r.end);
     return ends;
 }
-constexpr int header_record = 1, commit_record = 2;
+constexpr int header_record = 1, commit_record = 2, timed_commit_record = 5; // (format 3 writes timed ones)
+constexpr bool is_commit(int kind) { return kind == commit_record || kind == timed_commit_record; }
 std::size_t commits_in(const std::vector<logical_record>& records, std::size_t from = 0) {
     std::size_t n = 0;
-    for (std::size_t i = from; i < records.size(); ++i) n += records[i].kind == commit_record;
+    for (std::size_t i = from; i < records.size(); ++i) n += is_commit(records[i].kind);
     return n;
 }
 
@@ -458,7 +459,7 @@ TEST_CASE("corruption: a WAL cut at every byte of its last records loses only th
 
         std::size_t whole = 0, end = session_start; // commits that survive the cut
         for (const auto& r : records)
-            if (r.end <= t) whole += r.kind == commit_record, end = r.end;
+            if (r.end <= t) whole += is_commit(r.kind), end = r.end;
         const inmem::version_t expected = base + whole;
         // A cut after a record, or inside the zero trailer that follows it, leaves a clean log.
         constexpr std::size_t B = inmem::detail::wal_block_size;
@@ -618,7 +619,7 @@ TEST_CASE("corruption: damage followed by valid records fails the open; repair c
     const auto records = logical_records(pristine.at(name));
     REQUIRE(records.size() >= 5);
     std::size_t damaged = records.size() / 2; // a commit in the middle
-    while (records[damaged].kind != commit_record) ++damaged;
+    while (!is_commit(records[damaged].kind)) ++damaged;
     const std::size_t start = records[damaged - 1].end;
     std::uint64_t later_bytes = 0;
     inmem::version_t commits_after = 0; // commits of the damaged record and everything after it

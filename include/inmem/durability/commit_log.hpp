@@ -26,8 +26,8 @@ public:
     /// Under the writers' lock, before version and run (0: none) become visible: makes sure
     /// both are reserved durably, syncing if they are not.
     virtual void reserve(version_t version, std::uint64_t run) = 0;
-    /// Under the writers' lock: logs a commit; returns its ticket.
-    virtual std::uint64_t append(std::span<const write_op> ops, version_t version) = 0;
+    /// Under the writers' lock: logs a commit and its time (ns since the epoch); returns its ticket.
+    virtual std::uint64_t append(std::span<const write_op> ops, version_t version, std::int64_t time) = 0;
     /// After the lock: waits for the durability the policy promises for ticket. Returns true
     /// when a snapshot is due (the caller takes it).
     virtual bool finish(std::uint64_t ticket) = 0;

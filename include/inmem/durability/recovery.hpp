@@ -86,7 +86,8 @@ struct recovered {
 };
 
 /// Recovers dir: calls put(key, bytes, version) for each snapshot record (in key order) and
-/// commit(version, ops) for each WAL commit after it, in order.
+/// commit(version, time, ops) for each WAL commit after it, in order (time: ns, 0 when the
+/// log is older than commit times).
 template <class Put, class Commit>
 recovered recover_directory(file_system& fs, const std::filesystem::path& dir, const schema_stamp& schema,
                             const open_options& options, Put&& put, Commit&& commit) {
@@ -223,6 +224,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                 if (format >= 2) out.clean = false; // a session began writing
                 return;
             case wal_record::commit:
+            case wal_record::timed_commit: // (decode_wal_entry reads both as commit)
                 if (closed) return refuse("a commit after its session closed");
                 if (entry.version != current + 1)
                     return refuse("commit version " + std::to_string(entry.version) + " where " +
@@ -237,7 +239,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                         return refuse("commit " + std::to_string(entry.version) + " holds " +
                                       key_problem(op.key, value, slot_primitives));
                 }
-                commit(entry.version, std::span<write_op>(entry.ops));
+                commit(entry.version, entry.time, std::span<write_op>(entry.ops));
                 current = report.last_version = entry.version;
                 ++report.commits_applied;
                 return;

@@ -129,8 +129,8 @@ public:
             renew(version, run); // made durable by the next flush or strict commit
     }
 
-    std::uint64_t append(std::span<const write_op> ops, version_t version) override {
-        return wal_->append(ops, version);
+    std::uint64_t append(std::span<const write_op> ops, version_t version, std::int64_t time) override {
+        return wal_->append(ops, version, time);
     }
 
     bool finish(std::uint64_t ticket) override {

@@ -13,7 +13,8 @@
 // .tmp file, synced, renamed into place, and the directory synced, so a crash leaves either
 // the old set of snapshots or the new one.
 //
-// Format 1 (still read): magic format version next_segment schema count:varint
+// Format 3 is format 2 that may hold runs' histories (records under primitive 0 of a run's
+// range, storage/key.hpp); format 2 is still read, and format 1: magic format version next_segment schema count:varint
 // (key:string version:u64 bytes:string){count} crc, records in no order.
 //
 // Reading checks what recovery builds on: the name's version is the header's, versions are
@@ -37,7 +38,7 @@
 namespace inmem::detail {
 
 inline constexpr std::string_view snapshot_magic = "inmem-snap";
-inline constexpr std::uint32_t snapshot_format_version = 2;
+inline constexpr std::uint32_t snapshot_format_version = 3;
 
 /// One record as a snapshot carries it.
 struct snapshot_record {

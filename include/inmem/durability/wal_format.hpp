@@ -11,11 +11,13 @@
 //   A record never crosses a block boundary: a logical record that does not fit is split
 //   into first, middle..., last fragments; fewer than 11 bytes left in a block are zeros.
 //
-//   logical  := header | commit | reserve | close
+//   logical  := header | commit | timed | reserve | close
 //   header   := 0x01 magic:"inmem-wal" format:u32 base_version:u64 schema
 //               (first in every segment, and first of every session that continues one)
 //   schema   := fingerprint:u64 varint(n) (primitive:u8 fingerprint:u64 name:string){n}
 //   commit   := 0x02 version:u64 varint(n) op{n}            (one commit = one logical record)
+//   timed    := 0x05 version:u64 time:i64 varint(n) op{n}   a commit and its time, nanoseconds
+//                                            since the epoch by the database's clock (format 3)
 //   op       := 0x01 key:string bytes:string  (put) | 0x02 key:string  (erase)
 //   reserve  := 0x03 versions:u64 runs:u64   the session may hand out versions <= versions and
 //                                            run ids <= runs (format 2)
@@ -27,8 +29,9 @@
 // every later one the previous + 1; a header's base_version is the previous version, or more
 // only after a crash, up to what was reserved (the versions a crashed session may have handed
 // out are never used again); no commit is beyond the latest reservation, and none is below
-// what was committed; after a close only a header follows. Format 1 (no reserve, no close,
-// one header per segment) is still read.
+// what was committed; after a close only a header follows. Format 3 writes every commit as
+// `timed` (runs' histories keep their commits' times); formats 2 and 1 (no reserve, no close,
+// one header per segment) are still read, their commits' times as 0.
 //
 // Reading stops at the first physical record that is incomplete or fails its checksum. What
 // follows decides what that was: nothing valid after it is a torn tail (a crash mid-write:
@@ -53,14 +56,14 @@ namespace inmem::detail {
 
 inline constexpr std::size_t wal_block_size = 32768;
 inline constexpr std::size_t wal_header_size = 11;
-inline constexpr std::uint32_t wal_format_version = 2;
+inline constexpr std::uint32_t wal_format_version = 3;
 inline constexpr std::uint32_t oldest_wal_format = 1; // still read
 /// Versions, base versions and reservations stay below this (recovery refuses more).
 inline constexpr version_t version_limit = version_t{1} << 63;
 inline constexpr std::string_view wal_magic = "inmem-wal";
 
 enum class wal_type : std::uint8_t { full = 1, first = 2, middle = 3, last = 4 };
-enum class wal_record : std::uint8_t { header = 1, commit = 2, reserve = 3, close = 4 };
+enum class wal_record : std::uint8_t { header = 1, commit = 2, reserve = 3, close = 4, timed_commit = 5 };
 
 /// wal-00000042.log
 inline std::string wal_segment_name(std::uint32_t segment) {
@@ -162,11 +165,13 @@ inline std::string wal_reserve_payload(version_t versions, std::uint64_t runs) {
 /// The payload of a close record.
 inline std::string wal_close_payload() { return std::string(1, static_cast<char>(wal_record::close)); }
 
-/// Appends the payload of a commit record to out.
-inline void append_commit_payload(std::string& out, version_t version, std::span<const write_op> ops) {
+/// Appends the payload of a commit record to out: a `timed` one when time is given.
+inline void append_commit_payload(std::string& out, version_t version, std::span<const write_op> ops,
+                                  std::optional<std::int64_t> time = std::nullopt) {
     writer w(out);
-    w.fixed(static_cast<std::uint8_t>(wal_record::commit));
+    w.fixed(static_cast<std::uint8_t>(time ? wal_record::timed_commit : wal_record::commit));
     w.fixed(version);
+    if (time) w.fixed(*time);
     w.varint(ops.size());
     for (const auto& op : ops) {
         w.fixed(static_cast<std::uint8_t>(op.op == write_op::kind::put ? 1 : 2));
@@ -179,6 +184,7 @@ inline void append_commit_payload(std::string& out, version_t version, std::span
 struct wal_entry {
     wal_record kind{};
     version_t version = 0;            // commit: its version; header: the base version; reserve: versions
+    std::int64_t time = 0;            // commit: its time (ns; 0 when not logged)
     std::uint64_t runs = 0;           // reserve: run ids
     std::uint32_t format = 0;         // header
     std::vector<write_op> ops;        // commit
@@ -201,11 +207,15 @@ inline bool decode_wal_entry(std::string_view payload, wal_entry& out) {
     }
     case wal_record::reserve: return r.fixed(out.version) && r.fixed(out.runs) && r.remaining() == 0;
     case wal_record::close: return r.remaining() == 0;
-    case wal_record::commit: break;
+    case wal_record::commit:
+    case wal_record::timed_commit: break;
     default: return false;
     }
     std::uint64_t n;
-    if (!r.fixed(out.version) || !r.count(n, 2)) return false;
+    out.time = 0;
+    if (!r.fixed(out.version) || (out.kind == wal_record::timed_commit && !r.fixed(out.time)) || !r.count(n, 2))
+        return false;
+    out.kind = wal_record::commit; // (the time says which it was)
     out.ops.clear();
     out.ops.reserve(n);
     for (std::uint64_t i = 0; i < n; ++i) {

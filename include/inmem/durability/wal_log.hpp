@@ -67,8 +67,8 @@ public:
         return appended_;
     }
 
-    /// Logs one commit; returns its ticket. Throws errc::failed after an I/O failure.
-    std::uint64_t append(std::span<const write_op> ops, version_t version) {
+    /// Logs one commit and its time; returns its ticket. Throws errc::failed after an I/O failure.
+    std::uint64_t append(std::span<const write_op> ops, version_t version, std::int64_t time) {
         std::lock_guard lock(mu_);
         throw_if_failed();
         if (formatter_.offset() >= segment_bytes_) {
@@ -76,7 +76,7 @@ public:
             add(wal_header_payload(version - 1, schema_));
         }
         payload_.clear();
-        append_commit_payload(payload_, version, ops);
+        append_commit_payload(payload_, version, ops, time);
         add(payload_);
         return appended_;
     }

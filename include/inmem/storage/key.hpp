@@ -8,6 +8,7 @@
 //       run ids first..last were reserved by a session that crashed before it used them
 //       (or before what it did with them was durable): they are never runs
 //   space 1 run data, body := run:u64 primitive:u8 slot:u16 user_key
+//     primitive 0, slot 0: the run's history (history/history_store.hpp), not a family's
 //   space 2 shared,   body := primitive:u8 slot:u16 name  (state records, across runs)
 //
 // Everything a run wrote is the contiguous range [ns run, ns run+1) of space 1, which is
@@ -38,6 +39,24 @@ inline void check_user_key(std::string_view key) {
         throw error(errc::key_too_large, "inmem: a key of " + std::to_string(key.size()) +
                                              " bytes exceeds inmem::max_key_size (" +
                                              std::to_string(max_key_size) + ")");
+}
+
+/// The primitive byte of history keys (no family has it).
+inline constexpr std::uint8_t history_primitive = 0;
+/// The bytes of a compact command.
+inline constexpr std::string_view history_compact_command = "compact";
+
+/// Whether key is under a run's history prefix (a command, or a snapshot piece).
+inline bool is_history_key(std::string_view key) noexcept {
+    return key.size() >= 16 && static_cast<key_space>(key[4]) == key_space::run &&
+           static_cast<std::uint8_t>(key[13]) == history_primitive;
+}
+
+/// Whether a history key and its value (nullptr: an erasure) are well-formed.
+inline bool history_key_is_valid(std::string_view key, const std::string_view* bytes) noexcept {
+    if (load_big_endian<std::uint16_t>(key.data() + 14) != 0) return false;
+    if (key.size() == 16) return !bytes || *bytes == history_compact_command;
+    return key.size() == 20 && bytes;
 }
 
 /// Writes into out the key of a record a run wrote: (ns, run, primitive, slot) then the
@@ -179,7 +198,8 @@ inline bool key_is_valid(std::string_view key, const std::string_view* bytes,
         return !bytes || static_cast<catalog_kind>(k[5]) != catalog_kind::run_gap ||
                (bytes->size() == 8 && load_big_endian<std::uint64_t>(bytes->data()) >= load_big_endian<std::uint64_t>(k + 6));
     case key_space::run:
-        return key.size() >= run_key_prefix_size && load_big_endian<std::uint64_t>(k + 5) != 0 && slot_ok(13);
+        if (key.size() < run_key_prefix_size || load_big_endian<std::uint64_t>(k + 5) == 0) return false;
+        return static_cast<std::uint8_t>(k[13]) == history_primitive ? history_key_is_valid(key, bytes) : slot_ok(13);
     case key_space::shared:
         return key.size() >= 8 && slot_ok(5);
     }
@@ -218,6 +238,8 @@ inline std::string key_problem(std::string_view key, const std::string_view* byt
     case key_space::run:
         if (key.size() < run_key_prefix_size) return "a malformed key of run data";
         if (read_big_endian<std::uint64_t>(key, 5) == 0) return "a key of run data for run 0";
+        if (static_cast<std::uint8_t>(key[13]) == history_primitive)
+            return history_key_is_valid(key, bytes) ? std::string() : "a malformed record of a run's history";
         return slot_problem(13);
     case key_space::shared:
         if (key.size() < 8) return "a malformed key of a shared record";
