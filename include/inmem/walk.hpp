@@ -37,30 +37,47 @@ struct walked_record {
     bool derived = false;                  ///< the family's bookkeeping (an index, a chain head), not a value
 };
 
+namespace detail {
+
+/// A stored record of a run split by the family of Schema that owns it (what walk_run
+/// yields); the views are into key and bytes. what names the caller in the corruption error
+/// thrown for a record no family owns or whose value its family refuses.
+template <class Schema>
+walked_record walked_of(std::string_view key, version_t version, std::string_view bytes, const char* what) {
+    const auto parts = parse_stored_key<Schema>(key);
+    if (!parts)
+        throw error(errc::corruption, std::string("inmem: ") + what + ": " + describe_key(key) +
+                                          " belongs to no primitive family of the schema");
+    const slot_entry& slot = slot_table<Schema>[parts->slot];
+    const auto value = slot.value_of(*parts, bytes);
+    if (!value)
+        throw error(errc::corruption, std::string("inmem: ") + what + ": the value of " + describe_stored_key<Schema>(key) +
+                                          " is not what its family stores");
+    walked_record out{slot.family, slot.type, *parts, version, bytes, value->value, value->writer, value->derived};
+    if (value->slot && std::size_t{*value->slot} < slot_table<Schema>.size()) { // the value's own type
+        out.parts.slot = *value->slot;
+        out.type = slot_table<Schema>[*value->slot].type;
+    }
+    return out;
+}
+
+/// The prefix of everything run wrote (ns space run).
+inline std::string run_range_prefix(run_id run) {
+    std::string prefix = run_data_key(default_namespace, run.value, 0, 0, {});
+    prefix.resize(run_key_prefix_size - 3);
+    return prefix;
+}
+
+} // namespace detail
+
 /// Calls f(const walked_record&) for every record of run at the latest version, in key
 /// order; f may return false to stop. Throws unknown_run, and corruption for a record that
 /// no family of the schema owns or whose value its family refuses.
 template <class Db, class F>
 void walk_run(const Db& db, run_id run, F&& f) {
     using schema = typename Db::schema_type;
-    std::string prefix = detail::run_data_key(detail::default_namespace, run.value, 0, 0, {});
-    prefix.resize(detail::run_key_prefix_size - 3); // ns space run: the whole run
-    db.engine().scan(run, prefix, [&](std::string_view key, const detail::stored_record& rec) {
-        const auto parts = detail::parse_stored_key<schema>(key);
-        if (!parts)
-            throw error(errc::corruption, "inmem: walk_run: " + detail::describe_key(key) +
-                                              " belongs to no primitive family of the schema");
-        const detail::slot_entry& slot = detail::slot_table<schema>[parts->slot];
-        const auto value = slot.value_of(*parts, rec.bytes);
-        if (!value)
-            throw error(errc::corruption, "inmem: walk_run: the value of " + detail::describe_stored_key<schema>(key) +
-                                              " is not what its family stores");
-        walked_record out{slot.family, slot.type, *parts, rec.version, rec.bytes, value->value, value->writer,
-                          value->derived};
-        if (value->slot && *value->slot < detail::slot_table<schema>.size()) { // the value's own type
-            out.parts.slot = *value->slot;
-            out.type = detail::slot_table<schema>[*value->slot].type;
-        }
+    db.engine().scan(run, detail::run_range_prefix(run), [&](std::string_view key, const detail::stored_record& rec) {
+        const walked_record out = detail::walked_of<schema>(key, rec.version, rec.bytes, "walk_run");
         if constexpr (std::is_void_v<decltype(f(out))>) {
             f(out);
             return true;

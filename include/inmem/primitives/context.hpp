@@ -17,10 +17,18 @@
 
 namespace inmem {
 
-/// A place a handle operation of Engine runs in: a run_id or a basic_transaction<Engine>.
+/// A read-only view of Engine's data that handle reads accept in place of a run: it reads
+/// one run's data as of a point (a replay, inmem/time_machine/replay.hpp) through
+/// read(key, f), scan(prefix, f, after) and run().
 template <class At, class Engine>
-concept context_of =
-    std::same_as<std::remove_cvref_t<At>, run_id> || std::same_as<std::remove_cvref_t<At>, basic_transaction<Engine>>;
+concept read_view_of = std::remove_cvref_t<At>::is_read_view &&
+                       std::same_as<typename std::remove_cvref_t<At>::engine_type, Engine>;
+
+/// A place a handle operation of Engine runs in: a run_id or a basic_transaction<Engine>,
+/// and for reads, a read view (read_view_of).
+template <class At, class Engine>
+concept context_of = std::same_as<std::remove_cvref_t<At>, run_id> ||
+                     std::same_as<std::remove_cvref_t<At>, basic_transaction<Engine>> || read_view_of<At, Engine>;
 
 namespace detail {
 
@@ -31,6 +39,12 @@ run_id run_of(const basic_transaction<Engine>& tx) noexcept {
     return tx.run();
 }
 
+template <class View>
+    requires std::remove_cvref_t<View>::is_read_view
+run_id run_of(const View& view) noexcept {
+    return view.run();
+}
+
 /// Calls f(const stored_record*) for key as the context sees it (run must exist).
 template <class Engine, class F>
 decltype(auto) read_in(Engine& engine, run_id run, std::string_view key, F&& f) {
@@ -39,6 +53,12 @@ decltype(auto) read_in(Engine& engine, run_id run, std::string_view key, F&& f) 
 template <class Engine, class F>
 decltype(auto) read_in(Engine&, basic_transaction<Engine>& tx, std::string_view key, F&& f) {
     return tx.read(key, std::forward<F>(f));
+}
+
+template <class Engine, class View, class F>
+    requires read_view_of<View, Engine>
+decltype(auto) read_in(Engine&, const View& view, std::string_view key, F&& f) {
+    return view.read(key, std::forward<F>(f));
 }
 
 /// Calls f(find), find(key) -> const stored_record*, at one snapshot of the context (run: checked).
@@ -57,6 +77,13 @@ decltype(auto) with_reader(Engine&, basic_transaction<Engine>& tx, F&& f) {
     return f(find);
 }
 
+template <class Engine, class View, class F>
+    requires read_view_of<View, Engine>
+decltype(auto) with_reader(Engine&, const View& view, F&& f) {
+    auto find = [&](std::string_view key) { return view.read(key, [](const stored_record* r) { return r; }); };
+    return f(find);
+}
+
 /// Calls f(key, record) for the keys under prefix after `after` as the context sees them, in
 /// key order; f may return false to stop. A run of 0 lists shared records for no run.
 template <class Engine, class F>
@@ -68,6 +95,12 @@ void scan_in(Engine&, basic_transaction<Engine>& tx, std::string_view prefix, F&
     tx.scan(prefix, std::forward<F>(f), after);
 }
 
+template <class Engine, class View, class F>
+    requires read_view_of<View, Engine>
+void scan_in(Engine&, const View& view, std::string_view prefix, F&& f, std::string_view after) {
+    view.scan(prefix, std::forward<F>(f), after);
+}
+
 /// What a call that reads nothing still checks: that the run exists (a transaction's did
 /// when it began).
 template <class Engine>
@@ -76,6 +109,9 @@ void check_in(Engine& engine, run_id run) {
 }
 template <class Engine>
 void check_in(Engine&, const basic_transaction<Engine>&) noexcept {}
+template <class Engine, class View>
+    requires read_view_of<View, Engine>
+void check_in(Engine&, const View&) noexcept {}
 
 } // namespace detail
 } // namespace inmem

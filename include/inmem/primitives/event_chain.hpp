@@ -163,6 +163,43 @@ struct stored_head {
     std::int64_t time_ns = 0;
 };
 
+/// The run metadata key that names, in hex, the hash a run's chain begins from: its first
+/// event's prev_hash, all zeros when the key is absent. A fork sets it to the parent's chain
+/// head at the fork point (time_machine/fork.hpp), so the child's chain proves where it came
+/// from; verify() checks the first event against it.
+inline constexpr std::string_view chain_link_metadata = "inmem.fork.chain";
+
+/// A chain head with no events yet whose chain begins from link (a fork's).
+inline std::string linked_head(std::size_t types, std::string_view link) {
+    std::string head(head_size(types), '\0');
+    head[0] = event_format;
+    std::memcpy(head.data() + head_hash_at, link.data(), 32);
+    return head;
+}
+
+/// 32 bytes as 64 lowercase hex digits, and back (nullopt when s is not that).
+inline std::string hash_to_hex(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) out += {digits[c >> 4], digits[c & 15]};
+    return out;
+}
+inline std::optional<sha256_digest> hash_from_hex(std::string_view s) noexcept {
+    if (s.size() != 64) return std::nullopt;
+    sha256_digest out{};
+    for (std::size_t i = 0; i < 32; ++i) {
+        int v = 0;
+        for (char c : s.substr(2 * i, 2)) {
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= c - '0';
+            else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+            else return std::nullopt;
+        }
+        out[i] = static_cast<std::uint8_t>(v);
+    }
+    return out;
+}
+
 /// Reads a chain head; nullopt when damaged.
 inline std::optional<stored_head> parse_head(std::string_view bytes, std::size_t types) noexcept {
     if (bytes.size() != head_size(types) || bytes[0] != event_format) return std::nullopt;

@@ -242,9 +242,12 @@ public:
                                    [&](auto& find) { return type_count_of<E>(detail::run_of(at), find); });
     }
 
-    /// The chain head of run: its event count and its last event's hash and time.
-    [[nodiscard]] event_head head(run_id run) const {
-        return detail::with_reader(*engine_, run, [&](auto& find) {
+    /// The chain head of run (or as a transaction or a replay sees it): its event count and
+    /// its last event's hash and time.
+    template <context_of<Engine> At>
+    [[nodiscard]] event_head head(At&& at) const {
+        const run_id run = detail::run_of(at);
+        return detail::with_reader(*engine_, at, [&](auto& find) {
             event_head out{run};
             const detail::stored_record* rec = find(detail::event_head_key(run, log_slot));
             if (!rec) return out;
@@ -270,7 +273,18 @@ public:
         };
         chain_report report{run};
         const auto head = head_of(run, find);
-        sha256_digest previous{};
+        sha256_digest previous{}; // what the first event links to: zeros, or a fork's parent chain
+        const auto info = engine_->run(run);
+        if (const auto link = info.metadata.find(std::string(detail::chain_link_metadata)); link != info.metadata.end()) {
+            const auto hash = detail::hash_from_hex(link->second);
+            if (!hash) {
+                report.problem = chain_problem::malformed;
+                report.message = "inmem: the event chain of run " + std::to_string(run.value) +
+                                 " has a malformed fork link in its run record (" + std::string(detail::chain_link_metadata) + ")";
+                return report;
+            }
+            previous = *hash;
+        }
         index_tally seen(run);
         auto fail = [&](std::uint64_t seq, chain_problem problem, std::string why) {
             report.problem = problem;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <inmem/error.hpp>
+#include <inmem/primitives/context.hpp>
 #include <inmem/primitives/family.hpp>
 #include <inmem/primitives/listing.hpp>
 #include <inmem/primitives/runs.hpp>
@@ -237,11 +238,14 @@ public:
         return entry_range<state_item<T>>(std::move(out));
     }
 
-    /// Every write run made to records of this type, oldest first. Throws unknown_run.
-    [[nodiscard]] std::vector<state_write<T>> writes(run_id run) const {
+    /// Every write run made to records of this type, oldest first (in a transaction, as of
+    /// its snapshot; in a replay, those made by its point). Throws unknown_run.
+    template <context_of<Engine> At>
+    [[nodiscard]] std::vector<state_write<T>> writes(At&& at) const {
         std::vector<state_write<T>> out;
+        const run_id run = detail::run_of(at);
         const std::string prefix = detail::run_data_key(detail::default_namespace, run.value, prim, slot_, {});
-        engine_->scan(run, prefix, [&](std::string_view key, const detail::stored_record& rec) {
+        detail::scan_in(*engine_, at, prefix, [&](std::string_view key, const detail::stored_record& rec) {
             const std::string_view name = key.substr(prefix.size(), key.size() - prefix.size() - 8);
             const version_t version = detail::read_big_endian<version_t>(key, key.size() - 8);
             const bool erased = rec.bytes.size() >= 8 &&
@@ -249,7 +253,7 @@ public:
             if (erased)
                 out.push_back(state_write<T>{std::string(name), T{}, version, true});
             else out.push_back(state_write<T>{std::string(name), decode_value(name, rec.bytes), version});
-        });
+        }, {});
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
         return out;
     }
