@@ -95,8 +95,19 @@ public:
     /// Drops the intermediate history of run, which has ended: what its commits overwrote
     /// and erased, and their times (a retention choice). Its final records and its event log
     /// stay; replay (inmem/time_machine.hpp) then shows its end only. Throws unknown_run, and
-    /// run_not_active while it is active or interrupted.
+    /// invalid_argument while it is active or interrupted.
     void compact(run_id run) { engine_.compact(run); }
+
+    /// Forgets run, which has ended (a user's right to be forgotten): its records, events,
+    /// traces, history and run index record, in one commit; only a record that its id was
+    /// erased stays, so the id is never reused and errors about it say so. With
+    /// {.cascade = true} its descendants go too (all must have ended); without, a run with a
+    /// child not yet erased is refused. A durable database then takes a snapshot and deletes
+    /// the older snapshots and the WAL (O(database) on disk): nothing of the run is left in
+    /// the directory, and until the next snapshot there is no fallback snapshot.
+    /// Shared state records the run wrote are other runs' too and stay. Returns the runs
+    /// erased, in id order. Throws unknown_run or invalid_argument (saying why).
+    std::vector<run_id> erase_run(run_id run, erase_options options = {}) { return engine_.erase_run(run, options); }
 
     /// The run index record of run. Throws unknown_run.
     run_info run(run_id run) const { return engine_.run(run); }

@@ -262,7 +262,7 @@ public:
 
     /// Drops the history of run, which has ended, before its last commit (its records and
     /// event log stay: replay shows its end only), in one commit. Throws unknown_run and
-    /// run_not_active (it is active or interrupted).
+    /// invalid_argument (it is active or interrupted).
     void compact(run_id run) {
         std::uint64_t ticket = 0;
         garbage freed;
@@ -271,13 +271,45 @@ public:
             const auto status = runs_.status(run);
             if (!status) throw runs_.unknown(run, "compact");
             if (*status == run_status::active || *status == run_status::interrupted)
-                throw error(errc::run_not_active, "inmem: compact: " + describe_run(run) + " is " +
+                throw error(errc::invalid_argument, "inmem: compact: " + describe_run(run) + " is " +
                                                       std::string(to_string(*status)) +
                                                       "; only a run that has ended is compacted (end_run it first)");
             write_op op{write_op::kind::put, history_key(run.value), std::string(history_compact_command)};
             commit_locked(std::span(&op, 1), ticket, freed, [] {});
         }
         finish(ticket, freed);
+    }
+
+    /// Forgets run (ended) and, with cascade, its descendants, in one commit: every record in
+    /// their ranges, their histories and run index records go; a record of each id says it
+    /// was erased. A durable database then takes a snapshot and deletes every older snapshot
+    /// and the WAL before it (they hold the runs). Returns the runs erased, in id order. Throws unknown_run or
+    /// invalid_argument (see run_registry::to_erase).
+    std::vector<run_id> erase_run(run_id run, erase_options options) {
+        std::uint64_t ticket = 0;
+        garbage freed;
+        std::vector<run_id> erased;
+        {
+            std::unique_lock lock(mutex_);
+            erased = runs_.to_erase(run, options.cascade);
+            std::vector<write_op> ops;
+            for (const run_id r : erased) {
+                store_.scan_prefix(run_range_prefix(r), latest_version, [&](std::string_view key, const stored_record&) {
+                    ops.push_back({write_op::kind::erase, std::string(key), {}});
+                });
+                ops.push_back({write_op::kind::erase, run_catalog_key(default_namespace, r.value), {}});
+                ops.push_back({write_op::kind::put, erased_run_key(default_namespace, r.value), {}});
+            }
+            // The histories last: the erasures before them are kept in them, then dropped.
+            for (const run_id r : erased) ops.push_back({write_op::kind::erase, history_key(r.value), {}});
+            commit_locked(std::span(ops), ticket, freed, [&] {
+                for (const run_id r : erased) runs_.erased(r);
+            });
+            collect_run_index_locked();
+        }
+        finish(ticket, freed);
+        if (log_) take_snapshot(true, false); // and no fallback: the older snapshots and WAL held the runs
+        return erased;
     }
 
     /// Throws unknown_run unless run is a run of this database. Lock-free.
@@ -449,7 +481,8 @@ private:
     // Takes a snapshot; fail_stop: a failure stops the log and throws (a commit's automatic
     // snapshot, db.snapshot()); otherwise it is returned (the snapshot at open: opening must
     // not fail for want of space). Returns "" on success.
-    std::string take_snapshot(bool fail_stop) {
+    // fallback: keep the previous snapshot as the fallback (false: delete everything older).
+    std::string take_snapshot(bool fail_stop, bool fallback = true) {
         std::lock_guard one_at_a_time(snapshot_mutex_);
         snapshot_header head;
         pinned at;
@@ -482,7 +515,7 @@ private:
                 });
                 histories_before({});
             },
-            fail_stop);
+            fail_stop, fallback);
     }
 
     // Whether a key in range was erased after at (scans skip tombstones).
@@ -592,8 +625,10 @@ private:
         }
         void applied(version_t version, std::span<const write_op> ops) noexcept override {
             for (const write_op& op : ops) // (the lookup of the record before only for run records)
-                if (op.op == write_op::kind::put && run_registry<RunCodec>::is_run_record(op.key))
+                if (!run_registry<RunCodec>::is_run_record(op.key)) continue;
+                else if (op.op == write_op::kind::put)
                     self->runs_.indexed(op.key, op.bytes, self->store_.find(op.key, latest_version), version);
+                else self->runs_.unindexed(op.key, version);
         }
     };
 

@@ -21,7 +21,9 @@
 // snapshot can still see the old state; so the candidates a reader gets are a superset of
 // the runs matching at its snapshot, and each candidate is checked against its record at
 // that snapshot. Entries that went stale (a metadata value changed, a run resumed after it
-// ended) are skipped by that check.
+// ended) are skipped by that check. An erased run (db.erase_run) keeps its slot until the
+// next open, with no status bit once no reader can see it: its record is gone, so the
+// check skips it wherever else it is still listed.
 #pragma once
 
 #include <inmem/concurrency/append_only_array.hpp>
@@ -187,6 +189,7 @@ public:
             if (n != 0 && id <= ids_.get(n - 1)) return; // out of order: corrupt
             slot = add_run(info, version);
         } else {
+            if (status_of_[slot] == forgotten_mark) return; // (never: an erased run has no more records)
             change_status(slot, status, version);
         }
         if (info.ended) {
@@ -217,6 +220,21 @@ public:
         const std::uint64_t slot = find_slot(id, ids_.size());
         if (slot != no_slot) change_status(slot, static_cast<std::uint8_t>(run_status::interrupted), version);
     }
+
+    /// The run index record of id was erased at version (db.erase_run).
+    void forget(std::uint64_t id, version_t version) {
+        const std::uint64_t slot = find_slot(id, ids_.size());
+        if (slot == no_slot || status_of_[slot] == forgotten_mark) return;
+        const std::uint8_t before = status_of_[slot];
+        pending_.reserve(pending_.size() + 1);
+        status_counts_[before].fetch_sub(1, std::memory_order_relaxed);
+        status_of_[slot] = forgotten_mark;
+        changed_[slot] = version;
+        pending_.push_back({slot, before, version});
+        ++forgotten_;
+    }
+    /// How many runs were forgotten (their slots stay until the next open).
+    std::size_t forgotten() const noexcept { return forgotten_; }
 
     /// Whether bits are waiting to be cleared.
     bool collect_due() const noexcept { return !pending_.empty(); }
@@ -298,6 +316,7 @@ public:
 
 private:
     static constexpr rep no_end = std::numeric_limits<rep>::min();
+    static constexpr std::uint8_t forgotten_mark = 0xff; // the status of a slot forgotten
     struct pending_clear {
         std::uint64_t slot;
         std::uint8_t status;
@@ -398,6 +417,7 @@ private:
     std::vector<version_t> changed_; // the version of each slot's last status change
     std::vector<rep> ended_of_;      // the end time of each slot's last entry in the end list
     std::vector<pending_clear> pending_;
+    std::size_t forgotten_ = 0;
     rep last_started_ = std::numeric_limits<rep>::min();
     rep last_ended_ = std::numeric_limits<rep>::min();
 };

@@ -6,6 +6,8 @@
 // handed out: the next session's first commit records them as a gap of the run index
 // (storage/key.hpp), and they are never runs. Runs left active by a crashed session are
 // interrupted at the next open (in memory at once, in the run index with that same commit).
+// An erased run (db.erase_run) leaves only a record that says so (storage/key.hpp): its id
+// is never a run again, and errors about it say it was erased.
 // The registry decides and describes; the engine (engine.hpp) locks, commits and publishes.
 // It also keeps the run index's secondary indexes (run_index.hpp), which the engine feeds
 // every run record it applies (live, in recovery, from a snapshot) and which answer
@@ -72,9 +74,11 @@ public:
     /// The error for a run id that is no run (what: the operation, or "").
     error unknown(run_id run, const char* what) const {
         const bool lost = statuses_.in_gap(run);
-        return error(errc::unknown_run, std::string("inmem: ") + what + (*what ? ": " : "") + describe_run(run) +
-                                            (lost ? " does not exist: its id was reserved by a session that "
-                                                    "crashed before the run was durable, and is never used"
+        return error(errc::unknown_run,
+                     std::string("inmem: ") + what + (*what ? ": " : "") + describe_run(run) +
+                         (lost                     ? " does not exist: its id was reserved by a session that "
+                                                     "crashed before the run was durable, and is never used"
+                          : statuses_.erased(run) ? " does not exist any more: it was erased (erase_run)"
                                                   : " does not exist in this database (begin_run returns run ids)"));
     }
 
@@ -170,9 +174,7 @@ public:
     /// A new run's record, with the next id, started at now or, if the clock went back, at the
     /// last run's start (options.parent must be a run and metadata keys valid: checked here).
     run_info make_run(run_options&& options, std::chrono::system_clock::time_point now) const {
-        if (options.parent && !known(*options.parent))
-            throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
-                                               " does not exist in this database");
+        if (options.parent && !known(*options.parent)) throw unknown(*options.parent, "begin_run: the parent");
         for (const auto& entry : options.metadata) check_metadata_key(entry.first, "begin_run");
         return run_info{.id = run_id{next_run_},
                         .name = std::move(options.name),
@@ -231,6 +233,42 @@ public:
     /// Once a status change's commit is visible (must not throw).
     void set(run_id run, run_status status) noexcept { statuses_.set(run, status); }
 
+    /// The runs erase_run(run) erases, in id order: run and, with cascade, its descendants not
+    /// yet erased. Throws unknown_run, or invalid_argument when one of them has not ended or,
+    /// without cascade, run has a child not yet erased.
+    std::vector<run_id> to_erase(run_id run, bool cascade) const {
+        if (!known(run)) throw unknown(run, "erase_run");
+        std::vector<run_id> out{run};
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            const std::uint64_t slot = index_.find_slot(out[i].value, index_.size());
+            for (std::uint64_t c = slot == no_slot ? no_slot : index_.first_child(slot); c != no_slot;
+                 c = index_.next_sibling(c)) {
+                const run_id child{index_.id_of(c)};
+                if (!known(child)) continue; // erased before
+                if (!cascade)
+                    throw error(errc::invalid_argument,
+                                "inmem: erase_run: " + describe_run(run) + " has a child, " + describe_run(child) +
+                                    ", that is not erased; erase it first, or pass {.cascade = true} to erase "
+                                    "the run with all its descendants");
+                out.push_back(child);
+            }
+        }
+        for (const run_id r : out)
+            if (const run_status s = *status(r); s == run_status::active || s == run_status::interrupted)
+                throw error(errc::invalid_argument,
+                            "inmem: erase_run: " + describe_run(r) + " is " + std::string(to_string(s)) +
+                                (r == run ? "" : " (a descendant of " + describe_run(run) + ")") +
+                                "; only runs that have ended are erased (end_run it first)");
+        std::sort(out.begin(), out.end(), [](run_id a, run_id b) { return a.value < b.value; });
+        return out;
+    }
+    /// Once an erasure's commit is visible (must not throw).
+    void erased(run_id run) noexcept { statuses_.erase(run); }
+    /// Feeds the secondary indexes an erased record (live and in recovery).
+    void unindexed(std::string_view key, version_t version) {
+        if (is_run_record(key)) index_.forget(read_big_endian<std::uint64_t>(key, 6), version);
+    }
+
     // ---- At open and at a session's first write
 
     /// At open: rebuilds the statuses from the recovered run index and its gaps, checking that
@@ -255,10 +293,27 @@ public:
                 statuses_.add_gap(gap->second);
             }
         };
+        std::vector<std::uint64_t> erased; // the ids of erased runs, ascending
+        const std::string erased_prefix = run_catalog_prefix(catalog_kind::erased_run);
+        store.scan_prefix(erased_prefix, latest_version, [&](std::string_view key, const stored_record&) {
+            erased.push_back(read_big_endian<std::uint64_t>(key, erased_prefix.size()));
+        });
+        auto next_erased = erased.begin();
+        auto erased_before = [&](std::uint64_t id) { // the erased runs and gaps before id
+            for (;;) {
+                gaps_before(std::min(id, next_erased == erased.end() ? id : *next_erased));
+                if (next_erased == erased.end() || *next_erased >= id || *next_erased != statuses_.next_id()) return;
+                statuses_.reserve();
+                statuses_.push_back_erased();
+                ++next_erased;
+            }
+        };
         const std::string prefix = run_catalog_prefix();
         store.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
             const run_id id{read_big_endian<std::uint64_t>(key, prefix.size())};
-            gaps_before(id.value);
+            erased_before(id.value);
+            if (next_erased != erased.end() && *next_erased == id.value)
+                throw corrupt("holds a record of " + describe_run(id) + ", which it says was erased");
             if (id.value != statuses_.next_id())
                 throw corrupt("skips from run " + std::to_string(statuses_.next_id() - 1) + " to " + describe_run(id));
             const run_info info = decode(rec, id);
@@ -271,13 +326,16 @@ public:
             statuses_.reserve();
             statuses_.push_back(info.status);
         });
-        gaps_before(version_limit);
+        erased_before(version_limit);
         if (gap != gaps.end())
             throw corrupt("has a gap from run " + std::to_string(gap->first) + " that does not follow its runs");
+        if (next_erased != erased.end())
+            throw corrupt("says " + describe_run(run_id{*next_erased}) + " was erased, out of the order of its runs");
         next_run_ = statuses_.next_id();
-        if (index_.size() != statuses_.size())
-            throw corrupt("holds " + std::to_string(statuses_.size()) + " runs where its records in order make " +
-                          std::to_string(index_.size()));
+        if (index_.size() - index_.forgotten() != statuses_.size() - statuses_.erased_count())
+            throw corrupt("holds " + std::to_string(statuses_.size() - statuses_.erased_count()) +
+                          " runs where its records in order make " +
+                          std::to_string(index_.size() - index_.forgotten()));
         index_.collect(latest_version); // nobody reads during recovery
     }
 

@@ -69,6 +69,13 @@ struct run_options {
     std::map<std::string, std::string> metadata{};
 };
 
+/// How db.erase_run forgets a run.
+struct erase_options {
+    /// Also erase the run's descendants (children, their children...), which must all have
+    /// ended; without it a run with a child not yet erased is refused.
+    bool cascade = false;
+};
+
 /// A run's record in the run index.
 struct run_info {
     run_id id{};
@@ -149,7 +156,7 @@ namespace inmem::detail {
 /// The spaces of the one ordered store (storage/key.hpp has the grammar).
 enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
 /// What a catalog key holds.
-enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1 };
+enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1, erased_run = 2 };
 
 /// The version to read at to see the latest of everything.
 inline constexpr version_t latest_version = ~version_t{0};

@@ -61,13 +61,6 @@ walked_record walked_of(std::string_view key, version_t version, std::string_vie
     return out;
 }
 
-/// The prefix of everything run wrote (ns space run).
-inline std::string run_range_prefix(run_id run) {
-    std::string prefix = run_data_key(default_namespace, run.value, 0, 0, {});
-    prefix.resize(run_key_prefix_size - 3);
-    return prefix;
-}
-
 } // namespace detail
 
 /// Calls f(const walked_record&) for every record of run at the latest version, in key

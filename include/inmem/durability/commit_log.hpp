@@ -37,10 +37,14 @@ public:
     /// (the latest) and returns the snapshot's header.
     virtual snapshot_header begin_snapshot(version_t version) = 0;
     /// Outside the lock: writes the snapshot of head (records: the pinned store, in key
-    /// order) and deletes the files it makes obsolete. On failure: fail_stop stops the log
-    /// and rethrows; otherwise the failure is returned ("" on success) and nothing stops.
+    /// order) and deletes the files it makes obsolete: with fallback, all but the newest two
+    /// snapshots and the WAL the older needs; without, once the new one reads back, every
+    /// other snapshot and the WAL before it (db.erase_run: nothing older may stay). On
+    /// failure: fail_stop stops the log and rethrows; otherwise the failure is returned (""
+    /// on success) and nothing stops.
     virtual std::string write_snapshot(const snapshot_header& head,
-                                       const std::function<void(const snapshot_emit&)>& records, bool fail_stop) = 0;
+                                       const std::function<void(const snapshot_emit&)>& records, bool fail_stop,
+                                       bool fallback) = 0;
 };
 
 } // namespace inmem::detail

@@ -155,12 +155,13 @@ public:
     }
 
     std::string write_snapshot(const snapshot_header& head, const std::function<void(const snapshot_emit&)>& records,
-                               bool fail_stop) override {
+                               bool fail_stop, bool fallback) override {
         auto& fs = *options_.fs;
         try {
             wal_->sync(); // the segments the snapshot replaces are complete on disk
             detail::write_snapshot(fs, dir_, head, records);
-            remove_obsolete_files();
+            if (fallback) remove_obsolete_files();
+            else remove_all_before(head);
             return {};
         } catch (const std::exception& e) {
             const error failure = as_error(e, "writing a snapshot");
@@ -212,6 +213,22 @@ private:
         for (std::size_t i = 2; i < snaps.size(); ++i) fs.remove(dir_ / snaps[i].second);
         for (const auto& [number, name] : segs)
             if (number < older->head.next_segment) fs.remove(dir_ / name);
+        fs.sync_directory(dir_);
+    }
+
+    // Deletes every snapshot but head's and the WAL segments before it, once head's file reads
+    // back whole (else it keeps everything and says so: the caller asked for a purge).
+    void remove_all_before(const snapshot_header& head) {
+        auto& fs = *options_.fs;
+        const std::string name = snapshot_name(head.version);
+        std::string why;
+        if (!read_snapshot(fs.read_all(dir_ / name), why, name))
+            throw error(errc::io_error, "inmem: the snapshot just written, " + name + ", does not read back (" + why +
+                                            "); the older files are kept");
+        for (const auto& file : fs.list(dir_)) {
+            if (auto v = parse_snapshot_name(file); v && *v != head.version) fs.remove(dir_ / file);
+            else if (auto s = parse_wal_segment_name(file); s && *s < head.next_segment) fs.remove(dir_ / file);
+        }
         fs.sync_directory(dir_);
     }
 

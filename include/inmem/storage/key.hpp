@@ -7,6 +7,8 @@
 //     kind 1 run gap      := first:u64                    -> last:u64 (big-endian)
 //       run ids first..last were reserved by a session that crashed before it used them
 //       (or before what it did with them was durable): they are never runs
+//     kind 2 erased run   := run:u64                      -> "" (db.erase_run forgot the run:
+//       the id stays taken and says so, nothing else of it is kept)
 //   space 1 run data, body := run:u64 primitive:u8 slot:u16 user_key
 //     primitive 0, slot 0: the run's history (history/history_store.hpp), not a family's
 //   space 2 shared,   body := primitive:u8 slot:u16 name  (state records, across runs)
@@ -140,6 +142,13 @@ inline std::string describe_key(std::string_view key) {
     return out;
 }
 
+/// The prefix of everything run wrote (ns space run): its range.
+inline std::string run_range_prefix(run_id run) {
+    std::string prefix = run_data_key(default_namespace, run.value, 0, 0, {});
+    prefix.resize(run_key_prefix_size - 3);
+    return prefix;
+}
+
 /// The key of a run's record in the run index.
 inline std::string run_catalog_key(std::uint32_t ns, std::uint64_t run) {
     std::string key;
@@ -155,6 +164,13 @@ inline std::string run_catalog_key(std::uint32_t ns, std::uint64_t run) {
 inline std::string run_gap_key(std::uint32_t ns, std::uint64_t first) {
     std::string key = run_catalog_key(ns, first);
     key[5] = static_cast<char>(catalog_kind::run_gap);
+    return key;
+}
+
+/// The key of an erased run's record in the run index (see the grammar above).
+inline std::string erased_run_key(std::uint32_t ns, std::uint64_t run) {
+    std::string key = run_catalog_key(ns, run);
+    key[5] = static_cast<char>(catalog_kind::erased_run);
     return key;
 }
 
@@ -193,8 +209,9 @@ inline bool key_is_valid(std::string_view key, const std::string_view* bytes,
     };
     switch (static_cast<key_space>(k[4])) {
     case key_space::catalog:
-        if (key.size() != 14 || static_cast<std::uint8_t>(k[5]) > 1 || load_big_endian<std::uint64_t>(k + 6) == 0)
+        if (key.size() != 14 || static_cast<std::uint8_t>(k[5]) > 2 || load_big_endian<std::uint64_t>(k + 6) == 0)
             return false;
+        if (bytes && static_cast<catalog_kind>(k[5]) == catalog_kind::erased_run) return bytes->empty();
         return !bytes || static_cast<catalog_kind>(k[5]) != catalog_kind::run_gap ||
                (bytes->size() == 8 && load_big_endian<std::uint64_t>(bytes->data()) >= load_big_endian<std::uint64_t>(k + 6));
     case key_space::run:
@@ -229,11 +246,13 @@ inline std::string key_problem(std::string_view key, const std::string_view* byt
     };
     switch (static_cast<key_space>(key[4])) {
     case key_space::catalog:
-        if (key.size() != 14 || static_cast<std::uint8_t>(key[5]) > 1) return "a malformed run index key";
+        if (key.size() != 14 || static_cast<std::uint8_t>(key[5]) > 2) return "a malformed run index key";
         if (read_big_endian<std::uint64_t>(key, 6) == 0) return "a run index key for run 0";
         if (bytes && static_cast<catalog_kind>(key[5]) == catalog_kind::run_gap &&
             (bytes->size() != 8 || read_big_endian<std::uint64_t>(*bytes, 0) < read_big_endian<std::uint64_t>(key, 6)))
             return "a malformed run gap record";
+        if (bytes && static_cast<catalog_kind>(key[5]) == catalog_kind::erased_run && !bytes->empty())
+            return "a malformed erased run record";
         return {};
     case key_space::run:
         if (key.size() < run_key_prefix_size) return "a malformed key of run data";
