@@ -15,5 +15,6 @@
 #include <inmem/schema/codec.hpp>
 #include <inmem/schema/fingerprint.hpp>
 #include <inmem/schema/schema.hpp>
+#include <inmem/time_machine.hpp>
 #include <inmem/traces/standard.hpp>
 #include <inmem/walk.hpp>

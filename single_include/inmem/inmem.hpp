@@ -117,6 +117,13 @@ struct run_options {
     std::map<std::string, std::string> metadata{};
 };
 
+/// How db.erase_run forgets a run.
+struct erase_options {
+    /// Also erase the run's descendants (children, their children...), which must all have
+    /// ended; without it a run with a child not yet erased is refused.
+    bool cascade = false;
+};
+
 /// A run's record in the run index.
 struct run_info {
     run_id id{};
@@ -197,7 +204,7 @@ namespace inmem::detail {
 /// The spaces of the one ordered store (storage/key.hpp has the grammar).
 enum class key_space : std::uint8_t { catalog = 0, run = 1, shared = 2 };
 /// What a catalog key holds.
-enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1 };
+enum class catalog_kind : std::uint8_t { run = 0, run_gap = 1, erased_run = 2 };
 
 /// The version to read at to see the latest of everything.
 inline constexpr version_t latest_version = ~version_t{0};
@@ -289,7 +296,10 @@ private:
 //     kind 1 run gap      := first:u64                    -> last:u64 (big-endian)
 //       run ids first..last were reserved by a session that crashed before it used them
 //       (or before what it did with them was durable): they are never runs
+//     kind 2 erased run   := run:u64                      -> "" (db.erase_run forgot the run:
+//       the id stays taken and says so, nothing else of it is kept)
 //   space 1 run data, body := run:u64 primitive:u8 slot:u16 user_key
+//     primitive 0, slot 0: the run's history (history/history_store.hpp), not a family's
 //   space 2 shared,   body := primitive:u8 slot:u16 name  (state records, across runs)
 //
 // Everything a run wrote is the contiguous range [ns run, ns run+1) of space 1, which is
@@ -649,6 +659,24 @@ inline void check_user_key(std::string_view key) {
                                              std::to_string(max_key_size) + ")");
 }
 
+/// The primitive byte of history keys (no family has it).
+inline constexpr std::uint8_t history_primitive = 0;
+/// The bytes of a compact command.
+inline constexpr std::string_view history_compact_command = "compact";
+
+/// Whether key is under a run's history prefix (a command, or a snapshot piece).
+inline bool is_history_key(std::string_view key) noexcept {
+    return key.size() >= 16 && static_cast<key_space>(key[4]) == key_space::run &&
+           static_cast<std::uint8_t>(key[13]) == history_primitive;
+}
+
+/// Whether a history key and its value (nullptr: an erasure) are well-formed.
+inline bool history_key_is_valid(std::string_view key, const std::string_view* bytes) noexcept {
+    if (load_big_endian<std::uint16_t>(key.data() + 14) != 0) return false;
+    if (key.size() == 16) return !bytes || *bytes == history_compact_command;
+    return key.size() == 20 && bytes;
+}
+
 /// Writes into out the key of a record a run wrote: (ns, run, primitive, slot) then the
 /// user's key. Reusing out avoids an allocation on read paths.
 inline void run_data_key_into(std::string& out, std::uint32_t ns, std::uint64_t run, std::uint8_t primitive,
@@ -730,6 +758,13 @@ inline std::string describe_key(std::string_view key) {
     return out;
 }
 
+/// The prefix of everything run wrote (ns space run): its range.
+inline std::string run_range_prefix(run_id run) {
+    std::string prefix = run_data_key(default_namespace, run.value, 0, 0, {});
+    prefix.resize(run_key_prefix_size - 3);
+    return prefix;
+}
+
 /// The key of a run's record in the run index.
 inline std::string run_catalog_key(std::uint32_t ns, std::uint64_t run) {
     std::string key;
@@ -745,6 +780,13 @@ inline std::string run_catalog_key(std::uint32_t ns, std::uint64_t run) {
 inline std::string run_gap_key(std::uint32_t ns, std::uint64_t first) {
     std::string key = run_catalog_key(ns, first);
     key[5] = static_cast<char>(catalog_kind::run_gap);
+    return key;
+}
+
+/// The key of an erased run's record in the run index (see the grammar above).
+inline std::string erased_run_key(std::uint32_t ns, std::uint64_t run) {
+    std::string key = run_catalog_key(ns, run);
+    key[5] = static_cast<char>(catalog_kind::erased_run);
     return key;
 }
 
@@ -783,12 +825,14 @@ inline bool key_is_valid(std::string_view key, const std::string_view* bytes,
     };
     switch (static_cast<key_space>(k[4])) {
     case key_space::catalog:
-        if (key.size() != 14 || static_cast<std::uint8_t>(k[5]) > 1 || load_big_endian<std::uint64_t>(k + 6) == 0)
+        if (key.size() != 14 || static_cast<std::uint8_t>(k[5]) > 2 || load_big_endian<std::uint64_t>(k + 6) == 0)
             return false;
+        if (bytes && static_cast<catalog_kind>(k[5]) == catalog_kind::erased_run) return bytes->empty();
         return !bytes || static_cast<catalog_kind>(k[5]) != catalog_kind::run_gap ||
                (bytes->size() == 8 && load_big_endian<std::uint64_t>(bytes->data()) >= load_big_endian<std::uint64_t>(k + 6));
     case key_space::run:
-        return key.size() >= run_key_prefix_size && load_big_endian<std::uint64_t>(k + 5) != 0 && slot_ok(13);
+        if (key.size() < run_key_prefix_size || load_big_endian<std::uint64_t>(k + 5) == 0) return false;
+        return static_cast<std::uint8_t>(k[13]) == history_primitive ? history_key_is_valid(key, bytes) : slot_ok(13);
     case key_space::shared:
         return key.size() >= 8 && slot_ok(5);
     }
@@ -818,15 +862,19 @@ inline std::string key_problem(std::string_view key, const std::string_view* byt
     };
     switch (static_cast<key_space>(key[4])) {
     case key_space::catalog:
-        if (key.size() != 14 || static_cast<std::uint8_t>(key[5]) > 1) return "a malformed run index key";
+        if (key.size() != 14 || static_cast<std::uint8_t>(key[5]) > 2) return "a malformed run index key";
         if (read_big_endian<std::uint64_t>(key, 6) == 0) return "a run index key for run 0";
         if (bytes && static_cast<catalog_kind>(key[5]) == catalog_kind::run_gap &&
             (bytes->size() != 8 || read_big_endian<std::uint64_t>(*bytes, 0) < read_big_endian<std::uint64_t>(key, 6)))
             return "a malformed run gap record";
+        if (bytes && static_cast<catalog_kind>(key[5]) == catalog_kind::erased_run && !bytes->empty())
+            return "a malformed erased run record";
         return {};
     case key_space::run:
         if (key.size() < run_key_prefix_size) return "a malformed key of run data";
         if (read_big_endian<std::uint64_t>(key, 5) == 0) return "a key of run data for run 0";
+        if (static_cast<std::uint8_t>(key[13]) == history_primitive)
+            return history_key_is_valid(key, bytes) ? std::string() : "a malformed record of a run's history";
         return slot_problem(13);
     case key_space::shared:
         if (key.size() < 8) return "a malformed key of a shared record";
@@ -1468,7 +1516,8 @@ struct none {
 // .tmp file, synced, renamed into place, and the directory synced, so a crash leaves either
 // the old set of snapshots or the new one.
 //
-// Format 1 (still read): magic format version next_segment schema count:varint
+// Format 3 is format 2 that may hold runs' histories (records under primitive 0 of a run's
+// range, storage/key.hpp); format 2 is still read, and format 1: magic format version next_segment schema count:varint
 // (key:string version:u64 bytes:string){count} crc, records in no order.
 //
 // Reading checks what recovery builds on: the name's version is the header's, versions are
@@ -1747,11 +1796,13 @@ inline const std::shared_ptr<file_system>& default_file_system() {
 //   A record never crosses a block boundary: a logical record that does not fit is split
 //   into first, middle..., last fragments; fewer than 11 bytes left in a block are zeros.
 //
-//   logical  := header | commit | reserve | close
+//   logical  := header | commit | timed | reserve | close
 //   header   := 0x01 magic:"inmem-wal" format:u32 base_version:u64 schema
 //               (first in every segment, and first of every session that continues one)
 //   schema   := fingerprint:u64 varint(n) (primitive:u8 fingerprint:u64 name:string){n}
 //   commit   := 0x02 version:u64 varint(n) op{n}            (one commit = one logical record)
+//   timed    := 0x05 version:u64 time:i64 varint(n) op{n}   a commit and its time, nanoseconds
+//                                            since the epoch by the database's clock (format 3)
 //   op       := 0x01 key:string bytes:string  (put) | 0x02 key:string  (erase)
 //   reserve  := 0x03 versions:u64 runs:u64   the session may hand out versions <= versions and
 //                                            run ids <= runs (format 2)
@@ -1763,8 +1814,9 @@ inline const std::shared_ptr<file_system>& default_file_system() {
 // every later one the previous + 1; a header's base_version is the previous version, or more
 // only after a crash, up to what was reserved (the versions a crashed session may have handed
 // out are never used again); no commit is beyond the latest reservation, and none is below
-// what was committed; after a close only a header follows. Format 1 (no reserve, no close,
-// one header per segment) is still read.
+// what was committed; after a close only a header follows. Format 3 writes every commit as
+// `timed` (runs' histories keep their commits' times); formats 2 and 1 (no reserve, no close,
+// one header per segment) are still read, their commits' times as 0.
 //
 // Reading stops at the first physical record that is incomplete or fails its checksum. What
 // follows decides what that was: nothing valid after it is a torn tail (a crash mid-write:
@@ -2036,14 +2088,14 @@ namespace inmem::detail {
 
 inline constexpr std::size_t wal_block_size = 32768;
 inline constexpr std::size_t wal_header_size = 11;
-inline constexpr std::uint32_t wal_format_version = 2;
+inline constexpr std::uint32_t wal_format_version = 3;
 inline constexpr std::uint32_t oldest_wal_format = 1; // still read
 /// Versions, base versions and reservations stay below this (recovery refuses more).
 inline constexpr version_t version_limit = version_t{1} << 63;
 inline constexpr std::string_view wal_magic = "inmem-wal";
 
 enum class wal_type : std::uint8_t { full = 1, first = 2, middle = 3, last = 4 };
-enum class wal_record : std::uint8_t { header = 1, commit = 2, reserve = 3, close = 4 };
+enum class wal_record : std::uint8_t { header = 1, commit = 2, reserve = 3, close = 4, timed_commit = 5 };
 
 /// wal-00000042.log
 inline std::string wal_segment_name(std::uint32_t segment) {
@@ -2145,11 +2197,13 @@ inline std::string wal_reserve_payload(version_t versions, std::uint64_t runs) {
 /// The payload of a close record.
 inline std::string wal_close_payload() { return std::string(1, static_cast<char>(wal_record::close)); }
 
-/// Appends the payload of a commit record to out.
-inline void append_commit_payload(std::string& out, version_t version, std::span<const write_op> ops) {
+/// Appends the payload of a commit record to out: a `timed` one when time is given.
+inline void append_commit_payload(std::string& out, version_t version, std::span<const write_op> ops,
+                                  std::optional<std::int64_t> time = std::nullopt) {
     writer w(out);
-    w.fixed(static_cast<std::uint8_t>(wal_record::commit));
+    w.fixed(static_cast<std::uint8_t>(time ? wal_record::timed_commit : wal_record::commit));
     w.fixed(version);
+    if (time) w.fixed(*time);
     w.varint(ops.size());
     for (const auto& op : ops) {
         w.fixed(static_cast<std::uint8_t>(op.op == write_op::kind::put ? 1 : 2));
@@ -2162,6 +2216,7 @@ inline void append_commit_payload(std::string& out, version_t version, std::span
 struct wal_entry {
     wal_record kind{};
     version_t version = 0;            // commit: its version; header: the base version; reserve: versions
+    std::int64_t time = 0;            // commit: its time (ns; 0 when not logged)
     std::uint64_t runs = 0;           // reserve: run ids
     std::uint32_t format = 0;         // header
     std::vector<write_op> ops;        // commit
@@ -2184,11 +2239,15 @@ inline bool decode_wal_entry(std::string_view payload, wal_entry& out) {
     }
     case wal_record::reserve: return r.fixed(out.version) && r.fixed(out.runs) && r.remaining() == 0;
     case wal_record::close: return r.remaining() == 0;
-    case wal_record::commit: break;
+    case wal_record::commit:
+    case wal_record::timed_commit: break;
     default: return false;
     }
     std::uint64_t n;
-    if (!r.fixed(out.version) || !r.count(n, 2)) return false;
+    out.time = 0;
+    if (!r.fixed(out.version) || (out.kind == wal_record::timed_commit && !r.fixed(out.time)) || !r.count(n, 2))
+        return false;
+    out.kind = wal_record::commit; // (the time says which it was)
     out.ops.clear();
     out.ops.reserve(n);
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -2408,7 +2467,7 @@ wal_scan scan_wal_segment(std::string_view data, std::uint32_t segment, F&& on_r
 namespace inmem::detail {
 
 inline constexpr std::string_view snapshot_magic = "inmem-snap";
-inline constexpr std::uint32_t snapshot_format_version = 2;
+inline constexpr std::uint32_t snapshot_format_version = 3;
 
 /// One record as a snapshot carries it.
 struct snapshot_record {
@@ -2679,8 +2738,8 @@ public:
         return appended_;
     }
 
-    /// Logs one commit; returns its ticket. Throws errc::failed after an I/O failure.
-    std::uint64_t append(std::span<const write_op> ops, version_t version) {
+    /// Logs one commit and its time; returns its ticket. Throws errc::failed after an I/O failure.
+    std::uint64_t append(std::span<const write_op> ops, version_t version, std::int64_t time) {
         std::lock_guard lock(mu_);
         throw_if_failed();
         if (formatter_.offset() >= segment_bytes_) {
@@ -2688,7 +2747,7 @@ public:
             add(wal_header_payload(version - 1, schema_));
         }
         payload_.clear();
-        append_commit_payload(payload_, version, ops);
+        append_commit_payload(payload_, version, ops, time);
         add(payload_);
         return appended_;
     }
@@ -2934,7 +2993,8 @@ struct recovered {
 };
 
 /// Recovers dir: calls put(key, bytes, version) for each snapshot record (in key order) and
-/// commit(version, ops) for each WAL commit after it, in order.
+/// commit(version, time, ops) for each WAL commit after it, in order (time: ns, 0 when the
+/// log is older than commit times).
 template <class Put, class Commit>
 recovered recover_directory(file_system& fs, const std::filesystem::path& dir, const schema_stamp& schema,
                             const open_options& options, Put&& put, Commit&& commit) {
@@ -3071,6 +3131,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                 if (format >= 2) out.clean = false; // a session began writing
                 return;
             case wal_record::commit:
+            case wal_record::timed_commit: // (decode_wal_entry reads both as commit)
                 if (closed) return refuse("a commit after its session closed");
                 if (entry.version != current + 1)
                     return refuse("commit version " + std::to_string(entry.version) + " where " +
@@ -3085,7 +3146,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                         return refuse("commit " + std::to_string(entry.version) + " holds " +
                                       key_problem(op.key, value, slot_primitives));
                 }
-                commit(entry.version, std::span<write_op>(entry.ops));
+                commit(entry.version, entry.time, std::span<write_op>(entry.ops));
                 current = report.last_version = entry.version;
                 ++report.commits_applied;
                 return;
@@ -3239,8 +3300,8 @@ public:
     /// Under the writers' lock, before version and run (0: none) become visible: makes sure
     /// both are reserved durably, syncing if they are not.
     virtual void reserve(version_t version, std::uint64_t run) = 0;
-    /// Under the writers' lock: logs a commit; returns its ticket.
-    virtual std::uint64_t append(std::span<const write_op> ops, version_t version) = 0;
+    /// Under the writers' lock: logs a commit and its time (ns since the epoch); returns its ticket.
+    virtual std::uint64_t append(std::span<const write_op> ops, version_t version, std::int64_t time) = 0;
     /// After the lock: waits for the durability the policy promises for ticket. Returns true
     /// when a snapshot is due (the caller takes it).
     virtual bool finish(std::uint64_t ticket) = 0;
@@ -3250,10 +3311,14 @@ public:
     /// (the latest) and returns the snapshot's header.
     virtual snapshot_header begin_snapshot(version_t version) = 0;
     /// Outside the lock: writes the snapshot of head (records: the pinned store, in key
-    /// order) and deletes the files it makes obsolete. On failure: fail_stop stops the log
-    /// and rethrows; otherwise the failure is returned ("" on success) and nothing stops.
+    /// order) and deletes the files it makes obsolete: with fallback, all but the newest two
+    /// snapshots and the WAL the older needs; without, once the new one reads back, every
+    /// other snapshot and the WAL before it (db.erase_run: nothing older may stay). On
+    /// failure: fail_stop stops the log and rethrows; otherwise the failure is returned (""
+    /// on success) and nothing stops.
     virtual std::string write_snapshot(const snapshot_header& head,
-                                       const std::function<void(const snapshot_emit&)>& records, bool fail_stop) = 0;
+                                       const std::function<void(const snapshot_emit&)>& records, bool fail_stop,
+                                       bool fallback) = 0;
 };
 
 } // namespace inmem::detail
@@ -3383,8 +3448,8 @@ public:
             renew(version, run); // made durable by the next flush or strict commit
     }
 
-    std::uint64_t append(std::span<const write_op> ops, version_t version) override {
-        return wal_->append(ops, version);
+    std::uint64_t append(std::span<const write_op> ops, version_t version, std::int64_t time) override {
+        return wal_->append(ops, version, time);
     }
 
     bool finish(std::uint64_t ticket) override {
@@ -3409,12 +3474,13 @@ public:
     }
 
     std::string write_snapshot(const snapshot_header& head, const std::function<void(const snapshot_emit&)>& records,
-                               bool fail_stop) override {
+                               bool fail_stop, bool fallback) override {
         auto& fs = *options_.fs;
         try {
             wal_->sync(); // the segments the snapshot replaces are complete on disk
             detail::write_snapshot(fs, dir_, head, records);
-            remove_obsolete_files();
+            if (fallback) remove_obsolete_files();
+            else remove_all_before(head);
             return {};
         } catch (const std::exception& e) {
             const error failure = as_error(e, "writing a snapshot");
@@ -3469,6 +3535,22 @@ private:
         fs.sync_directory(dir_);
     }
 
+    // Deletes every snapshot but head's and the WAL segments before it, once head's file reads
+    // back whole (else it keeps everything and says so: the caller asked for a purge).
+    void remove_all_before(const snapshot_header& head) {
+        auto& fs = *options_.fs;
+        const std::string name = snapshot_name(head.version);
+        std::string why;
+        if (!read_snapshot(fs.read_all(dir_ / name), why, name))
+            throw error(errc::io_error, "inmem: the snapshot just written, " + name + ", does not read back (" + why +
+                                            "); the older files are kept");
+        for (const auto& file : fs.list(dir_)) {
+            if (auto v = parse_snapshot_name(file); v && *v != head.version) fs.remove(dir_ / file);
+            else if (auto s = parse_wal_segment_name(file); s && *s < head.next_segment) fs.remove(dir_ / file);
+        }
+        fs.sync_directory(dir_);
+    }
+
     void flush_loop() {
         const auto interval = std::chrono::milliseconds(params_.interval_ms);
         std::unique_lock lock(flush_mutex_);
@@ -3510,6 +3592,543 @@ private:
 
 } // namespace inmem::detail
 // ---- end inmem/durability/session.hpp ----
+// ---- begin inmem/history/history_store.hpp ----
+// inmem/history/history_store.hpp: every run's history (run_history.hpp), by run, and how
+// it travels through snapshots and the WAL.
+//
+// A run's history is part of the run's key range, under primitive 0 (storage/key.hpp):
+//   ns 1 run 0 slot=0                -> a history command in a commit (never stored):
+//                                       erase: forget the run's history (db.erase_run)
+//                                       put "compact": drop it, keeping where (db.compact)
+//   ns 1 run 0 slot=0 piece:u32      -> in a snapshot: the run's history stream, piece by
+//                                       piece (load() takes them back in order)
+// so a snapshot holds it beside the run's records, and a commit that erases or compacts a
+// run's history says so in the WAL like any other change, and recovery does it again.
+
+// ---- begin inmem/history/run_history.hpp ----
+// inmem/history/run_history.hpp: one run's history, what its commits overwrote, kept.
+//
+// The store keeps each key's latest record (and older versions only while a snapshot reads
+// them). A run's history keeps the rest, for the time machine: every commit that wrote to
+// the run's key range, with its version and time, and every record of that range such a
+// commit overwrote or erased, with the version that had written it. It is one append-only
+// stream of bytes per run, in commit order:
+//
+//   commit    := 0x01 varint(version - the previous commit's) zigzag(time - the previous commit's)
+//   key       := 0x02 varint(size) byte{size}
+//                a key of the run (what follows its 13-byte run prefix: primitive, slot, user
+//                key), numbered 0, 1, ... in stream order, written before its first value
+//   value     := 0x03 varint(key number) varint(commit version - written) varint(size) byte{size}
+//                the record written at version `written` that the commit before it in the
+//                stream overwrote or erased
+//   compacted := 0x04 varint(version)   db.compact dropped everything before version
+//
+// (times are nanoseconds since the epoch by the database's clock; versions and times start
+// from 0.) A record of the stream costs its bytes plus a few: docs/performance.md measures it.
+//
+// One writer (under the engine's writers' lock, or recovery) appends; readers read without a
+// lock: the stream lives in blocks that never move, each publishing how much of it is
+// written, and readers stop at the first commit past their snapshot.
+
+// ---- begin inmem/storage/hash_index.hpp ----
+// inmem/storage/hash_index.hpp: a hash index that readers search while one writer inserts.
+//
+// Open addressing with linear probing over an array of atomic words, each a pointer to a node
+// with the top 16 bits of the node's hash in the pointer's unused top 16 bits (x86-64 and
+// AArch64 user addresses fit in 48 bits), so a probe skips a slot of another key without
+// touching its node: one cache miss per lookup, not one per probe. A node has a `hash` and a
+// `key` that never change once it is inserted. Readers load the array and probe with acquire
+// loads: no lock, no retry. The one writer fills an empty slot with a
+// release store. When the array is half full the writer builds one twice as large, publishes
+// it, and hands the old array back to the caller to retire (free once no reader can hold it:
+// see memory_backend). Nodes are never removed; their owner frees them.
+
+#include <boost/container_hash/hash.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string_view>
+
+namespace inmem::detail {
+
+struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return boost::hash<std::string_view>{}(s); }
+};
+
+template <class Node>
+class hash_index {
+public:
+    /// A slot array; what insert() returns when it replaced one.
+    struct table {
+        explicit table(std::size_t size) : mask(size - 1), slots(new std::atomic<std::uintptr_t>[size]) {
+            for (std::size_t i = 0; i < size; ++i) slots[i].store(0, std::memory_order_relaxed);
+        }
+        ~table() { delete[] slots; }
+        table(const table&) = delete;
+        table& operator=(const table&) = delete;
+
+        std::size_t mask;
+        std::atomic<std::uintptr_t>* slots; // 0, or tag << 48 | node address
+    };
+
+    hash_index() : table_(new table(64)) {}
+    hash_index(const hash_index&) = delete;
+    hash_index& operator=(const hash_index&) = delete;
+    ~hash_index() { delete table_.load(std::memory_order_relaxed); }
+
+    /// The node with key (whose hash is hash), or nullptr. Any thread.
+    Node* find(std::string_view key, std::size_t hash) const noexcept {
+        const table* t = table_.load(std::memory_order_acquire);
+        const std::uintptr_t tag = tag_of(hash);
+        for (std::size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+            const std::uintptr_t word = t->slots[i].load(std::memory_order_acquire);
+            if (!word) return nullptr;
+            if ((word & tag_mask) != tag) continue; // another key: no need to look at its node
+            Node* n = node_of(word);
+            if (n->hash == hash && n->key == key) return n;
+        }
+    }
+
+    /// Inserts n, whose key is not in the index. The writer only. Returns the replaced
+    /// array when the index grew (the caller retires it), else nullptr.
+    table* insert(Node* n) {
+        if (reinterpret_cast<std::uintptr_t>(n) & tag_mask) // never on Linux unless mmap is asked for more
+            throw std::runtime_error("inmem: a node was allocated above 2^48, where hash_index keeps tags");
+        table* t = table_.load(std::memory_order_relaxed);
+        table* old = nullptr;
+        if ((count_ + 1) * 2 > t->mask + 1) {
+            auto* bigger = new table((t->mask + 1) * 2);
+            for (std::size_t i = 0; i <= t->mask; ++i)
+                if (const std::uintptr_t word = t->slots[i].load(std::memory_order_relaxed)) place(*bigger, node_of(word));
+            table_.store(bigger, std::memory_order_release);
+            old = t;
+            t = bigger;
+        }
+        place(*t, n);
+        ++count_;
+        return old;
+    }
+
+    /// Calls f(Node*) for every node. Any thread: nodes inserted meanwhile may be missed.
+    template <class F>
+    void for_each(F&& f) const {
+        const table* t = table_.load(std::memory_order_acquire);
+        for (std::size_t i = 0; i <= t->mask; ++i)
+            if (const std::uintptr_t word = t->slots[i].load(std::memory_order_acquire)) f(node_of(word));
+    }
+
+    /// Number of nodes. The writer only: a plain count, which readers must not read.
+    std::size_t size() const noexcept { return count_; }
+
+private:
+    static constexpr std::uintptr_t tag_mask = sizeof(std::uintptr_t) == 8 ? ~((std::uintptr_t{1} << 48) - 1) : 0;
+
+    static std::uintptr_t tag_of(std::size_t hash) noexcept { return static_cast<std::uintptr_t>(hash) & tag_mask; }
+    static Node* node_of(std::uintptr_t word) noexcept { return reinterpret_cast<Node*>(word & ~tag_mask); }
+
+    static void place(table& t, Node* n) noexcept {
+        std::size_t i = n->hash & t.mask;
+        while (t.slots[i].load(std::memory_order_relaxed)) i = (i + 1) & t.mask;
+        t.slots[i].store(reinterpret_cast<std::uintptr_t>(n) | tag_of(n->hash), std::memory_order_release);
+    }
+
+    std::atomic<table*> table_;          // read by every reader
+    alignas(64) std::size_t count_ = 0;  // the writer's, on a line of its own
+};
+
+} // namespace inmem::detail
+// ---- end inmem/storage/hash_index.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace inmem::detail {
+
+enum class history_record : char { commit = 1, key = 2, value = 3, compacted = 4 };
+
+/// One decoded record of a history stream (see the grammar above), with the running state:
+/// the current commit's version and time, and for a value, its key's number and the version
+/// that wrote it.
+struct history_item {
+    history_record kind{};
+    version_t version = 0;      ///< commit: its version; value: the commit that superseded it; compacted: where
+    std::int64_t time = 0;      ///< the current commit's time (ns)
+    std::uint32_t key = 0;      ///< key, value: the key's number
+    version_t written = 0;      ///< value: the version that wrote it
+    std::string_view bytes;     ///< key: the key (after the run prefix); value: the bytes
+};
+
+/// Reads the records of a stream's bytes, in order, keeping the running state. Refuses
+/// (returns false with ok() false) bytes that break the grammar.
+class history_cursor {
+public:
+    /// Decodes the next record into item from data[pos...]; false at the end or on damage.
+    bool next(std::string_view data, std::size_t& pos, history_item& item) noexcept {
+        if (pos >= data.size()) return false;
+        reader r(data.substr(pos));
+        std::uint8_t tag = 0;
+        r.fixed(tag);
+        item.kind = static_cast<history_record>(tag);
+        std::uint64_t a = 0, b = 0, n = 0;
+        const char* p = nullptr;
+        switch (item.kind) {
+        case history_record::commit:
+            if (!r.varint(a) || !r.varint(b) || a == 0) return bad();
+            version_ += a;
+            time_ += static_cast<std::int64_t>((b >> 1) ^ (~(b & 1) + 1)); // zigzag
+            item.version = version_;
+            break;
+        case history_record::key:
+            if (!r.count(n, 1) || !r.bytes(n, p)) return bad();
+            item.key = keys_++;
+            item.bytes = std::string_view(p, n);
+            break;
+        case history_record::value:
+            if (version_ == 0 || !r.varint(a) || a >= keys_ || !r.varint(b) || b == 0 || b > version_ ||
+                !r.count(n, 1) || !r.bytes(n, p))
+                return bad();
+            item.key = static_cast<std::uint32_t>(a);
+            item.version = version_;
+            item.written = version_ - b;
+            item.bytes = std::string_view(p, n);
+            break;
+        case history_record::compacted:
+            if (!r.varint(a) || a < version_) return bad();
+            version_ = a;
+            item.version = a;
+            break;
+        default: return bad();
+        }
+        item.time = time_;
+        pos = static_cast<std::size_t>(data.size() - r.remaining());
+        return true;
+    }
+
+    bool ok() const noexcept { return ok_; }
+    version_t version() const noexcept { return version_; }
+    std::int64_t time() const noexcept { return time_; }
+    std::uint32_t keys() const noexcept { return keys_; }
+
+private:
+    bool bad() noexcept { return ok_ = false; }
+
+    version_t version_ = 0;
+    std::int64_t time_ = 0;
+    std::uint32_t keys_ = 0;
+    bool ok_ = true;
+};
+
+/// One run's history stream, with the writer's index of the keys it numbered.
+class run_history {
+    struct block {
+        std::atomic<block*> next{nullptr};
+        std::atomic<std::size_t> used{0};
+        std::size_t capacity = 0;
+        char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
+        const char* data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+    };
+
+public:
+    run_history() = default;
+    run_history(const run_history&) = delete;
+    run_history& operator=(const run_history&) = delete;
+    ~run_history() {
+        for (block* b = first_; b;) {
+            block* next = b->next.load(std::memory_order_relaxed);
+            b->~block();
+            ::operator delete(b);
+            b = next;
+        }
+    }
+
+    // ---- The writer
+
+    /// Starts the records of the commit at version (once per commit; later calls for the
+    /// same version do nothing).
+    void commit(version_t version, std::int64_t time) {
+        if (version == version_) return;
+        const std::int64_t dt = time - time_;
+        const std::uint64_t zigzag = (static_cast<std::uint64_t>(dt) << 1) ^ static_cast<std::uint64_t>(dt >> 63);
+        char buf[21];
+        std::size_t n = 0;
+        buf[n++] = static_cast<char>(history_record::commit);
+        n += put_varint(buf + n, version - version_);
+        n += put_varint(buf + n, zigzag);
+        append(buf, n);
+        version_ = version;
+        time_ = time;
+    }
+
+    /// Keeps the bytes of the record of key (after the run prefix) written at `written`,
+    /// which the current commit overwrites or erases.
+    void superseded(std::string_view key, version_t written, std::string_view bytes) {
+        const std::uint32_t number = number_of(key);
+        char head[31];
+        std::size_t n = 0;
+        head[n++] = static_cast<char>(history_record::value);
+        n += put_varint(head + n, number);
+        n += put_varint(head + n, version_ - written);
+        n += put_varint(head + n, bytes.size());
+        append(head, n, bytes);
+        ++values_;
+        value_bytes_ += bytes.size();
+    }
+
+    /// Records that everything before version was dropped (the run's history now starts there).
+    void compacted(version_t version) {
+        char buf[11];
+        std::size_t n = 0;
+        buf[n++] = static_cast<char>(history_record::compacted);
+        n += put_varint(buf + n, version);
+        append(buf, n);
+        version_ = version;
+    }
+
+    /// Appends the records of a stream read back (a snapshot's), after checking them; false
+    /// (and nothing changes) when they break the grammar or do not follow what is here.
+    bool load(std::string_view stream) {
+        history_cursor check = cursor_;
+        history_item item;
+        std::size_t pos = 0;
+        while (check.next(stream, pos, item)) {}
+        if (!check.ok()) return false;
+        if (stream.empty()) return true;
+        const std::string_view stored(append(stream.data(), stream.size()), stream.size());
+        for (std::size_t at = 0; cursor_.next(stored, at, item);) { // the writer's index and counts
+            if (item.kind == history_record::key) index_.emplace(item.bytes, item.key);
+            else if (item.kind == history_record::value) ++values_, value_bytes_ += item.bytes.size();
+        }
+        version_ = cursor_.version();
+        time_ = cursor_.time();
+        return true;
+    }
+
+    // ---- Readers: any thread
+
+    /// Calls f(item) for every record of the commits at or before `at`, in order.
+    template <class F>
+    void read(version_t at, F&& f) const {
+        history_cursor cursor;
+        history_item item;
+        for_each_block([&](std::string_view data) {
+            for (std::size_t pos = 0; cursor.next(data, pos, item);) {
+                if (item.kind == history_record::commit && item.version > at) return false;
+                f(std::as_const(item));
+            }
+            return true;
+        });
+    }
+
+    /// Calls emit(bytes) with the stream's bytes up to the first commit after `at`, in
+    /// pieces (what a snapshot at `at` writes; load() takes them back in order).
+    template <class F>
+    void stream_until(version_t at, F&& emit) const {
+        history_cursor cursor;
+        history_item item;
+        for_each_block([&](std::string_view data) {
+            std::size_t pos = 0, start = 0;
+            bool past = false;
+            while (cursor.next(data, pos, item)) {
+                if (item.kind == history_record::commit && item.version > at) {
+                    past = true;
+                    break;
+                }
+                start = pos;
+            }
+            if (start) emit(data.substr(0, start));
+            return !past;
+        });
+    }
+
+    // ---- Measures (the writer, or after it)
+
+    /// The versions kept (value records).
+    std::size_t values() const noexcept { return values_; }
+    /// Their bytes.
+    std::size_t value_bytes() const noexcept { return value_bytes_; }
+    /// Everything this history holds in memory: its blocks and the writer's key index.
+    std::size_t memory() const noexcept {
+        std::size_t n = sizeof(*this) + index_.bucket_count() * sizeof(void*) +
+                        index_.size() * (sizeof(std::pair<const std::string_view, std::uint32_t>) + 2 * sizeof(void*));
+        for (const block* b = first_; b; b = b->next.load(std::memory_order_relaxed)) n += sizeof(block) + b->capacity;
+        return n;
+    }
+    /// The last commit recorded (0: none).
+    version_t last_version() const noexcept { return version_; }
+
+private:
+    static constexpr std::size_t first_block = 256, largest_block = 64 * 1024;
+
+    static std::size_t put_varint(char* out, std::uint64_t v) noexcept {
+        std::size_t n = 0;
+        while (v >= 0x80) {
+            out[n++] = static_cast<char>(v | 0x80);
+            v >>= 7;
+        }
+        out[n++] = static_cast<char>(v);
+        return n;
+    }
+
+    // The number of key, numbering it (a key record) the first time.
+    std::uint32_t number_of(std::string_view key) {
+        if (const auto it = index_.find(key); it != index_.end()) return it->second;
+        char head[11];
+        std::size_t n = 0;
+        head[n++] = static_cast<char>(history_record::key);
+        n += put_varint(head + n, key.size());
+        const char* stored = append(head, n, key) + n;
+        const auto number = static_cast<std::uint32_t>(index_.size());
+        index_.emplace(std::string_view(stored, key.size()), number);
+        return number;
+    }
+
+    // Appends head then tail as one record (never split across blocks); returns where it went.
+    const char* append(const char* head, std::size_t n, std::string_view tail = {}) {
+        const std::size_t size = n + tail.size();
+        block* b = last_;
+        std::size_t used = b ? b->used.load(std::memory_order_relaxed) : 0;
+        if (!b || b->capacity - used < size) {
+            const std::size_t grown = b ? std::min(largest_block, b->capacity * 2) : first_block;
+            b = new_block(std::max(grown, size));
+            used = 0;
+        }
+        char* at = b->data() + used;
+        std::memcpy(at, head, n);
+        if (!tail.empty()) std::memcpy(at + n, tail.data(), tail.size());
+        b->used.store(used + size, std::memory_order_release);
+        return at;
+    }
+
+    block* new_block(std::size_t capacity) {
+        void* raw = ::operator new(sizeof(block) + capacity);
+        block* b = new (raw) block;
+        b->capacity = capacity;
+        if (last_) last_->next.store(b, std::memory_order_release);
+        else first_published_.store(b, std::memory_order_release);
+        if (!first_) first_ = b;
+        last_ = b;
+        return b;
+    }
+
+    // f(bytes of one block) -> bool (false: stop), block by block.
+    template <class F>
+    void for_each_block(F&& f) const {
+        for (const block* b = first_published_.load(std::memory_order_acquire); b;) {
+            const block* next = b->next.load(std::memory_order_acquire); // before used: a block is full once linked
+            const std::size_t used = b->used.load(std::memory_order_acquire);
+            if (!f(std::string_view(b->data(), used))) return;
+            b = next; // (a block linked since holds no commit the reader's snapshot sees)
+        }
+    }
+
+    block* first_ = nullptr;                        // the writer's
+    block* last_ = nullptr;                         // the writer's
+    std::atomic<block*> first_published_{nullptr};  // the readers'
+    version_t version_ = 0;                         // the last commit recorded
+    std::int64_t time_ = 0;                         // its time
+    history_cursor cursor_;                         // load()'s running state
+    std::unordered_map<std::string_view, std::uint32_t, string_hash, std::equal_to<>> index_;
+    std::size_t values_ = 0, value_bytes_ = 0;
+};
+
+} // namespace inmem::detail
+// ---- end inmem/history/run_history.hpp ----
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace inmem::detail {
+
+/// The key of a history command of run; with a piece number, that of a snapshot piece.
+inline std::string history_key(std::uint64_t run, std::optional<std::uint32_t> piece = std::nullopt) {
+    std::string key;
+    run_data_key_into(key, default_namespace, run, history_primitive, 0, {});
+    if (piece) append_big_endian(key, *piece);
+    return key;
+}
+
+class history_store {
+public:
+    // ---- The writer (under the writers' lock, or recovery)
+
+    /// The history of run, made at its first use.
+    run_history& writer(std::uint64_t run) {
+        if (run == last_run_) return *last_;
+        auto it = runs_.find(run);
+        if (it == runs_.end()) {
+            auto fresh = std::make_shared<run_history>();
+            std::lock_guard lock(mutex_);
+            it = runs_.emplace(run, std::move(fresh)).first;
+        }
+        last_run_ = run;
+        last_ = it->second.get();
+        return *last_;
+    }
+
+    /// Does a history command (see above) of the commit at version.
+    void command(std::string_view key, bool erase, version_t version) {
+        const std::uint64_t run = load_big_endian<std::uint64_t>(key.data() + 5);
+        auto fresh = erase ? nullptr : std::make_shared<run_history>();
+        if (fresh) { // its history starts at its last commit
+            const auto it = runs_.find(run);
+            fresh->compacted(it == runs_.end() ? 0 : it->second->last_version());
+        }
+        (void)version;
+        std::lock_guard lock(mutex_);
+        if (fresh) runs_.insert_or_assign(run, std::move(fresh));
+        else runs_.erase(run);
+        last_run_ = 0;
+        last_ = nullptr;
+    }
+
+    /// Takes back a snapshot piece; false when it does not read as the next part of the run's history.
+    bool load(std::string_view key, std::string_view bytes) {
+        if (key.size() != 20) return false;
+        return writer(load_big_endian<std::uint64_t>(key.data() + 5)).load(bytes);
+    }
+
+    // ---- Readers: any thread
+
+    /// The history of run, kept alive while held; nullptr when it has none.
+    std::shared_ptr<const run_history> find(std::uint64_t run) const {
+        std::lock_guard lock(mutex_);
+        const auto it = runs_.find(run);
+        return it == runs_.end() ? nullptr : it->second;
+    }
+
+    /// Every run's history, in run order (what a snapshot writes).
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<const run_history>>> all() const {
+        std::lock_guard lock(mutex_);
+        return {runs_.begin(), runs_.end()};
+    }
+
+private:
+    mutable std::mutex mutex_; // guards runs_ against readers while the writer adds or drops one
+    std::map<std::uint64_t, std::shared_ptr<run_history>> runs_;
+    std::uint64_t last_run_ = 0; // the writer's last lookup
+    run_history* last_ = nullptr;
+};
+
+} // namespace inmem::detail
+// ---- end inmem/history/history_store.hpp ----
 // ---- begin inmem/run_registry.hpp ----
 // inmem/run_registry.hpp: the engine's run registry: which run ids are runs, their
 // statuses (lock-free, for the check on every call), the next id, and the run index's
@@ -3519,6 +4138,8 @@ private:
 // handed out: the next session's first commit records them as a gap of the run index
 // (storage/key.hpp), and they are never runs. Runs left active by a crashed session are
 // interrupted at the next open (in memory at once, in the run index with that same commit).
+// An erased run (db.erase_run) leaves only a record that says so (storage/key.hpp): its id
+// is never a run again, and errors about it say it was erased.
 // The registry decides and describes; the engine (engine.hpp) locks, commits and publishes.
 // It also keeps the run index's secondary indexes (run_index.hpp), which the engine feeds
 // every run record it applies (live, in recovery, from a snapshot) and which answer
@@ -3530,8 +4151,10 @@ private:
 // Run ids are dense from 1, except for gaps: ids a crashed session may have handed out,
 // which never become runs. The registry keeps one status per run (an append-only array) and
 // the gaps as a short sorted list, published whole (a new copy per gap: gaps come one per
-// crash), so a run's slot is its id minus the gap ids before it. One writer at a time adds
-// runs and gaps and changes statuses; readers look up any id concurrently.
+// crash), so a run's slot is its id minus the gap ids before it. A run erased (db.erase_run)
+// keeps its slot, marked erased: it is no run any more, and its id is never used again. One
+// writer at a time adds runs and gaps and changes statuses; readers look up any id
+// concurrently.
 
 // ---- begin inmem/concurrency/append_only_array.hpp ----
 // inmem/concurrency/append_only_array.hpp: an array one writer appends to and anyone reads.
@@ -3637,15 +4260,26 @@ public:
     /// The id the next run or gap starts at.
     std::uint64_t next_id() const noexcept { return next_id_.load(std::memory_order_acquire); }
 
-    /// Number of runs (gaps not counted).
+    /// Number of slots: runs and erased runs (gaps not counted).
     std::size_t size() const noexcept { return statuses_.size(); }
+    /// Number of erased runs (the writer's).
+    std::size_t erased_count() const noexcept { return erased_; }
 
-    /// The status of run, or nullopt when it is no run (0, past the last, or in a gap).
+    /// The status of run, or nullopt when it is no run (0, past the last, in a gap, erased).
     std::optional<run_status> get(run_id run) const noexcept {
         const std::size_t n = statuses_.size(); // before the gaps: a run seen comes with its gaps
         const auto slot = slot_of(run);
         if (!slot || *slot >= n) return std::nullopt;
-        return statuses_.get(*slot);
+        const run_status s = statuses_.get(*slot);
+        if (s == erased_mark) return std::nullopt;
+        return s;
+    }
+
+    /// Whether run was a run, erased since.
+    bool erased(run_id run) const noexcept {
+        const std::size_t n = statuses_.size();
+        const auto slot = slot_of(run);
+        return slot && *slot < n && statuses_.get(*slot) == erased_mark;
     }
 
     /// Whether run's id lies in a gap (it was reserved by a crashed session, never a run).
@@ -3659,6 +4293,11 @@ public:
 
     /// The writer: sets the status of an existing run.
     void set(run_id run, run_status status) noexcept { statuses_.set(*slot_of(run), status); }
+    /// The writer: run is erased.
+    void erase(run_id run) noexcept {
+        statuses_.set(*slot_of(run), erased_mark);
+        ++erased_;
+    }
 
     /// The writer: makes room so that the next push_back cannot fail. Throws std::bad_alloc.
     void reserve() { statuses_.reserve(1); }
@@ -3667,6 +4306,11 @@ public:
     void push_back(run_status status) noexcept {
         statuses_.push_back(status);
         next_id_.store(next_id_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+    /// The writer, at open: adds the run next_id() as erased (after reserve()).
+    void push_back_erased() noexcept {
+        push_back(erased_mark);
+        ++erased_;
     }
 
     /// The writer: ids next_id()..last are a gap. Throws std::bad_alloc, changing nothing.
@@ -3684,7 +4328,7 @@ public:
         next_id_.store(last + 1, std::memory_order_release);
     }
 
-    /// Calls f(run_id, run_status) for every run, in id order.
+    /// Calls f(run_id, run_status) for every run (not erased), in id order.
     template <class F>
     void for_each(F&& f) const {
         const gap_list* g = gaps_.load(std::memory_order_acquire);
@@ -3692,11 +4336,12 @@ public:
         std::size_t k = 0;
         for (std::size_t slot = 0; slot < statuses_.size(); ++slot, ++id) {
             while (g && k < g->first.size() && g->first[k] == id) id = g->last[k++] + 1;
-            f(run_id{id}, statuses_.get(slot));
+            if (const run_status s = statuses_.get(slot); s != erased_mark) f(run_id{id}, s);
         }
     }
 
 private:
+    static constexpr auto erased_mark = static_cast<run_status>(0xff); // no status of a run
     std::optional<std::size_t> slot_of(run_id run) const noexcept {
         if (run.value == 0) return std::nullopt;
         const gap_list* g = gaps_.load(std::memory_order_acquire);
@@ -3712,6 +4357,7 @@ private:
     std::atomic<const gap_list*> gaps_{nullptr};      // the latest list
     std::vector<std::unique_ptr<gap_list>> versions_; // every list published (the writer's)
     std::atomic<std::uint64_t> next_id_{1};
+    std::size_t erased_ = 0; // the writer's
 };
 
 } // namespace inmem::detail
@@ -3740,7 +4386,9 @@ private:
 // snapshot can still see the old state; so the candidates a reader gets are a superset of
 // the runs matching at its snapshot, and each candidate is checked against its record at
 // that snapshot. Entries that went stale (a metadata value changed, a run resumed after it
-// ended) are skipped by that check.
+// ended) are skipped by that check. An erased run (db.erase_run) keeps its slot until the
+// next open, with no status bit once no reader can see it: its record is gone, so the
+// check skips it wherever else it is still listed.
 
 
 #include <algorithm>
@@ -3903,6 +4551,7 @@ public:
             if (n != 0 && id <= ids_.get(n - 1)) return; // out of order: corrupt
             slot = add_run(info, version);
         } else {
+            if (status_of_[slot] == forgotten_mark) return; // (never: an erased run has no more records)
             change_status(slot, status, version);
         }
         if (info.ended) {
@@ -3933,6 +4582,21 @@ public:
         const std::uint64_t slot = find_slot(id, ids_.size());
         if (slot != no_slot) change_status(slot, static_cast<std::uint8_t>(run_status::interrupted), version);
     }
+
+    /// The run index record of id was erased at version (db.erase_run).
+    void forget(std::uint64_t id, version_t version) {
+        const std::uint64_t slot = find_slot(id, ids_.size());
+        if (slot == no_slot || status_of_[slot] == forgotten_mark) return;
+        const std::uint8_t before = status_of_[slot];
+        pending_.reserve(pending_.size() + 1);
+        status_counts_[before].fetch_sub(1, std::memory_order_relaxed);
+        status_of_[slot] = forgotten_mark;
+        changed_[slot] = version;
+        pending_.push_back({slot, before, version});
+        ++forgotten_;
+    }
+    /// How many runs were forgotten (their slots stay until the next open).
+    std::size_t forgotten() const noexcept { return forgotten_; }
 
     /// Whether bits are waiting to be cleared.
     bool collect_due() const noexcept { return !pending_.empty(); }
@@ -4014,6 +4678,7 @@ public:
 
 private:
     static constexpr rep no_end = std::numeric_limits<rep>::min();
+    static constexpr std::uint8_t forgotten_mark = 0xff; // the status of a slot forgotten
     struct pending_clear {
         std::uint64_t slot;
         std::uint8_t status;
@@ -4114,6 +4779,7 @@ private:
     std::vector<version_t> changed_; // the version of each slot's last status change
     std::vector<rep> ended_of_;      // the end time of each slot's last entry in the end list
     std::vector<pending_clear> pending_;
+    std::size_t forgotten_ = 0;
     rep last_started_ = std::numeric_limits<rep>::min();
     rep last_ended_ = std::numeric_limits<rep>::min();
 };
@@ -4545,9 +5211,11 @@ public:
     /// The error for a run id that is no run (what: the operation, or "").
     error unknown(run_id run, const char* what) const {
         const bool lost = statuses_.in_gap(run);
-        return error(errc::unknown_run, std::string("inmem: ") + what + (*what ? ": " : "") + describe_run(run) +
-                                            (lost ? " does not exist: its id was reserved by a session that "
-                                                    "crashed before the run was durable, and is never used"
+        return error(errc::unknown_run,
+                     std::string("inmem: ") + what + (*what ? ": " : "") + describe_run(run) +
+                         (lost                     ? " does not exist: its id was reserved by a session that "
+                                                     "crashed before the run was durable, and is never used"
+                          : statuses_.erased(run) ? " does not exist any more: it was erased (erase_run)"
                                                   : " does not exist in this database (begin_run returns run ids)"));
     }
 
@@ -4643,9 +5311,7 @@ public:
     /// A new run's record, with the next id, started at now or, if the clock went back, at the
     /// last run's start (options.parent must be a run and metadata keys valid: checked here).
     run_info make_run(run_options&& options, std::chrono::system_clock::time_point now) const {
-        if (options.parent && !known(*options.parent))
-            throw error(errc::unknown_run, "inmem: begin_run: the parent " + describe_run(*options.parent) +
-                                               " does not exist in this database");
+        if (options.parent && !known(*options.parent)) throw unknown(*options.parent, "begin_run: the parent");
         for (const auto& entry : options.metadata) check_metadata_key(entry.first, "begin_run");
         return run_info{.id = run_id{next_run_},
                         .name = std::move(options.name),
@@ -4704,6 +5370,42 @@ public:
     /// Once a status change's commit is visible (must not throw).
     void set(run_id run, run_status status) noexcept { statuses_.set(run, status); }
 
+    /// The runs erase_run(run) erases, in id order: run and, with cascade, its descendants not
+    /// yet erased. Throws unknown_run, or invalid_argument when one of them has not ended or,
+    /// without cascade, run has a child not yet erased.
+    std::vector<run_id> to_erase(run_id run, bool cascade) const {
+        if (!known(run)) throw unknown(run, "erase_run");
+        std::vector<run_id> out{run};
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            const std::uint64_t slot = index_.find_slot(out[i].value, index_.size());
+            for (std::uint64_t c = slot == no_slot ? no_slot : index_.first_child(slot); c != no_slot;
+                 c = index_.next_sibling(c)) {
+                const run_id child{index_.id_of(c)};
+                if (!known(child)) continue; // erased before
+                if (!cascade)
+                    throw error(errc::invalid_argument,
+                                "inmem: erase_run: " + describe_run(run) + " has a child, " + describe_run(child) +
+                                    ", that is not erased; erase it first, or pass {.cascade = true} to erase "
+                                    "the run with all its descendants");
+                out.push_back(child);
+            }
+        }
+        for (const run_id r : out)
+            if (const run_status s = *status(r); s == run_status::active || s == run_status::interrupted)
+                throw error(errc::invalid_argument,
+                            "inmem: erase_run: " + describe_run(r) + " is " + std::string(to_string(s)) +
+                                (r == run ? "" : " (a descendant of " + describe_run(run) + ")") +
+                                "; only runs that have ended are erased (end_run it first)");
+        std::sort(out.begin(), out.end(), [](run_id a, run_id b) { return a.value < b.value; });
+        return out;
+    }
+    /// Once an erasure's commit is visible (must not throw).
+    void erased(run_id run) noexcept { statuses_.erase(run); }
+    /// Feeds the secondary indexes an erased record (live and in recovery).
+    void unindexed(std::string_view key, version_t version) {
+        if (is_run_record(key)) index_.forget(read_big_endian<std::uint64_t>(key, 6), version);
+    }
+
     // ---- At open and at a session's first write
 
     /// At open: rebuilds the statuses from the recovered run index and its gaps, checking that
@@ -4728,10 +5430,27 @@ public:
                 statuses_.add_gap(gap->second);
             }
         };
+        std::vector<std::uint64_t> erased; // the ids of erased runs, ascending
+        const std::string erased_prefix = run_catalog_prefix(catalog_kind::erased_run);
+        store.scan_prefix(erased_prefix, latest_version, [&](std::string_view key, const stored_record&) {
+            erased.push_back(read_big_endian<std::uint64_t>(key, erased_prefix.size()));
+        });
+        auto next_erased = erased.begin();
+        auto erased_before = [&](std::uint64_t id) { // the erased runs and gaps before id
+            for (;;) {
+                gaps_before(std::min(id, next_erased == erased.end() ? id : *next_erased));
+                if (next_erased == erased.end() || *next_erased >= id || *next_erased != statuses_.next_id()) return;
+                statuses_.reserve();
+                statuses_.push_back_erased();
+                ++next_erased;
+            }
+        };
         const std::string prefix = run_catalog_prefix();
         store.scan_prefix(prefix, latest_version, [&](std::string_view key, const stored_record& rec) {
             const run_id id{read_big_endian<std::uint64_t>(key, prefix.size())};
-            gaps_before(id.value);
+            erased_before(id.value);
+            if (next_erased != erased.end() && *next_erased == id.value)
+                throw corrupt("holds a record of " + describe_run(id) + ", which it says was erased");
             if (id.value != statuses_.next_id())
                 throw corrupt("skips from run " + std::to_string(statuses_.next_id() - 1) + " to " + describe_run(id));
             const run_info info = decode(rec, id);
@@ -4744,13 +5463,16 @@ public:
             statuses_.reserve();
             statuses_.push_back(info.status);
         });
-        gaps_before(version_limit);
+        erased_before(version_limit);
         if (gap != gaps.end())
             throw corrupt("has a gap from run " + std::to_string(gap->first) + " that does not follow its runs");
+        if (next_erased != erased.end())
+            throw corrupt("says " + describe_run(run_id{*next_erased}) + " was erased, out of the order of its runs");
         next_run_ = statuses_.next_id();
-        if (index_.size() != statuses_.size())
-            throw corrupt("holds " + std::to_string(statuses_.size()) + " runs where its records in order make " +
-                          std::to_string(index_.size()));
+        if (index_.size() - index_.forgotten() != statuses_.size() - statuses_.erased_count())
+            throw corrupt("holds " + std::to_string(statuses_.size() - statuses_.erased_count()) +
+                          " runs where its records in order make " +
+                          std::to_string(index_.size() - index_.forgotten()));
         index_.collect(latest_version); // nobody reads during recovery
     }
 
@@ -4820,117 +5542,6 @@ private:
 //
 // Erased keys keep their key and a tombstone version; the values and older versions go.
 
-// ---- begin inmem/storage/hash_index.hpp ----
-// inmem/storage/hash_index.hpp: a hash index that readers search while one writer inserts.
-//
-// Open addressing with linear probing over an array of atomic words, each a pointer to a node
-// with the top 16 bits of the node's hash in the pointer's unused top 16 bits (x86-64 and
-// AArch64 user addresses fit in 48 bits), so a probe skips a slot of another key without
-// touching its node: one cache miss per lookup, not one per probe. A node has a `hash` and a
-// `key` that never change once it is inserted. Readers load the array and probe with acquire
-// loads: no lock, no retry. The one writer fills an empty slot with a
-// release store. When the array is half full the writer builds one twice as large, publishes
-// it, and hands the old array back to the caller to retire (free once no reader can hold it:
-// see memory_backend). Nodes are never removed; their owner frees them.
-
-#include <boost/container_hash/hash.hpp>
-
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
-#include <stdexcept>
-#include <string_view>
-
-namespace inmem::detail {
-
-struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return boost::hash<std::string_view>{}(s); }
-};
-
-template <class Node>
-class hash_index {
-public:
-    /// A slot array; what insert() returns when it replaced one.
-    struct table {
-        explicit table(std::size_t size) : mask(size - 1), slots(new std::atomic<std::uintptr_t>[size]) {
-            for (std::size_t i = 0; i < size; ++i) slots[i].store(0, std::memory_order_relaxed);
-        }
-        ~table() { delete[] slots; }
-        table(const table&) = delete;
-        table& operator=(const table&) = delete;
-
-        std::size_t mask;
-        std::atomic<std::uintptr_t>* slots; // 0, or tag << 48 | node address
-    };
-
-    hash_index() : table_(new table(64)) {}
-    hash_index(const hash_index&) = delete;
-    hash_index& operator=(const hash_index&) = delete;
-    ~hash_index() { delete table_.load(std::memory_order_relaxed); }
-
-    /// The node with key (whose hash is hash), or nullptr. Any thread.
-    Node* find(std::string_view key, std::size_t hash) const noexcept {
-        const table* t = table_.load(std::memory_order_acquire);
-        const std::uintptr_t tag = tag_of(hash);
-        for (std::size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
-            const std::uintptr_t word = t->slots[i].load(std::memory_order_acquire);
-            if (!word) return nullptr;
-            if ((word & tag_mask) != tag) continue; // another key: no need to look at its node
-            Node* n = node_of(word);
-            if (n->hash == hash && n->key == key) return n;
-        }
-    }
-
-    /// Inserts n, whose key is not in the index. The writer only. Returns the replaced
-    /// array when the index grew (the caller retires it), else nullptr.
-    table* insert(Node* n) {
-        if (reinterpret_cast<std::uintptr_t>(n) & tag_mask) // never on Linux unless mmap is asked for more
-            throw std::runtime_error("inmem: a node was allocated above 2^48, where hash_index keeps tags");
-        table* t = table_.load(std::memory_order_relaxed);
-        table* old = nullptr;
-        if ((count_ + 1) * 2 > t->mask + 1) {
-            auto* bigger = new table((t->mask + 1) * 2);
-            for (std::size_t i = 0; i <= t->mask; ++i)
-                if (const std::uintptr_t word = t->slots[i].load(std::memory_order_relaxed)) place(*bigger, node_of(word));
-            table_.store(bigger, std::memory_order_release);
-            old = t;
-            t = bigger;
-        }
-        place(*t, n);
-        ++count_;
-        return old;
-    }
-
-    /// Calls f(Node*) for every node. Any thread: nodes inserted meanwhile may be missed.
-    template <class F>
-    void for_each(F&& f) const {
-        const table* t = table_.load(std::memory_order_acquire);
-        for (std::size_t i = 0; i <= t->mask; ++i)
-            if (const std::uintptr_t word = t->slots[i].load(std::memory_order_acquire)) f(node_of(word));
-    }
-
-    /// Number of nodes. The writer only: a plain count, which readers must not read.
-    std::size_t size() const noexcept { return count_; }
-
-private:
-    static constexpr std::uintptr_t tag_mask = sizeof(std::uintptr_t) == 8 ? ~((std::uintptr_t{1} << 48) - 1) : 0;
-
-    static std::uintptr_t tag_of(std::size_t hash) noexcept { return static_cast<std::uintptr_t>(hash) & tag_mask; }
-    static Node* node_of(std::uintptr_t word) noexcept { return reinterpret_cast<Node*>(word & ~tag_mask); }
-
-    static void place(table& t, Node* n) noexcept {
-        std::size_t i = n->hash & t.mask;
-        while (t.slots[i].load(std::memory_order_relaxed)) i = (i + 1) & t.mask;
-        t.slots[i].store(reinterpret_cast<std::uintptr_t>(n) | tag_of(n->hash), std::memory_order_release);
-    }
-
-    std::atomic<table*> table_;          // read by every reader
-    alignas(64) std::size_t count_ = 0;  // the writer's, on a line of its own
-};
-
-} // namespace inmem::detail
-// ---- end inmem/storage/hash_index.hpp ----
 
 #include <algorithm>
 #include <atomic>
@@ -5383,11 +5994,18 @@ public:
         auto session = std::make_unique<durable_session>(
             dir, std::move(options), std::move(schema), params,
             [&](std::string&& key, std::string&& bytes, version_t v) {
+                if (is_history_key(key)) {
+                    if (!history_.load(key, bytes))
+                        throw error(errc::corruption, "inmem: the snapshot's history of " +
+                                                          describe_run(run_id{load_big_endian<std::uint64_t>(key.data() + 5)}) +
+                                                          " does not read back");
+                    return;
+                }
                 for (batch_observer* o : observers_) o->loaded(key, bytes, v);
                 store_.put(std::move(key), std::move(bytes), v);
             },
-            [&](version_t v, std::span<write_op> ops) {
-                apply(ops, v);
+            [&](version_t v, std::int64_t time, std::span<write_op> ops) {
+                apply(ops, v, time);
                 if (store_.garbage() >= 4096) store_.collect(v); // nobody reads during recovery
             });
         const recovered& found = session->found();
@@ -5413,7 +6031,9 @@ public:
 
     // ---- Runs
 
-    run_id begin_run(run_options options) {
+    /// Begins a run; initial, ops of a run's range (any run id in their keys), are committed
+    /// with its record as the new run's (a fork's first state).
+    run_id begin_run(run_options options, std::span<write_op> initial = {}) {
         std::uint64_t ticket = 0;
         run_id id;
         garbage freed;
@@ -5421,10 +6041,18 @@ public:
             std::unique_lock lock(mutex_);
             const run_info info = runs_.make_run(std::move(options), clock_.now()); // checks the parent first
             ensure_session_locked();
-            write_op op = runs_.record_op(info);
+            std::vector<write_op> ops;
+            ops.reserve(initial.size() + 1);
+            ops.push_back(runs_.record_op(info));
+            for (write_op& op : initial) {
+                if (op.key.size() < run_key_prefix_size || static_cast<key_space>(op.key[4]) != key_space::run)
+                    throw error(errc::invalid_argument, "inmem: begin_run: an initial op outside a run's range");
+                store_big_endian(op.key.data() + 5, info.id.value);
+                ops.push_back(std::move(op));
+            }
             runs_.prepare_add();
             if (log_) log_->reserve(version_ + 1, runs_.next_id());
-            commit_locked(std::span(&op, 1), ticket, freed, [&] { runs_.added(); });
+            commit_locked(std::span(ops), ticket, freed, [&] { runs_.added(); });
             id = info.id;
             runs_.advance();
             collect_run_index_locked();
@@ -5501,6 +6129,58 @@ public:
         finish(ticket, freed);
     }
 
+    /// Drops the history of run, which has ended, before its last commit (its records and
+    /// event log stay: replay shows its end only), in one commit. Throws unknown_run and
+    /// invalid_argument (it is active or interrupted).
+    void compact(run_id run) {
+        std::uint64_t ticket = 0;
+        garbage freed;
+        {
+            std::unique_lock lock(mutex_);
+            const auto status = runs_.status(run);
+            if (!status) throw runs_.unknown(run, "compact");
+            if (*status == run_status::active || *status == run_status::interrupted)
+                throw error(errc::invalid_argument, "inmem: compact: " + describe_run(run) + " is " +
+                                                      std::string(to_string(*status)) +
+                                                      "; only a run that has ended is compacted (end_run it first)");
+            write_op op{write_op::kind::put, history_key(run.value), std::string(history_compact_command)};
+            commit_locked(std::span(&op, 1), ticket, freed, [] {});
+        }
+        finish(ticket, freed);
+    }
+
+    /// Forgets run (ended) and, with cascade, its descendants, in one commit: every record in
+    /// their ranges, their histories and run index records go; a record of each id says it
+    /// was erased. A durable database then takes a snapshot and deletes every older snapshot
+    /// and the WAL before it (they hold the runs). Returns the runs erased, in id order. Throws unknown_run or
+    /// invalid_argument (see run_registry::to_erase).
+    std::vector<run_id> erase_run(run_id run, erase_options options) {
+        std::uint64_t ticket = 0;
+        garbage freed;
+        std::vector<run_id> erased;
+        {
+            std::unique_lock lock(mutex_);
+            erased = runs_.to_erase(run, options.cascade);
+            std::vector<write_op> ops;
+            for (const run_id r : erased) {
+                store_.scan_prefix(run_range_prefix(r), latest_version, [&](std::string_view key, const stored_record&) {
+                    ops.push_back({write_op::kind::erase, std::string(key), {}});
+                });
+                ops.push_back({write_op::kind::erase, run_catalog_key(default_namespace, r.value), {}});
+                ops.push_back({write_op::kind::put, erased_run_key(default_namespace, r.value), {}});
+            }
+            // The histories last: the erasures before them are kept in them, then dropped.
+            for (const run_id r : erased) ops.push_back({write_op::kind::erase, history_key(r.value), {}});
+            commit_locked(std::span(ops), ticket, freed, [&] {
+                for (const run_id r : erased) runs_.erased(r);
+            });
+            collect_run_index_locked();
+        }
+        finish(ticket, freed);
+        if (log_) take_snapshot(true, false); // and no fallback: the older snapshots and WAL held the runs
+        return erased;
+    }
+
     /// Throws unknown_run unless run is a run of this database. Lock-free.
     void check_known(run_id run) const { runs_.check_known(run); }
 
@@ -5551,6 +6231,11 @@ public:
     void scan_at(version_t at, std::string_view prefix, F&& f, std::string_view after = {}) const {
         store_.scan_prefix(prefix, at, f, after);
     }
+
+    /// The history of run (history/run_history.hpp): what its commits overwrote and erased,
+    /// and their versions and times; nullptr while it has written nothing. It stays readable
+    /// while held, also after db.compact or db.erase_run replace it.
+    std::shared_ptr<const run_history> history(run_id run) const { return history_.find(run.value); }
 
     /// The version of the latest commit (0 before the first).
     version_t last_version() const noexcept { return visible_.load(std::memory_order_acquire); }
@@ -5665,7 +6350,8 @@ private:
     // Takes a snapshot; fail_stop: a failure stops the log and throws (a commit's automatic
     // snapshot, db.snapshot()); otherwise it is returned (the snapshot at open: opening must
     // not fail for want of space). Returns "" on success.
-    std::string take_snapshot(bool fail_stop) {
+    // fallback: keep the previous snapshot as the fallback (false: delete everything older).
+    std::string take_snapshot(bool fail_stop, bool fallback = true) {
         std::lock_guard one_at_a_time(snapshot_mutex_);
         snapshot_header head;
         pinned at;
@@ -5679,11 +6365,26 @@ private:
         return log_->write_snapshot(
             head,
             [&](const snapshot_emit& emit) {
+                // Each run's history goes first in its range (primitive 0), in pieces.
+                const auto histories = history_.all();
+                auto next = histories.begin();
+                auto histories_before = [&](std::string_view key) {
+                    for (; next != histories.end(); ++next) {
+                        const std::string prefix = history_key(next->first);
+                        if (!key.empty() && key < prefix) return;
+                        std::uint32_t piece = 0;
+                        next->second->stream_until(at.version(), [&](std::string_view bytes) {
+                            emit(history_key(next->first, piece++), at.version(), bytes);
+                        });
+                    }
+                };
                 store_.scan_prefix({}, at.version(), [&](std::string_view key, const stored_record& rec) {
+                    histories_before(key);
                     emit(key, rec.version, rec.bytes);
                 });
+                histories_before({});
             },
-            fail_stop);
+            fail_stop, fallback);
     }
 
     // Whether a key in range was erased after at (scans skip tombstones).
@@ -5720,16 +6421,18 @@ private:
     version_t commit_locked(std::span<write_op> ops, std::uint64_t& ticket, garbage& freed, Publish&& publish) {
         ensure_session_locked();
         const version_t version = version_ + 1;
+        const auto now = clock_.now(); // the commit's time, read once
         for (const write_op& op : ops)
             if (op.finalize) [[unlikely]] {
-                finalize(ops, version);
+                finalize(ops, version, now);
                 break;
             }
+        const std::int64_t time = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
         if (log_) {
             log_->reserve(version, 0);
-            ticket = log_->append(std::span<const write_op>(ops), version); // throws when failed
+            ticket = log_->append(std::span<const write_op>(ops), version, time); // throws when failed
         }
-        apply(ops, version);
+        apply(ops, version, time);
         version_ = version;
         visible_.store(version);
         publish();
@@ -5791,16 +6494,19 @@ private:
         }
         void applied(version_t version, std::span<const write_op> ops) noexcept override {
             for (const write_op& op : ops) // (the lookup of the record before only for run records)
-                if (op.op == write_op::kind::put && run_registry<RunCodec>::is_run_record(op.key))
+                if (!run_registry<RunCodec>::is_run_record(op.key)) continue;
+                else if (op.op == write_op::kind::put)
                     self->runs_.indexed(op.key, op.bytes, self->store_.find(op.key, latest_version), version);
+                else self->runs_.unindexed(op.key, version);
         }
     };
 
     // Runs the ops' finalizers, in order, with one context. Out of line, so that commits
     // without hooks keep the commit path as it was.
-    [[gnu::noinline]] void finalize(std::span<write_op> ops, version_t version) {
+    [[gnu::noinline]] void finalize(std::span<write_op> ops, version_t version,
+                                    std::chrono::system_clock::time_point now) {
         scratch_.clear();
-        const commit_context context{version, clock_.now(), &store_,
+        const commit_context context{version, now, &store_,
                                      [](const void* store, std::string_view key) {
                                          return static_cast<const backend_type*>(store)->find(key);
                                      },
@@ -5812,14 +6518,33 @@ private:
         for (batch_observer* o : observers_) o->applied(version, ops);
     }
 
-    // The store takes the ops' keys and bytes: the ops are left empty.
-    void apply(std::span<write_op> ops, version_t version) {
+    // The store takes the ops' keys and bytes: the ops are left empty. What they overwrite or
+    // erase in a run's range goes to the run's history first.
+    void apply(std::span<write_op> ops, version_t version, std::int64_t time) {
         if (!observers_.empty()) [[unlikely]]
             notify(ops, version);
         for (auto& op : ops) {
+            if (op.key.size() >= run_key_prefix_size && static_cast<key_space>(op.key[4]) == key_space::run &&
+                !keep_history(op, version, time)) [[unlikely]]
+                continue;
             if (op.op == write_op::kind::put) store_.put(std::move(op.key), std::move(op.bytes), version);
             else store_.erase(op.key, version);
         }
+    }
+
+    // Records op, of a run's range, in the run's history: the commit, and the record op
+    // overwrites or erases. False for a history command (done here; not a record).
+    bool keep_history(const write_op& op, version_t version, std::int64_t time) {
+        const std::string_view key = op.key;
+        if (static_cast<std::uint8_t>(key[13]) == history_primitive) [[unlikely]] {
+            history_.command(key, op.op == write_op::kind::erase, version);
+            return false;
+        }
+        run_history& history = history_.writer(load_big_endian<std::uint64_t>(key.data() + 5));
+        history.commit(version, time);
+        if (const stored_record* old = store_.find(key))
+            history.superseded(key.substr(run_key_prefix_size - 3), old->version, old->bytes);
+        return true;
     }
 
     // After the lock is released: frees what the commit's collect detached (the slow part of
@@ -5852,6 +6577,7 @@ private:
     alignas(64) std::atomic<version_t> visible_{0}; // the newest version readers may read
     mutable snapshots_type snapshots_;
     run_registry<RunCodec> runs_; // which ids are runs, their statuses, the next id
+    history_store history_;       // every run's history: the writer's under mutex_, readers' at will
     std::string (*describe_)(std::string_view) = &describe_key; // keys in error messages
     wall_clock clock_;                                           // the database's clock
     run_index_observer run_observer_{this};  // first of the observers
@@ -6275,10 +7001,18 @@ private:
 
 namespace inmem {
 
-/// A place a handle operation of Engine runs in: a run_id or a basic_transaction<Engine>.
+/// A read-only view of Engine's data that handle reads accept in place of a run: it reads
+/// one run's data as of a point (a replay, inmem/time_machine/replay.hpp) through
+/// read(key, f), scan(prefix, f, after) and run().
 template <class At, class Engine>
-concept context_of =
-    std::same_as<std::remove_cvref_t<At>, run_id> || std::same_as<std::remove_cvref_t<At>, basic_transaction<Engine>>;
+concept read_view_of = std::remove_cvref_t<At>::is_read_view &&
+                       std::same_as<typename std::remove_cvref_t<At>::engine_type, Engine>;
+
+/// A place a handle operation of Engine runs in: a run_id or a basic_transaction<Engine>,
+/// and for reads, a read view (read_view_of).
+template <class At, class Engine>
+concept context_of = std::same_as<std::remove_cvref_t<At>, run_id> ||
+                     std::same_as<std::remove_cvref_t<At>, basic_transaction<Engine>> || read_view_of<At, Engine>;
 
 namespace detail {
 
@@ -6289,6 +7023,12 @@ run_id run_of(const basic_transaction<Engine>& tx) noexcept {
     return tx.run();
 }
 
+template <class View>
+    requires std::remove_cvref_t<View>::is_read_view
+run_id run_of(const View& view) noexcept {
+    return view.run();
+}
+
 /// Calls f(const stored_record*) for key as the context sees it (run must exist).
 template <class Engine, class F>
 decltype(auto) read_in(Engine& engine, run_id run, std::string_view key, F&& f) {
@@ -6297,6 +7037,12 @@ decltype(auto) read_in(Engine& engine, run_id run, std::string_view key, F&& f) 
 template <class Engine, class F>
 decltype(auto) read_in(Engine&, basic_transaction<Engine>& tx, std::string_view key, F&& f) {
     return tx.read(key, std::forward<F>(f));
+}
+
+template <class Engine, class View, class F>
+    requires read_view_of<View, Engine>
+decltype(auto) read_in(Engine&, const View& view, std::string_view key, F&& f) {
+    return view.read(key, std::forward<F>(f));
 }
 
 /// Calls f(find), find(key) -> const stored_record*, at one snapshot of the context (run: checked).
@@ -6315,6 +7061,13 @@ decltype(auto) with_reader(Engine&, basic_transaction<Engine>& tx, F&& f) {
     return f(find);
 }
 
+template <class Engine, class View, class F>
+    requires read_view_of<View, Engine>
+decltype(auto) with_reader(Engine&, const View& view, F&& f) {
+    auto find = [&](std::string_view key) { return view.read(key, [](const stored_record* r) { return r; }); };
+    return f(find);
+}
+
 /// Calls f(key, record) for the keys under prefix after `after` as the context sees them, in
 /// key order; f may return false to stop. A run of 0 lists shared records for no run.
 template <class Engine, class F>
@@ -6326,6 +7079,12 @@ void scan_in(Engine&, basic_transaction<Engine>& tx, std::string_view prefix, F&
     tx.scan(prefix, std::forward<F>(f), after);
 }
 
+template <class Engine, class View, class F>
+    requires read_view_of<View, Engine>
+void scan_in(Engine&, const View& view, std::string_view prefix, F&& f, std::string_view after) {
+    view.scan(prefix, std::forward<F>(f), after);
+}
+
 /// What a call that reads nothing still checks: that the run exists (a transaction's did
 /// when it began).
 template <class Engine>
@@ -6334,6 +7093,9 @@ void check_in(Engine& engine, run_id run) {
 }
 template <class Engine>
 void check_in(Engine&, const basic_transaction<Engine>&) noexcept {}
+template <class Engine, class View>
+    requires read_view_of<View, Engine>
+void check_in(Engine&, const View&) noexcept {}
 
 } // namespace detail
 } // namespace inmem
@@ -6496,6 +7258,43 @@ struct stored_head {
     std::string_view hash;  // the last event's hash (zeros before the first)
     std::int64_t time_ns = 0;
 };
+
+/// The run metadata key that names, in hex, the hash a run's chain begins from: its first
+/// event's prev_hash, all zeros when the key is absent. A fork sets it to the parent's chain
+/// head at the fork point (time_machine/fork.hpp), so the child's chain proves where it came
+/// from; verify() checks the first event against it.
+inline constexpr std::string_view chain_link_metadata = "inmem.fork.chain";
+
+/// A chain head with no events yet whose chain begins from link (a fork's).
+inline std::string linked_head(std::size_t types, std::string_view link) {
+    std::string head(head_size(types), '\0');
+    head[0] = event_format;
+    std::memcpy(head.data() + head_hash_at, link.data(), 32);
+    return head;
+}
+
+/// 32 bytes as 64 lowercase hex digits, and back (nullopt when s is not that).
+inline std::string hash_to_hex(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) out += {digits[c >> 4], digits[c & 15]};
+    return out;
+}
+inline std::optional<sha256_digest> hash_from_hex(std::string_view s) noexcept {
+    if (s.size() != 64) return std::nullopt;
+    sha256_digest out{};
+    for (std::size_t i = 0; i < 32; ++i) {
+        int v = 0;
+        for (char c : s.substr(2 * i, 2)) {
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= c - '0';
+            else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+            else return std::nullopt;
+        }
+        out[i] = static_cast<std::uint8_t>(v);
+    }
+    return out;
+}
 
 /// Reads a chain head; nullopt when damaged.
 inline std::optional<stored_head> parse_head(std::string_view bytes, std::size_t types) noexcept {
@@ -8362,9 +9161,12 @@ public:
                                    [&](auto& find) { return type_count_of<E>(detail::run_of(at), find); });
     }
 
-    /// The chain head of run: its event count and its last event's hash and time.
-    [[nodiscard]] event_head head(run_id run) const {
-        return detail::with_reader(*engine_, run, [&](auto& find) {
+    /// The chain head of run (or as a transaction or a replay sees it): its event count and
+    /// its last event's hash and time.
+    template <context_of<Engine> At>
+    [[nodiscard]] event_head head(At&& at) const {
+        const run_id run = detail::run_of(at);
+        return detail::with_reader(*engine_, at, [&](auto& find) {
             event_head out{run};
             const detail::stored_record* rec = find(detail::event_head_key(run, log_slot));
             if (!rec) return out;
@@ -8390,7 +9192,18 @@ public:
         };
         chain_report report{run};
         const auto head = head_of(run, find);
-        sha256_digest previous{};
+        sha256_digest previous{}; // what the first event links to: zeros, or a fork's parent chain
+        const auto info = engine_->run(run);
+        if (const auto link = info.metadata.find(std::string(detail::chain_link_metadata)); link != info.metadata.end()) {
+            const auto hash = detail::hash_from_hex(link->second);
+            if (!hash) {
+                report.problem = chain_problem::malformed;
+                report.message = "inmem: the event chain of run " + std::to_string(run.value) +
+                                 " has a malformed fork link in its run record (" + std::string(detail::chain_link_metadata) + ")";
+                return report;
+            }
+            previous = *hash;
+        }
         index_tally seen(run);
         auto fail = [&](std::uint64_t seq, chain_problem problem, std::string why) {
             report.problem = problem;
@@ -9238,11 +10051,14 @@ public:
         return entry_range<state_item<T>>(std::move(out));
     }
 
-    /// Every write run made to records of this type, oldest first. Throws unknown_run.
-    [[nodiscard]] std::vector<state_write<T>> writes(run_id run) const {
+    /// Every write run made to records of this type, oldest first (in a transaction, as of
+    /// its snapshot; in a replay, those made by its point). Throws unknown_run.
+    template <context_of<Engine> At>
+    [[nodiscard]] std::vector<state_write<T>> writes(At&& at) const {
         std::vector<state_write<T>> out;
+        const run_id run = detail::run_of(at);
         const std::string prefix = detail::run_data_key(detail::default_namespace, run.value, prim, slot_, {});
-        engine_->scan(run, prefix, [&](std::string_view key, const detail::stored_record& rec) {
+        detail::scan_in(*engine_, at, prefix, [&](std::string_view key, const detail::stored_record& rec) {
             const std::string_view name = key.substr(prefix.size(), key.size() - prefix.size() - 8);
             const version_t version = detail::read_big_endian<version_t>(key, key.size() - 8);
             const bool erased = rec.bytes.size() >= 8 &&
@@ -9250,7 +10066,7 @@ public:
             if (erased)
                 out.push_back(state_write<T>{std::string(name), T{}, version, true});
             else out.push_back(state_write<T>{std::string(name), decode_value(name, rec.bytes), version});
-        });
+        }, {});
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
         return out;
     }
@@ -10550,6 +11366,23 @@ public:
     /// active already).
     void resume_run(run_id run) { engine_.resume_run(run); }
 
+    /// Drops the intermediate history of run, which has ended: what its commits overwrote
+    /// and erased, and their times (a retention choice). Its final records and its event log
+    /// stay; replay (inmem/time_machine.hpp) then shows its end only. Throws unknown_run, and
+    /// invalid_argument while it is active or interrupted.
+    void compact(run_id run) { engine_.compact(run); }
+
+    /// Forgets run, which has ended (a user's right to be forgotten): its records, events,
+    /// traces, history and run index record, in one commit; only a record that its id was
+    /// erased stays, so the id is never reused and errors about it say so. With
+    /// {.cascade = true} its descendants go too (all must have ended); without, a run with a
+    /// child not yet erased is refused. A durable database then takes a snapshot and deletes
+    /// the older snapshots and the WAL (O(database) on disk): nothing of the run is left in
+    /// the directory, and until the next snapshot there is no fallback snapshot.
+    /// Shared state records the run wrote are other runs' too and stay. Returns the runs
+    /// erased, in id order. Throws unknown_run or invalid_argument (saying why).
+    std::vector<run_id> erase_run(run_id run, erase_options options = {}) { return engine_.erase_run(run, options); }
+
     /// The run index record of run. Throws unknown_run.
     run_info run(run_id run) const { return engine_.run(run); }
 
@@ -10708,6 +11541,1255 @@ private:
 
 } // namespace inmem
 // ---- end inmem/database.hpp ----
+// ---- begin inmem/time_machine.hpp ----
+// inmem/time_machine.hpp: runs as commits: replay any point, the timeline, diff, fork and
+// rollback. Opt-in: include it where you use them.
+//
+//   auto then = inmem::replay(db, run, inmem::at_event{12});  // the run as it was then
+//   db.kv<Plan>().get(then, "plan");                            // read with the live handles
+
+// ---- begin inmem/time_machine/replay.hpp ----
+// inmem/time_machine/replay.hpp: a run as it was at any point, read with the live handles.
+//
+//   auto then = inmem::replay(db, run, inmem::at_event{12}); // right after event 12's commit
+//   auto plan = db.kv<Plan>().get(then, "plan");              // the plan as it was then
+//   for (const auto& e : db.events().read(then)) ...;          // events 0..12
+//
+// A replay is a read-only view of one run's data (its key range: KV, events, traces, state
+// journal entries) as of a commit version V: a record the run still holds is seen when it was
+// written at or before V; one written after V shows what it replaced, from the run's history
+// (history/run_history.hpp), when that was written at or before V. Building the view reads the
+// run's history once, and reads through it cost what live reads cost: O(run size) in all,
+// touching nothing of other runs. Handles take the view wherever they take a run for a read
+// (inmem::read_view_of). The view holds a snapshot: what it shows never changes, whatever
+// is written meanwhile, and replaying twice gives the same view.
+
+// ---- begin inmem/walk.hpp ----
+// inmem/walk.hpp: the run walker, one scan of everything a run wrote, family by family.
+//
+//   inmem::walk_run(db, run, [](const inmem::walked_record& r) {
+//       std::cout << r.family << " " << r.type << " '" << r.parts.key << "' v" << r.version << "\n";
+//   });
+//
+// A run's data is one contiguous key range (storage/key.hpp), so the walk costs what the run
+// wrote. Records come in key order: by primitive id, then slot, then key, each split by
+// its primitive family (primitives/family.hpp), with its stored bytes and, where the family
+// frames them (a state journal's writer), the value's own codec bytes: what replay, diff,
+// export and the tools are built on, without naming a C++ type. Shared records (state
+// records) are not a run's data; their journal entries in the run are.
+
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace inmem {
+
+/// One record of a run, as walk_run yields it. The views are valid during the callback.
+struct walked_record {
+    std::string_view family;               ///< the family's name ("kv", "state", ...)
+    std::string_view type;                 ///< the value type's name
+    key_parts parts;                       ///< slot, run, user key and sequence number
+    version_t version = 0;                 ///< the commit that wrote it
+    std::string_view stored;               ///< the stored bytes, as they are
+    std::optional<std::string_view> value; ///< the value's codec bytes; nullopt: an erasure marker
+    run_id writer{};                       ///< the run that wrote it
+    bool derived = false;                  ///< the family's bookkeeping (an index, a chain head), not a value
+};
+
+namespace detail {
+
+/// A stored record of a run split by the family of Schema that owns it (what walk_run
+/// yields); the views are into key and bytes. what names the caller in the corruption error
+/// thrown for a record no family owns or whose value its family refuses.
+template <class Schema>
+walked_record walked_of(std::string_view key, version_t version, std::string_view bytes, const char* what) {
+    const auto parts = parse_stored_key<Schema>(key);
+    if (!parts)
+        throw error(errc::corruption, std::string("inmem: ") + what + ": " + describe_key(key) +
+                                          " belongs to no primitive family of the schema");
+    const slot_entry& slot = slot_table<Schema>[parts->slot];
+    const auto value = slot.value_of(*parts, bytes);
+    if (!value)
+        throw error(errc::corruption, std::string("inmem: ") + what + ": the value of " + describe_stored_key<Schema>(key) +
+                                          " is not what its family stores");
+    walked_record out{slot.family, slot.type, *parts, version, bytes, value->value, value->writer, value->derived};
+    if (value->slot && std::size_t{*value->slot} < slot_table<Schema>.size()) { // the value's own type
+        out.parts.slot = *value->slot;
+        out.type = slot_table<Schema>[*value->slot].type;
+    }
+    return out;
+}
+
+} // namespace detail
+
+/// Calls f(const walked_record&) for every record of run at the latest version, in key
+/// order; f may return false to stop. Throws unknown_run, and corruption for a record that
+/// no family of the schema owns or whose value its family refuses.
+template <class Db, class F>
+void walk_run(const Db& db, run_id run, F&& f) {
+    using schema = typename Db::schema_type;
+    db.engine().scan(run, detail::run_range_prefix(run), [&](std::string_view key, const detail::stored_record& rec) {
+        const walked_record out = detail::walked_of<schema>(key, rec.version, rec.bytes, "walk_run");
+        if constexpr (std::is_void_v<decltype(f(out))>) {
+            f(out);
+            return true;
+        } else {
+            return static_cast<bool>(f(out));
+        }
+    });
+}
+
+} // namespace inmem
+// ---- end inmem/walk.hpp ----
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace inmem {
+
+/// A point of a run: just after the commit of this version (a version before the run's first
+/// commit: before it wrote anything; later than its last: its end).
+struct at_version {
+    version_t version = 0;
+};
+/// Just after the commit that appended the run's event seq.
+struct at_event {
+    std::uint64_t seq = 0;
+};
+/// Just after the run's last commit at or before this time (by the database's clock).
+struct at_time {
+    std::chrono::system_clock::time_point time{};
+};
+/// Where to replay a run: its end (the default), a version, an event or a time.
+using replay_point = std::variant<std::monostate, at_version, at_event, at_time>;
+
+/// The run metadata key of a fork (fork.hpp): the parent's commit version it starts from.
+inline constexpr std::string_view fork_version_metadata = "inmem.fork.version";
+/// The run metadata key of a fork: how many events the parent had at the fork point.
+inline constexpr std::string_view fork_events_metadata = "inmem.fork.events";
+
+/// The data of one run as of one commit version, read through the live handles (see above).
+/// Valid while the database lives; movable, not copyable.
+template <class Engine>
+class replay_view {
+public:
+    using engine_type = Engine;
+    static constexpr bool is_read_view = true;
+
+    /// The run.
+    run_id run() const noexcept { return run_; }
+    /// The commit version the view shows the run at (its records written at or before it).
+    version_t version() const noexcept { return at_; }
+    /// The snapshot the view reads (the database's latest version when it was made).
+    version_t snapshot() const noexcept { return pin_.version(); }
+
+    /// Calls f(const detail::stored_record*) with key's record as of version(), or nullptr.
+    template <class F>
+    decltype(auto) read(std::string_view key, F&& f) const {
+        if (const auto* kept = in_history(key)) return f(kept);
+        return engine_->read_at(pin_.version(), key, [&](const detail::stored_record* rec) {
+            return f(rec && rec->version <= at_ ? rec : nullptr);
+        });
+    }
+
+    /// Calls f(key, record) for the keys under prefix (after `after`) as of version(), in key
+    /// order; f may return false to stop.
+    template <class F>
+    void scan(std::string_view prefix, F&& f, std::string_view after = {}) const {
+        auto from = std::lower_bound(kept_.begin(), kept_.end(), after.empty() ? prefix : after,
+                                     [](const entry& e, std::string_view k) { return e.key < k; });
+        if (!after.empty() && from != kept_.end() && from->key == after) ++from;
+        bool go = true;
+        auto call = [&](std::string_view key, const detail::stored_record& rec) {
+            if constexpr (std::is_void_v<decltype(f(key, rec))>) f(key, rec);
+            else go = static_cast<bool>(f(key, rec));
+            return go;
+        };
+        // Merges the kept records (sorted) into the snapshot's, which show when written by V
+        // (a key of both has a snapshot record written after V).
+        auto kept_before = [&](std::string_view key) {
+            for (; go && from != kept_.end() && std::string_view(from->key).starts_with(prefix) &&
+                   (key.empty() || from->key < key);
+                 ++from)
+                call(from->key, from->record);
+            return go;
+        };
+        engine_->scan_at(
+            pin_.version(), prefix,
+            [&](std::string_view key, const detail::stored_record& rec) {
+                if (!kept_before(key)) return false;
+                if (rec.version > at_) return true;
+                return call(key, rec);
+            },
+            after);
+        if (go) kept_before({});
+    }
+
+private:
+    template <class E>
+    friend replay_view<E> make_replay(const E& engine, run_id run, version_t at);
+
+    // A record of the run at V that its history kept: a later commit replaced it.
+    struct entry {
+        std::string key;
+        detail::stored_record record;
+    };
+
+    replay_view(const Engine& engine, run_id run) : engine_(&engine), run_(run), pin_(engine.pin()) {}
+
+    // The kept record of key at V, or nullptr when the snapshot's record (if any) says.
+    const detail::stored_record* in_history(std::string_view key) const noexcept {
+        if (kept_.empty()) return nullptr;
+        const auto it = std::lower_bound(kept_.begin(), kept_.end(), key,
+                                         [](const entry& e, std::string_view k) { return e.key < k; });
+        return it != kept_.end() && it->key == key ? &it->record : nullptr;
+    }
+
+    const Engine* engine_;
+    run_id run_;
+    typename Engine::pinned pin_;
+    version_t at_ = 0;
+    std::vector<entry> kept_; // sorted by key: what the run's records at V were, from its history
+};
+
+/// The view of run as of version at (see replay_view). Throws unknown_run, and invalid_argument
+/// when at is before a compaction of the run's history (db.compact) and after its start.
+template <class Engine>
+replay_view<Engine> make_replay(const Engine& engine, run_id run, version_t at) {
+    engine.check_known(run);
+    replay_view<Engine> view(engine, run);
+    view.at_ = std::min(at, view.pin_.version());
+    const auto history = engine.history(run);
+    if (!history || view.at_ == view.pin_.version()) return view; // the end: the snapshot holds it all
+    std::vector<std::string_view> keys;
+    const std::string prefix = detail::run_range_prefix(run);
+    std::vector<typename replay_view<Engine>::entry> kept;
+    version_t compacted = 0;
+    history->read(view.pin_.version(), [&](const detail::history_item& item) {
+        switch (item.kind) {
+        case detail::history_record::key: keys.push_back(item.bytes); break;
+        case detail::history_record::value:
+            // The record written at `written` and replaced at item.version was the key's at V.
+            if (item.written <= view.at_ && view.at_ < item.version)
+                kept.push_back({prefix + std::string(keys[item.key]), {item.written, std::string(item.bytes)}});
+            break;
+        case detail::history_record::compacted: compacted = item.version; break;
+        case detail::history_record::commit: break;
+        }
+    });
+    if (view.at_ < compacted)
+        throw error(errc::invalid_argument, "inmem: replay: the history of run " + std::to_string(run.value) +
+                                                " before version " +
+                                                std::to_string(compacted) +
+                                                " was dropped by db.compact; it can be replayed at its end only");
+    std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+    view.kept_ = std::move(kept);
+    return view;
+}
+
+namespace detail {
+
+// The version of the commit that appended event seq of run; throws not_found without one.
+template <class Db>
+version_t version_of_event(const Db& db, run_id run, std::uint64_t seq) {
+    using schema = typename Db::schema_type;
+    using event_types = decltype(types_of_kind<primitive::event>(typename schema::slots{}));
+    if constexpr (std::tuple_size_v<event_types> == 0) {
+        throw error(errc::invalid_argument, "inmem: replay at an event: the schema has no event log");
+    } else {
+        constexpr std::uint16_t log_slot = slots_of_kind<schema, primitive::event, std::tuple_size_v<event_types>>()[0];
+        std::string key;
+        event_key_into(key, run, log_slot, seq);
+        const auto version = db.engine().read(run, key, [](const stored_record* r) { return r ? r->version : 0; });
+        if (!version)
+            throw error(errc::not_found, "inmem: replay: run " + std::to_string(run.value) + " has no event " +
+                                             std::to_string(seq));
+        return version;
+    }
+}
+
+// The version of run's last commit at or before t (0: none).
+template <class Engine>
+version_t version_at_time(const Engine& engine, run_id run, std::chrono::system_clock::time_point t) {
+    const std::int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    version_t out = 0;
+    if (const auto history = engine.history(run))
+        history->read(engine.last_version(), [&](const history_item& item) {
+            if (item.kind == history_record::commit && item.time <= ns) out = item.version;
+        });
+    return out;
+}
+
+// The commit version a point of run names.
+template <class Db>
+version_t resolve_point(const Db& db, run_id run, const replay_point& at) {
+    return std::visit(
+        [&]<class P>(const P& p) -> version_t {
+            if constexpr (std::is_same_v<P, at_version>) return p.version;
+            else if constexpr (std::is_same_v<P, at_event>) return version_of_event(db, run, p.seq);
+            else if constexpr (std::is_same_v<P, at_time>) return version_at_time(db.engine(), run, p.time);
+            else return latest_version;
+        },
+        at);
+}
+
+} // namespace detail
+
+/// Replays run at a point (its end by default; see replay_point): a read-only view of its
+/// data then, which handles read like a run: db.kv<Plan>().get(view, "plan"). O(run size).
+/// Throws unknown_run, not_found (no such event) or invalid_argument (a point the history
+/// no longer has, after db.compact).
+template <class Db>
+replay_view<typename Db::engine_type> replay(const Db& db, run_id run, replay_point at = {}) {
+    db.engine().check_known(run);
+    return make_replay(db.engine(), run, detail::resolve_point(db, run, at));
+}
+
+} // namespace inmem
+// ---- end inmem/time_machine/replay.hpp ----
+// ---- begin inmem/time_machine/timeline.hpp ----
+// inmem/time_machine/timeline.hpp: a run's commits, one step each, with what each changed.
+//
+//   for (const inmem::timeline_step& step : inmem::timeline(db, run))
+//       for (const inmem::timeline_change& c : step.changes)
+//           std::cout << step.version << " " << c.family << " " << c.key << "\n";
+//
+// Built from the run's records (what it holds now) and its history (what later commits
+// overwrote or erased, history/run_history.hpp): O(run size log run size), touching nothing
+// of other runs. Values are the codec bytes of the change's type (decode<T>(bytes), or
+// json/records.hpp's slot_value_to_json by slot); the families' bookkeeping records (chain
+// heads, indexes) are not changes.
+
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+namespace inmem {
+
+/// One change of a timeline step: a record of the run put (after set) or erased (after
+/// nullopt), with the value it replaced (before; nullopt when there was none).
+struct timeline_change {
+    primitive family_id{};                 ///< which family (kv, event, state, trace)
+    std::string_view family;               ///< its name ("kv", "events", ...)
+    std::string_view type;                 ///< the value type's name
+    std::uint16_t slot = 0;                ///< the value type's schema slot
+    std::string key;                       ///< the user's key, or a state record's name
+    std::optional<std::uint64_t> sequence; ///< an event's seq, a state write's version, ...
+    std::optional<std::string> before;     ///< the value's codec bytes before the commit
+    std::optional<std::string> after;      ///< after it; nullopt: erased
+
+    bool operator==(const timeline_change&) const = default;
+};
+
+/// One commit of the run: its version, its time by the database's clock, and its changes in
+/// key order (by family, slot, key).
+struct timeline_step {
+    version_t version = 0;
+    std::chrono::system_clock::time_point time{};
+    std::vector<timeline_change> changes;
+
+    bool operator==(const timeline_step&) const = default;
+};
+
+namespace detail {
+
+// A record of the run at some version: one the store holds, or one its history kept.
+struct timeline_record {
+    version_t version = 0;     // the commit that put it, or (replaced) the one that replaced it
+    std::string_view rest;     // the key after the run prefix
+    bool replaced = false;     // a value a commit overwrote or erased
+    std::string_view bytes;
+};
+
+} // namespace detail
+
+/// The run's timeline as of now (see above), oldest commit first. Throws unknown_run, and
+/// corruption for a record no family of the schema owns.
+template <class Db>
+std::vector<timeline_step> timeline(const Db& db, run_id run) {
+    using schema = typename Db::schema_type;
+    const auto& engine = db.engine();
+    engine.check_known(run);
+    const auto pin = engine.pin();
+    const std::string prefix = detail::run_range_prefix(run);
+    std::vector<detail::timeline_record> records;
+    engine.scan_at(pin.version(), prefix, [&](std::string_view key, const detail::stored_record& rec) {
+        records.push_back({rec.version, key.substr(prefix.size()), false, rec.bytes});
+    });
+    std::vector<std::pair<version_t, std::int64_t>> commits; // from the history: every commit's time
+    const auto history = engine.history(run);
+    if (history) {
+        std::vector<std::string_view> keys;
+        history->read(pin.version(), [&](const detail::history_item& item) {
+            switch (item.kind) {
+            case detail::history_record::commit: commits.emplace_back(item.version, item.time); break;
+            case detail::history_record::key: keys.push_back(item.bytes); break;
+            case detail::history_record::value:
+                records.push_back({item.written, keys[item.key], false, item.bytes});
+                records.push_back({item.version, keys[item.key], true, item.bytes});
+                break;
+            case detail::history_record::compacted: break;
+            }
+        });
+    }
+    // By version, then key; a replaced value before the put that replaced it.
+    std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.version, a.rest, b.replaced) < std::tie(b.version, b.rest, a.replaced);
+    });
+    // One step per commit: those the history recorded (with their times), and those of the
+    // records (a history compacted or older than histories).
+    std::vector<version_t> versions;
+    versions.reserve(commits.size() + records.size());
+    for (const auto& c : commits) versions.push_back(c.first);
+    for (const auto& r : records) versions.push_back(r.version);
+    std::sort(versions.begin(), versions.end());
+    versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
+    std::vector<timeline_step> out;
+    out.reserve(versions.size());
+    for (const version_t v : versions) {
+        const auto c = std::lower_bound(commits.begin(), commits.end(), v,
+                                        [](const auto& commit, version_t x) { return commit.first < x; });
+        const std::int64_t ns = c != commits.end() && c->first == v ? c->second : 0;
+        out.push_back({v,
+                       std::chrono::system_clock::time_point(
+                           std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns))),
+                       {}});
+    }
+    std::string key = prefix;
+    std::size_t s = 0;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const auto& r = records[i];
+        key.resize(prefix.size());
+        key += r.rest;
+        const walked_record w = detail::walked_of<schema>(key, r.version, r.bytes, "timeline");
+        while (out[s].version < r.version) ++s;
+        timeline_step& step = out[s];
+        if (w.derived) continue;
+        timeline_change change{detail::slot_table<schema>[w.parts.slot].id, w.family, w.type, w.parts.slot,
+                               std::string(w.parts.key), w.parts.sequence, std::nullopt, std::nullopt};
+        if (r.replaced) {
+            change.before = w.value ? std::optional<std::string>(*w.value) : std::nullopt;
+            // Replaced by a put of the same commit (the next record), or erased.
+            if (i + 1 < records.size() && records[i + 1].version == r.version && records[i + 1].rest == r.rest &&
+                !records[i + 1].replaced) {
+                const auto& n = records[++i];
+                const walked_record put = detail::walked_of<schema>(key, n.version, n.bytes, "timeline");
+                change.after = put.value ? std::optional<std::string>(*put.value) : std::nullopt;
+            }
+        } else {
+            change.after = w.value ? std::optional<std::string>(*w.value) : std::nullopt;
+        }
+        step.changes.push_back(std::move(change));
+    }
+    return out;
+}
+
+} // namespace inmem
+// ---- end inmem/time_machine/timeline.hpp ----
+// ---- begin inmem/time_machine/diff.hpp ----
+// inmem/time_machine/diff.hpp: what differs between two runs, or one run at two points.
+//
+//   inmem::run_diff d = inmem::diff(db, run, what_if);              // both at their ends
+//   inmem::run_diff e = inmem::diff(db, {run, inmem::at_event{3}}, run);
+//   if (d.events.first_divergence) ...;  std::cout << inmem::to_string<my_schema>(d);  (print.hpp)
+//
+// Each side is read as a replay (replay.hpp). KV keys are compared per type: added (only in
+// b), removed (only in a), changed (both, other values). State records compare by what each
+// side last wrote to them (its journal). Event logs, and trace stores, are aligned: a common
+// prefix and suffix by position, and between them a longest common subsequence on type and
+// payload, so that one inserted event does not make everything after it differ; entries
+// left over are only in a or only in b, and the first of them is the first divergence.
+// diff(a, a) is empty. O(size of both runs), plus the alignment of the parts between the
+// common prefix and suffix (quadratic in them, up to max_aligned cells; beyond, by position).
+
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace inmem {
+
+/// One side of a diff: a run at a point (its end by default).
+struct run_point {
+    run_id run{};
+    replay_point at{};
+    run_point(run_id r, replay_point p = {}) : run(r), at(p) {} // (implicit: a run is its end)
+};
+
+/// A key of a KV type, or a state record, that differs: a and b are the values' codec bytes
+/// on each side (nullopt: absent there; for a state record, not written, or erased).
+struct value_difference {
+    std::string_view type;  ///< the value type's name
+    std::uint16_t slot = 0; ///< its schema slot (to decode: json/records.hpp slot_value_to_json)
+    std::string key;        ///< the user's key, or the record's name
+    std::optional<std::string> a, b;
+
+    bool added() const noexcept { return !a && b; }
+    bool removed() const noexcept { return a && !b; }
+    bool changed() const noexcept { return a && b; }
+    bool operator==(const value_difference&) const = default;
+};
+
+/// An entry of an event log or a trace store, as a diff names it.
+struct log_entry {
+    run_id run{};           ///< the run whose log holds it (a fork's parent, for what the fork inherited)
+    std::uint64_t seq = 0;  ///< its seq (events) or id (traces) there
+    std::string_view type;  ///< its type's name
+    std::uint16_t slot = 0; ///< its type's schema slot
+    std::string value;      ///< its payload's codec bytes
+    bool operator==(const log_entry&) const = default;
+};
+
+/// How two logs align: entries in both (same type and payload), then what only one side has.
+struct log_difference {
+    std::size_t same = 0;                    ///< entries aligned with an equal entry
+    std::vector<log_entry> only_a, only_b;   ///< entries the alignment left on one side, in order
+    /// The first entry, on each side, where the logs stop agreeing (nullopt on the side that
+    /// has no entry there): unset when they agree.
+    std::optional<log_entry> first_divergence_a, first_divergence_b;
+
+    bool empty() const noexcept { return only_a.empty() && only_b.empty(); }
+    bool diverged() const noexcept { return !empty(); }
+    bool operator==(const log_difference&) const = default;
+};
+
+/// What diff() returns: a plain structure to walk (print.hpp prints it for a person).
+struct run_diff {
+    run_id a_run{}, b_run{};
+    version_t a_version = 0, b_version = 0; ///< the points compared
+    std::vector<value_difference> kv;       ///< by type (slot), then key
+    std::vector<value_difference> states;   ///< by type (slot), then name
+    log_difference events, traces;
+
+    bool empty() const noexcept { return kv.empty() && states.empty() && events.empty() && traces.empty(); }
+    bool operator==(const run_diff&) const = default;
+};
+
+namespace detail {
+
+/// The most cells of the alignment table (entries of a times entries of b between their
+/// common prefix and suffix); beyond it, the middles align by position.
+inline constexpr std::size_t max_aligned = std::size_t{1} << 24;
+
+// What a diff reads of one side.
+struct diff_side {
+    std::map<std::pair<std::uint16_t, std::string>, std::pair<std::string_view, std::string>> kv, states;
+    std::vector<log_entry> events, traces;
+};
+
+template <class Schema, class View>
+diff_side read_side(const View& view) {
+    diff_side out;
+    std::map<std::pair<std::uint16_t, std::string>, std::pair<version_t, std::optional<std::string>>> last_write;
+    std::map<std::pair<std::uint16_t, std::string>, std::string_view> state_types;
+    view.scan(run_range_prefix(view.run()), [&](std::string_view key, const stored_record& rec) {
+        const walked_record w = walked_of<Schema>(key, rec.version, rec.bytes, "diff");
+        if (w.derived) return;
+        std::string value = w.value ? std::string(*w.value) : std::string();
+        switch (slot_table<Schema>[w.parts.slot].id) {
+        case primitive::kv: out.kv[{w.parts.slot, std::string(w.parts.key)}] = {w.type, std::move(value)}; break;
+        case primitive::state: {
+            auto& last = last_write[{w.parts.slot, std::string(w.parts.key)}];
+            state_types[{w.parts.slot, std::string(w.parts.key)}] = w.type;
+            const version_t v = w.parts.sequence.value_or(rec.version);
+            if (v >= last.first) last = {v, w.value ? std::optional<std::string>(std::move(value)) : std::nullopt};
+            break;
+        }
+        case primitive::event:
+            out.events.push_back({view.run(), w.parts.sequence.value_or(0), w.type, w.parts.slot, std::move(value)});
+            break;
+        case primitive::trace:
+            out.traces.push_back({view.run(), w.parts.sequence.value_or(0), w.type, w.parts.slot, std::move(value)});
+            break;
+        default: break;
+        }
+    });
+    for (auto& [k, last] : last_write)
+        if (last.second) out.states[k] = {state_types[k], std::move(*last.second)};
+    return out;
+}
+
+template <class Map>
+std::vector<value_difference> compare_values(const Map& a, const Map& b) {
+    std::vector<value_difference> out;
+    auto ia = a.begin(), ib = b.begin();
+    while (ia != a.end() || ib != b.end()) {
+        if (ib == b.end() || (ia != a.end() && ia->first < ib->first)) {
+            out.push_back({ia->second.first, ia->first.first, ia->first.second, ia->second.second, std::nullopt});
+            ++ia;
+        } else if (ia == a.end() || ib->first < ia->first) {
+            out.push_back({ib->second.first, ib->first.first, ib->first.second, std::nullopt, ib->second.second});
+            ++ib;
+        } else {
+            if (ia->second.second != ib->second.second)
+                out.push_back({ia->second.first, ia->first.first, ia->first.second, ia->second.second, ib->second.second});
+            ++ia, ++ib;
+        }
+    }
+    return out;
+}
+
+inline bool same_entry(const log_entry& x, const log_entry& y) noexcept { return x.slot == y.slot && x.value == y.value; }
+
+// Aligns two logs (see the file's comment).
+inline log_difference align(const std::vector<log_entry>& a, const std::vector<log_entry>& b) {
+    log_difference out;
+    std::size_t head = 0;
+    while (head < a.size() && head < b.size() && same_entry(a[head], b[head])) ++head;
+    std::size_t tail = 0;
+    while (tail < a.size() - head && tail < b.size() - head && same_entry(a[a.size() - 1 - tail], b[b.size() - 1 - tail]))
+        ++tail;
+    const std::size_t n = a.size() - head - tail, m = b.size() - head - tail;
+    out.same = head + tail;
+    // The middles: a longest common subsequence (a table of (n+1)(m+1) lengths), or by position.
+    std::vector<std::pair<bool, std::size_t>> left; // (in a, index) in order of the alignment
+    if (n && m && (n + 1) * (m + 1) <= max_aligned) {
+        std::vector<std::uint32_t> lcs((n + 1) * (m + 1), 0);
+        auto at = [&](std::size_t i, std::size_t j) -> std::uint32_t& { return lcs[i * (m + 1) + j]; };
+        for (std::size_t i = n; i-- > 0;)
+            for (std::size_t j = m; j-- > 0;)
+                at(i, j) = same_entry(a[head + i], b[head + j]) ? at(i + 1, j + 1) + 1 : std::max(at(i + 1, j), at(i, j + 1));
+        std::size_t i = 0, j = 0;
+        while (i < n && j < m) {
+            if (same_entry(a[head + i], b[head + j])) ++out.same, ++i, ++j;
+            else if (at(i + 1, j) >= at(i, j + 1)) left.emplace_back(true, head + i++);
+            else left.emplace_back(false, head + j++);
+        }
+        for (; i < n; ++i) left.emplace_back(true, head + i);
+        for (; j < m; ++j) left.emplace_back(false, head + j);
+    } else {
+        for (std::size_t k = 0; k < std::max(n, m); ++k) {
+            if (k < n && k < m && same_entry(a[head + k], b[head + k])) {
+                ++out.same;
+                continue;
+            }
+            if (k < n) left.emplace_back(true, head + k);
+            if (k < m) left.emplace_back(false, head + k);
+        }
+    }
+    for (const auto& [in_a, index] : left) (in_a ? out.only_a : out.only_b).push_back(in_a ? a[index] : b[index]);
+    if (!left.empty()) {
+        if (!out.only_a.empty()) out.first_divergence_a = out.only_a.front();
+        if (!out.only_b.empty()) out.first_divergence_b = out.only_b.front();
+    }
+    return out;
+}
+
+// The events a fork inherited: its parent's, up to the fork point (fork.hpp's metadata),
+// and theirs in turn; empty for a run that is no fork.
+template <class Schema, class Db>
+std::vector<log_entry> inherited_events(const Db& db, run_id run) {
+    const run_info info = db.engine().run(run);
+    const auto count = info.metadata.find(std::string(fork_events_metadata));
+    const auto version = info.metadata.find(std::string(fork_version_metadata));
+    if (!info.parent || count == info.metadata.end() || version == info.metadata.end()) return {};
+    const std::uint64_t n = std::stoull(count->second);
+    const auto view = make_replay(db.engine(), *info.parent, std::stoull(version->second));
+    std::vector<log_entry> out = inherited_events<Schema>(db, *info.parent);
+    for (log_entry& e : read_side<Schema>(view).events)
+        if (e.seq < n) out.push_back(std::move(e));
+    return out;
+}
+
+} // namespace detail
+
+/// The differences between a and b (see above). A fork's events are compared after those it
+/// inherited from its parent (see log_entry::run), so a fork and its parent agree up to the
+/// fork point. Throws as replay() does.
+template <class Db>
+run_diff diff(const Db& db, const run_point& a, const run_point& b) {
+    using schema = typename Db::schema_type;
+    const auto va = replay(db, a.run, a.at);
+    const auto vb = replay(db, b.run, b.at);
+    const detail::diff_side sa = detail::read_side<schema>(va), sb = detail::read_side<schema>(vb);
+    run_diff out{a.run, b.run, va.version(), vb.version(), {}, {}, {}, {}};
+    out.kv = detail::compare_values(sa.kv, sb.kv);
+    out.states = detail::compare_values(sa.states, sb.states);
+    auto with_inherited = [&](run_id run, const std::vector<log_entry>& own) {
+        std::vector<log_entry> all = detail::inherited_events<schema>(db, run);
+        all.insert(all.end(), own.begin(), own.end());
+        return all;
+    };
+    out.events = detail::align(with_inherited(a.run, sa.events), with_inherited(b.run, sb.events));
+    out.traces = detail::align(sa.traces, sb.traces);
+    return out;
+}
+
+} // namespace inmem
+// ---- end inmem/time_machine/diff.hpp ----
+// ---- begin inmem/time_machine/fork.hpp ----
+// inmem/time_machine/fork.hpp: a what-if from any point of a run (fork), and taking a run
+// back to one of its points (rollback).
+//
+//   auto what_if = inmem::fork(db, run, inmem::at_event{3}, {.name = "retry with a new prompt"});
+//   db.kv<Plan>().put(what_if, "plan", other_plan);   // the parent never changes
+//   inmem::rollback(db, run, 2);                       // undo run's last two commits
+//
+// fork begins a new active run whose parent is the run, with the fork point in its metadata
+// (fork_version_metadata), a copy of the parent's KV at that point as its first state (one
+// commit, with its run record: O(parent's KV)), and, when the parent had events by then, an
+// event chain that begins from the parent's chain head at that point (chain_link_metadata:
+// the child's first event links to it, and verify() checks it). LangGraph's update_state
+// fork, DBOS's fork_workflow.
+//
+// rollback, on an active run, puts the run's KV back as it was at a point with compensating
+// writes (puts and erases) and an inmem::rolled_back event, in one transaction: atomic and
+// crash-safe, and the history keeps everything it replaced. The schema lists
+// inmem::rolled_back among its events to use it.
+
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+namespace inmem {
+
+/// The event rollback appends: the run's KV went back to what it was after commit `to`
+/// (`steps` commits back, when rollback was given steps), undoing commits up to `from`.
+struct rolled_back {
+    version_t to = 0;
+    version_t from = 0;
+    std::uint64_t steps = 0;
+    std::uint64_t puts = 0;   ///< keys written back
+    std::uint64_t erases = 0; ///< keys erased (they did not exist at the point)
+    bool operator==(const rolled_back&) const = default;
+};
+
+namespace detail {
+
+// The prefix of run's KV records (all its KV types).
+inline std::string kv_range_prefix(run_id run) {
+    std::string prefix = run_range_prefix(run);
+    prefix.push_back(static_cast<char>(primitive::kv));
+    return prefix;
+}
+
+template <class Schema>
+inline constexpr std::size_t event_type_count =
+    std::tuple_size_v<decltype(types_of_kind<primitive::event>(typename Schema::slots{}))>;
+
+} // namespace detail
+
+/// Forks run at a point (its end by default): a new active run whose parent is run and whose
+/// first state is run's KV then (see above); options name it, tag it, add metadata (its
+/// parent is run, whatever options.parent says). Returns the new run. Throws as replay()
+/// does. Writes to either run never change the other.
+template <class Db>
+run_id fork(Db& db, run_id run, replay_point at = {}, run_options options = {}) {
+    using schema = typename Db::schema_type;
+    const auto view = replay(db, run, at);
+    std::vector<detail::write_op> ops;
+    view.scan(detail::kv_range_prefix(run), [&](std::string_view key, const detail::stored_record& rec) {
+        ops.push_back(detail::write_op{detail::write_op::kind::put, std::string(key), rec.bytes});
+    });
+    options.parent = run;
+    options.metadata[std::string(fork_version_metadata)] = std::to_string(view.version());
+    if constexpr (detail::event_type_count<schema> > 0) {
+        const auto head = db.events().head(view);
+        if (head.count > 0) {
+            options.metadata[std::string(fork_events_metadata)] = std::to_string(head.count);
+            const std::string_view hash(reinterpret_cast<const char*>(head.hash.data()), head.hash.size());
+            options.metadata[std::string(detail::chain_link_metadata)] = detail::hash_to_hex(hash);
+            constexpr std::uint16_t log_slot =
+                detail::slots_of_kind<schema, primitive::event, detail::event_type_count<schema>>()[0];
+            ops.push_back(detail::write_op{detail::write_op::kind::put, detail::event_head_key(run, log_slot),
+                                           detail::linked_head(detail::event_type_count<schema>, hash)});
+        }
+    }
+    return db.engine().begin_run(std::move(options), ops);
+}
+
+namespace detail {
+
+// The version of the commit `steps` commits of run before its last (0: before its first).
+template <class Engine>
+version_t steps_back(const Engine& engine, run_id run, std::uint64_t steps) {
+    std::vector<version_t> commits;
+    if (const auto history = engine.history(run))
+        history->read(engine.last_version(), [&](const history_item& item) {
+            if (item.kind == history_record::commit) commits.push_back(item.version);
+        });
+    return steps >= commits.size() ? 0 : commits[commits.size() - 1 - steps];
+}
+
+template <class Db>
+rolled_back rollback_to(Db& db, run_id run, version_t to, std::uint64_t steps) {
+    using schema = typename Db::schema_type;
+    static_assert(schema::template contains<primitive::event, rolled_back>,
+                  "inmem: rollback records an inmem::rolled_back event: list it in the schema's events, "
+                  "inmem::events<..., inmem::rolled_back>");
+    const auto then = make_replay(db.engine(), run, to);
+    std::map<std::string, std::string, std::less<>> target; // the run's KV at the point
+    const std::string prefix = kv_range_prefix(run);
+    then.scan(prefix, [&](std::string_view key, const stored_record& rec) { target.emplace(key, rec.bytes); });
+    return db.transact(
+        run,
+        [&](auto& tx) {
+            rolled_back event{then.version(), tx.snapshot_version(), steps, 0, 0};
+            std::vector<std::string> erase;
+            std::vector<std::pair<std::string, std::string>> put;
+            std::map<std::string, std::string, std::less<>> missing = target;
+            tx.scan(prefix, [&](std::string_view key, const stored_record& rec) {
+                const auto it = missing.find(key);
+                if (it == missing.end()) erase.emplace_back(key);
+                else {
+                    if (it->second != rec.bytes) put.emplace_back(key, it->second);
+                    missing.erase(it);
+                }
+            });
+            for (auto& [key, bytes] : missing) put.emplace_back(key, std::move(bytes));
+            event.puts = put.size();
+            event.erases = erase.size();
+            for (auto& key : erase) tx.erase(std::move(key));
+            for (auto& [key, bytes] : put) tx.put(std::move(key), std::move(bytes));
+            db.events().append(tx, event);
+            return event;
+        },
+        {.level = isolation::serializable}); // a key the run added meanwhile is not left behind
+}
+
+} // namespace detail
+
+/// Puts run's KV back to what it was at a point (see above); run must be active. Returns the
+/// rolled_back event it appended (puts and erases 0: nothing differed, and only the event was
+/// written). Throws unknown_run, run_not_active, and as replay() does.
+template <class Db>
+rolled_back rollback(Db& db, run_id run, replay_point at) {
+    const version_t to = detail::resolve_point(db, run, at);
+    return detail::rollback_to(db, run, to, 0);
+}
+
+/// Undoes run's last `steps` commits (of the run's own; 0 undoes nothing but records the
+/// event), as rollback(db, run, point) does for the point just before them.
+template <class Db>
+rolled_back rollback(Db& db, run_id run, std::uint64_t steps) {
+    db.engine().check_known(run);
+    return detail::rollback_to(db, run, detail::steps_back(db.engine(), run, steps), steps);
+}
+
+} // namespace inmem
+// ---- end inmem/time_machine/fork.hpp ----
+// ---- begin inmem/time_machine/print.hpp ----
+// inmem/time_machine/print.hpp: a diff, or a timeline, as text for a person: field names
+// and values, not codec bytes.
+//
+//   std::cout << inmem::to_string<my_schema>(inmem::diff(db, run, what_if));
+//     diff run 1 @ v12 -> run 2 @ v20
+//     kv Plan 'plan': {goal: "a", budget: 1} -> {goal: "b", budget: 2}
+//     kv Plan 'notes': removed (was {goal: "n", budget: 0})
+//     state int 'counter': 1 -> 2
+//     events: 5 same, 1 only in run 1, 1 only in run 2; first divergence: run 1 #5 Said {what: "x"} / run 2 #0 Said {what: "y"}
+//       - run 1 #5 Said {what: "x"}
+//       + run 2 #0 Said {what: "y"}
+//     traces: none
+//   for (const auto& step : inmem::timeline(db, run)) std::cout << inmem::to_string<my_schema>(step);
+//
+// Each value is decoded with its schema slot's type (a table of one formatter per slot, as
+// json/records.hpp builds its coders) and written as:
+//   bool, integer (char too), enum (its underlying integer), float (shortest text that reads
+//   back; nan, inf)      := as C++ writes the number
+//   string               := "..." with \" \\ \n \r \t and \xNN for other control bytes
+//   vector, array        := [a, b]          optional := null | the value
+//   map, unordered_map   := {k: v, ...}     (unordered_map sorted by text)
+//   pair, tuple          := (a, b)          variant  := the alternative (an aggregate by name)
+//   duration             := 1500ms          time_point := 2027-01-14T08:10:00Z (system_clock),
+//                                                         else its duration since the epoch
+//   struct               := {field: value, ...} named by field_names<T>()
+//   adapt<T>             := its stored_type's text
+// Bytes that do not decode as the slot's type print as <undecodable N bytes>: printing never
+// throws for stored data. Nothing here needs nlohmann/json. A log's entries are listed up to
+// detail::print_max_entries per side, then counted.
+
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace inmem {
+namespace detail {
+
+/// The most entries of one side of a log difference to_string lists (the rest are counted).
+inline constexpr std::size_t print_max_entries = 20;
+
+// s quoted with `quote`, its control bytes escaped (other bytes, UTF-8 too, as they are).
+inline void format_quoted(std::string& out, std::string_view s, char quote = '"') {
+    out.push_back(quote);
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == quote || c == '\\') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (c == '\n') out += "\\n";
+        else if (c == '\r') out += "\\r";
+        else if (c == '\t') out += "\\t";
+        else if (u < 0x20 || u == 0x7f) {
+            constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 0xf]);
+        } else out.push_back(c);
+    }
+    out.push_back(quote);
+}
+
+template <class Number>
+void format_number(std::string& out, Number v) {
+    if constexpr (std::is_floating_point_v<Number>) {
+        if (std::isnan(v)) return void(out += "nan");
+        if (std::isinf(v)) return void(out += v > 0 ? "inf" : "-inf");
+    }
+    char buffer[64];
+    const auto r = std::to_chars(buffer, buffer + sizeof buffer, v); // floats: the shortest that reads back
+    out.append(buffer, r.ptr);
+}
+
+template <class Rep, class Period>
+void format_duration(std::string& out, const std::chrono::duration<Rep, Period>& d) {
+    format_number(out, d.count());
+    using P = typename Period::type;
+    if constexpr (std::is_same_v<P, std::nano>) out += "ns";
+    else if constexpr (std::is_same_v<P, std::micro>) out += "us";
+    else if constexpr (std::is_same_v<P, std::milli>) out += "ms";
+    else if constexpr (std::is_same_v<P, std::ratio<1>>) out += "s";
+    else if constexpr (std::is_same_v<P, std::ratio<60>>) out += "min";
+    else if constexpr (std::is_same_v<P, std::ratio<3600>>) out += "h";
+    else if constexpr (std::is_same_v<P, std::ratio<86400>>) out += "d";
+    else {
+        out += " x ";
+        format_number(out, static_cast<std::intmax_t>(P::num));
+        out += "/";
+        format_number(out, static_cast<std::intmax_t>(P::den));
+        out += "s";
+    }
+}
+
+// A system_clock time as UTC ISO 8601, with the fraction of a second it has (to ns).
+template <class Dur>
+void format_system_time(std::string& out, const std::chrono::time_point<std::chrono::system_clock, Dur>& t) {
+    using namespace std::chrono;
+    const auto ns = time_point_cast<nanoseconds>(t);
+    const auto day = floor<days>(ns);
+    const year_month_day ymd(day);
+    const hh_mm_ss<nanoseconds> time(ns - day);
+    auto two = [&](long v) {
+        out.push_back(static_cast<char>('0' + v / 10));
+        out.push_back(static_cast<char>('0' + v % 10));
+    };
+    format_number(out, static_cast<int>(ymd.year()));
+    out.push_back('-');
+    two(static_cast<long>(static_cast<unsigned>(ymd.month())));
+    out.push_back('-');
+    two(static_cast<long>(static_cast<unsigned>(ymd.day())));
+    out.push_back('T');
+    two(time.hours().count());
+    out.push_back(':');
+    two(time.minutes().count());
+    out.push_back(':');
+    two(static_cast<long>(time.seconds().count()));
+    if (auto frac = time.subseconds().count(); frac != 0) {
+        std::string digits = std::to_string(frac);
+        digits.insert(0, 9 - digits.size(), '0');
+        while (digits.back() == '0') digits.pop_back();
+        out.push_back('.');
+        out += digits;
+    }
+    out.push_back('Z');
+}
+
+/// Appends v as text (see the file's comment for the forms), for any storable T.
+template <class T>
+void format_value(std::string& out, const T& v) {
+    constexpr value_kind kind = value_kind_v<T>;
+    if constexpr (kind == value_kind::adapted) {
+        format_value(out, static_cast<const typename adapt<T>::stored_type&>(adapt<T>::to_stored(v)));
+    } else if constexpr (kind == value_kind::boolean) {
+        out += v ? "true" : "false";
+    } else if constexpr (kind == value_kind::integer) {
+        format_number(out, v);
+    } else if constexpr (kind == value_kind::floating) {
+        format_number(out, v);
+    } else if constexpr (kind == value_kind::enumeration) {
+        format_number(out, static_cast<std::underlying_type_t<T>>(v));
+    } else if constexpr (kind == value_kind::string) {
+        format_quoted(out, v);
+    } else if constexpr (kind == value_kind::vector || kind == value_kind::array) {
+        // (the cast reads a vector<bool>'s proxies as bools)
+        out.push_back('[');
+        const char* sep = "";
+        for (const auto& e : v) {
+            out += std::exchange(sep, ", ");
+            format_value(out, static_cast<const typename T::value_type&>(e));
+        }
+        out.push_back(']');
+    } else if constexpr (kind == value_kind::optional) {
+        if (v) format_value(out, *v);
+        else out += "null";
+    } else if constexpr (kind == value_kind::variant) {
+        std::visit(
+            [&]<class A>(const A& alt) {
+                if constexpr (value_kind_v<A> == value_kind::aggregate) {
+                    out += type_name<A>();
+                    out.push_back(' ');
+                }
+                format_value(out, alt);
+            },
+            v);
+    } else if constexpr (kind == value_kind::map) {
+        std::vector<std::pair<std::string, std::string>> entries;
+        entries.reserve(v.size());
+        for (const auto& [key, value] : v) {
+            std::pair<std::string, std::string> e;
+            format_value(e.first, key);
+            format_value(e.second, value);
+            entries.push_back(std::move(e));
+        }
+        if constexpr (is_specialization_v<T, std::unordered_map>) std::sort(entries.begin(), entries.end());
+        out.push_back('{');
+        const char* sep = "";
+        for (const auto& [key, value] : entries) {
+            out += std::exchange(sep, ", ");
+            out += key;
+            out += ": ";
+            out += value;
+        }
+        out.push_back('}');
+    } else if constexpr (kind == value_kind::pair) {
+        out.push_back('(');
+        format_value(out, v.first);
+        out += ", ";
+        format_value(out, v.second);
+        out.push_back(')');
+    } else if constexpr (kind == value_kind::tuple) {
+        out.push_back('(');
+        std::apply(
+            [&](const auto&... e) {
+                const char* sep = "";
+                ((out += std::exchange(sep, ", "), format_value(out, e)), ...);
+            },
+            v);
+        out.push_back(')');
+    } else if constexpr (kind == value_kind::duration) {
+        format_duration(out, v);
+    } else if constexpr (kind == value_kind::time_point) {
+        if constexpr (std::is_same_v<typename T::clock, std::chrono::system_clock>) format_system_time(out, v);
+        else {
+            out += "epoch+";
+            format_duration(out, v.time_since_epoch());
+        }
+    } else if constexpr (kind == value_kind::aggregate) {
+        constexpr auto names = field_names<T>();
+        out.push_back('{');
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((out += I == 0 ? "" : ", ", out += names[I], out += ": ", format_value(out, boost::pfr::get<I>(v))), ...);
+        }(std::make_index_sequence<names.size()>{});
+        out.push_back('}');
+    } else {
+        static_assert(always_false<T>, "inmem: format_value: the type is not storable (see storable_v)");
+    }
+}
+
+/// v as text (format_value).
+template <class T>
+std::string format_value(const T& v) {
+    std::string out;
+    format_value(out, v);
+    return out;
+}
+
+// Decodes bytes as a T and formats it, or says it could not.
+template <class T>
+std::string format_bytes(std::string_view bytes) {
+    const result<T> value = decode<T>(bytes);
+    if (!value) return "<undecodable " + std::to_string(bytes.size()) + " bytes>";
+    return format_value(value.assume_value());
+}
+
+template <class... Slots>
+constexpr auto make_slot_formatters(slot_list<Slots...>) {
+    return std::array<std::string (*)(std::string_view), sizeof...(Slots)>{&format_bytes<typename Slots::type>...};
+}
+
+/// The formatter of every slot of Schema, in slot order.
+template <class Schema>
+inline constexpr auto slot_formatters = make_slot_formatters(typename Schema::slots{});
+
+/// The value that bytes (codec bytes) hold in Schema's slot, as text; a slot the schema
+/// does not have, or bytes that do not decode, print as <...> (never throws for them).
+template <class Schema>
+std::string format_slot(std::uint16_t slot, std::string_view bytes) {
+    if (slot >= slot_formatters<Schema>.size())
+        return "<slot " + std::to_string(slot) + " not in the schema: " + std::to_string(bytes.size()) + " bytes>";
+    return slot_formatters<Schema>[slot](bytes);
+}
+
+// "a -> b", "added b", "<gone> (was a)".
+template <class Schema>
+void format_values(std::string& out, std::uint16_t slot, const std::optional<std::string>& a,
+                   const std::optional<std::string>& b, std::string_view gone) {
+    if (a && b) out += format_slot<Schema>(slot, *a) + " -> " + format_slot<Schema>(slot, *b);
+    else if (b) out += "added " + format_slot<Schema>(slot, *b);
+    else if (a) out += std::string(gone) + " (was " + format_slot<Schema>(slot, *a) + ")";
+    else out += "absent";
+}
+
+template <class Schema>
+void format_entry(std::string& out, const log_entry& e) {
+    out += "run ";
+    out += std::to_string(e.run.value);
+    out += " #";
+    out += std::to_string(e.seq);
+    out.push_back(' ');
+    out += e.type;
+    out.push_back(' ');
+    out += format_slot<Schema>(e.slot, e.value);
+}
+
+template <class Schema>
+void format_log(std::string& out, std::string_view name, const log_difference& d, run_id a, run_id b) {
+    out += name;
+    out += ": ";
+    if (d.empty()) {
+        out += d.same == 0 ? "none\n" : "all " + std::to_string(d.same) + " same\n";
+        return;
+    }
+    out += std::to_string(d.same) + " same, " + std::to_string(d.only_a.size()) + " only in run " +
+           std::to_string(a.value) + ", " + std::to_string(d.only_b.size()) + " only in run " + std::to_string(b.value) +
+           "; first divergence: ";
+    if (d.first_divergence_a) format_entry<Schema>(out, *d.first_divergence_a);
+    else out += "(none in run " + std::to_string(a.value) + ")";
+    out += " / ";
+    if (d.first_divergence_b) format_entry<Schema>(out, *d.first_divergence_b);
+    else out += "(none in run " + std::to_string(b.value) + ")";
+    out.push_back('\n');
+    auto side = [&](const std::vector<log_entry>& entries, std::string_view mark) {
+        const std::size_t n = std::min(entries.size(), print_max_entries);
+        for (std::size_t i = 0; i < n; ++i) {
+            out += "  ";
+            out += mark;
+            out.push_back(' ');
+            format_entry<Schema>(out, entries[i]);
+            out.push_back('\n');
+        }
+        if (entries.size() > n) {
+            out += "  ";
+            out += mark;
+            out += " ... and " + std::to_string(entries.size() - n) + " more\n";
+        }
+    };
+    side(d.only_a, "-");
+    side(d.only_b, "+");
+}
+
+} // namespace detail
+
+/// The value that bytes (its codec bytes) hold in schema slot `slot`, as text (see the
+/// file's comment); <undecodable N bytes> when they do not decode. The text counterpart of
+/// json/records.hpp's slot_value_to_json, without nlohmann/json.
+template <class Schema>
+std::string slot_value_to_string(std::uint16_t slot, std::string_view bytes) {
+    return detail::format_slot<Schema>(slot, bytes);
+}
+
+/// d as a report for a person, one line per difference (see the file's comment): a header
+/// line naming the two points, then KV keys and state records (added, removed, changed, with
+/// their values), then the event log and the trace store (how many entries are the same, the
+/// first divergence, the entries only one side has). "no differences" when d is empty.
+template <class Schema>
+std::string to_string(const run_diff& d) {
+    std::string out = "diff run " + std::to_string(d.a_run.value) + " @ v" + std::to_string(d.a_version) +
+                      " -> run " + std::to_string(d.b_run.value) + " @ v" + std::to_string(d.b_version) + "\n";
+    if (d.empty()) return out + "no differences\n";
+    auto values = [&](std::string_view family, const std::vector<value_difference>& diffs) {
+        for (const value_difference& v : diffs) {
+            out += family;
+            out.push_back(' ');
+            out += v.type;
+            out.push_back(' ');
+            detail::format_quoted(out, v.key, '\'');
+            out += ": ";
+            detail::format_values<Schema>(out, v.slot, v.a, v.b, "removed");
+            out.push_back('\n');
+        }
+    };
+    values("kv", d.kv);
+    values("state", d.states);
+    detail::format_log<Schema>(out, "events", d.events, d.a_run, d.b_run);
+    detail::format_log<Schema>(out, "traces", d.traces, d.a_run, d.b_run);
+    return out;
+}
+
+/// One commit of a timeline as text: "v12 at <time>", then one indented line per change:
+/// "kv Plan 'plan': a -> b", "event Said #3: added {...}", "... erased (was a)".
+template <class Schema>
+std::string to_string(const timeline_step& step) {
+    std::string out = "v" + std::to_string(step.version);
+    if (step.time.time_since_epoch().count() != 0) { // 0: a commit whose time the history did not keep
+        out += " at ";
+        detail::format_system_time(out, step.time);
+    }
+    out.push_back('\n');
+    for (const timeline_change& c : step.changes) {
+        out += "  ";
+        out += c.family;
+        out.push_back(' ');
+        out += c.type;
+        out.push_back(' ');
+        if (c.family_id == primitive::event || c.family_id == primitive::trace) out += "#" + std::to_string(c.sequence.value_or(0));
+        else detail::format_quoted(out, c.key, '\'');
+        out += ": ";
+        detail::format_values<Schema>(out, c.slot, c.before, c.after, "erased");
+        out.push_back('\n');
+    }
+    return out;
+}
+
+/// A whole timeline (timeline()) as text: its steps, oldest first.
+template <class Schema>
+std::string to_string(const std::vector<timeline_step>& steps) {
+    std::string out;
+    for (const timeline_step& step : steps) out += to_string<Schema>(step);
+    return out;
+}
+
+} // namespace inmem
+// ---- end inmem/time_machine/print.hpp ----
+// ---- end inmem/time_machine.hpp ----
 // ---- begin inmem/traces/standard.hpp ----
 // inmem/traces/standard.hpp: ready-made trace types for the usual kinds of reasoning.
 //
@@ -10836,73 +12918,4 @@ struct schema_traits<trace::assumption> {
 };
 } // namespace inmem
 // ---- end inmem/traces/standard.hpp ----
-// ---- begin inmem/walk.hpp ----
-// inmem/walk.hpp: the run walker, one scan of everything a run wrote, family by family.
-//
-//   inmem::walk_run(db, run, [](const inmem::walked_record& r) {
-//       std::cout << r.family << " " << r.type << " '" << r.parts.key << "' v" << r.version << "\n";
-//   });
-//
-// A run's data is one contiguous key range (storage/key.hpp), so the walk costs what the run
-// wrote. Records come in key order: by primitive id, then slot, then key, each split by
-// its primitive family (primitives/family.hpp), with its stored bytes and, where the family
-// frames them (a state journal's writer), the value's own codec bytes: what replay, diff,
-// export and the tools are built on, without naming a C++ type. Shared records (state
-// records) are not a run's data; their journal entries in the run are.
-
-
-#include <optional>
-#include <string>
-#include <string_view>
-#include <type_traits>
-
-namespace inmem {
-
-/// One record of a run, as walk_run yields it. The views are valid during the callback.
-struct walked_record {
-    std::string_view family;               ///< the family's name ("kv", "state", ...)
-    std::string_view type;                 ///< the value type's name
-    key_parts parts;                       ///< slot, run, user key and sequence number
-    version_t version = 0;                 ///< the commit that wrote it
-    std::string_view stored;               ///< the stored bytes, as they are
-    std::optional<std::string_view> value; ///< the value's codec bytes; nullopt: an erasure marker
-    run_id writer{};                       ///< the run that wrote it
-    bool derived = false;                  ///< the family's bookkeeping (an index, a chain head), not a value
-};
-
-/// Calls f(const walked_record&) for every record of run at the latest version, in key
-/// order; f may return false to stop. Throws unknown_run, and corruption for a record that
-/// no family of the schema owns or whose value its family refuses.
-template <class Db, class F>
-void walk_run(const Db& db, run_id run, F&& f) {
-    using schema = typename Db::schema_type;
-    std::string prefix = detail::run_data_key(detail::default_namespace, run.value, 0, 0, {});
-    prefix.resize(detail::run_key_prefix_size - 3); // ns space run: the whole run
-    db.engine().scan(run, prefix, [&](std::string_view key, const detail::stored_record& rec) {
-        const auto parts = detail::parse_stored_key<schema>(key);
-        if (!parts)
-            throw error(errc::corruption, "inmem: walk_run: " + detail::describe_key(key) +
-                                              " belongs to no primitive family of the schema");
-        const detail::slot_entry& slot = detail::slot_table<schema>[parts->slot];
-        const auto value = slot.value_of(*parts, rec.bytes);
-        if (!value)
-            throw error(errc::corruption, "inmem: walk_run: the value of " + detail::describe_stored_key<schema>(key) +
-                                              " is not what its family stores");
-        walked_record out{slot.family, slot.type, *parts, rec.version, rec.bytes, value->value, value->writer,
-                          value->derived};
-        if (value->slot && *value->slot < detail::slot_table<schema>.size()) { // the value's own type
-            out.parts.slot = *value->slot;
-            out.type = detail::slot_table<schema>[*value->slot].type;
-        }
-        if constexpr (std::is_void_v<decltype(f(out))>) {
-            f(out);
-            return true;
-        } else {
-            return static_cast<bool>(f(out));
-        }
-    });
-}
-
-} // namespace inmem
-// ---- end inmem/walk.hpp ----
 // ---- end inmem/inmem.hpp ----
