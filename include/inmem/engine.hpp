@@ -668,7 +668,7 @@ private:
     bool keep_history(const write_op& op, version_t version, std::int64_t time) {
         const std::string_view key = op.key;
         if (static_cast<std::uint8_t>(key[13]) == history_primitive) [[unlikely]] {
-            history_.command(key, op.op == write_op::kind::erase, version);
+            history_.command(key, op.op == write_op::kind::erase);
             return false;
         }
         run_history& history = history_.writer(load_big_endian<std::uint64_t>(key.data() + 5));

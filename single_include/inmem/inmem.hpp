@@ -4083,15 +4083,14 @@ public:
         return *last_;
     }
 
-    /// Does a history command (see above) of the commit at version.
-    void command(std::string_view key, bool erase, version_t version) {
+    /// Does a history command (see above): erase, or compact.
+    void command(std::string_view key, bool erase) {
         const std::uint64_t run = load_big_endian<std::uint64_t>(key.data() + 5);
         auto fresh = erase ? nullptr : std::make_shared<run_history>();
         if (fresh) { // its history starts at its last commit
             const auto it = runs_.find(run);
             fresh->compacted(it == runs_.end() ? 0 : it->second->last_version());
         }
-        (void)version;
         std::lock_guard lock(mutex_);
         if (fresh) runs_.insert_or_assign(run, std::move(fresh));
         else runs_.erase(run);
@@ -6537,7 +6536,7 @@ private:
     bool keep_history(const write_op& op, version_t version, std::int64_t time) {
         const std::string_view key = op.key;
         if (static_cast<std::uint8_t>(key[13]) == history_primitive) [[unlikely]] {
-            history_.command(key, op.op == write_op::kind::erase, version);
+            history_.command(key, op.op == write_op::kind::erase);
             return false;
         }
         run_history& history = history_.writer(load_big_endian<std::uint64_t>(key.data() + 5));
