@@ -28,6 +28,8 @@ enum class errc : int {
                            ///< (or, serializable, read) after its snapshot; nothing was applied
     not_found = 6,         ///< the record the operation needs does not exist
     transaction_closed = 7, ///< the transaction was already committed or aborted
+    divergence = 8,        ///< a re-executed run asked for other steps than its record holds
+                           ///< (inmem::divergence_error, exec/divergence.hpp, has the report)
     decode_truncated = 20, ///< the bytes end before the value does
     decode_invalid = 21,   ///< a tag, flag or length in the bytes is not one we write
     decode_trailing = 22,  ///< bytes remain after a complete value
@@ -53,6 +55,7 @@ public:
         case errc::conflict: return "transaction conflict";
         case errc::not_found: return "record not found";
         case errc::transaction_closed: return "transaction already committed or aborted";
+        case errc::divergence: return "re-execution diverged from the recorded run";
         case errc::decode_truncated: return "encoded value is truncated";
         case errc::decode_invalid: return "encoded value is malformed";
         case errc::decode_trailing: return "encoded value has trailing bytes";
