@@ -11,6 +11,7 @@
 #include <inmem/config.hpp>
 #include <inmem/database.hpp>
 #include <inmem/error.hpp>
+#include <inmem/exec.hpp>
 #include <inmem/fwd.hpp>
 #include <inmem/schema/codec.hpp>
 #include <inmem/schema/fingerprint.hpp>

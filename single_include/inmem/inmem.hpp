@@ -341,6 +341,8 @@ enum class errc : int {
                            ///< (or, serializable, read) after its snapshot; nothing was applied
     not_found = 6,         ///< the record the operation needs does not exist
     transaction_closed = 7, ///< the transaction was already committed or aborted
+    divergence = 8,        ///< a re-executed run asked for other steps than its record holds
+                           ///< (inmem::divergence_error, exec/divergence.hpp, has the report)
     decode_truncated = 20, ///< the bytes end before the value does
     decode_invalid = 21,   ///< a tag, flag or length in the bytes is not one we write
     decode_trailing = 22,  ///< bytes remain after a complete value
@@ -366,6 +368,7 @@ public:
         case errc::conflict: return "transaction conflict";
         case errc::not_found: return "record not found";
         case errc::transaction_closed: return "transaction already committed or aborted";
+        case errc::divergence: return "re-execution diverged from the recorded run";
         case errc::decode_truncated: return "encoded value is truncated";
         case errc::decode_invalid: return "encoded value is malformed";
         case errc::decode_trailing: return "encoded value has trailing bytes";
@@ -11540,12 +11543,239 @@ private:
 
 } // namespace inmem
 // ---- end inmem/database.hpp ----
-// ---- begin inmem/time_machine.hpp ----
-// inmem/time_machine.hpp: runs as commits: replay any point, the timeline, diff, fork and
-// rollback. Opt-in: include it where you use them.
+// ---- begin inmem/exec.hpp ----
+// inmem/exec.hpp: deterministic re-execution: agent code's steps recorded, replayed against
+// the record (divergence found at the first wrong step), resumed after a crash.
 //
-//   auto then = inmem::replay(db, run, inmem::at_event{12});  // the run as it was then
-//   db.kv<Plan>().get(then, "plan");                            // read with the live handles
+//   auto ex = inmem::execute(db, run);
+//   auto plan = ex.step("llm:plan", prompt, [&] { return call_model(prompt); });
+//   inmem::replay_report r = inmem::replay_run(db, run, agent);   // after a code change
+
+// ---- begin inmem/exec/step_record.hpp ----
+// inmem/exec/step_record.hpp: what an execution records for each step (exec/execution.hpp),
+// as an event of the run's log, committed with what the step wrote.
+//
+//   using agent_schema = inmem::schema<inmem::kv<Plan>, inmem::events<ToolCall, inmem::step_record>>;
+//
+// A step record is an ordinary event: it is hash-chained, replayed, diffed and forked with
+// the run's other events, and a fork inherits the records of the steps before its point.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace inmem {
+
+/// One step of an executed run (see exec/execution.hpp): what the code asked for, and what
+/// came back. The schema lists it among its events: inmem::events<..., inmem::step_record>.
+struct step_record {
+    std::uint64_t index = 0;          ///< the step's place in the run's execution: 0, 1, ...
+    std::string name;                 ///< what the code called it ("llm:plan"; built-ins start "inmem.")
+    std::uint64_t input_hash = 0;     ///< 64-bit FNV-1a of the input's type fingerprint and bytes
+    std::uint64_t input_type = 0;     ///< the input type's fingerprint_v (0: a step without input)
+    std::string input;                ///< the input's codec bytes
+    std::uint64_t output_type = 0;    ///< the output type's fingerprint_v (0: void)
+    std::string output;               ///< the output's codec bytes ("" when the step threw)
+    std::int64_t duration_ns = 0;     ///< how long the step's function ran
+    std::optional<std::string> error; ///< what the function threw (its what()), if it did
+
+    bool operator==(const step_record&) const = default;
+};
+
+/// The run metadata key of an executed run: the database version when its execution began
+/// (a replay re-executes it from the run as it was then).
+inline constexpr std::string_view exec_began_metadata = "inmem.exec.began";
+/// The run metadata key counting how often a run was resumed (exec_mode::resume).
+inline constexpr std::string_view exec_resumes_metadata = "inmem.exec.resumes";
+/// The run metadata key of a replay's scratch run: the run it re-executed.
+inline constexpr std::string_view exec_replay_of_metadata = "inmem.exec.replay_of";
+/// The tag of a replay's scratch runs (replay_all skips them).
+inline constexpr std::string_view exec_replay_tag = "inmem.replay";
+
+/// The names of the steps an execution records itself.
+inline constexpr std::string_view now_step = "inmem.now";
+inline constexpr std::string_view random_step = "inmem.random";
+inline constexpr std::string_view sleep_step = "inmem.sleep";
+inline constexpr std::string_view patch_step = "inmem.patched";
+
+} // namespace inmem
+// ---- end inmem/exec/step_record.hpp ----
+// ---- begin inmem/exec/divergence.hpp ----
+// inmem/exec/divergence.hpp: how a re-execution differs from its record, for a person and for
+// code: the kind (as Temporal's replayer tells them apart), the step, both sides.
+//
+//   try { agent(ex); ex.finish(); }
+//   catch (const inmem::divergence_error& e) { std::cerr << e.what(); e.report().step; }
+
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace inmem {
+
+/// Which way a re-execution left its record.
+enum class divergence_kind : std::uint8_t {
+    unexpected_step, ///< the code asked for a step the record does not have (the record ended)
+    missing_step,    ///< the record has a step the code never asked for (the code ended first)
+    different_step,  ///< the code asked for another step here: another name, input or output type
+    final_state,     ///< every step matched, but the replay's KV, events or traces differ from the run's
+};
+
+/// A readable name of a kind ("unexpected step", ...).
+constexpr std::string_view to_string(divergence_kind k) noexcept {
+    switch (k) {
+    case divergence_kind::unexpected_step: return "unexpected step";
+    case divergence_kind::missing_step: return "missing step";
+    case divergence_kind::different_step: return "different step";
+    case divergence_kind::final_state: return "final state differs";
+    }
+    return "?";
+}
+
+/// One field of a step's input that differs between the record and the code, as text.
+struct field_difference {
+    std::string field;           ///< the field's name
+    std::string recorded, asked; ///< its value on each side
+
+    bool operator==(const field_difference&) const = default;
+};
+
+/// The first place where a re-execution left its record.
+struct divergence {
+    divergence_kind kind{};
+    run_id run{};            ///< the recorded run
+    std::uint64_t step = 0;  ///< the step's index (final_state: how many steps ran)
+    std::string recorded_name, asked_name;   ///< each side's step name ("": that side has none)
+    std::string recorded_input, asked_input; ///< each side's input, as text (print.hpp's format)
+    /// The fields of the input that differ, when both sides hold the asked type (a struct).
+    std::vector<field_difference> fields;
+    std::string state;   ///< final_state: the diff of the recorded run and the replay, printed
+    std::string message; ///< all of it, for a person (what divergence_error::what() says)
+
+    bool operator==(const divergence&) const = default;
+};
+
+/// What a re-execution throws at its first divergence: code() is errc::divergence and
+/// report() says where and how.
+class divergence_error : public error {
+public:
+    explicit divergence_error(divergence d) : error(errc::divergence, d.message), report_(std::move(d)) {}
+
+    /// The divergence.
+    const divergence& report() const noexcept { return report_; }
+
+private:
+    divergence report_;
+};
+
+/// What a replayed or resumed step throws when the recorded step had thrown: the record
+/// keeps only the message (what()), so the code sees this type, not the original one.
+class step_error : public std::runtime_error {
+public:
+    step_error(std::string step, const std::string& what) : std::runtime_error(what), step_(std::move(step)) {}
+
+    /// The name of the step whose function threw.
+    const std::string& step() const noexcept { return step_; }
+
+private:
+    std::string step_;
+};
+
+namespace detail {
+
+// The message of a divergence, from its other fields.
+inline std::string divergence_message(const divergence& d) {
+    std::string out = "inmem: run " + std::to_string(d.run.value) + " diverged at step " + std::to_string(d.step) +
+                      " (" + std::string(to_string(d.kind)) + "): ";
+    auto side = [](const std::string& name, const std::string& input) {
+        std::string s = "'" + name + "'";
+        if (!input.empty()) s += " with input " + input;
+        return s;
+    };
+    switch (d.kind) {
+    case divergence_kind::unexpected_step:
+        out += "the code asked for " + side(d.asked_name, d.asked_input) + ", which the record does not have (it has " +
+               std::to_string(d.step) + " steps)";
+        break;
+    case divergence_kind::missing_step:
+        out += "the record has " + side(d.recorded_name, d.recorded_input) + ", which the code never asked for";
+        break;
+    case divergence_kind::different_step:
+        out += "the code asked for " + side(d.asked_name, d.asked_input) + ", the record has " +
+               side(d.recorded_name, d.recorded_input);
+        for (const auto& f : d.fields) out += "\n  field " + f.field + ": recorded " + f.recorded + ", asked " + f.asked;
+        break;
+    case divergence_kind::final_state:
+        out += "every step matched, but the replay's state differs from the run's:\n" + d.state;
+        break;
+    }
+    return out;
+}
+
+} // namespace detail
+
+} // namespace inmem
+// ---- end inmem/exec/divergence.hpp ----
+// ---- begin inmem/exec/execution.hpp ----
+// inmem/exec/execution.hpp: deterministic re-execution. Agent code wraps everything that is
+// not deterministic (model and tool calls, the clock, random numbers, timers) in steps of an
+// execution; the steps are recorded, so the same code can later be replayed against the
+// record, or resumed after a crash without repeating what completed.
+//
+//   auto ex = inmem::execute(db, run);                                   // exec_mode::record
+//   Plan plan = ex.step("llm:plan", prompt, [&] { return call_model(prompt); });
+//   ex.step("tool:save", plan, [&](auto& tx) { db.kv<Plan>().put(tx, "plan", plan); });
+//   auto when = ex.now();
+//
+// Record (a live run): each step runs its function, then commits its step_record (name,
+// index, input hash and bytes, output, duration, error) as an event, in the same commit as
+// what the function wrote through the transaction it was given (fn(tx)): a step's effects and
+// its record are all or nothing. A function that throws has its error recorded (its own
+// commit, nothing it wrote) and the exception goes on.
+//
+// Replay (exec_mode::replay, normally through replay_run, exec/replayer.hpp): the code runs
+// again against a scratch run, a fork of the recorded run as it was when its execution began,
+// so nothing recorded changes. No step function is called: each step returns its recorded
+// output (or throws step_error with its recorded error), after its name, input and output type
+// were checked against the record, and what the step wrote in the recorded run (KV, events,
+// traces; not shared state records) is written again to the scratch run. The first mismatch
+// throws divergence_error (exec/divergence.hpp).
+//
+// Resume (exec_mode::resume: a run a crash interrupted, or a fork from fork_at_step): the
+// recorded steps return their outputs, checked as in a replay, without running again, and
+// execution goes on live from the first step without a record. A step whose record committed
+// is never executed again, and its writes are exactly once (they committed with it); a step
+// that was running when the process died has no record, so it runs again: its effects
+// outside the database happen at least once.
+//
+// Deterministic code is the contract, as for Temporal's workflows and DBOS's steps: between
+// steps the code decides only from step outputs and what it read; it writes to the database
+// inside steps (a write outside one is made again by every resume and replay).
+
+// ---- begin inmem/time_machine/fork.hpp ----
+// inmem/time_machine/fork.hpp: a what-if from any point of a run (fork), and taking a run
+// back to one of its points (rollback).
+//
+//   auto what_if = inmem::fork(db, run, inmem::at_event{3}, {.name = "retry with a new prompt"});
+//   db.kv<Plan>().put(what_if, "plan", other_plan);   // the parent never changes
+//   inmem::rollback(db, run, 2);                       // undo run's last two commits
+//
+// fork begins a new active run whose parent is the run, with the fork point in its metadata
+// (fork_version_metadata), a copy of the parent's KV at that point as its first state (one
+// commit, with its run record: O(parent's KV)), and, when the parent had events by then, an
+// event chain that begins from the parent's chain head at that point (chain_link_metadata:
+// the child's first event links to it, and verify() checks it). LangGraph's update_state
+// fork, DBOS's fork_workflow.
+//
+// rollback, on an active run, puts the run's KV back as it was at a point with compensating
+// writes (puts and erases) and an inmem::rolled_back event, in one transaction: atomic and
+// crash-safe, and the history keeps everything it replaced. The schema lists
+// inmem::rolled_back among its events to use it.
 
 // ---- begin inmem/time_machine/replay.hpp ----
 // inmem/time_machine/replay.hpp: a run as it was at any point, read with the live handles.
@@ -11856,151 +12086,173 @@ replay_view<typename Db::engine_type> replay(const Db& db, run_id run, replay_po
 
 } // namespace inmem
 // ---- end inmem/time_machine/replay.hpp ----
-// ---- begin inmem/time_machine/timeline.hpp ----
-// inmem/time_machine/timeline.hpp: a run's commits, one step each, with what each changed.
-//
-//   for (const inmem::timeline_step& step : inmem::timeline(db, run))
-//       for (const inmem::timeline_change& c : step.changes)
-//           std::cout << step.version << " " << c.family << " " << c.key << "\n";
-//
-// Built from the run's records (what it holds now) and its history (what later commits
-// overwrote or erased, history/run_history.hpp): O(run size log run size), touching nothing
-// of other runs. Values are the codec bytes of the change's type (decode<T>(bytes), or
-// json/records.hpp's slot_value_to_json by slot); the families' bookkeeping records (chain
-// heads, indexes) are not changes.
 
-
-#include <algorithm>
-#include <chrono>
 #include <cstdint>
-#include <optional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace inmem {
 
-/// One change of a timeline step: a record of the run put (after set) or erased (after
-/// nullopt), with the value it replaced (before; nullopt when there was none).
-struct timeline_change {
-    primitive family_id{};                 ///< which family (kv, event, state, trace)
-    std::string_view family;               ///< its name ("kv", "events", ...)
-    std::string_view type;                 ///< the value type's name
-    std::uint16_t slot = 0;                ///< the value type's schema slot
-    std::string key;                       ///< the user's key, or a state record's name
-    std::optional<std::uint64_t> sequence; ///< an event's seq, a state write's version, ...
-    std::optional<std::string> before;     ///< the value's codec bytes before the commit
-    std::optional<std::string> after;      ///< after it; nullopt: erased
-
-    bool operator==(const timeline_change&) const = default;
-};
-
-/// One commit of the run: its version, its time by the database's clock, and its changes in
-/// key order (by family, slot, key).
-struct timeline_step {
-    version_t version = 0;
-    std::chrono::system_clock::time_point time{};
-    std::vector<timeline_change> changes;
-
-    bool operator==(const timeline_step&) const = default;
+/// The event rollback appends: the run's KV went back to what it was after commit `to`
+/// (`steps` commits back, when rollback was given steps), undoing commits up to `from`.
+struct rolled_back {
+    version_t to = 0;
+    version_t from = 0;
+    std::uint64_t steps = 0;
+    std::uint64_t puts = 0;   ///< keys written back
+    std::uint64_t erases = 0; ///< keys erased (they did not exist at the point)
+    bool operator==(const rolled_back&) const = default;
 };
 
 namespace detail {
 
-// A record of the run at some version: one the store holds, or one its history kept.
-struct timeline_record {
-    version_t version = 0;     // the commit that put it, or (replaced) the one that replaced it
-    std::string_view rest;     // the key after the run prefix
-    bool replaced = false;     // a value a commit overwrote or erased
-    std::string_view bytes;
-};
+// The prefix of run's KV records (all its KV types).
+inline std::string kv_range_prefix(run_id run) {
+    std::string prefix = run_range_prefix(run);
+    prefix.push_back(static_cast<char>(primitive::kv));
+    return prefix;
+}
+
+template <class Schema>
+inline constexpr std::size_t event_type_count =
+    std::tuple_size_v<decltype(types_of_kind<primitive::event>(typename Schema::slots{}))>;
 
 } // namespace detail
 
-/// The run's timeline as of now (see above), oldest commit first. Throws unknown_run, and
-/// corruption for a record no family of the schema owns.
+/// Forks run at a point (its end by default): a new active run whose parent is run and whose
+/// first state is run's KV then (see above); options name it, tag it, add metadata (its
+/// parent is run, whatever options.parent says). Returns the new run. Throws as replay()
+/// does. Writes to either run never change the other.
 template <class Db>
-std::vector<timeline_step> timeline(const Db& db, run_id run) {
+run_id fork(Db& db, run_id run, replay_point at = {}, run_options options = {}) {
     using schema = typename Db::schema_type;
-    const auto& engine = db.engine();
-    engine.check_known(run);
-    const auto pin = engine.pin();
-    const std::string prefix = detail::run_range_prefix(run);
-    std::vector<detail::timeline_record> records;
-    engine.scan_at(pin.version(), prefix, [&](std::string_view key, const detail::stored_record& rec) {
-        records.push_back({rec.version, key.substr(prefix.size()), false, rec.bytes});
+    const auto view = replay(db, run, at);
+    std::vector<detail::write_op> ops;
+    view.scan(detail::kv_range_prefix(run), [&](std::string_view key, const detail::stored_record& rec) {
+        ops.push_back(detail::write_op{detail::write_op::kind::put, std::string(key), rec.bytes});
     });
-    std::vector<std::pair<version_t, std::int64_t>> commits; // from the history: every commit's time
-    const auto history = engine.history(run);
-    if (history) {
-        std::vector<std::string_view> keys;
-        history->read(pin.version(), [&](const detail::history_item& item) {
-            switch (item.kind) {
-            case detail::history_record::commit: commits.emplace_back(item.version, item.time); break;
-            case detail::history_record::key: keys.push_back(item.bytes); break;
-            case detail::history_record::value:
-                records.push_back({item.written, keys[item.key], false, item.bytes});
-                records.push_back({item.version, keys[item.key], true, item.bytes});
-                break;
-            case detail::history_record::compacted: break;
-            }
-        });
-    }
-    // By version, then key; a replaced value before the put that replaced it.
-    std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
-        return std::tie(a.version, a.rest, b.replaced) < std::tie(b.version, b.rest, a.replaced);
-    });
-    // One step per commit: those the history recorded (with their times), and those of the
-    // records (a history compacted or older than histories).
-    std::vector<version_t> versions;
-    versions.reserve(commits.size() + records.size());
-    for (const auto& c : commits) versions.push_back(c.first);
-    for (const auto& r : records) versions.push_back(r.version);
-    std::sort(versions.begin(), versions.end());
-    versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
-    std::vector<timeline_step> out;
-    out.reserve(versions.size());
-    for (const version_t v : versions) {
-        const auto c = std::lower_bound(commits.begin(), commits.end(), v,
-                                        [](const auto& commit, version_t x) { return commit.first < x; });
-        const std::int64_t ns = c != commits.end() && c->first == v ? c->second : 0;
-        out.push_back({v,
-                       std::chrono::system_clock::time_point(
-                           std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns))),
-                       {}});
-    }
-    std::string key = prefix;
-    std::size_t s = 0;
-    for (std::size_t i = 0; i < records.size(); ++i) {
-        const auto& r = records[i];
-        key.resize(prefix.size());
-        key += r.rest;
-        const walked_record w = detail::walked_of<schema>(key, r.version, r.bytes, "timeline");
-        while (out[s].version < r.version) ++s;
-        timeline_step& step = out[s];
-        if (w.derived) continue;
-        timeline_change change{detail::slot_table<schema>[w.parts.slot].id, w.family, w.type, w.parts.slot,
-                               std::string(w.parts.key), w.parts.sequence, std::nullopt, std::nullopt};
-        if (r.replaced) {
-            change.before = w.value ? std::optional<std::string>(*w.value) : std::nullopt;
-            // Replaced by a put of the same commit (the next record), or erased.
-            if (i + 1 < records.size() && records[i + 1].version == r.version && records[i + 1].rest == r.rest &&
-                !records[i + 1].replaced) {
-                const auto& n = records[++i];
-                const walked_record put = detail::walked_of<schema>(key, n.version, n.bytes, "timeline");
-                change.after = put.value ? std::optional<std::string>(*put.value) : std::nullopt;
-            }
-        } else {
-            change.after = w.value ? std::optional<std::string>(*w.value) : std::nullopt;
+    options.parent = run;
+    options.metadata[std::string(fork_version_metadata)] = std::to_string(view.version());
+    if constexpr (detail::event_type_count<schema> > 0) {
+        const auto head = db.events().head(view);
+        if (head.count > 0) {
+            options.metadata[std::string(fork_events_metadata)] = std::to_string(head.count);
+            const std::string_view hash(reinterpret_cast<const char*>(head.hash.data()), head.hash.size());
+            options.metadata[std::string(detail::chain_link_metadata)] = detail::hash_to_hex(hash);
+            constexpr std::uint16_t log_slot =
+                detail::slots_of_kind<schema, primitive::event, detail::event_type_count<schema>>()[0];
+            ops.push_back(detail::write_op{detail::write_op::kind::put, detail::event_head_key(run, log_slot),
+                                           detail::linked_head(detail::event_type_count<schema>, hash)});
         }
-        step.changes.push_back(std::move(change));
     }
-    return out;
+    return db.engine().begin_run(std::move(options), ops);
+}
+
+namespace detail {
+
+// The version of the commit `steps` commits of run before its last (0: before its first).
+template <class Engine>
+version_t steps_back(const Engine& engine, run_id run, std::uint64_t steps) {
+    std::vector<version_t> commits;
+    if (const auto history = engine.history(run))
+        history->read(engine.last_version(), [&](const history_item& item) {
+            if (item.kind == history_record::commit) commits.push_back(item.version);
+        });
+    return steps >= commits.size() ? 0 : commits[commits.size() - 1 - steps];
+}
+
+template <class Db>
+rolled_back rollback_to(Db& db, run_id run, version_t to, std::uint64_t steps) {
+    using schema = typename Db::schema_type;
+    static_assert(schema::template contains<primitive::event, rolled_back>,
+                  "inmem: rollback records an inmem::rolled_back event: list it in the schema's events, "
+                  "inmem::events<..., inmem::rolled_back>");
+    const auto then = make_replay(db.engine(), run, to);
+    std::map<std::string, std::string, std::less<>> target; // the run's KV at the point
+    const std::string prefix = kv_range_prefix(run);
+    then.scan(prefix, [&](std::string_view key, const stored_record& rec) { target.emplace(key, rec.bytes); });
+    return db.transact(
+        run,
+        [&](auto& tx) {
+            rolled_back event{then.version(), tx.snapshot_version(), steps, 0, 0};
+            std::vector<std::string> erase;
+            std::vector<std::pair<std::string, std::string>> put;
+            std::map<std::string, std::string, std::less<>> missing = target;
+            tx.scan(prefix, [&](std::string_view key, const stored_record& rec) {
+                const auto it = missing.find(key);
+                if (it == missing.end()) erase.emplace_back(key);
+                else {
+                    if (it->second != rec.bytes) put.emplace_back(key, it->second);
+                    missing.erase(it);
+                }
+            });
+            for (auto& [key, bytes] : missing) put.emplace_back(key, std::move(bytes));
+            event.puts = put.size();
+            event.erases = erase.size();
+            for (auto& key : erase) tx.erase(std::move(key));
+            for (auto& [key, bytes] : put) tx.put(std::move(key), std::move(bytes));
+            db.events().append(tx, event);
+            return event;
+        },
+        {.level = isolation::serializable}); // a key the run added meanwhile is not left behind
+}
+
+} // namespace detail
+
+/// Puts run's KV back to what it was at a point (see above); run must be active. Returns the
+/// rolled_back event it appended (puts and erases 0: nothing differed, and only the event was
+/// written). Throws unknown_run, run_not_active, and as replay() does.
+template <class Db>
+rolled_back rollback(Db& db, run_id run, replay_point at) {
+    const version_t to = detail::resolve_point(db, run, at);
+    return detail::rollback_to(db, run, to, 0);
+}
+
+/// Undoes run's last `steps` commits (of the run's own; 0 undoes nothing but records the
+/// event), as rollback(db, run, point) does for the point just before them.
+template <class Db>
+rolled_back rollback(Db& db, run_id run, std::uint64_t steps) {
+    db.engine().check_known(run);
+    return detail::rollback_to(db, run, detail::steps_back(db.engine(), run, steps), steps);
 }
 
 } // namespace inmem
-// ---- end inmem/time_machine/timeline.hpp ----
+// ---- end inmem/time_machine/fork.hpp ----
+// ---- begin inmem/time_machine/print.hpp ----
+// inmem/time_machine/print.hpp: a diff, or a timeline, as text for a person: field names
+// and values, not codec bytes.
+//
+//   std::cout << inmem::to_string<my_schema>(inmem::diff(db, run, what_if));
+//     diff run 1 @ v12 -> run 2 @ v20
+//     kv Plan 'plan': {goal: "a", budget: 1} -> {goal: "b", budget: 2}
+//     kv Plan 'notes': removed (was {goal: "n", budget: 0})
+//     state int 'counter': 1 -> 2
+//     events: 5 same, 1 only in run 1, 1 only in run 2; first divergence: run 1 #5 Said {what: "x"} / run 2 #0 Said {what: "y"}
+//       - run 1 #5 Said {what: "x"}
+//       + run 2 #0 Said {what: "y"}
+//     traces: none
+//   for (const auto& step : inmem::timeline(db, run)) std::cout << inmem::to_string<my_schema>(step);
+//
+// Each value is decoded with its schema slot's type (a table of one formatter per slot, as
+// json/records.hpp builds its coders) and written as:
+//   bool, integer (char too), enum (its underlying integer), float (shortest text that reads
+//   back; nan, inf)      := as C++ writes the number
+//   string               := "..." with \" \\ \n \r \t and \xNN for other control bytes
+//   vector, array        := [a, b]          optional := null | the value
+//   map, unordered_map   := {k: v, ...}     (unordered_map sorted by text)
+//   pair, tuple          := (a, b)          variant  := the alternative (an aggregate by name)
+//   duration             := 1500ms          time_point := 2027-01-14T08:10:00Z (system_clock),
+//                                                         else its duration since the epoch
+//   struct               := {field: value, ...} named by field_names<T>()
+//   adapt<T>             := its stored_type's text
+// Bytes that do not decode as the slot's type print as <undecodable N bytes>: printing never
+// throws for stored data. Nothing here needs nlohmann/json. A log's entries are listed up to
+// detail::print_max_entries per side, then counted.
+
 // ---- begin inmem/time_machine/diff.hpp ----
 // inmem/time_machine/diff.hpp: what differs between two runs, or one run at two points.
 //
@@ -12238,193 +12490,151 @@ run_diff diff(const Db& db, const run_point& a, const run_point& b) {
 
 } // namespace inmem
 // ---- end inmem/time_machine/diff.hpp ----
-// ---- begin inmem/time_machine/fork.hpp ----
-// inmem/time_machine/fork.hpp: a what-if from any point of a run (fork), and taking a run
-// back to one of its points (rollback).
+// ---- begin inmem/time_machine/timeline.hpp ----
+// inmem/time_machine/timeline.hpp: a run's commits, one step each, with what each changed.
 //
-//   auto what_if = inmem::fork(db, run, inmem::at_event{3}, {.name = "retry with a new prompt"});
-//   db.kv<Plan>().put(what_if, "plan", other_plan);   // the parent never changes
-//   inmem::rollback(db, run, 2);                       // undo run's last two commits
+//   for (const inmem::timeline_step& step : inmem::timeline(db, run))
+//       for (const inmem::timeline_change& c : step.changes)
+//           std::cout << step.version << " " << c.family << " " << c.key << "\n";
 //
-// fork begins a new active run whose parent is the run, with the fork point in its metadata
-// (fork_version_metadata), a copy of the parent's KV at that point as its first state (one
-// commit, with its run record: O(parent's KV)), and, when the parent had events by then, an
-// event chain that begins from the parent's chain head at that point (chain_link_metadata:
-// the child's first event links to it, and verify() checks it). LangGraph's update_state
-// fork, DBOS's fork_workflow.
-//
-// rollback, on an active run, puts the run's KV back as it was at a point with compensating
-// writes (puts and erases) and an inmem::rolled_back event, in one transaction: atomic and
-// crash-safe, and the history keeps everything it replaced. The schema lists
-// inmem::rolled_back among its events to use it.
+// Built from the run's records (what it holds now) and its history (what later commits
+// overwrote or erased, history/run_history.hpp): O(run size log run size), touching nothing
+// of other runs. Values are the codec bytes of the change's type (decode<T>(bytes), or
+// json/records.hpp's slot_value_to_json by slot); the families' bookkeeping records (chain
+// heads, indexes) are not changes.
 
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
-#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
-#include <type_traits>
 #include <vector>
 
 namespace inmem {
 
-/// The event rollback appends: the run's KV went back to what it was after commit `to`
-/// (`steps` commits back, when rollback was given steps), undoing commits up to `from`.
-struct rolled_back {
-    version_t to = 0;
-    version_t from = 0;
-    std::uint64_t steps = 0;
-    std::uint64_t puts = 0;   ///< keys written back
-    std::uint64_t erases = 0; ///< keys erased (they did not exist at the point)
-    bool operator==(const rolled_back&) const = default;
+/// One change of a timeline step: a record of the run put (after set) or erased (after
+/// nullopt), with the value it replaced (before; nullopt when there was none).
+struct timeline_change {
+    primitive family_id{};                 ///< which family (kv, event, state, trace)
+    std::string_view family;               ///< its name ("kv", "events", ...)
+    std::string_view type;                 ///< the value type's name
+    std::uint16_t slot = 0;                ///< the value type's schema slot
+    std::string key;                       ///< the user's key, or a state record's name
+    std::optional<std::uint64_t> sequence; ///< an event's seq, a state write's version, ...
+    std::optional<std::string> before;     ///< the value's codec bytes before the commit
+    std::optional<std::string> after;      ///< after it; nullopt: erased
+
+    bool operator==(const timeline_change&) const = default;
+};
+
+/// One commit of the run: its version, its time by the database's clock, and its changes in
+/// key order (by family, slot, key).
+struct timeline_step {
+    version_t version = 0;
+    std::chrono::system_clock::time_point time{};
+    std::vector<timeline_change> changes;
+
+    bool operator==(const timeline_step&) const = default;
 };
 
 namespace detail {
 
-// The prefix of run's KV records (all its KV types).
-inline std::string kv_range_prefix(run_id run) {
-    std::string prefix = run_range_prefix(run);
-    prefix.push_back(static_cast<char>(primitive::kv));
-    return prefix;
-}
-
-template <class Schema>
-inline constexpr std::size_t event_type_count =
-    std::tuple_size_v<decltype(types_of_kind<primitive::event>(typename Schema::slots{}))>;
+// A record of the run at some version: one the store holds, or one its history kept.
+struct timeline_record {
+    version_t version = 0;     // the commit that put it, or (replaced) the one that replaced it
+    std::string_view rest;     // the key after the run prefix
+    bool replaced = false;     // a value a commit overwrote or erased
+    std::string_view bytes;
+};
 
 } // namespace detail
 
-/// Forks run at a point (its end by default): a new active run whose parent is run and whose
-/// first state is run's KV then (see above); options name it, tag it, add metadata (its
-/// parent is run, whatever options.parent says). Returns the new run. Throws as replay()
-/// does. Writes to either run never change the other.
+/// The run's timeline as of now (see above), oldest commit first. Throws unknown_run, and
+/// corruption for a record no family of the schema owns.
 template <class Db>
-run_id fork(Db& db, run_id run, replay_point at = {}, run_options options = {}) {
+std::vector<timeline_step> timeline(const Db& db, run_id run) {
     using schema = typename Db::schema_type;
-    const auto view = replay(db, run, at);
-    std::vector<detail::write_op> ops;
-    view.scan(detail::kv_range_prefix(run), [&](std::string_view key, const detail::stored_record& rec) {
-        ops.push_back(detail::write_op{detail::write_op::kind::put, std::string(key), rec.bytes});
+    const auto& engine = db.engine();
+    engine.check_known(run);
+    const auto pin = engine.pin();
+    const std::string prefix = detail::run_range_prefix(run);
+    std::vector<detail::timeline_record> records;
+    engine.scan_at(pin.version(), prefix, [&](std::string_view key, const detail::stored_record& rec) {
+        records.push_back({rec.version, key.substr(prefix.size()), false, rec.bytes});
     });
-    options.parent = run;
-    options.metadata[std::string(fork_version_metadata)] = std::to_string(view.version());
-    if constexpr (detail::event_type_count<schema> > 0) {
-        const auto head = db.events().head(view);
-        if (head.count > 0) {
-            options.metadata[std::string(fork_events_metadata)] = std::to_string(head.count);
-            const std::string_view hash(reinterpret_cast<const char*>(head.hash.data()), head.hash.size());
-            options.metadata[std::string(detail::chain_link_metadata)] = detail::hash_to_hex(hash);
-            constexpr std::uint16_t log_slot =
-                detail::slots_of_kind<schema, primitive::event, detail::event_type_count<schema>>()[0];
-            ops.push_back(detail::write_op{detail::write_op::kind::put, detail::event_head_key(run, log_slot),
-                                           detail::linked_head(detail::event_type_count<schema>, hash)});
-        }
-    }
-    return db.engine().begin_run(std::move(options), ops);
-}
-
-namespace detail {
-
-// The version of the commit `steps` commits of run before its last (0: before its first).
-template <class Engine>
-version_t steps_back(const Engine& engine, run_id run, std::uint64_t steps) {
-    std::vector<version_t> commits;
-    if (const auto history = engine.history(run))
-        history->read(engine.last_version(), [&](const history_item& item) {
-            if (item.kind == history_record::commit) commits.push_back(item.version);
+    std::vector<std::pair<version_t, std::int64_t>> commits; // from the history: every commit's time
+    const auto history = engine.history(run);
+    if (history) {
+        std::vector<std::string_view> keys;
+        history->read(pin.version(), [&](const detail::history_item& item) {
+            switch (item.kind) {
+            case detail::history_record::commit: commits.emplace_back(item.version, item.time); break;
+            case detail::history_record::key: keys.push_back(item.bytes); break;
+            case detail::history_record::value:
+                records.push_back({item.written, keys[item.key], false, item.bytes});
+                records.push_back({item.version, keys[item.key], true, item.bytes});
+                break;
+            case detail::history_record::compacted: break;
+            }
         });
-    return steps >= commits.size() ? 0 : commits[commits.size() - 1 - steps];
-}
-
-template <class Db>
-rolled_back rollback_to(Db& db, run_id run, version_t to, std::uint64_t steps) {
-    using schema = typename Db::schema_type;
-    static_assert(schema::template contains<primitive::event, rolled_back>,
-                  "inmem: rollback records an inmem::rolled_back event: list it in the schema's events, "
-                  "inmem::events<..., inmem::rolled_back>");
-    const auto then = make_replay(db.engine(), run, to);
-    std::map<std::string, std::string, std::less<>> target; // the run's KV at the point
-    const std::string prefix = kv_range_prefix(run);
-    then.scan(prefix, [&](std::string_view key, const stored_record& rec) { target.emplace(key, rec.bytes); });
-    return db.transact(
-        run,
-        [&](auto& tx) {
-            rolled_back event{then.version(), tx.snapshot_version(), steps, 0, 0};
-            std::vector<std::string> erase;
-            std::vector<std::pair<std::string, std::string>> put;
-            std::map<std::string, std::string, std::less<>> missing = target;
-            tx.scan(prefix, [&](std::string_view key, const stored_record& rec) {
-                const auto it = missing.find(key);
-                if (it == missing.end()) erase.emplace_back(key);
-                else {
-                    if (it->second != rec.bytes) put.emplace_back(key, it->second);
-                    missing.erase(it);
-                }
-            });
-            for (auto& [key, bytes] : missing) put.emplace_back(key, std::move(bytes));
-            event.puts = put.size();
-            event.erases = erase.size();
-            for (auto& key : erase) tx.erase(std::move(key));
-            for (auto& [key, bytes] : put) tx.put(std::move(key), std::move(bytes));
-            db.events().append(tx, event);
-            return event;
-        },
-        {.level = isolation::serializable}); // a key the run added meanwhile is not left behind
-}
-
-} // namespace detail
-
-/// Puts run's KV back to what it was at a point (see above); run must be active. Returns the
-/// rolled_back event it appended (puts and erases 0: nothing differed, and only the event was
-/// written). Throws unknown_run, run_not_active, and as replay() does.
-template <class Db>
-rolled_back rollback(Db& db, run_id run, replay_point at) {
-    const version_t to = detail::resolve_point(db, run, at);
-    return detail::rollback_to(db, run, to, 0);
-}
-
-/// Undoes run's last `steps` commits (of the run's own; 0 undoes nothing but records the
-/// event), as rollback(db, run, point) does for the point just before them.
-template <class Db>
-rolled_back rollback(Db& db, run_id run, std::uint64_t steps) {
-    db.engine().check_known(run);
-    return detail::rollback_to(db, run, detail::steps_back(db.engine(), run, steps), steps);
+    }
+    // By version, then key; a replaced value before the put that replaced it.
+    std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.version, a.rest, b.replaced) < std::tie(b.version, b.rest, a.replaced);
+    });
+    // One step per commit: those the history recorded (with their times), and those of the
+    // records (a history compacted or older than histories).
+    std::vector<version_t> versions;
+    versions.reserve(commits.size() + records.size());
+    for (const auto& c : commits) versions.push_back(c.first);
+    for (const auto& r : records) versions.push_back(r.version);
+    std::sort(versions.begin(), versions.end());
+    versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
+    std::vector<timeline_step> out;
+    out.reserve(versions.size());
+    for (const version_t v : versions) {
+        const auto c = std::lower_bound(commits.begin(), commits.end(), v,
+                                        [](const auto& commit, version_t x) { return commit.first < x; });
+        const std::int64_t ns = c != commits.end() && c->first == v ? c->second : 0;
+        out.push_back({v,
+                       std::chrono::system_clock::time_point(
+                           std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns))),
+                       {}});
+    }
+    std::string key = prefix;
+    std::size_t s = 0;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const auto& r = records[i];
+        key.resize(prefix.size());
+        key += r.rest;
+        const walked_record w = detail::walked_of<schema>(key, r.version, r.bytes, "timeline");
+        while (out[s].version < r.version) ++s;
+        timeline_step& step = out[s];
+        if (w.derived) continue;
+        timeline_change change{detail::slot_table<schema>[w.parts.slot].id, w.family, w.type, w.parts.slot,
+                               std::string(w.parts.key), w.parts.sequence, std::nullopt, std::nullopt};
+        if (r.replaced) {
+            change.before = w.value ? std::optional<std::string>(*w.value) : std::nullopt;
+            // Replaced by a put of the same commit (the next record), or erased.
+            if (i + 1 < records.size() && records[i + 1].version == r.version && records[i + 1].rest == r.rest &&
+                !records[i + 1].replaced) {
+                const auto& n = records[++i];
+                const walked_record put = detail::walked_of<schema>(key, n.version, n.bytes, "timeline");
+                change.after = put.value ? std::optional<std::string>(*put.value) : std::nullopt;
+            }
+        } else {
+            change.after = w.value ? std::optional<std::string>(*w.value) : std::nullopt;
+        }
+        step.changes.push_back(std::move(change));
+    }
+    return out;
 }
 
 } // namespace inmem
-// ---- end inmem/time_machine/fork.hpp ----
-// ---- begin inmem/time_machine/print.hpp ----
-// inmem/time_machine/print.hpp: a diff, or a timeline, as text for a person: field names
-// and values, not codec bytes.
-//
-//   std::cout << inmem::to_string<my_schema>(inmem::diff(db, run, what_if));
-//     diff run 1 @ v12 -> run 2 @ v20
-//     kv Plan 'plan': {goal: "a", budget: 1} -> {goal: "b", budget: 2}
-//     kv Plan 'notes': removed (was {goal: "n", budget: 0})
-//     state int 'counter': 1 -> 2
-//     events: 5 same, 1 only in run 1, 1 only in run 2; first divergence: run 1 #5 Said {what: "x"} / run 2 #0 Said {what: "y"}
-//       - run 1 #5 Said {what: "x"}
-//       + run 2 #0 Said {what: "y"}
-//     traces: none
-//   for (const auto& step : inmem::timeline(db, run)) std::cout << inmem::to_string<my_schema>(step);
-//
-// Each value is decoded with its schema slot's type (a table of one formatter per slot, as
-// json/records.hpp builds its coders) and written as:
-//   bool, integer (char too), enum (its underlying integer), float (shortest text that reads
-//   back; nan, inf)      := as C++ writes the number
-//   string               := "..." with \" \\ \n \r \t and \xNN for other control bytes
-//   vector, array        := [a, b]          optional := null | the value
-//   map, unordered_map   := {k: v, ...}     (unordered_map sorted by text)
-//   pair, tuple          := (a, b)          variant  := the alternative (an aggregate by name)
-//   duration             := 1500ms          time_point := 2027-01-14T08:10:00Z (system_clock),
-//                                                         else its duration since the epoch
-//   struct               := {field: value, ...} named by field_names<T>()
-//   adapt<T>             := its stored_type's text
-// Bytes that do not decode as the slot's type print as <undecodable N bytes>: printing never
-// throws for stored data. Nothing here needs nlohmann/json. A log's entries are listed up to
-// detail::print_max_entries per side, then counted.
-
+// ---- end inmem/time_machine/timeline.hpp ----
 
 #include <algorithm>
 #include <array>
@@ -12788,6 +12998,733 @@ std::string to_string(const std::vector<timeline_step>& steps) {
 
 } // namespace inmem
 // ---- end inmem/time_machine/print.hpp ----
+
+#include <chrono>
+#include <charconv>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace inmem {
+
+/// How an execution treats the run's record (see above).
+enum class exec_mode : std::uint8_t {
+    record, ///< a live run without steps yet: every step runs and is recorded
+    replay, ///< re-run against the record, into a scratch run: no step runs; the first mismatch throws
+    resume, ///< recorded steps return their outputs (checked), then it goes on live
+};
+
+namespace detail {
+
+// One step of a run's record, where it is stored.
+struct recorded_step {
+    step_record record;
+    run_id run{};        // the run whose log holds it (a fork's ancestor, for what it inherited)
+    std::uint64_t seq = 0;
+    version_t version = 0; // the commit of its record and of what the step wrote
+};
+
+// 64-bit FNV-1a over type, then bytes.
+inline std::uint64_t step_input_hash(std::uint64_t type, std::string_view bytes) noexcept {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (int i = 0; i < 8; ++i) h = (h ^ ((type >> (8 * i)) & 0xff)) * 0x100000001b3ull;
+    for (const char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    return h;
+}
+
+// The number a run's metadata holds at key; nullopt without the key.
+inline std::optional<std::uint64_t> metadata_number(const run_info& info, std::string_view key) {
+    const auto it = info.metadata.find(std::string(key));
+    if (it == info.metadata.end()) return std::nullopt;
+    std::uint64_t v = 0;
+    const char* end = it->second.data() + it->second.size();
+    const auto [p, ec] = std::from_chars(it->second.data(), end, v);
+    if (ec != std::errc{} || p != end)
+        throw error(errc::corruption, "inmem: run " + std::to_string(info.id.value) + "'s metadata " +
+                                          std::string(key) + " is not a number: '" + it->second + "'");
+    return v;
+}
+
+// Appends run's step records (those of its first `limit` events) to out, after the ones it
+// inherited as a fork (its parent's, up to the fork point, recursively).
+template <class Db>
+void load_steps(Db& db, run_id run, std::uint64_t limit, std::vector<recorded_step>& out) {
+    const run_info info = db.run(run);
+    if (info.parent)
+        if (const auto inherited = metadata_number(info, fork_events_metadata))
+            load_steps(db, *info.parent, *inherited, out);
+    for (const auto& e : db.events().template read<step_record>(run, event_query{.to = limit})) {
+        if (e.value.index != out.size())
+            throw error(errc::corruption, "inmem: run " + std::to_string(run.value) + " records step " +
+                                              std::to_string(e.value.index) + " where step " +
+                                              std::to_string(out.size()) + " was expected");
+        out.push_back({e.value, run, e.id.seq, e.version});
+    }
+}
+
+// The run whose execution run continues (itself, or the ancestor a fork inherited it from)
+// and the version at which it began; nullopt for a run never executed.
+template <class Db>
+std::optional<std::pair<run_id, version_t>> execution_origin(Db& db, run_id run) {
+    for (;;) {
+        const run_info info = db.run(run);
+        if (const auto began = metadata_number(info, exec_began_metadata)) return std::pair{run, *began};
+        if (!info.parent || !info.metadata.contains(std::string(fork_version_metadata))) return std::nullopt;
+        run = *info.parent;
+    }
+}
+
+template <class T>
+consteval std::uint64_t output_fingerprint() {
+    if constexpr (std::is_void_v<T>) return 0;
+    else return fingerprint_v<T>;
+}
+
+// What fn returns when a step calls it: with the transaction when it takes one.
+template <class Fn, class Tx>
+consteval auto step_result_type() {
+    if constexpr (std::is_invocable_v<Fn&, Tx&>) return std::type_identity<std::invoke_result_t<Fn&, Tx&>>{};
+    else if constexpr (std::is_invocable_v<Fn&>) return std::type_identity<std::invoke_result_t<Fn&>>{};
+    else return std::type_identity<void>{};
+}
+
+template <class T>
+consteval bool step_output_storable() {
+    if constexpr (std::is_void_v<T>) return true;
+    else return storable_v<T>;
+}
+
+} // namespace detail
+
+template <class Db>
+class execution;
+
+template <class Db>
+execution<Db> execute(Db& db, run_id run, exec_mode mode = exec_mode::record);
+
+/// An execution of a run (see above), from inmem::execute(db, run, mode). Movable, not
+/// copyable, for one thread at a time (the steps of a run are one sequence).
+template <class Db>
+class execution {
+    using schema = typename Db::schema_type;
+    static_assert(schema::template contains<primitive::event, step_record>,
+                  "inmem: an execution records each step as an inmem::step_record event: list it in the "
+                  "schema's events, inmem::events<..., inmem::step_record>");
+
+public:
+    using database_type = Db;
+    using transaction = typename Db::transaction;
+
+    execution(execution&&) noexcept = default;
+    execution& operator=(execution&&) noexcept = default;
+
+    /// The run the code writes to: the executed run, or a replay's scratch run.
+    run_id run() const noexcept { return run_; }
+    /// The run whose record the steps are checked against (run() but in a replay).
+    run_id recorded_run() const noexcept { return recorded_; }
+    /// The mode it was opened in.
+    exec_mode mode() const noexcept { return mode_; }
+    /// The database.
+    Db& database() const noexcept { return *db_; }
+    /// How many steps the code has asked for so far (the next step's index).
+    std::uint64_t steps() const noexcept { return next_; }
+    /// How many steps the record holds (in record mode, 0).
+    std::uint64_t recorded_steps() const noexcept { return steps_.size(); }
+    /// Whether the next step comes from the record (its function will not run).
+    bool replaying() const noexcept { return next_ < steps_.size(); }
+
+    /// A step named name with an input: returns what fn returns, fn() or fn(tx) (then what fn
+    /// writes through tx commits with the step's record). Recorded, or from the record (see
+    /// above). Input and output types must be storable; the output may be void. Throws what
+    /// fn throws (recorded), step_error (a recorded error), divergence_error, invalid_argument
+    /// (a step inside a step), and what committing throws (nothing recorded: the step may run
+    /// again). fn(tx) runs again when its transaction conflicts, as in db.transact.
+    template <class In, class Fn>
+    auto step(std::string_view name, const In& input, Fn&& fn) {
+        static_assert(detail::storable_v<In>,
+                      "inmem: a step's input is recorded (and checked by replays), so its type must be "
+                      "storable (see the message above)");
+        using out = typename decltype(detail::step_result_type<Fn, transaction>())::type;
+        check_step_function<Fn, out>();
+        return step_impl<std::remove_cvref_t<out>>(name, encode(input), fingerprint_v<In>, fn,
+                                                   [&](const step_record* rec, divergence& d) {
+                                                       describe_inputs(rec, input, d);
+                                                   });
+    }
+
+    /// A step without input (see step(name, input, fn)).
+    template <class Fn>
+    auto step(std::string_view name, Fn&& fn) {
+        using out = typename decltype(detail::step_result_type<Fn, transaction>())::type;
+        check_step_function<Fn, out>();
+        return step_impl<std::remove_cvref_t<out>>(name, std::string(), 0, fn,
+                                                   [&](const step_record* rec, divergence& d) {
+                                                       if (rec && !rec->input.empty())
+                                                           d.recorded_input =
+                                                               "<" + std::to_string(rec->input.size()) + " bytes>";
+                                                   });
+    }
+
+    /// The time by the database's clock, recorded: a replay or a resume sees the same.
+    std::chrono::system_clock::time_point now() {
+        return step(now_step, [this] { return db_->clock().now(); });
+    }
+
+    /// A random 64-bit number, recorded (not for cryptography).
+    std::uint64_t random() {
+        return step(random_step, [this] { return next_random(); });
+    }
+
+    /// Waits d, as a durable timer: the deadline (now + d by the database's clock) is
+    /// recorded, so a resume waits only what is left of it and a replay does not wait.
+    void sleep_for(std::chrono::nanoseconds d) {
+        const auto deadline = step(sleep_step, d, [&] { return db_->clock().now() + d; });
+        if (mode_ == exec_mode::replay) return;
+        const auto left = deadline - db_->clock().now();
+        if (left > std::chrono::nanoseconds::zero()) std::this_thread::sleep_for(left);
+    }
+
+    /// Whether the code may take the path of change_id (Temporal's patched()): true in a new
+    /// execution (a marker step records it) and in re-executions of runs recorded with it;
+    /// false where the record has no marker here (a run recorded before the change), which
+    /// then takes the old path without diverging:
+    ///   if (ex.patched("search-first")) ex.step("tool:search", ...); else ...;
+    bool patched(std::string_view change_id) {
+        std::string id(change_id);
+        if (next_ < steps_.size()) {
+            const step_record& rec = steps_[next_].record;
+            if (rec.name != patch_step || rec.input != encode(id)) return false;
+        } else if (mode_ == exec_mode::replay) {
+            return false; // past the record: the old code path, the next step says more
+        }
+        return step(patch_step, id, [] { return true; });
+    }
+
+    /// Ends the re-execution: in a replay, throws divergence_error (missing_step) when the
+    /// record holds steps the code did not ask for. Nothing to do in the other modes.
+    void finish() {
+        if (mode_ == exec_mode::replay && next_ < steps_.size()) {
+            divergence d = base(divergence_kind::missing_step, next_);
+            d.recorded_name = steps_[next_].record.name;
+            if (!steps_[next_].record.input.empty())
+                d.recorded_input = "<" + std::to_string(steps_[next_].record.input.size()) + " bytes>";
+            throw_divergence(std::move(d));
+        }
+    }
+
+private:
+    template <class D>
+    friend execution<D> execute(D& db, run_id run, exec_mode mode);
+
+    execution(Db& db, run_id run, run_id recorded, exec_mode mode) : db_(&db), run_(run), recorded_(recorded), mode_(mode) {
+        random_state_ = reinterpret_cast<std::uintptr_t>(this) ^
+                        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+
+    template <class Fn, class Out>
+    static constexpr void check_step_function() {
+        static_assert(std::is_invocable_v<Fn&, transaction&> || std::is_invocable_v<Fn&>,
+                      "inmem: ex.step(name, [input,] fn) calls fn() or fn(tx) with the step's transaction "
+                      "(`auto& tx`): give it a function taking nothing or the transaction");
+        static_assert(detail::step_output_storable<std::remove_cvref_t<Out>>(),
+                      "inmem: a step's output is recorded and returned by replays, so the type its function "
+                      "returns must be storable (or void): see the message above");
+    }
+
+    template <class In>
+    static void describe_inputs(const step_record* rec, const In& asked, divergence& d) {
+        d.asked_input = detail::format_value(asked);
+        if (!rec) return;
+        if (rec->input_type != fingerprint_v<In>) {
+            d.recorded_input = "<" + std::to_string(rec->input.size()) + " bytes of another type>";
+            return;
+        }
+        const auto recorded = decode<In>(rec->input);
+        if (!recorded) {
+            d.recorded_input = "<undecodable " + std::to_string(rec->input.size()) + " bytes>";
+            return;
+        }
+        const In& was = recorded.value();
+        d.recorded_input = detail::format_value(was);
+        if constexpr (detail::value_kind_v<In> == detail::value_kind::aggregate) {
+            constexpr auto names = detail::field_names<In>();
+            [&]<std::size_t... I>(std::index_sequence<I...>) {
+                (
+                    [&] {
+                        std::string r = detail::format_value(boost::pfr::get<I>(was));
+                        std::string a = detail::format_value(boost::pfr::get<I>(asked));
+                        if (r != a) d.fields.push_back({std::string(names[I]), std::move(r), std::move(a)});
+                    }(),
+                    ...);
+            }(std::make_index_sequence<names.size()>{});
+        }
+    }
+
+    divergence base(divergence_kind kind, std::uint64_t step) const {
+        divergence d;
+        d.kind = kind;
+        d.run = recorded_;
+        d.step = step;
+        return d;
+    }
+
+    [[noreturn]] static void throw_divergence(divergence d) {
+        d.message = detail::divergence_message(d);
+        throw divergence_error(std::move(d));
+    }
+
+    template <class Out, class Fn, class Describe>
+    Out step_impl(std::string_view name, std::string in_bytes, std::uint64_t in_type, Fn& fn, Describe&& describe) {
+        if (in_step_)
+            throw error(errc::invalid_argument, "inmem: step '" + std::string(name) +
+                                                    "' was asked for inside another step: steps do not nest");
+        const std::uint64_t hash = detail::step_input_hash(in_type, in_bytes);
+        const std::uint64_t index = next_;
+        constexpr std::uint64_t out_type = detail::output_fingerprint<Out>();
+        if (index < steps_.size()) {
+            const detail::recorded_step& rec = steps_[index];
+            const step_record& r = rec.record;
+            if (r.name != name || r.input_type != in_type || r.input_hash != hash || r.input != in_bytes ||
+                (!r.error && r.output_type != out_type)) {
+                divergence d = base(divergence_kind::different_step, index);
+                d.recorded_name = r.name;
+                d.asked_name = std::string(name);
+                describe(&r, d);
+                if (d.recorded_name == d.asked_name && d.recorded_input == d.asked_input && d.fields.empty())
+                    d.asked_input += " (the recorded output is of another type than the step returns)";
+                throw_divergence(std::move(d));
+            }
+            if (mode_ == exec_mode::replay) write_again(rec);
+            ++next_;
+            if (r.error) throw step_error(r.name, *r.error);
+            if constexpr (!std::is_void_v<Out>) {
+                auto out = decode<Out>(r.output);
+                if (!out)
+                    throw error(errc::corruption, "inmem: run " + std::to_string(rec.run.value) + "'s record of step " +
+                                                      std::to_string(index) + " '" + r.name +
+                                                      "' does not decode as its output type: " + out.error().message());
+                return std::move(out).value();
+            } else {
+                return;
+            }
+        }
+        if (mode_ == exec_mode::replay) {
+            divergence d = base(divergence_kind::unexpected_step, index);
+            d.asked_name = std::string(name);
+            describe(nullptr, d);
+            throw_divergence(std::move(d));
+        }
+        return live<Out>(index, name, std::move(in_bytes), in_type, hash, fn);
+    }
+
+    // Runs a step and records it (see above).
+    template <class Out, class Fn>
+    Out live(std::uint64_t index, std::string_view name, std::string in_bytes, std::uint64_t in_type,
+             std::uint64_t hash, Fn& fn) {
+        step_record rec{index, std::string(name), hash, in_type, std::move(in_bytes), detail::output_fingerprint<Out>(),
+                        {}, 0, std::nullopt};
+        const auto started = std::chrono::steady_clock::now();
+        auto elapsed = [&] {
+            return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started)
+                .count();
+        };
+        struct step_guard {
+            bool& flag;
+            explicit step_guard(bool& f) : flag(f) { flag = true; }
+            ~step_guard() { flag = false; }
+        };
+        bool in_fn = false; // whether an exception comes from fn (recorded) or from committing (not)
+        try {
+            if constexpr (std::is_invocable_v<Fn&, transaction&>) {
+                auto body = [&](transaction& tx) -> Out {
+                    if constexpr (std::is_void_v<Out>) {
+                        {
+                            step_guard g(in_step_);
+                            in_fn = true;
+                            std::invoke(fn, tx);
+                            in_fn = false;
+                        }
+                        rec.duration_ns = elapsed();
+                        db_->events().append(tx, rec);
+                    } else {
+                        std::optional<Out> out;
+                        {
+                            step_guard g(in_step_);
+                            in_fn = true;
+                            out.emplace(std::invoke(fn, tx));
+                            in_fn = false;
+                        }
+                        rec.duration_ns = elapsed();
+                        rec.output = encode(*out);
+                        db_->events().append(tx, rec);
+                        return std::move(*out);
+                    }
+                };
+                if constexpr (std::is_void_v<Out>) {
+                    db_->transact(run_, body);
+                    ++next_;
+                } else {
+                    Out out = db_->transact(run_, body);
+                    ++next_;
+                    return out;
+                }
+            } else {
+                std::optional<std::conditional_t<std::is_void_v<Out>, bool, Out>> out;
+                {
+                    step_guard g(in_step_);
+                    in_fn = true;
+                    if constexpr (std::is_void_v<Out>) {
+                        std::invoke(fn);
+                        out.emplace(true);
+                    } else {
+                        out.emplace(std::invoke(fn));
+                    }
+                    in_fn = false;
+                }
+                rec.duration_ns = elapsed();
+                if constexpr (!std::is_void_v<Out>) rec.output = encode(*out);
+                db_->events().append(run_, rec);
+                ++next_;
+                if constexpr (!std::is_void_v<Out>) return std::move(*out);
+            }
+        } catch (const std::exception& e) {
+            if (in_fn) record_failure(std::move(rec), e.what(), elapsed());
+            throw;
+        } catch (...) {
+            if (in_fn) record_failure(std::move(rec), "an exception that is not a std::exception", elapsed());
+            throw;
+        }
+    }
+
+    // Records that a step's function threw (nothing it wrote is applied). If the record cannot
+    // commit either, the step stays unrecorded and the function's exception goes on.
+    void record_failure(step_record rec, std::string what, std::int64_t duration_ns) noexcept {
+        try {
+            rec.error = std::move(what);
+            rec.output.clear();
+            rec.output_type = 0;
+            rec.duration_ns = duration_ns;
+            db_->events().append(run_, rec);
+            ++next_;
+        } catch (...) {
+        }
+    }
+
+    std::uint64_t next_random() noexcept {
+        std::uint64_t z = (random_state_ += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    }
+
+    // The changes of run's commit at version (from its timeline, built once per run).
+    const std::vector<timeline_change>& changes_of(run_id run, version_t version) {
+        auto it = changes_.find(run);
+        if (it == changes_.end()) {
+            std::map<version_t, std::vector<timeline_change>> by_version;
+            for (timeline_step& s : timeline(*db_, run)) by_version.emplace(s.version, std::move(s.changes));
+            it = changes_.emplace(run, std::move(by_version)).first;
+        }
+        static const std::vector<timeline_change> none;
+        const auto found = it->second.find(version);
+        return found == it->second.end() ? none : found->second;
+    }
+
+    // Replay: writes to the scratch run what the recorded step wrote (its record aside): KV
+    // puts and erases, events and traces (with their links where they name what the replay
+    // wrote), in one commit. Shared state records are other runs' too: never written again.
+    void write_again(const detail::recorded_step& step) {
+        const auto& changes = changes_of(step.run, step.version);
+        constexpr std::uint16_t record_slot = schema::template slot_of<primitive::event, step_record>;
+        bool any = false;
+        for (const timeline_change& c : changes)
+            if (c.family_id == primitive::kv || c.family_id == primitive::trace ||
+                (c.family_id == primitive::event && c.slot != record_slot))
+                any = true;
+        if (!any) return;
+        std::vector<std::pair<std::uint64_t, event_ticket>> events;
+        std::vector<std::pair<std::uint64_t, trace_ticket>> traces;
+        db_->transact(run_, [&](transaction& tx) {
+            events.clear();
+            traces.clear();
+            for (const timeline_change& c : changes) {
+                if (c.family_id == primitive::kv) {
+                    std::string key = detail::run_data_key(detail::default_namespace, run_.value,
+                                                           static_cast<std::uint8_t>(primitive::kv), c.slot, c.key);
+                    if (c.after) tx.put(std::move(key), *c.after);
+                    else tx.erase(std::move(key));
+                } else if (c.family_id == primitive::event && c.slot != record_slot && c.sequence) {
+                    const auto e = db_->events().get(event_id{step.run, *c.sequence});
+                    if (!e) continue;
+                    std::visit(
+                        [&](const auto& v) {
+                            events.emplace_back(*c.sequence,
+                                                db_->events().append(tx, v, event_labels{e->thread, e->agent}));
+                        },
+                        e->value);
+                } else if (c.family_id == primitive::trace && c.sequence) {
+                    write_trace_again(tx, step.run, *c.sequence, traces);
+                }
+            }
+        });
+        for (auto& [seq, ticket] : events) events_[{step.run, seq}] = ticket.id().seq;
+        for (auto& [seq, ticket] : traces) traces_[{step.run, seq}] = ticket.id().seq;
+    }
+
+    void write_trace_again(transaction& tx, run_id from, std::uint64_t seq,
+                           std::vector<std::pair<std::uint64_t, trace_ticket>>& traces) {
+        if constexpr (std::tuple_size_v<decltype(detail::types_of_kind<primitive::trace>(typename schema::slots{}))> >
+                      0) {
+            const auto t = db_->traces().get(trace_id{from, seq});
+            if (!t) return;
+            trace_options o;
+            for (const std::string& tag : t->tags) o.tags.push_back(tag);
+            if (t->event)
+                if (const auto it = events_.find({t->event->run, t->event->seq}); it != events_.end())
+                    o.event = event_id{run_, it->second};
+            if (t->parent) {
+                for (const auto& [s, ticket] : traces)
+                    if (s == t->parent->seq) o.parent = trace_parent(ticket);
+                if (!o.parent)
+                    if (const auto it = traces_.find({t->parent->run, t->parent->seq}); it != traces_.end())
+                        o.parent = trace_parent(trace_id{run_, it->second});
+            }
+            std::visit([&](const auto& v) { traces.emplace_back(seq, db_->traces().record(tx, v, o)); }, t->value);
+        } else {
+            (void)tx, (void)from, (void)seq, (void)traces;
+        }
+    }
+
+    Db* db_;
+    run_id run_, recorded_;
+    exec_mode mode_;
+    std::vector<detail::recorded_step> steps_;
+    std::uint64_t next_ = 0;
+    bool in_step_ = false;
+    std::uint64_t random_state_ = 0;
+    // Replay: the recorded runs' changes by commit, and where their events and traces went.
+    std::map<run_id, std::map<version_t, std::vector<timeline_change>>> changes_;
+    std::map<std::pair<run_id, std::uint64_t>, std::uint64_t> events_, traces_;
+};
+
+/// Opens an execution of run (see above). record: run must be active and have no steps
+/// recorded (its own or inherited); the version it begins at is kept in the run's metadata
+/// (exec_began_metadata). resume: an interrupted run is made active again (db.resume_run),
+/// and exec_resumes_metadata counts the resumes of a run that had begun executing. replay:
+/// makes the scratch run (a fork of the run where its execution began, tagged
+/// exec_replay_tag; end it or erase it when done; replay_run does) and re-executes into it.
+/// Throws unknown_run, run_not_active, invalid_argument (record mode on a run with steps,
+/// replay of a run never executed), corruption (a damaged record).
+template <class Db>
+execution<Db> execute(Db& db, run_id run, exec_mode mode) {
+    const run_info info = db.run(run);
+    if (mode == exec_mode::replay) {
+        const auto origin = detail::execution_origin(db, run);
+        if (!origin)
+            throw error(errc::invalid_argument, "inmem: run " + std::to_string(run.value) +
+                                                    " was never executed (inmem::execute): there is nothing to replay");
+        run_options options{.name = "replay of " + (info.name.empty() ? "run " + std::to_string(run.value) : info.name),
+                            .tags = {std::string(exec_replay_tag)},
+                            .parent = {},
+                            .metadata = {{std::string(exec_replay_of_metadata), std::to_string(run.value)}}};
+        execution<Db> ex(db, {}, run, mode);
+        detail::load_steps(db, run, ~std::uint64_t{0}, ex.steps_);
+        ex.run_ = fork(db, origin->first, at_version{origin->second}, std::move(options));
+        return ex;
+    }
+    execution<Db> ex(db, run, run, mode);
+    detail::load_steps(db, run, ~std::uint64_t{0}, ex.steps_);
+    if (mode == exec_mode::record) {
+        if (!ex.steps_.empty())
+            throw error(errc::invalid_argument, "inmem: run " + std::to_string(run.value) + " already has " +
+                                                    std::to_string(ex.steps_.size()) +
+                                                    " recorded steps: open it with exec_mode::resume");
+        db.set_metadata(run, std::string(exec_began_metadata), std::to_string(db.last_version()));
+        return ex;
+    }
+    if (info.status == run_status::interrupted) db.resume_run(run);
+    if (detail::execution_origin(db, run)) {
+        const std::uint64_t resumes = detail::metadata_number(info, exec_resumes_metadata).value_or(0) + 1;
+        db.set_metadata(run, std::string(exec_resumes_metadata), std::to_string(resumes));
+    } else {
+        db.set_metadata(run, std::string(exec_began_metadata), std::to_string(db.last_version()));
+    }
+    return ex;
+}
+
+/// A what-if from step k of run (DBOS's fork_workflow): a new run, a fork of run just before
+/// step k committed, that inherits the record of steps 0..k-1 and nothing after (no stale
+/// output, no old answer comes back); execute it with exec_mode::resume to re-run the code
+/// from there, the first k steps from the record and step k on live (with another input,
+/// another tool result). k may be the number of steps (a fork at the run's end). options as
+/// in fork(). Throws unknown_run, invalid_argument (k past the record).
+template <class Db>
+run_id fork_at_step(Db& db, run_id run, std::uint64_t k, run_options options = {}) {
+    std::vector<detail::recorded_step> steps;
+    detail::load_steps(db, run, ~std::uint64_t{0}, steps);
+    if (k > steps.size())
+        throw error(errc::invalid_argument, "inmem: fork_at_step: run " + std::to_string(run.value) + " has " +
+                                                std::to_string(steps.size()) + " recorded steps, not " +
+                                                std::to_string(k));
+    if (k == steps.size()) return fork(db, run, {}, std::move(options));
+    // Just before step k's commit, in the run that holds its record (a fork's ancestor when it
+    // inherited it); then the new run is a fork of that run.
+    return fork(db, steps[k].run, at_version{steps[k].version - 1}, std::move(options));
+}
+
+} // namespace inmem
+// ---- end inmem/exec/execution.hpp ----
+// ---- begin inmem/exec/replayer.hpp ----
+// inmem/exec/replayer.hpp: re-executing agent code against recorded runs, as a regression
+// test (Temporal's replayer in CI): the code changed, do old runs still take the same steps?
+//
+//   for (const inmem::replay_report& r : inmem::replay_all(db, agent, {.tags = {"prod"}}))
+//       if (!r.ok()) std::cerr << inmem::to_string(r) << "\n";
+//
+// replay_run re-executes one run (exec_mode::replay, exec/execution.hpp) into a scratch run
+// and then compares the scratch run with the recorded one: their KV, their events (the step
+// records aside: the steps were compared one by one) and their traces. Shared state records
+// are not compared (a replay does not write them again). The scratch run stays, ended, tagged
+// exec_replay_tag, for a closer look (diff, timeline); db.erase_run(report.replay) drops it.
+
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace inmem {
+
+/// What re-executing one recorded run found.
+struct replay_report {
+    run_id run{};             ///< the recorded run
+    run_id replay{};          ///< the scratch run the code ran against
+    std::uint64_t steps = 0;  ///< the steps the code asked for
+    std::optional<divergence> diverged{}; ///< where it left the record, if it did
+    /// What the code threw that was neither a divergence nor a recorded step's error ("": nothing).
+    std::string error{};
+
+    bool ok() const noexcept { return !diverged && error.empty(); }
+};
+
+/// A report as text: "run 3: ok (12 steps)", or the divergence's message, or the error.
+inline std::string to_string(const replay_report& r) {
+    if (r.diverged) return r.diverged->message;
+    std::string out = "run " + std::to_string(r.run.value) + ": ";
+    if (!r.error.empty()) return out + "the code threw after " + std::to_string(r.steps) + " steps: " + r.error;
+    return out + "ok (" + std::to_string(r.steps) + " steps)";
+}
+
+namespace detail {
+
+// How the scratch run of a replay differs from the recorded run (KV, events but step records,
+// traces); nullopt when it does not.
+template <class Db>
+std::optional<run_diff> replay_state_difference(const Db& db, run_id recorded, run_id replay) {
+    using schema = typename Db::schema_type;
+    constexpr std::uint16_t record_slot = schema::template slot_of<primitive::event, step_record>;
+    const auto va = make_replay(db.engine(), recorded, latest_version);
+    const auto vb = make_replay(db.engine(), replay, latest_version);
+    const diff_side sa = read_side<schema>(va), sb = read_side<schema>(vb);
+    auto events = [&](run_id run, const std::vector<log_entry>& own) {
+        std::vector<log_entry> all = inherited_events<schema>(db, run);
+        all.insert(all.end(), own.begin(), own.end());
+        std::erase_if(all, [](const log_entry& e) { return e.slot == record_slot; });
+        return all;
+    };
+    run_diff d{recorded, replay, va.version(), vb.version(), compare_values(sa.kv, sb.kv), {},
+               align(events(recorded, sa.events), events(replay, sb.events)), align(sa.traces, sb.traces)};
+    if (d.empty()) return std::nullopt;
+    return d;
+}
+
+} // namespace detail
+
+/// Re-executes agent (called as agent(ex) with an execution<Db>) against run's record, into a
+/// scratch run, and compares the end states (see above). Never throws for what the agent
+/// does: a divergence or an error is in the report. Throws unknown_run, invalid_argument (a
+/// run never executed) and what the database throws.
+template <class Db, class Agent>
+replay_report replay_run(Db& db, run_id run, Agent&& agent) {
+    static_assert(std::is_invocable_v<Agent&, execution<Db>&>,
+                  "inmem: replay_run(db, run, agent) calls agent(ex) with the execution: take `auto& ex` "
+                  "(or inmem::execution<db_type>& ex)");
+    replay_report out{run};
+    auto ex = execute(db, run, exec_mode::replay);
+    out.replay = ex.run();
+    auto finish = [&] {
+        try {
+            ex.finish();
+        } catch (const divergence_error& e) {
+            out.diverged = e.report();
+        }
+    };
+    try {
+        agent(ex);
+        finish();
+    } catch (const divergence_error& e) {
+        out.diverged = e.report();
+    } catch (const step_error&) {
+        finish(); // the recorded step threw: if the run ended there too, nothing is missing
+    } catch (const std::exception& e) {
+        out.error = e.what();
+    }
+    out.steps = ex.steps();
+    if (out.ok())
+        if (auto d = detail::replay_state_difference(db, run, out.replay)) {
+            divergence v;
+            v.kind = divergence_kind::final_state;
+            v.run = run;
+            v.step = out.steps;
+            v.state = to_string<typename Db::schema_type>(*d);
+            v.message = detail::divergence_message(v);
+            out.diverged = std::move(v);
+        }
+    db.end_run(out.replay, out.ok() ? run_status::completed : run_status::failed);
+    return out;
+}
+
+/// replay_run for every executed run that query selects (all by default), in its order,
+/// scratch runs of earlier replays aside: one report each.
+template <class Db, class Agent>
+std::vector<replay_report> replay_all(Db& db, Agent&& agent, run_query query = {}) {
+    std::vector<run_id> runs;
+    for (;;) {
+        run_page page = db.runs(query);
+        for (const run_info& info : page.runs)
+            if (std::find(info.tags.begin(), info.tags.end(), exec_replay_tag) == info.tags.end() &&
+                detail::execution_origin(db, info.id))
+                runs.push_back(info.id);
+        if (!page.next) break;
+        query.after = page.next;
+    }
+    std::vector<replay_report> out;
+    out.reserve(runs.size());
+    for (const run_id run : runs) out.push_back(replay_run(db, run, agent));
+    return out;
+}
+
+} // namespace inmem
+// ---- end inmem/exec/replayer.hpp ----
+// ---- end inmem/exec.hpp ----
+// ---- begin inmem/time_machine.hpp ----
+// inmem/time_machine.hpp: runs as commits: replay any point, the timeline, diff, fork and
+// rollback. Opt-in: include it where you use them.
+//
+//   auto then = inmem::replay(db, run, inmem::at_event{12});  // the run as it was then
+//   db.kv<Plan>().get(then, "plan");                            // read with the live handles
+
 // ---- end inmem/time_machine.hpp ----
 // ---- begin inmem/traces/standard.hpp ----
 // inmem/traces/standard.hpp: ready-made trace types for the usual kinds of reasoning.
