@@ -40,22 +40,6 @@
 
 namespace inmem::detail {
 
-/// Sees every batch the engine applies, identically live and in recovery, in commit order:
-/// what a derived index (the run index's secondary indexes, a vector index) is built from,
-/// so that it is rebuilt on open exactly as it was kept. The engine calls it for the commits
-/// it makes itself too (runs begun and ended). Neither function may throw.
-class batch_observer {
-public:
-    /// At open: a record of the snapshot recovery starts from, in key order, before any batch.
-    virtual void loaded(std::string_view key, std::string_view bytes, version_t version) noexcept = 0;
-    /// A commit's ops, finalized, just before they are applied (live: under the writers'
-    /// lock, after the WAL append; at open: as the WAL replays).
-    virtual void applied(version_t version, std::span<const write_op> ops) noexcept = 0;
-
-protected:
-    ~batch_observer() = default;
-};
-
 /// Where the engine reads the wall time: the database's clock policy object (clock.hpp),
 /// without its type; system_clock until the database says otherwise.
 struct wall_clock {

@@ -202,6 +202,17 @@ public:
             ranges_.push_back({std::string(prefix), std::string(after), std::move(last)});
     }
 
+    /// Calls f(key, const stored_record*) for each key under prefix this transaction wrote, in
+    /// key order: its buffered value (version 0), or nullptr for an erasure. Ops completed at
+    /// commit are left out. (A vector search merges them with what the snapshot holds.)
+    template <class F>
+    void for_each_write(std::string_view prefix, F&& f) const {
+        ensure_open("read");
+        for (auto it = writes_.lower_bound(prefix); it != writes_.end() && std::string_view(it->first).starts_with(prefix);
+             ++it)
+            if (!it->second.finalize) f(std::string_view(it->first), it->second.erased ? nullptr : &it->second.record);
+    }
+
     /// Buffers a put of bytes at key (the latest buffered write of a key wins); finalize, when
     /// given, completes the op at commit (record.hpp).
     void put(std::string key, std::string bytes, detail::finalizer finalize = nullptr) {

@@ -12,6 +12,11 @@
 //   };
 //   template <class... T> struct kv : inmem::family_entry<kv_family, T...> {};
 //
+// A family that keeps a derived index in memory (a vector collection's) also declares
+//       template <class T> using index = ...;  // a batch observer, constructed from its slot
+// and the database keeps one per slot, fed every batch live and in recovery, and handed to
+// the handle's constructor after the slot.
+//
 // With that, db.handle<F, T>() hands out its handle, the run walker (walk.hpp) yields its
 // records, recovery checks its keys and values (parse and value_of must accept them), error
 // messages describe its keys, and JSON (json/) shows its values: nothing else is edited.
@@ -19,6 +24,7 @@
 
 #include <inmem/schema/schema.hpp>
 #include <inmem/storage/key.hpp>
+#include <inmem/storage/record.hpp>
 #include <inmem/vocabulary.hpp>
 
 #include <array>
@@ -27,6 +33,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 namespace inmem {
 
@@ -108,6 +117,57 @@ template <class... Slots>
 constexpr auto make_slot_table(slot_list<Slots...>) {
     return std::array<slot_entry, sizeof...(Slots)>{make_slot_entry<Slots>()...};
 }
+
+/// A slot whose family keeps no index.
+struct no_index {
+    explicit constexpr no_index(std::uint16_t) noexcept {}
+};
+template <class Slot>
+struct slot_index {
+    using type = no_index;
+};
+template <class Slot>
+    requires requires { typename Slot::family::template index<typename Slot::type>; }
+struct slot_index<Slot> {
+    using type = typename Slot::family::template index<typename Slot::type>;
+};
+
+/// The derived indexes of Schema's slots (primitive families' index<T>), one per slot that
+/// has one, each constructed from its slot; what the database hands the engine as observers.
+template <class Schema, class Slots = typename Schema::slots>
+class family_indexes;
+template <class Schema, class... Slots>
+class family_indexes<Schema, slot_list<Slots...>> {
+public:
+    family_indexes() : family_indexes(std::make_index_sequence<sizeof...(Slots)>{}) {}
+    family_indexes(const family_indexes&) = delete;
+    family_indexes& operator=(const family_indexes&) = delete;
+
+    /// The index of slot I.
+    template <std::size_t I>
+    auto& at() noexcept {
+        return std::get<I>(indexes_);
+    }
+
+    /// Every index, to observe the engine's batches.
+    std::vector<batch_observer*> observers() noexcept {
+        std::vector<batch_observer*> out;
+        std::apply([&](auto&... index) { (add(out, index), ...); }, indexes_);
+        return out;
+    }
+
+private:
+    template <std::size_t... I>
+    explicit family_indexes(std::index_sequence<I...>) : indexes_(static_cast<std::uint16_t>(I)...) {}
+
+    static void add(std::vector<batch_observer*>&, no_index&) noexcept {}
+    template <class Index>
+    static void add(std::vector<batch_observer*>& out, Index& index) {
+        out.push_back(&index);
+    }
+
+    std::tuple<typename slot_index<Slots>::type...> indexes_;
+};
 
 /// Every slot of Schema at run time, in slot order.
 template <class Schema>

@@ -74,12 +74,6 @@ struct concat_slots<slot_list<A...>, slot_list<B...>, Rest...> {
 template <class E>
 concept schema_entry = requires { typename E::slots; };
 
-// A family whose primitive is planned but not built yet: the schema accepts its entry.
-template <primitive P>
-struct planned_family {
-    static constexpr primitive id = P;
-    static constexpr std::string_view name = P == primitive::trace ? "trace" : "vector";
-};
 } // namespace detail
 
 /// What a primitive family declares (primitives/family.hpp has the whole contract): the id
@@ -101,15 +95,26 @@ struct family_entry {
     using slots = detail::slot_list<detail::slot<F, T>...>;
 };
 
-// inmem::kv, inmem::events, inmem::states and inmem::traces are declared with their
-// families (primitives/kv.hpp, primitives/events.hpp, primitives/states.hpp,
-// primitives/traces.hpp); the primitive below is planned, and its entry accepted.
-
-/// Metadata types stored beside vectors.
-template <class... T>
-struct vectors : family_entry<detail::planned_family<primitive::vector>, T...> {};
+// inmem::kv, inmem::events, inmem::states, inmem::traces and inmem::vectors are declared
+// with their families (primitives/kv.hpp, events.hpp, states.hpp, traces.hpp, vectors.hpp).
 
 namespace detail {
+// A slot's layout fingerprint: its type's, mixed with what its family adds that the layout
+// does not show (a vector collection's metric: `template <class T> static constexpr
+// std::uint64_t fingerprint_extra`).
+template <class S>
+consteval std::uint64_t slot_fingerprint() {
+    if constexpr (requires { S::family::template fingerprint_extra<typename S::type>; }) {
+        fnv1a_sink sink;
+        add_number(sink, fingerprint_v<typename S::type>);
+        sink.add("+");
+        add_number(sink, std::uint64_t{S::family::template fingerprint_extra<typename S::type>});
+        return sink.hash;
+    } else {
+        return fingerprint_v<typename S::type>;
+    }
+}
+
 template <class... Slots, std::size_t... I>
 constexpr auto make_slot_map(slot_list<Slots...>, std::index_sequence<I...>) {
     return boost::hana::make_map(
@@ -170,7 +175,7 @@ private:
         if constexpr (all_storable(l))
             return std::array<detail::slot_info, sizeof...(S)>{
                 detail::slot_info{S::kind, S::family::name, detail::type_name<typename S::type>(),
-                                  fingerprint_v<typename S::type>}...};
+                                  detail::slot_fingerprint<S>()}...};
         else
             return std::array<detail::slot_info, sizeof...(S)>{}; // the storable check said why
     }

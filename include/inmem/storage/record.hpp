@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -104,5 +105,21 @@ struct write_op {
 inline void append_commit_version(write_op& op, const commit_context& commit) {
     append_big_endian(op.key, commit.version);
 }
+
+/// Sees every batch the engine applies, identically live and in recovery, in commit order:
+/// what a derived index (the run index's secondary indexes, a vector index) is built from,
+/// so that it is rebuilt on open exactly as it was kept. The engine calls it for the commits
+/// it makes itself too (runs begun and ended). Neither function may throw.
+class batch_observer {
+public:
+    /// At open: a record of the snapshot recovery starts from, in key order, before any batch.
+    virtual void loaded(std::string_view key, std::string_view bytes, version_t version) noexcept = 0;
+    /// A commit's ops, finalized, just before they are applied (live: under the writers'
+    /// lock, after the WAL append; at open: as the WAL replays).
+    virtual void applied(version_t version, std::span<const write_op> ops) noexcept = 0;
+
+protected:
+    ~batch_observer() = default;
+};
 
 } // namespace inmem::detail
