@@ -17,6 +17,7 @@
 #include <inmem/primitives/runs.hpp>
 #include <inmem/primitives/states.hpp>
 #include <inmem/primitives/traces.hpp>
+#include <inmem/primitives/vectors.hpp>
 #include <inmem/schema/schema.hpp>
 #include <inmem/storage/memory.hpp>
 #include <inmem/transaction.hpp>
@@ -62,14 +63,14 @@ public:
     using transaction = basic_transaction<engine_type>;
 
     /// An empty database in memory: nothing is written to disk, whatever the durability policy.
-    basic_database() { set_up(); }
+    basic_database() : engine_(indexes_.observers()) { set_up(); }
 
     /// Opens the database in directory dir, creating it or recovering what it holds (see
     /// recovery()). Throws database_locked if another process has it open, schema_mismatch
     /// if it was written under another schema, corruption if the log is damaged before its
     /// end (unless options.repair), io_error or no_space.
     explicit basic_database(const std::filesystem::path& dir, open_options options = {})
-        : engine_(dir, std::move(options), detail::stamp_of<Schema>()) {
+        : engine_(dir, std::move(options), detail::stamp_of<Schema>(), indexes_.observers()) {
         set_up();
         static_assert(durability_policy::persistent,
                       "inmem: durability::none keeps nothing on disk, so it cannot open a directory; "
@@ -147,8 +148,12 @@ public:
                       "inmem: T is not in the schema for this primitive family; list it in the family's "
                       "schema entry: inmem::schema<inmem::kv<..., T>> for db.kv<T>(), inmem::states<..., T> "
                       "for db.states<T>(), inmem::family_entry<F, ..., T> for db.handle<F, T>()");
-        if constexpr (Schema::template contains<F::id, T>)
-            return typename F::template handle<engine_type, T>(engine_, Schema::template slot_of<F::id, T>);
+        if constexpr (Schema::template contains<F::id, T>) {
+            constexpr std::uint16_t slot = Schema::template slot_of<F::id, T>;
+            if constexpr (requires { typename F::template index<T>; })
+                return typename F::template handle<engine_type, T>(engine_, slot, indexes_.template at<slot>());
+            else return typename F::template handle<engine_type, T>(engine_, slot);
+        }
     }
 
     /// The handle of primitive family F over all the types of its schema entry (the event
@@ -178,6 +183,14 @@ public:
     /// The state records of value type T, which the schema must list in inmem::states<...>.
     template <class T>
     state_handle<engine_type, T> states() noexcept { return handle<state_family, T>(); }
+
+    /// The vectors of a collection the schema lists in inmem::vectors<...>: named by its
+    /// metadata type (db.vectors<Doc>(), when one collection has it) or by the collection
+    /// itself (db.vectors<inmem::collection<Doc, 384>>()).
+    template <class MetaOrCollection>
+    auto vectors() noexcept {
+        return handle<vector_family, detail::collection_named<Schema, MetaOrCollection>>();
+    }
 
     /// Opens a transaction of run (which must exist; it must be active when committing) at
     /// the latest version. See inmem/transaction.hpp.
@@ -262,6 +275,7 @@ private:
     }
 
     [[no_unique_address]] clock_policy clock_; // before the engine, which reads it
+    detail::family_indexes<Schema> indexes_;   // before the engine, which feeds them
     engine_type engine_;
 };
 

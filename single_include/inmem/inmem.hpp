@@ -1044,6 +1044,7 @@ private:
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -1142,6 +1143,22 @@ struct write_op {
 inline void append_commit_version(write_op& op, const commit_context& commit) {
     append_big_endian(op.key, commit.version);
 }
+
+/// Sees every batch the engine applies, identically live and in recovery, in commit order:
+/// what a derived index (the run index's secondary indexes, a vector index) is built from,
+/// so that it is rebuilt on open exactly as it was kept. The engine calls it for the commits
+/// it makes itself too (runs begun and ended). Neither function may throw.
+class batch_observer {
+public:
+    /// At open: a record of the snapshot recovery starts from, in key order, before any batch.
+    virtual void loaded(std::string_view key, std::string_view bytes, version_t version) noexcept = 0;
+    /// A commit's ops, finalized, just before they are applied (live: under the writers'
+    /// lock, after the WAL append; at open: as the WAL replays).
+    virtual void applied(version_t version, std::span<const write_op> ops) noexcept = 0;
+
+protected:
+    ~batch_observer() = default;
+};
 
 } // namespace inmem::detail
 // ---- end inmem/storage/record.hpp ----
@@ -5911,22 +5928,6 @@ struct memory {
 
 namespace inmem::detail {
 
-/// Sees every batch the engine applies, identically live and in recovery, in commit order:
-/// what a derived index (the run index's secondary indexes, a vector index) is built from,
-/// so that it is rebuilt on open exactly as it was kept. The engine calls it for the commits
-/// it makes itself too (runs begun and ended). Neither function may throw.
-class batch_observer {
-public:
-    /// At open: a record of the snapshot recovery starts from, in key order, before any batch.
-    virtual void loaded(std::string_view key, std::string_view bytes, version_t version) noexcept = 0;
-    /// A commit's ops, finalized, just before they are applied (live: under the writers'
-    /// lock, after the WAL append; at open: as the WAL replays).
-    virtual void applied(version_t version, std::span<const write_op> ops) noexcept = 0;
-
-protected:
-    ~batch_observer() = default;
-};
-
 /// Where the engine reads the wall time: the database's clock policy object (clock.hpp),
 /// without its type; system_clock until the database says otherwise.
 struct wall_clock {
@@ -6922,6 +6923,17 @@ public:
             ranges_.push_back({std::string(prefix), std::string(after), std::move(last)});
     }
 
+    /// Calls f(key, const stored_record*) for each key under prefix this transaction wrote, in
+    /// key order: its buffered value (version 0), or nullptr for an erasure. Ops completed at
+    /// commit are left out. (A vector search merges them with what the snapshot holds.)
+    template <class F>
+    void for_each_write(std::string_view prefix, F&& f) const {
+        ensure_open("read");
+        for (auto it = writes_.lower_bound(prefix); it != writes_.end() && std::string_view(it->first).starts_with(prefix);
+             ++it)
+            if (!it->second.finalize) f(std::string_view(it->first), it->second.erased ? nullptr : &it->second.record);
+    }
+
     /// Buffers a put of bytes at key (the latest buffered write of a key wins); finalize, when
     /// given, completes the op at commit (record.hpp).
     void put(std::string key, std::string bytes, detail::finalizer finalize = nullptr) {
@@ -7421,6 +7433,11 @@ inline void finalize_head(write_op& op, const commit_context& commit) {
 //       static std::string describe(const key_parts&);                // optional
 //   };
 //   template <class... T> struct kv : inmem::family_entry<kv_family, T...> {};
+//
+// A family that keeps a derived index in memory (a vector collection's) also declares
+//       template <class T> using index = ...;  // a batch observer, constructed from its slot
+// and the database keeps one per slot, fed every batch live and in recovery, and handed to
+// the handle's constructor after the slot.
 //
 // With that, db.handle<F, T>() hands out its handle, the run walker (walk.hpp) yields its
 // records, recovery checks its keys and values (parse and value_of must accept them), error
@@ -8149,12 +8166,6 @@ struct concat_slots<slot_list<A...>, slot_list<B...>, Rest...> {
 template <class E>
 concept schema_entry = requires { typename E::slots; };
 
-// A family whose primitive is planned but not built yet: the schema accepts its entry.
-template <primitive P>
-struct planned_family {
-    static constexpr primitive id = P;
-    static constexpr std::string_view name = P == primitive::trace ? "trace" : "vector";
-};
 } // namespace detail
 
 /// What a primitive family declares (primitives/family.hpp has the whole contract): the id
@@ -8176,15 +8187,26 @@ struct family_entry {
     using slots = detail::slot_list<detail::slot<F, T>...>;
 };
 
-// inmem::kv, inmem::events, inmem::states and inmem::traces are declared with their
-// families (primitives/kv.hpp, primitives/events.hpp, primitives/states.hpp,
-// primitives/traces.hpp); the primitive below is planned, and its entry accepted.
-
-/// Metadata types stored beside vectors.
-template <class... T>
-struct vectors : family_entry<detail::planned_family<primitive::vector>, T...> {};
+// inmem::kv, inmem::events, inmem::states, inmem::traces and inmem::vectors are declared
+// with their families (primitives/kv.hpp, events.hpp, states.hpp, traces.hpp, vectors.hpp).
 
 namespace detail {
+// A slot's layout fingerprint: its type's, mixed with what its family adds that the layout
+// does not show (a vector collection's metric: `template <class T> static constexpr
+// std::uint64_t fingerprint_extra`).
+template <class S>
+consteval std::uint64_t slot_fingerprint() {
+    if constexpr (requires { S::family::template fingerprint_extra<typename S::type>; }) {
+        fnv1a_sink sink;
+        add_number(sink, fingerprint_v<typename S::type>);
+        sink.add("+");
+        add_number(sink, std::uint64_t{S::family::template fingerprint_extra<typename S::type>});
+        return sink.hash;
+    } else {
+        return fingerprint_v<typename S::type>;
+    }
+}
+
 template <class... Slots, std::size_t... I>
 constexpr auto make_slot_map(slot_list<Slots...>, std::index_sequence<I...>) {
     return boost::hana::make_map(
@@ -8245,7 +8267,7 @@ private:
         if constexpr (all_storable(l))
             return std::array<detail::slot_info, sizeof...(S)>{
                 detail::slot_info{S::kind, S::family::name, detail::type_name<typename S::type>(),
-                                  fingerprint_v<typename S::type>}...};
+                                  detail::slot_fingerprint<S>()}...};
         else
             return std::array<detail::slot_info, sizeof...(S)>{}; // the storable check said why
     }
@@ -8309,6 +8331,9 @@ inline constexpr bool is_schema_v<schema<E...>> = true;
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 namespace inmem {
 
@@ -8390,6 +8415,57 @@ template <class... Slots>
 constexpr auto make_slot_table(slot_list<Slots...>) {
     return std::array<slot_entry, sizeof...(Slots)>{make_slot_entry<Slots>()...};
 }
+
+/// A slot whose family keeps no index.
+struct no_index {
+    explicit constexpr no_index(std::uint16_t) noexcept {}
+};
+template <class Slot>
+struct slot_index {
+    using type = no_index;
+};
+template <class Slot>
+    requires requires { typename Slot::family::template index<typename Slot::type>; }
+struct slot_index<Slot> {
+    using type = typename Slot::family::template index<typename Slot::type>;
+};
+
+/// The derived indexes of Schema's slots (primitive families' index<T>), one per slot that
+/// has one, each constructed from its slot; what the database hands the engine as observers.
+template <class Schema, class Slots = typename Schema::slots>
+class family_indexes;
+template <class Schema, class... Slots>
+class family_indexes<Schema, slot_list<Slots...>> {
+public:
+    family_indexes() : family_indexes(std::make_index_sequence<sizeof...(Slots)>{}) {}
+    family_indexes(const family_indexes&) = delete;
+    family_indexes& operator=(const family_indexes&) = delete;
+
+    /// The index of slot I.
+    template <std::size_t I>
+    auto& at() noexcept {
+        return std::get<I>(indexes_);
+    }
+
+    /// Every index, to observe the engine's batches.
+    std::vector<batch_observer*> observers() noexcept {
+        std::vector<batch_observer*> out;
+        std::apply([&](auto&... index) { (add(out, index), ...); }, indexes_);
+        return out;
+    }
+
+private:
+    template <std::size_t... I>
+    explicit family_indexes(std::index_sequence<I...>) : indexes_(static_cast<std::uint16_t>(I)...) {}
+
+    static void add(std::vector<batch_observer*>&, no_index&) noexcept {}
+    template <class Index>
+    static void add(std::vector<batch_observer*>& out, Index& index) {
+        out.push_back(&index);
+    }
+
+    std::tuple<typename slot_index<Slots>::type...> indexes_;
+};
 
 /// Every slot of Schema at run time, in slot order.
 template <class Schema>
@@ -11296,6 +11372,978 @@ struct traces : family_entry<trace_family, T...> {};
 
 } // namespace inmem
 // ---- end inmem/primitives/traces.hpp ----
+// ---- begin inmem/primitives/vectors.hpp ----
+// inmem/primitives/vectors.hpp: vector collections, semantic memory on the same store as
+// everything else.
+//
+//   struct Fact { std::string text; std::string topic; };
+//   using facts = inmem::collection<Fact, 384, inmem::metric::cosine>;
+//   using my_schema = inmem::schema<inmem::kv<Fact>, inmem::vectors<facts>>;
+//
+//   auto vectors = db.vectors<Fact>();
+//   db.transact(run, [&](auto& tx) {                       // the fact and its embedding:
+//       db.kv<Fact>().put(tx, "f1", fact);                 // one commit, both or neither
+//       vectors.upsert(tx, "f1", embed(fact.text), fact);
+//   });
+//   for (const auto& hit : vectors.search(embed("what is x?"), 5,
+//                                         [](const Fact& f) { return f.topic == "x"; }))
+//       use(hit.run, hit.id, hit.distance, hit.meta);
+//
+// A vector belongs to the run that wrote it, as a KV record does: it is run data, in the
+// run's history, replayed, diffed, forked and erased with it. Ids are per run (user keys, or
+// generated by insert(): "#1", "#2", ..., never handed out twice in a database, also after an
+// erase and a reopen). A search spans every run's vectors (filter on hit.run to narrow it)
+// at one snapshot: the latest, or a transaction's, together with its own writes.
+//
+// Storage (see storage/key.hpp):
+//   vector   space 1: ns run primitive=5 slot id -> codec(collection<Meta, D, M>):
+//                                                   D floats, the metadata, the write's time
+//   counter  space 2: ns primitive=5 slot ""     -> next generated id:u64 (big-endian)
+// and in memory, per collection, an index rebuilt from the vectors at open
+// (vectors/flat_index.hpp): exact search over contiguous rows with SIMD kernels.
+
+// ---- begin inmem/vectors/collection.hpp ----
+// inmem/vectors/collection.hpp: a vector collection as the schema declares it, and the record
+// each of its vectors is stored as.
+//
+//   struct Doc { std::string source; int page = 0; };
+//   using docs = inmem::collection<Doc, 384, inmem::metric::cosine>;
+//   using my_schema = inmem::schema<inmem::kv<Fact>, inmem::vectors<docs>>;
+//   auto vectors = db.vectors<Doc>();          // or db.vectors<docs>()
+
+// ---- begin inmem/vectors/distance.hpp ----
+// inmem/vectors/distance.hpp: the metrics of a vector collection and the kernels that compute
+// them, with AVX2 where the CPU has it (chosen once, at run time) and a portable loop
+// everywhere else.
+//
+// Every metric is reported as a distance, smaller is closer, so that results sort one way:
+//   l2             the squared Euclidean distance, sum (q_i - x_i)^2 (as faiss IndexFlatL2)
+//   inner_product  -(q . x): the largest inner product first (faiss IndexFlatIP's, negated)
+//   cosine         1 - cos(q, x), in [0, 2]; vectors are normalised once, when written
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace inmem {
+
+/// How a collection measures closeness (see inmem::collection). Stable: part of the schema's
+/// fingerprint, so reopening a database under another metric is refused.
+enum class metric : std::uint8_t {
+    l2 = 1,            ///< squared Euclidean distance
+    inner_product = 2, ///< negated inner product (for embeddings meant for dot-product search)
+    cosine = 3,        ///< 1 - cosine similarity (the usual choice for text embeddings)
+};
+
+/// The metric's name as tools and messages spell it.
+constexpr std::string_view to_string(metric m) noexcept {
+    switch (m) {
+    case metric::l2: return "l2";
+    case metric::inner_product: return "inner_product";
+    case metric::cosine: return "cosine";
+    }
+    return "?";
+}
+
+namespace detail {
+
+inline float dot_portable(const float* a, const float* b, std::size_t n) noexcept {
+    // Four partial sums: the compiler vectorises this at -O2 (SSE2 on any x86-64) without
+    // -ffast-math, since the association is written out.
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; ++i) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+inline float l2_portable(const float* a, const float* b, std::size_t n) noexcept {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float d0 = a[i] - b[i], d1 = a[i + 1] - b[i + 1], d2 = a[i + 2] - b[i + 2], d3 = a[i + 3] - b[i + 3];
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+        s2 += d2 * d2;
+        s3 += d3 * d3;
+    }
+    for (; i < n; ++i) {
+        const float d = a[i] - b[i];
+        s0 += d * d;
+    }
+    return (s0 + s1) + (s2 + s3);
+}
+
+} // namespace inmem::detail
+} // namespace inmem
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+namespace inmem::detail {
+
+// Eight floats in a 256-bit register, by the compilers' vector extensions: no <immintrin.h>
+// (a large header) in every user's translation unit, and the same code for GCC and Clang.
+typedef float vector_lanes __attribute__((vector_size(32), aligned(4)));
+
+__attribute__((target("avx2,fma"))) inline vector_lanes load_lanes(const float* p) noexcept {
+    vector_lanes v;
+    __builtin_memcpy(&v, p, sizeof v); // an unaligned load
+    return v;
+}
+
+__attribute__((target("avx2,fma"))) inline float sum_lanes(vector_lanes v) noexcept {
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+/// q . x with AVX2: four independent accumulators of eight lanes (32 floats a step), which
+/// keeps the arithmetic units busy while the rows stream in from memory.
+__attribute__((target("avx2,fma"))) inline float dot_avx2(const float* a, const float* b, std::size_t n) noexcept {
+    vector_lanes s0{}, s1{}, s2{}, s3{};
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 += load_lanes(a + i) * load_lanes(b + i);
+        s1 += load_lanes(a + i + 8) * load_lanes(b + i + 8);
+        s2 += load_lanes(a + i + 16) * load_lanes(b + i + 16);
+        s3 += load_lanes(a + i + 24) * load_lanes(b + i + 24);
+    }
+    for (; i + 8 <= n; i += 8) s0 += load_lanes(a + i) * load_lanes(b + i);
+    float s = sum_lanes((s0 + s1) + (s2 + s3));
+    for (; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) inline float l2_avx2(const float* a, const float* b, std::size_t n) noexcept {
+    vector_lanes s0{}, s1{}, s2{}, s3{};
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const vector_lanes d0 = load_lanes(a + i) - load_lanes(b + i);
+        const vector_lanes d1 = load_lanes(a + i + 8) - load_lanes(b + i + 8);
+        const vector_lanes d2 = load_lanes(a + i + 16) - load_lanes(b + i + 16);
+        const vector_lanes d3 = load_lanes(a + i + 24) - load_lanes(b + i + 24);
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+        s2 += d2 * d2;
+        s3 += d3 * d3;
+    }
+    for (; i + 8 <= n; i += 8) {
+        const vector_lanes d = load_lanes(a + i) - load_lanes(b + i);
+        s0 += d * d;
+    }
+    float s = sum_lanes((s0 + s1) + (s2 + s3));
+    for (; i < n; ++i) {
+        const float d = a[i] - b[i];
+        s += d * d;
+    }
+    return s;
+}
+
+/// Whether this CPU runs the AVX2 kernels (asked once).
+inline bool vector_kernels_avx2() noexcept {
+    static const bool supported = [] {
+        __builtin_cpu_init(); // in case the first call comes from a static initialiser
+        return __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0;
+    }();
+    return supported;
+}
+
+} // namespace inmem::detail
+
+#else
+
+namespace inmem::detail {
+inline bool vector_kernels_avx2() noexcept { return false; }
+inline float dot_avx2(const float* a, const float* b, std::size_t n) noexcept { return dot_portable(a, b, n); }
+inline float l2_avx2(const float* a, const float* b, std::size_t n) noexcept { return l2_portable(a, b, n); }
+} // namespace inmem::detail
+
+#endif
+
+namespace inmem::detail {
+
+/// A distance kernel: the distance between a query and a row of n floats, by one metric,
+/// on rows as the index keeps them (normalised for cosine).
+using distance_kernel = float (*)(const float* query, const float* row, std::size_t n) noexcept;
+
+template <metric M, bool Avx2>
+float distance_of(const float* q, const float* x, std::size_t n) noexcept {
+    if constexpr (M == metric::l2) return Avx2 ? l2_avx2(q, x, n) : l2_portable(q, x, n);
+    else if constexpr (M == metric::inner_product) return -(Avx2 ? dot_avx2(q, x, n) : dot_portable(q, x, n));
+    else return 1.0f - (Avx2 ? dot_avx2(q, x, n) : dot_portable(q, x, n));
+}
+
+/// The kernel of metric M for this CPU (portable = true: the portable one, for tests).
+template <metric M>
+distance_kernel kernel_for(bool portable = false) noexcept {
+    return !portable && vector_kernels_avx2() ? &distance_of<M, true> : &distance_of<M, false>;
+}
+
+/// The name of the kernels this CPU runs ("avx2" or "portable"), for reports.
+inline std::string_view vector_kernel_name() noexcept { return vector_kernels_avx2() ? "avx2" : "portable"; }
+
+/// Scales v to unit length in place; false (v unchanged) when its norm is 0.
+inline bool normalise(std::span<float> v) noexcept {
+    double sum = 0;
+    for (const float x : v) sum += static_cast<double>(x) * x;
+    if (!(sum > 0)) return false;
+    const float scale = static_cast<float>(1.0 / std::sqrt(sum));
+    for (float& x : v) x *= scale;
+    return true;
+}
+
+} // namespace inmem::detail
+// ---- end inmem/vectors/distance.hpp ----
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace inmem {
+
+/// A collection of vectors of Dimension floats, each with metadata of type Meta, compared by
+/// Metric: list it in the schema's inmem::vectors<...>. Dimension and metric are part of the
+/// schema's fingerprint (a database written with others is refused at open). It is also the
+/// record each vector is stored as (as JSON, a replay or a diff show it): its embedding as
+/// written, its metadata, and the time of the write by the database's clock.
+template <class Meta, std::size_t Dimension, metric Metric = metric::cosine>
+struct collection {
+    static_assert(Dimension > 0 && Dimension <= 65536,
+                  "inmem: a collection's dimension is between 1 and 65536 floats");
+    static_assert(Metric == metric::l2 || Metric == metric::inner_product || Metric == metric::cosine,
+                  "inmem: a collection's metric is inmem::metric::l2, inner_product or cosine");
+
+    std::array<float, Dimension> embedding{};
+    Meta meta{};
+    std::int64_t written_ns = 0; ///< when it was written: ns since the epoch, by the database's clock
+};
+
+namespace detail {
+template <class T>
+struct collection_traits {
+    static constexpr bool is_collection = false;
+};
+template <class Meta, std::size_t D, metric M>
+struct collection_traits<collection<Meta, D, M>> {
+    static constexpr bool is_collection = true;
+    using meta_type = Meta;
+    static constexpr std::size_t dimension = D;
+    static constexpr metric distance = M;
+};
+} // namespace detail
+
+/// True when C is an inmem::collection<Meta, Dimension, Metric>.
+template <class C>
+concept vector_collection = detail::collection_traits<C>::is_collection;
+
+} // namespace inmem
+// ---- end inmem/vectors/collection.hpp ----
+// ---- begin inmem/vectors/flat_index.hpp ----
+// inmem/vectors/flat_index.hpp: the in-memory index of one vector collection, derived from
+// its records and searched exactly (a scan of contiguous rows, with the SIMD kernels of
+// distance.hpp).
+//
+// The records in the store are the truth; the index is rebuilt from them at open and kept
+// by the engine's batch observer (storage/record.hpp), identically live and in recovery. Its
+// rows never move and are never rewritten once readers can see them: an upsert appends a new
+// row and marks the old one dead as of the commit's version, an erase marks it dead. A row
+// carries the version that wrote it, so a search at snapshot S takes exactly the rows with
+// born <= S < dead: what the collection held at S, whatever was committed since. Readers take
+// no lock: the writer fills a row, then publishes the row count with a release store.
+//
+// Dead rows stay until the database is reopened (the index is then rebuilt from the live
+// records only): memory grows with the upserts and erases of a session, not with the live set.
+
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace inmem::detail {
+
+/// The version a live row is dead at.
+inline constexpr version_t never = std::numeric_limits<version_t>::max();
+
+/// One vector as the index keeps it: written once by the writer before it is published;
+/// only `dead` changes afterwards.
+template <class Meta>
+struct vector_row {
+    run_id run{};
+    version_t born = 0;
+    std::atomic<version_t> dead{never};
+    std::int64_t written_ns = 0;
+    std::string id;
+    Meta meta{};
+
+    bool visible_at(version_t at) const noexcept {
+        return born <= at && at < dead.load(std::memory_order_relaxed); // (ordered by the pin's acquire)
+    }
+};
+
+/// Rows of Dim floats plus their vector_row, in chunks of doubling size that never move:
+/// one writer appends, anyone reads the rows below size() without a lock.
+template <class Meta>
+class vector_rows {
+    static constexpr std::size_t first_bits = 8; // chunk k holds 2^(k + 8) rows
+    static constexpr std::size_t chunk_count = 48;
+
+    struct chunk {
+        std::unique_ptr<float[]> data;
+        std::unique_ptr<vector_row<Meta>[]> rows;
+    };
+
+public:
+    explicit vector_rows(std::size_t dim) noexcept : dim_(dim) {}
+    vector_rows(const vector_rows&) = delete;
+    vector_rows& operator=(const vector_rows&) = delete;
+    ~vector_rows() {
+        for (auto& c : chunks_) delete c.load(std::memory_order_relaxed);
+    }
+
+    std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
+    std::size_t dimension() const noexcept { return dim_; }
+
+    vector_row<Meta>& row(std::size_t i) const noexcept {
+        const auto [c, offset] = locate(i);
+        return chunks_[c].load(std::memory_order_acquire)->rows[offset];
+    }
+    const float* data(std::size_t i) const noexcept {
+        const auto [c, offset] = locate(i);
+        return chunks_[c].load(std::memory_order_acquire)->data.get() + offset * dim_;
+    }
+
+    /// Calls f(first row index, its floats, its rows, count) for each chunk's part of [0, n).
+    template <class F>
+    void for_each_chunk(std::size_t n, F&& f) const {
+        for (std::size_t c = 0, first = 0; first < n; ++c) {
+            const std::size_t capacity = std::size_t{1} << (c + first_bits);
+            const chunk* ch = chunks_[c].load(std::memory_order_acquire);
+            const std::size_t count = std::min(capacity, n - first);
+            f(first, ch->data.get(), ch->rows.get(), count);
+            first += capacity;
+        }
+    }
+
+    /// Appends a row (the writer only) and returns its index. Throws std::bad_alloc, leaving
+    /// the rows unchanged.
+    std::size_t push(const float* v, run_id run, version_t born, std::int64_t written_ns, std::string_view id, Meta meta) {
+        const std::size_t i = size_.load(std::memory_order_relaxed);
+        const auto [c, offset] = locate(i);
+        if (!chunks_[c].load(std::memory_order_relaxed)) {
+            const std::size_t capacity = std::size_t{1} << (c + first_bits);
+            auto fresh = std::make_unique<chunk>();
+            fresh->data = std::make_unique_for_overwrite<float[]>(capacity * dim_);
+            fresh->rows = std::make_unique<vector_row<Meta>[]>(capacity);
+            chunks_[c].store(fresh.release(), std::memory_order_release);
+        }
+        chunk* ch = chunks_[c].load(std::memory_order_relaxed);
+        std::copy(v, v + dim_, ch->data.get() + offset * dim_);
+        vector_row<Meta>& r = ch->rows[offset];
+        r.id.assign(id); // (may throw: nothing is published yet)
+        r.run = run;
+        r.born = born;
+        r.dead.store(never, std::memory_order_relaxed);
+        r.written_ns = written_ns;
+        r.meta = std::move(meta);
+        size_.store(i + 1, std::memory_order_release);
+        return i;
+    }
+
+private:
+    static std::pair<std::size_t, std::size_t> locate(std::size_t i) noexcept {
+        const std::size_t c = i + (std::size_t{1} << first_bits);
+        const std::size_t k =
+            static_cast<std::size_t>(std::bit_width(c | (std::size_t{1} << first_bits))) - first_bits - 1;
+        return {k, c - (std::size_t{1} << (k + first_bits))};
+    }
+
+    std::size_t dim_;
+    std::array<std::atomic<chunk*>, chunk_count> chunks_{};
+    std::atomic<std::size_t> size_{0};
+};
+
+/// A search result as the index finds it: the row and its distance.
+struct scored_row {
+    float distance;
+    std::size_t row;
+};
+
+/// The generated id n as it is spelled ("#n"), and back (nullopt: not of that form).
+inline std::string generated_vector_id(std::uint64_t n) { return "#" + std::to_string(n); }
+inline std::optional<std::uint64_t> parse_generated_vector_id(std::string_view id) noexcept {
+    if (id.size() < 2 || id.size() > 20 || id[0] != '#' || id[1] == '0') return std::nullopt;
+    std::uint64_t n = 0;
+    for (const char c : id.substr(1)) {
+        if (c < '0' || c > '9') return std::nullopt;
+        const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+        if (n > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return std::nullopt;
+        n = n * 10 + digit;
+    }
+    return n;
+}
+
+/// The key of a collection's id counter: ns space=shared primitive slot, with an empty name.
+inline std::string vector_counter_key(std::uint16_t slot) {
+    std::string key;
+    shared_key_into(key, default_namespace, 5 /* primitive::vector */, slot, {});
+    return key;
+}
+
+/// The index of collection C in schema slot `slot`.
+template <class C>
+class flat_index final : public batch_observer {
+    using traits = collection_traits<C>;
+    using meta_type = typename traits::meta_type;
+    static constexpr std::size_t dim = traits::dimension;
+    static constexpr std::uint8_t prim = 5; // primitive::vector
+
+public:
+    explicit flat_index(std::uint16_t slot) : slot_(slot), counter_key_(vector_counter_key(slot)) {}
+
+    std::uint16_t slot() const noexcept { return slot_; }
+    const vector_rows<meta_type>& rows() const noexcept { return rows_; }
+
+    /// The number of live vectors (at the latest commit the index has seen).
+    std::size_t live() const noexcept { return live_.load(std::memory_order_acquire); }
+
+    /// A fresh generated id number, never handed out before in this database (also across
+    /// reopens: the largest one committed is kept in the counter record).
+    std::uint64_t next_generated() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+    /// Makes every generated id below next taken (a user wrote an id of the generated form).
+    void reserve_generated(std::uint64_t next) noexcept { bump(next); }
+    /// The next generated id number not yet handed out.
+    std::uint64_t next_unused() const noexcept { return next_id_.load(std::memory_order_relaxed); }
+
+    void loaded(std::string_view key, std::string_view bytes, version_t version) noexcept override {
+        if (mine(key)) put(key, bytes, version);
+        else if (key == counter_key_) saw_counter(bytes);
+    }
+
+    void applied(version_t version, std::span<const write_op> ops) noexcept override {
+        for (const write_op& op : ops) {
+            if (mine(op.key)) {
+                if (op.op == write_op::kind::put) put(op.key, op.bytes, version);
+                else kill(op.key, version);
+            } else if (op.key == counter_key_ && op.op == write_op::kind::put) {
+                saw_counter(op.bytes);
+            }
+        }
+    }
+
+    /// The k rows closest to query (dim floats, normalised for cosine) among those visible at
+    /// version `at` that keep(row) accepts, best first; ties by run, then id.
+    template <class Keep>
+    std::vector<scored_row> search(const float* query, std::size_t k, version_t at, Keep&& keep) const {
+        std::vector<scored_row> heap; // a max-heap on worse(): its front is the worst kept
+        if (k == 0) return heap;
+        heap.reserve(std::min<std::size_t>(k, 4096));
+        const distance_kernel distance = kernel_for<traits::distance>();
+        const auto cmp = [&](const scored_row& a, const scored_row& b) { return less(a, b); }; // front: the farthest kept
+        rows_.for_each_chunk(rows_.size(), [&](std::size_t first, const float* data, const vector_row<meta_type>* rows,
+                                               std::size_t count) {
+            for (std::size_t i = 0; i < count; ++i) {
+                const vector_row<meta_type>& r = rows[i];
+                if (!r.visible_at(at)) continue;
+                const float d = distance(query, data + i * dim, dim);
+                if (heap.size() == k && d > heap.front().distance) continue; // cheap reject before the filter
+                if (!keep(r)) continue;
+                const scored_row s{d, first + i};
+                if (heap.size() < k) {
+                    heap.push_back(s);
+                    std::push_heap(heap.begin(), heap.end(), cmp);
+                } else if (less(s, heap.front())) {
+                    std::pop_heap(heap.begin(), heap.end(), cmp);
+                    heap.back() = s;
+                    std::push_heap(heap.begin(), heap.end(), cmp);
+                }
+            }
+        });
+        std::sort_heap(heap.begin(), heap.end(), cmp);
+        return heap;
+    }
+
+    /// Whether a is closer than b: by distance, then run, then id (a total order, so that
+    /// equal distances come out the same way every time).
+    bool less(const scored_row& a, const scored_row& b) const noexcept {
+        if (a.distance != b.distance) return a.distance < b.distance;
+        const auto& x = rows_.row(a.row);
+        const auto& y = rows_.row(b.row);
+        if (x.run.value != y.run.value) return x.run.value < y.run.value;
+        return x.id < y.id;
+    }
+
+private:
+    bool mine(std::string_view key) const noexcept {
+        return key.size() > run_key_prefix_size && static_cast<key_space>(key[4]) == key_space::run &&
+               static_cast<std::uint8_t>(key[13]) == prim && load_big_endian<std::uint16_t>(key.data() + 14) == slot_;
+    }
+
+    void put(std::string_view key, std::string_view bytes, version_t version) noexcept {
+        auto decoded = decode<C>(bytes);
+        if (!decoded) return; // (the handle writes only what decodes; recovery's CRC guards the rest)
+        C& record = decoded.value();
+        if constexpr (traits::distance == metric::cosine) normalise(std::span(record.embedding));
+        const run_id run{load_big_endian<std::uint64_t>(key.data() + 5)};
+        const std::string_view id = key.substr(run_key_prefix_size);
+        const std::size_t row = rows_.push(record.embedding.data(), run, version, record.written_ns, id,
+                                           std::move(record.meta));
+        auto [it, fresh] = live_rows_.try_emplace(std::string(key), row);
+        if (!fresh) {
+            rows_.row(it->second).dead.store(version, std::memory_order_relaxed);
+            it->second = row;
+        } else {
+            live_.fetch_add(1, std::memory_order_release);
+        }
+        if (const auto n = parse_generated_vector_id(id)) bump(*n + 1);
+    }
+
+    void kill(std::string_view key, version_t version) noexcept {
+        const auto it = live_rows_.find(std::string(key));
+        if (it == live_rows_.end()) return;
+        rows_.row(it->second).dead.store(version, std::memory_order_relaxed);
+        live_rows_.erase(it);
+        live_.fetch_sub(1, std::memory_order_release);
+    }
+
+    void saw_counter(std::string_view bytes) noexcept {
+        if (bytes.size() == 8) bump(load_big_endian<std::uint64_t>(bytes.data()));
+    }
+    void bump(std::uint64_t next) noexcept {
+        std::uint64_t now = next_id_.load(std::memory_order_relaxed);
+        while (now < next && !next_id_.compare_exchange_weak(now, next, std::memory_order_relaxed)) {
+        }
+    }
+
+    std::uint16_t slot_;
+    std::string counter_key_;
+    vector_rows<meta_type> rows_{dim};
+    std::unordered_map<std::string, std::size_t> live_rows_; // full key -> its live row; the writer's
+    std::atomic<std::size_t> live_{0};
+    std::atomic<std::uint64_t> next_id_{1};
+};
+
+} // namespace inmem::detail
+// ---- end inmem/vectors/flat_index.hpp ----
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace inmem {
+
+/// One search result: whose vector it is (run, id), how far from the query (see metric:
+/// smaller is closer), its metadata, and the version and time of its write.
+template <class Meta>
+struct vector_hit {
+    run_id run{};
+    std::string id;
+    float distance = 0;
+    Meta meta{};
+    version_t version = 0; ///< 0 for a transaction's own, uncommitted write
+    std::chrono::system_clock::time_point written{};
+};
+
+/// A vector as get() reads it: its embedding as it was written (not normalised), its
+/// metadata, the version and time of its write.
+template <class Meta>
+struct vector_entry {
+    std::string id;
+    std::vector<float> embedding;
+    Meta meta{};
+    version_t version = 0; ///< 0 for a transaction's own, uncommitted write
+    std::chrono::system_clock::time_point written{};
+};
+
+/// What a search filter may look at besides the metadata: the vector's run, id and write.
+template <class Meta>
+struct vector_info {
+    run_id run;
+    std::string_view id;
+    const Meta& meta;
+    version_t version;
+    std::chrono::system_clock::time_point written;
+};
+
+/// A search filter for metadata Meta: a predicate on const Meta& or on const vector_info<Meta>&.
+template <class F, class Meta>
+concept vector_filter = std::is_invocable_r_v<bool, F&, const Meta&> ||
+                        std::is_invocable_r_v<bool, F&, const vector_info<Meta>&>;
+
+/// The filter that keeps every vector.
+struct keep_all {
+    template <class Meta>
+    constexpr bool operator()(const Meta&) const noexcept {
+        return true;
+    }
+};
+
+/// The vectors of collection C (an inmem::collection<Meta, Dimension, Metric> the schema lists
+/// in inmem::vectors<...>), from db.vectors<Meta>(). Cheap to copy; valid while the database
+/// lives. Writes take a run (committed at once) or a transaction (joined: applied with its
+/// other writes at its commit, or not at all). Throws inmem::error: invalid_argument (an
+/// embedding of the wrong dimension, with NaN or infinity, or of norm 0 under cosine; an
+/// empty id), key_too_large, unknown_run, run_not_active, conflict (at a transaction's
+/// commit), corruption, and the durability errors.
+template <class Engine, class C>
+class vector_handle {
+    static_assert(vector_collection<C>, "inmem: vector_handle<Engine, C> needs C = inmem::collection<Meta, Dimension, Metric>");
+    using traits = detail::collection_traits<C>;
+    static constexpr auto prim = static_cast<std::uint8_t>(primitive::vector);
+
+public:
+    using transaction = basic_transaction<Engine>;
+    using meta_type = typename traits::meta_type;
+    /// The number of floats in every embedding of the collection.
+    static constexpr std::size_t dimension = traits::dimension;
+    /// How the collection measures distance.
+    static constexpr inmem::metric metric = traits::distance;
+
+    vector_handle(Engine& engine, std::uint16_t slot, detail::flat_index<C>& index) noexcept
+        : engine_(&engine), slot_(slot), index_(&index) {}
+
+    /// Writes (creates or replaces) run's vector id; returns the commit's version.
+    version_t upsert(run_id run, std::string_view id, std::span<const float> embedding, const meta_type& meta) const {
+        auto ops = write_ops(run, id, embedding, meta);
+        return engine_->commit(run, std::span(ops.data(), ops[1].key.empty() ? 1 : 2));
+    }
+
+    /// In tx: buffers the write of tx's run's vector id.
+    void upsert(transaction& tx, std::string_view id, std::span<const float> embedding, const meta_type& meta) const {
+        auto ops = write_ops(tx.run(), id, embedding, meta);
+        tx.put(std::move(ops[0].key), std::move(ops[0].bytes));
+        if (!ops[1].key.empty()) tx.put(std::move(ops[1].key), std::move(ops[1].bytes), ops[1].finalize);
+    }
+
+    /// Writes a new vector of run under a generated id, which it returns ("#n": never handed
+    /// out before in this database, even if its vector was erased or never committed).
+    std::string insert(run_id run, std::span<const float> embedding, const meta_type& meta) const {
+        std::string id = detail::generated_vector_id(index_->next_generated());
+        upsert(run, id, embedding, meta);
+        return id;
+    }
+
+    /// In tx: buffers a new vector under a generated id, which it returns at once.
+    std::string insert(transaction& tx, std::span<const float> embedding, const meta_type& meta) const {
+        std::string id = detail::generated_vector_id(index_->next_generated());
+        upsert(tx, id, embedding, meta);
+        return id;
+    }
+
+    /// The vector id of the context's run (the latest; a transaction's view; a replay's
+    /// point), or nullopt.
+    template <context_of<Engine> At>
+    [[nodiscard]] std::optional<vector_entry<meta_type>> get(At&& at, std::string_view id) const {
+        check_id(id);
+        const run_id run = detail::run_of(at);
+        const std::string key = full_key(run, id);
+        return detail::read_in(*engine_, at, key, [&](const detail::stored_record* rec) -> std::optional<vector_entry<meta_type>> {
+            if (!rec) return std::nullopt;
+            C record = decode_stored(run, id, rec->bytes);
+            return vector_entry<meta_type>{std::string(id),
+                                           std::vector<float>(record.embedding.begin(), record.embedding.end()),
+                                           std::move(record.meta), rec->version, time_of(record.written_ns)};
+        });
+    }
+
+    /// Erases run's vector id; true if it was there.
+    bool erase(run_id run, std::string_view id) const {
+        check_id(id);
+        detail::write_op op{detail::write_op::kind::erase, full_key(run, id), {}};
+        return engine_
+            ->commit_if(run, std::span(&op, 1),
+                        [&](const typename Engine::backend_type& store) { return store.find(op.key) != nullptr; })
+            .has_value();
+    }
+
+    /// In tx: buffers the erasure of its run's vector id; true if tx saw it.
+    bool erase(transaction& tx, std::string_view id) const {
+        check_id(id);
+        std::string key = full_key(tx.run(), id);
+        const bool present = tx.read(key, [](const detail::stored_record* rec) { return rec != nullptr; });
+        tx.erase(std::move(key));
+        return present;
+    }
+
+    /// The k vectors closest to query among those filter keeps, best first (ties: by run,
+    /// then id), at the latest commit: an exact search, O(collection) distance computations.
+    /// k larger than the collection returns all of it.
+    template <class Filter = keep_all>
+    [[nodiscard]] std::vector<vector_hit<meta_type>> search(std::span<const float> query, std::size_t k,
+                                                            Filter&& filter = {}) const {
+        static_assert(vector_filter<Filter, meta_type>,
+                      "inmem: a search filter is a predicate: bool(const Meta&) or bool(const inmem::vector_info<Meta>&)");
+        const std::vector<float> q = prepared(query, "search");
+        const auto pin = engine_->pin();
+        return hits_of(index_->search(q.data(), k, pin.version(), keeper(filter, {})));
+    }
+
+    /// In tx: the k closest as tx sees the collection: its snapshot, with its own upserts
+    /// and erasures in place of what they replace.
+    template <class Filter = keep_all>
+    [[nodiscard]] std::vector<vector_hit<meta_type>> search(transaction& tx, std::span<const float> query, std::size_t k,
+                                                            Filter&& filter = {}) const {
+        static_assert(vector_filter<Filter, meta_type>,
+                      "inmem: a search filter is a predicate: bool(const Meta&) or bool(const inmem::vector_info<Meta>&)");
+        const std::vector<float> q = prepared(query, "search");
+        // tx's own writes: what they replace is skipped in the index, what they write is scored here.
+        const std::string prefix = full_key(tx.run(), {});
+        std::set<std::string, std::less<>> own;
+        std::vector<vector_hit<meta_type>> mine;
+        tx.for_each_write(prefix, [&](std::string_view key, const detail::stored_record* rec) {
+            const std::string_view id = key.substr(prefix.size());
+            own.emplace(id);
+            if (!rec) return;
+            C record = decode_stored(tx.run(), id, rec->bytes);
+            if constexpr (metric == inmem::metric::cosine) detail::normalise(std::span(record.embedding));
+            const auto written = time_of(record.written_ns);
+            if (!keeps(filter, vector_info<meta_type>{tx.run(), id, record.meta, 0, written})) return;
+            mine.push_back(vector_hit<meta_type>{tx.run(), std::string(id),
+                                                 detail::kernel_for<metric>()(q.data(), record.embedding.data(), dimension),
+                                                 std::move(record.meta), 0, written});
+        });
+        auto hits = hits_of(index_->search(q.data(), k, tx.snapshot_version(), keeper(filter, {tx.run(), &own})));
+        if (mine.empty()) return hits;
+        hits.insert(hits.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
+        std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
+            if (a.distance != b.distance) return a.distance < b.distance;
+            if (a.run.value != b.run.value) return a.run.value < b.run.value;
+            return a.id < b.id;
+        });
+        if (hits.size() > k) hits.resize(k);
+        return hits;
+    }
+
+    /// The number of vectors in the collection (every run's), at the latest commit.
+    [[nodiscard]] std::size_t size() const noexcept { return index_->live(); }
+
+private:
+    // What a transaction's search skips in the index: its run's ids it wrote.
+    struct shadowed {
+        run_id run{};
+        const std::set<std::string, std::less<>>* ids = nullptr;
+    };
+
+    template <class Filter>
+    static bool keeps(Filter& filter, const vector_info<meta_type>& info) {
+        if constexpr (std::is_invocable_r_v<bool, Filter&, const vector_info<meta_type>&>) return filter(info);
+        else return filter(info.meta);
+    }
+
+    template <class Filter>
+    static auto keeper(Filter& filter, shadowed skip) {
+        return [&filter, skip](const detail::vector_row<meta_type>& row) {
+            if (skip.ids && row.run == skip.run && skip.ids->contains(std::string_view(row.id))) return false;
+            return keeps(filter, vector_info<meta_type>{row.run, row.id, row.meta, row.born, time_of(row.written_ns)});
+        };
+    }
+
+    std::vector<vector_hit<meta_type>> hits_of(const std::vector<detail::scored_row>& found) const {
+        std::vector<vector_hit<meta_type>> out;
+        out.reserve(found.size());
+        for (const detail::scored_row& s : found) {
+            const auto& row = index_->rows().row(s.row);
+            out.push_back(vector_hit<meta_type>{row.run, row.id, s.distance, row.meta, row.born, time_of(row.written_ns)});
+        }
+        return out;
+    }
+
+    static std::chrono::system_clock::time_point time_of(std::int64_t ns) {
+        return std::chrono::system_clock::time_point(
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns)));
+    }
+
+    // The checked embedding, normalised for cosine.
+    static std::vector<float> prepared(std::span<const float> v, const char* what) {
+        check_embedding(v, what);
+        std::vector<float> out(v.begin(), v.end());
+        if constexpr (metric == inmem::metric::cosine) detail::normalise(out);
+        return out;
+    }
+
+    static void check_embedding(std::span<const float> v, const char* what) {
+        if (v.size() != dimension)
+            throw error(errc::invalid_argument, std::string("inmem: ") + what + ": the collection " +
+                                                    std::string(detail::type_name<meta_type>()) + " holds vectors of " +
+                                                    std::to_string(dimension) + " floats; this one has " +
+                                                    std::to_string(v.size()));
+        double norm = 0;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (!std::isfinite(v[i]))
+                throw error(errc::invalid_argument, std::string("inmem: ") + what + ": value " + std::to_string(i) +
+                                                        " of the embedding is " + (std::isnan(v[i]) ? "NaN" : "infinite") +
+                                                        "; an embedding holds finite floats only");
+            norm += static_cast<double>(v[i]) * v[i];
+        }
+        if (metric == inmem::metric::cosine && !(norm > 0))
+            throw error(errc::invalid_argument, std::string("inmem: ") + what +
+                                                    ": an embedding of norm 0 has no direction, so a cosine "
+                                                    "collection cannot compare it");
+    }
+
+    static void check_id(std::string_view id) {
+        detail::check_user_key(id);
+        if (id.empty()) throw error(errc::invalid_argument, "inmem: a vector's id is not empty");
+    }
+
+    // The vector's put and, for an id of the generated form, the put of the id counter
+    // (completed at commit: it keeps the largest next id any commit asked for). ops[1].key
+    // stays empty when there is none.
+    std::array<detail::write_op, 2> write_ops(run_id run, std::string_view id, std::span<const float> embedding,
+                                              const meta_type& meta) const {
+        check_id(id);
+        check_embedding(embedding, "upsert");
+        C record;
+        std::copy(embedding.begin(), embedding.end(), record.embedding.begin());
+        record.meta = meta;
+        record.written_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(engine_->now().time_since_epoch()).count();
+        std::array<detail::write_op, 2> ops{
+            detail::write_op{detail::write_op::kind::put, full_key(run, id), encode(record)}, detail::write_op{}};
+        if (const auto n = detail::parse_generated_vector_id(id)) {
+            index_->reserve_generated(*n + 1);
+            std::string bytes;
+            detail::append_big_endian(bytes, index_->next_unused());
+            ops[1] = detail::write_op{detail::write_op::kind::put, detail::vector_counter_key(slot_), std::move(bytes),
+                                      &keep_largest};
+        }
+        return ops;
+    }
+
+    // The counter's finalizer: what the commit asks for, or what the store holds if larger.
+    static void keep_largest(detail::write_op& op, const detail::commit_context& commit) {
+        if (const detail::stored_record* rec = commit.latest(op.key); rec && rec->bytes.size() == 8 && op.bytes.size() == 8 &&
+                                                                      detail::load_big_endian<std::uint64_t>(rec->bytes.data()) >
+                                                                          detail::load_big_endian<std::uint64_t>(op.bytes.data()))
+            op.bytes = rec->bytes;
+    }
+
+    std::string full_key(run_id run, std::string_view id) const {
+        return detail::run_data_key(detail::default_namespace, run.value, prim, slot_, id);
+    }
+
+    static C decode_stored(run_id run, std::string_view id, std::string_view bytes) {
+        auto value = decode<C>(bytes);
+        if (!value)
+            throw error(errc::corruption, "inmem: the vector '" + std::string(id) + "' of run " + std::to_string(run.value) +
+                                              " does not decode as a vector of " +
+                                              std::string(detail::type_name<meta_type>()) + ": " + value.error().message());
+        return std::move(value).value();
+    }
+
+    Engine* engine_;
+    std::uint16_t slot_;
+    detail::flat_index<C>* index_;
+};
+
+/// Vector collections as a primitive family (primitives/family.hpp).
+struct vector_family {
+    static constexpr primitive id = primitive::vector;
+    static constexpr std::string_view name = "vector";
+    template <class Engine, class C>
+    using handle = vector_handle<Engine, C>;
+    /// The in-memory index the database keeps for each collection C (a batch observer).
+    template <class C>
+    using index = detail::flat_index<C>;
+    /// What a slot's fingerprint adds to its layout's: the metric, which the layout does not show.
+    template <class C>
+    static constexpr std::uint64_t fingerprint_extra = static_cast<std::uint64_t>(detail::collection_traits<C>::distance);
+
+    static std::optional<key_parts> parse(std::string_view key) noexcept {
+        const auto at = detail::address_of(key);
+        if (!at || at->primitive != static_cast<std::uint8_t>(id)) return std::nullopt;
+        if (at->space == detail::key_space::run) {
+            if (at->rest.empty()) return std::nullopt; // ids are not empty
+            return key_parts{id, at->slot, run_id{at->run}, at->rest, std::nullopt, false};
+        }
+        if (at->space == detail::key_space::shared && at->rest.empty()) // the id counter
+            return key_parts{id, at->slot, run_id{}, {}, std::nullopt, true};
+        return std::nullopt;
+    }
+    static std::optional<value_parts> value_of(const key_parts& parts, std::string_view bytes) noexcept {
+        if (!parts.shared) return value_parts{bytes, parts.run};
+        if (bytes.size() != 8) return std::nullopt;
+        return value_parts{std::nullopt, run_id{}, std::nullopt, true};
+    }
+    static std::string describe(const key_parts& parts) {
+        if (parts.shared) return "vector id counter";
+        std::string out = "vector '";
+        detail::append_printable(out, parts.key);
+        return out + "' of run " + std::to_string(parts.run.value);
+    }
+};
+
+namespace detail {
+template <class X, class Slot>
+constexpr bool collection_with_meta() {
+    if constexpr (Slot::kind == primitive::vector && vector_collection<typename Slot::type>)
+        return std::is_same_v<typename collection_traits<typename Slot::type>::meta_type, X>;
+    else return false;
+}
+template <class X, class... Slots>
+struct first_collection_with_meta {
+    using type = void;
+};
+template <class X, class Slot, class... Rest>
+struct first_collection_with_meta<X, Slot, Rest...> {
+    using type = std::conditional_t<collection_with_meta<X, Slot>(), typename Slot::type,
+                                    typename first_collection_with_meta<X, Rest...>::type>;
+};
+
+template <class X, class Slots>
+struct collection_lookup;
+template <class X, class... Slots>
+struct collection_lookup<X, slot_list<Slots...>> {
+    static constexpr std::size_t matches = (std::size_t{0} + ... + collection_with_meta<X, Slots>());
+    static_assert(vector_collection<X> || matches > 0,
+                  "inmem: db.vectors<T>(): the schema has no vector collection whose metadata is T; list "
+                  "inmem::collection<T, Dimension, Metric> in its inmem::vectors<...>");
+    static_assert(vector_collection<X> || matches < 2,
+                  "inmem: db.vectors<T>(): two vector collections of the schema have metadata T; name the "
+                  "collection: db.vectors<inmem::collection<T, Dimension, Metric>>()");
+    using type = std::conditional_t<vector_collection<X>, X, typename first_collection_with_meta<X, Slots...>::type>;
+};
+
+/// The collection db.vectors<X>() means: X itself, or the schema's one collection of metadata X.
+template <class Schema, class X>
+using collection_named = typename collection_lookup<X, typename Schema::slots>::type;
+} // namespace detail
+
+/// Vector collections, each an inmem::collection<Meta, Dimension, Metric>.
+template <class... C>
+struct vectors : family_entry<vector_family, C...> {
+    static_assert((vector_collection<C> && ...),
+                  "inmem: list each vector collection as inmem::collection<Meta, Dimension, Metric> in "
+                  "inmem::vectors<...>, e.g. inmem::vectors<inmem::collection<Doc, 384, inmem::metric::cosine>>");
+};
+
+} // namespace inmem
+// ---- end inmem/primitives/vectors.hpp ----
 
 #include <algorithm>
 #include <chrono>
@@ -11338,14 +12386,14 @@ public:
     using transaction = basic_transaction<engine_type>;
 
     /// An empty database in memory: nothing is written to disk, whatever the durability policy.
-    basic_database() { set_up(); }
+    basic_database() : engine_(indexes_.observers()) { set_up(); }
 
     /// Opens the database in directory dir, creating it or recovering what it holds (see
     /// recovery()). Throws database_locked if another process has it open, schema_mismatch
     /// if it was written under another schema, corruption if the log is damaged before its
     /// end (unless options.repair), io_error or no_space.
     explicit basic_database(const std::filesystem::path& dir, open_options options = {})
-        : engine_(dir, std::move(options), detail::stamp_of<Schema>()) {
+        : engine_(dir, std::move(options), detail::stamp_of<Schema>(), indexes_.observers()) {
         set_up();
         static_assert(durability_policy::persistent,
                       "inmem: durability::none keeps nothing on disk, so it cannot open a directory; "
@@ -11423,8 +12471,12 @@ public:
                       "inmem: T is not in the schema for this primitive family; list it in the family's "
                       "schema entry: inmem::schema<inmem::kv<..., T>> for db.kv<T>(), inmem::states<..., T> "
                       "for db.states<T>(), inmem::family_entry<F, ..., T> for db.handle<F, T>()");
-        if constexpr (Schema::template contains<F::id, T>)
-            return typename F::template handle<engine_type, T>(engine_, Schema::template slot_of<F::id, T>);
+        if constexpr (Schema::template contains<F::id, T>) {
+            constexpr std::uint16_t slot = Schema::template slot_of<F::id, T>;
+            if constexpr (requires { typename F::template index<T>; })
+                return typename F::template handle<engine_type, T>(engine_, slot, indexes_.template at<slot>());
+            else return typename F::template handle<engine_type, T>(engine_, slot);
+        }
     }
 
     /// The handle of primitive family F over all the types of its schema entry (the event
@@ -11454,6 +12506,14 @@ public:
     /// The state records of value type T, which the schema must list in inmem::states<...>.
     template <class T>
     state_handle<engine_type, T> states() noexcept { return handle<state_family, T>(); }
+
+    /// The vectors of a collection the schema lists in inmem::vectors<...>: named by its
+    /// metadata type (db.vectors<Doc>(), when one collection has it) or by the collection
+    /// itself (db.vectors<inmem::collection<Doc, 384>>()).
+    template <class MetaOrCollection>
+    auto vectors() noexcept {
+        return handle<vector_family, detail::collection_named<Schema, MetaOrCollection>>();
+    }
 
     /// Opens a transaction of run (which must exist; it must be active when committing) at
     /// the latest version. See inmem/transaction.hpp.
@@ -11538,6 +12598,7 @@ private:
     }
 
     [[no_unique_address]] clock_policy clock_; // before the engine, which reads it
+    detail::family_indexes<Schema> indexes_;   // before the engine, which feeds them
     engine_type engine_;
 };
 
@@ -11766,14 +12827,14 @@ inline std::string divergence_message(const divergence& d) {
 //   inmem::rollback(db, run, 2);                       // undo run's last two commits
 //
 // fork begins a new active run whose parent is the run, with the fork point in its metadata
-// (fork_version_metadata), a copy of the parent's KV at that point as its first state (one
-// commit, with its run record: O(parent's KV)), and, when the parent had events by then, an
+// (fork_version_metadata), a copy of the parent's working state at that point (its KV and its
+// vectors) as its first state (one commit, with its run record: O(parent's state)), and, when the parent had events by then, an
 // event chain that begins from the parent's chain head at that point (chain_link_metadata:
 // the child's first event links to it, and verify() checks it). LangGraph's update_state
 // fork, DBOS's fork_workflow.
 //
-// rollback, on an active run, puts the run's KV back as it was at a point with compensating
-// writes (puts and erases) and an inmem::rolled_back event, in one transaction: atomic and
+// rollback, on an active run, puts the run's KV and vectors back as they were at a point
+// with compensating writes (puts and erases) and an inmem::rolled_back event, in one transaction: atomic and
 // crash-safe, and the history keeps everything it replaced. The schema lists
 // inmem::rolled_back among its events to use it.
 
@@ -12097,7 +13158,7 @@ replay_view<typename Db::engine_type> replay(const Db& db, run_id run, replay_po
 
 namespace inmem {
 
-/// The event rollback appends: the run's KV went back to what it was after commit `to`
+/// The event rollback appends: the run's KV and vectors went back to what they were after commit `to`
 /// (`steps` commits back, when rollback was given steps), undoing commits up to `from`.
 struct rolled_back {
     version_t to = 0;
@@ -12110,12 +13171,16 @@ struct rolled_back {
 
 namespace detail {
 
-// The prefix of run's KV records (all its KV types).
-inline std::string kv_range_prefix(run_id run) {
+// The prefix of run's records of primitive p (all its types).
+inline std::string primitive_range_prefix(run_id run, primitive p) {
     std::string prefix = run_range_prefix(run);
-    prefix.push_back(static_cast<char>(primitive::kv));
+    prefix.push_back(static_cast<char>(p));
     return prefix;
 }
+
+// The primitives whose records are a run's working state, which fork copies and rollback
+// restores: KV and vectors (events and traces are logs: a fork links to them instead).
+inline constexpr primitive working_state[] = {primitive::kv, primitive::vector};
 
 template <class Schema>
 inline constexpr std::size_t event_type_count =
@@ -12124,7 +13189,7 @@ inline constexpr std::size_t event_type_count =
 } // namespace detail
 
 /// Forks run at a point (its end by default): a new active run whose parent is run and whose
-/// first state is run's KV then (see above); options name it, tag it, add metadata (its
+/// first state is run's KV and vectors then (see above); options name it, tag it, add metadata (its
 /// parent is run, whatever options.parent says). Returns the new run. Throws as replay()
 /// does. Writes to either run never change the other.
 template <class Db>
@@ -12132,9 +13197,10 @@ run_id fork(Db& db, run_id run, replay_point at = {}, run_options options = {}) 
     using schema = typename Db::schema_type;
     const auto view = replay(db, run, at);
     std::vector<detail::write_op> ops;
-    view.scan(detail::kv_range_prefix(run), [&](std::string_view key, const detail::stored_record& rec) {
-        ops.push_back(detail::write_op{detail::write_op::kind::put, std::string(key), rec.bytes});
-    });
+    for (const primitive p : detail::working_state)
+        view.scan(detail::primitive_range_prefix(run, p), [&](std::string_view key, const detail::stored_record& rec) {
+            ops.push_back(detail::write_op{detail::write_op::kind::put, std::string(key), rec.bytes});
+        });
     options.parent = run;
     options.metadata[std::string(fork_version_metadata)] = std::to_string(view.version());
     if constexpr (detail::event_type_count<schema> > 0) {
@@ -12172,9 +13238,10 @@ rolled_back rollback_to(Db& db, run_id run, version_t to, std::uint64_t steps) {
                   "inmem: rollback records an inmem::rolled_back event: list it in the schema's events, "
                   "inmem::events<..., inmem::rolled_back>");
     const auto then = make_replay(db.engine(), run, to);
-    std::map<std::string, std::string, std::less<>> target; // the run's KV at the point
-    const std::string prefix = kv_range_prefix(run);
-    then.scan(prefix, [&](std::string_view key, const stored_record& rec) { target.emplace(key, rec.bytes); });
+    std::map<std::string, std::string, std::less<>> target; // the run's working state at the point
+    for (const primitive p : working_state)
+        then.scan(primitive_range_prefix(run, p),
+                  [&](std::string_view key, const stored_record& rec) { target.emplace(key, rec.bytes); });
     return db.transact(
         run,
         [&](auto& tx) {
@@ -12182,14 +13249,15 @@ rolled_back rollback_to(Db& db, run_id run, version_t to, std::uint64_t steps) {
             std::vector<std::string> erase;
             std::vector<std::pair<std::string, std::string>> put;
             std::map<std::string, std::string, std::less<>> missing = target;
-            tx.scan(prefix, [&](std::string_view key, const stored_record& rec) {
-                const auto it = missing.find(key);
-                if (it == missing.end()) erase.emplace_back(key);
-                else {
-                    if (it->second != rec.bytes) put.emplace_back(key, it->second);
-                    missing.erase(it);
-                }
-            });
+            for (const primitive p : working_state)
+                tx.scan(primitive_range_prefix(run, p), [&](std::string_view key, const stored_record& rec) {
+                    const auto it = missing.find(key);
+                    if (it == missing.end()) erase.emplace_back(key);
+                    else {
+                        if (it->second != rec.bytes) put.emplace_back(key, it->second);
+                        missing.erase(it);
+                    }
+                });
             for (auto& [key, bytes] : missing) put.emplace_back(key, std::move(bytes));
             event.puts = put.size();
             event.erases = erase.size();
@@ -12203,7 +13271,7 @@ rolled_back rollback_to(Db& db, run_id run, version_t to, std::uint64_t steps) {
 
 } // namespace detail
 
-/// Puts run's KV back to what it was at a point (see above); run must be active. Returns the
+/// Puts run's KV and vectors back to what they were at a point (see above); run must be active. Returns the
 /// rolled_back event it appended (puts and erases 0: nothing differed, and only the event was
 /// written). Throws unknown_run, run_not_active, and as replay() does.
 template <class Db>

@@ -22,8 +22,9 @@ struct DocMeta {
     std::string source;
 };
 
+using docs = inmem::collection<DocMeta, 8, inmem::metric::cosine>;
 using full_schema = inmem::schema<inmem::kv<Plan, std::string>, inmem::events<ToolCall>, inmem::states<Lease>,
-                                  inmem::traces<Thought>, inmem::vectors<DocMeta>, inmem::kv<ToolCall>>;
+                                  inmem::traces<Thought>, inmem::vectors<docs>, inmem::kv<ToolCall>>;
 } // namespace
 
 TEST_CASE("every primitive's entry is accepted and flattened into slots in order", "[schema]") {
@@ -33,7 +34,7 @@ TEST_CASE("every primitive's entry is accepted and flattened into slots in order
     STATIC_REQUIRE(full_schema::slot_of<inmem::primitive::event, ToolCall> == 2);
     STATIC_REQUIRE(full_schema::slot_of<inmem::primitive::state, Lease> == 3);
     STATIC_REQUIRE(full_schema::slot_of<inmem::primitive::trace, Thought> == 4);
-    STATIC_REQUIRE(full_schema::slot_of<inmem::primitive::vector, DocMeta> == 5);
+    STATIC_REQUIRE(full_schema::slot_of<inmem::primitive::vector, docs> == 5);
     STATIC_REQUIRE(full_schema::slot_of<inmem::primitive::kv, ToolCall> == 6);
 }
 

@@ -6,14 +6,14 @@
 //   inmem::rollback(db, run, 2);                       // undo run's last two commits
 //
 // fork begins a new active run whose parent is the run, with the fork point in its metadata
-// (fork_version_metadata), a copy of the parent's KV at that point as its first state (one
-// commit, with its run record: O(parent's KV)), and, when the parent had events by then, an
+// (fork_version_metadata), a copy of the parent's working state at that point (its KV and its
+// vectors) as its first state (one commit, with its run record: O(parent's state)), and, when the parent had events by then, an
 // event chain that begins from the parent's chain head at that point (chain_link_metadata:
 // the child's first event links to it, and verify() checks it). LangGraph's update_state
 // fork, DBOS's fork_workflow.
 //
-// rollback, on an active run, puts the run's KV back as it was at a point with compensating
-// writes (puts and erases) and an inmem::rolled_back event, in one transaction: atomic and
+// rollback, on an active run, puts the run's KV and vectors back as they were at a point
+// with compensating writes (puts and erases) and an inmem::rolled_back event, in one transaction: atomic and
 // crash-safe, and the history keeps everything it replaced. The schema lists
 // inmem::rolled_back among its events to use it.
 #pragma once
@@ -37,7 +37,7 @@
 
 namespace inmem {
 
-/// The event rollback appends: the run's KV went back to what it was after commit `to`
+/// The event rollback appends: the run's KV and vectors went back to what they were after commit `to`
 /// (`steps` commits back, when rollback was given steps), undoing commits up to `from`.
 struct rolled_back {
     version_t to = 0;
@@ -50,12 +50,16 @@ struct rolled_back {
 
 namespace detail {
 
-// The prefix of run's KV records (all its KV types).
-inline std::string kv_range_prefix(run_id run) {
+// The prefix of run's records of primitive p (all its types).
+inline std::string primitive_range_prefix(run_id run, primitive p) {
     std::string prefix = run_range_prefix(run);
-    prefix.push_back(static_cast<char>(primitive::kv));
+    prefix.push_back(static_cast<char>(p));
     return prefix;
 }
+
+// The primitives whose records are a run's working state, which fork copies and rollback
+// restores: KV and vectors (events and traces are logs: a fork links to them instead).
+inline constexpr primitive working_state[] = {primitive::kv, primitive::vector};
 
 template <class Schema>
 inline constexpr std::size_t event_type_count =
@@ -64,7 +68,7 @@ inline constexpr std::size_t event_type_count =
 } // namespace detail
 
 /// Forks run at a point (its end by default): a new active run whose parent is run and whose
-/// first state is run's KV then (see above); options name it, tag it, add metadata (its
+/// first state is run's KV and vectors then (see above); options name it, tag it, add metadata (its
 /// parent is run, whatever options.parent says). Returns the new run. Throws as replay()
 /// does. Writes to either run never change the other.
 template <class Db>
@@ -72,9 +76,10 @@ run_id fork(Db& db, run_id run, replay_point at = {}, run_options options = {}) 
     using schema = typename Db::schema_type;
     const auto view = replay(db, run, at);
     std::vector<detail::write_op> ops;
-    view.scan(detail::kv_range_prefix(run), [&](std::string_view key, const detail::stored_record& rec) {
-        ops.push_back(detail::write_op{detail::write_op::kind::put, std::string(key), rec.bytes});
-    });
+    for (const primitive p : detail::working_state)
+        view.scan(detail::primitive_range_prefix(run, p), [&](std::string_view key, const detail::stored_record& rec) {
+            ops.push_back(detail::write_op{detail::write_op::kind::put, std::string(key), rec.bytes});
+        });
     options.parent = run;
     options.metadata[std::string(fork_version_metadata)] = std::to_string(view.version());
     if constexpr (detail::event_type_count<schema> > 0) {
@@ -112,9 +117,10 @@ rolled_back rollback_to(Db& db, run_id run, version_t to, std::uint64_t steps) {
                   "inmem: rollback records an inmem::rolled_back event: list it in the schema's events, "
                   "inmem::events<..., inmem::rolled_back>");
     const auto then = make_replay(db.engine(), run, to);
-    std::map<std::string, std::string, std::less<>> target; // the run's KV at the point
-    const std::string prefix = kv_range_prefix(run);
-    then.scan(prefix, [&](std::string_view key, const stored_record& rec) { target.emplace(key, rec.bytes); });
+    std::map<std::string, std::string, std::less<>> target; // the run's working state at the point
+    for (const primitive p : working_state)
+        then.scan(primitive_range_prefix(run, p),
+                  [&](std::string_view key, const stored_record& rec) { target.emplace(key, rec.bytes); });
     return db.transact(
         run,
         [&](auto& tx) {
@@ -122,14 +128,15 @@ rolled_back rollback_to(Db& db, run_id run, version_t to, std::uint64_t steps) {
             std::vector<std::string> erase;
             std::vector<std::pair<std::string, std::string>> put;
             std::map<std::string, std::string, std::less<>> missing = target;
-            tx.scan(prefix, [&](std::string_view key, const stored_record& rec) {
-                const auto it = missing.find(key);
-                if (it == missing.end()) erase.emplace_back(key);
-                else {
-                    if (it->second != rec.bytes) put.emplace_back(key, it->second);
-                    missing.erase(it);
-                }
-            });
+            for (const primitive p : working_state)
+                tx.scan(primitive_range_prefix(run, p), [&](std::string_view key, const stored_record& rec) {
+                    const auto it = missing.find(key);
+                    if (it == missing.end()) erase.emplace_back(key);
+                    else {
+                        if (it->second != rec.bytes) put.emplace_back(key, it->second);
+                        missing.erase(it);
+                    }
+                });
             for (auto& [key, bytes] : missing) put.emplace_back(key, std::move(bytes));
             event.puts = put.size();
             event.erases = erase.size();
@@ -143,7 +150,7 @@ rolled_back rollback_to(Db& db, run_id run, version_t to, std::uint64_t steps) {
 
 } // namespace detail
 
-/// Puts run's KV back to what it was at a point (see above); run must be active. Returns the
+/// Puts run's KV and vectors back to what they were at a point (see above); run must be active. Returns the
 /// rolled_back event it appended (puts and erases 0: nothing differed, and only the event was
 /// written). Throws unknown_run, run_not_active, and as replay() does.
 template <class Db>
