@@ -53,7 +53,8 @@ int main() {
     };
     int failed = 0;
     for (std::size_t i = 0; i < learned.size(); ++i) {
-        const auto& [key, fact] = learned[i];
+        const std::string& key = learned[i].first; // (not a structured binding: the lambda captures it)
+        const Fact& fact = learned[i].second;
         const auto embedding = embed(fact.text); // outside the transaction
         try {
             db.transact(run, [&](auto& tx) {
