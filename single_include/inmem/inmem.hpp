@@ -11786,6 +11786,14 @@ struct scored_row {
     std::size_t row;
 };
 
+/// The order of search results: by distance, then run, then id (a total order, so that
+/// equal distances come out the same way every time).
+inline bool closer(float da, run_id ra, std::string_view ida, float db, run_id rb, std::string_view idb) noexcept {
+    if (da != db) return da < db;
+    if (ra != rb) return ra < rb;
+    return ida < idb;
+}
+
 /// The generated id n as it is spelled ("#n"), and back (nullopt: not of that form).
 inline std::string generated_vector_id(std::uint64_t n) { return "#" + std::to_string(n); }
 inline std::optional<std::uint64_t> parse_generated_vector_id(std::string_view id) noexcept {
@@ -11803,7 +11811,7 @@ inline std::optional<std::uint64_t> parse_generated_vector_id(std::string_view i
 /// The key of a collection's id counter: ns space=shared primitive slot, with an empty name.
 inline std::string vector_counter_key(std::uint16_t slot) {
     std::string key;
-    shared_key_into(key, default_namespace, 5 /* primitive::vector */, slot, {});
+    shared_key_into(key, default_namespace, static_cast<std::uint8_t>(primitive::vector), slot, {});
     return key;
 }
 
@@ -11813,12 +11821,14 @@ class flat_index final : public batch_observer {
     using traits = collection_traits<C>;
     using meta_type = typename traits::meta_type;
     static constexpr std::size_t dim = traits::dimension;
-    static constexpr std::uint8_t prim = 5; // primitive::vector
+    static constexpr auto prim = static_cast<std::uint8_t>(primitive::vector);
 
 public:
     explicit flat_index(std::uint16_t slot) : slot_(slot), counter_key_(vector_counter_key(slot)) {}
 
     std::uint16_t slot() const noexcept { return slot_; }
+    /// The key of the collection's id counter record.
+    const std::string& counter_key() const noexcept { return counter_key_; }
     const vector_rows<meta_type>& rows() const noexcept { return rows_; }
 
     /// The number of live vectors (at the latest commit the index has seen).
@@ -11880,14 +11890,12 @@ public:
         return heap;
     }
 
-    /// Whether a is closer than b: by distance, then run, then id (a total order, so that
-    /// equal distances come out the same way every time).
+    /// Whether a is closer than b (closer()).
     bool less(const scored_row& a, const scored_row& b) const noexcept {
-        if (a.distance != b.distance) return a.distance < b.distance;
+        if (a.distance != b.distance) return a.distance < b.distance; // (the rows only for a tie)
         const auto& x = rows_.row(a.row);
         const auto& y = rows_.row(b.row);
-        if (x.run.value != y.run.value) return x.run.value < y.run.value;
-        return x.id < y.id;
+        return closer(a.distance, x.run, x.id, b.distance, y.run, y.id);
     }
 
 private:
@@ -12132,9 +12140,7 @@ public:
         if (mine.empty()) return hits;
         hits.insert(hits.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
         std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
-            if (a.distance != b.distance) return a.distance < b.distance;
-            if (a.run.value != b.run.value) return a.run.value < b.run.value;
-            return a.id < b.id;
+            return detail::closer(a.distance, a.run, a.id, b.distance, b.run, b.id);
         });
         if (hits.size() > k) hits.resize(k);
         return hits;
@@ -12229,7 +12235,7 @@ private:
             index_->reserve_generated(*n + 1);
             std::string bytes;
             detail::append_big_endian(bytes, index_->next_unused());
-            ops[1] = detail::write_op{detail::write_op::kind::put, detail::vector_counter_key(slot_), std::move(bytes),
+            ops[1] = detail::write_op{detail::write_op::kind::put, index_->counter_key(), std::move(bytes),
                                       &keep_largest};
         }
         return ops;

@@ -230,9 +230,7 @@ public:
         if (mine.empty()) return hits;
         hits.insert(hits.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
         std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
-            if (a.distance != b.distance) return a.distance < b.distance;
-            if (a.run.value != b.run.value) return a.run.value < b.run.value;
-            return a.id < b.id;
+            return detail::closer(a.distance, a.run, a.id, b.distance, b.run, b.id);
         });
         if (hits.size() > k) hits.resize(k);
         return hits;
@@ -327,7 +325,7 @@ private:
             index_->reserve_generated(*n + 1);
             std::string bytes;
             detail::append_big_endian(bytes, index_->next_unused());
-            ops[1] = detail::write_op{detail::write_op::kind::put, detail::vector_counter_key(slot_), std::move(bytes),
+            ops[1] = detail::write_op{detail::write_op::kind::put, index_->counter_key(), std::move(bytes),
                                       &keep_largest};
         }
         return ops;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <inmem/schema/codec.hpp>
+#include <inmem/schema/schema.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/record.hpp>
 #include <inmem/vectors/collection.hpp>
@@ -146,6 +147,14 @@ struct scored_row {
     std::size_t row;
 };
 
+/// The order of search results: by distance, then run, then id (a total order, so that
+/// equal distances come out the same way every time).
+inline bool closer(float da, run_id ra, std::string_view ida, float db, run_id rb, std::string_view idb) noexcept {
+    if (da != db) return da < db;
+    if (ra != rb) return ra < rb;
+    return ida < idb;
+}
+
 /// The generated id n as it is spelled ("#n"), and back (nullopt: not of that form).
 inline std::string generated_vector_id(std::uint64_t n) { return "#" + std::to_string(n); }
 inline std::optional<std::uint64_t> parse_generated_vector_id(std::string_view id) noexcept {
@@ -163,7 +172,7 @@ inline std::optional<std::uint64_t> parse_generated_vector_id(std::string_view i
 /// The key of a collection's id counter: ns space=shared primitive slot, with an empty name.
 inline std::string vector_counter_key(std::uint16_t slot) {
     std::string key;
-    shared_key_into(key, default_namespace, 5 /* primitive::vector */, slot, {});
+    shared_key_into(key, default_namespace, static_cast<std::uint8_t>(primitive::vector), slot, {});
     return key;
 }
 
@@ -173,12 +182,14 @@ class flat_index final : public batch_observer {
     using traits = collection_traits<C>;
     using meta_type = typename traits::meta_type;
     static constexpr std::size_t dim = traits::dimension;
-    static constexpr std::uint8_t prim = 5; // primitive::vector
+    static constexpr auto prim = static_cast<std::uint8_t>(primitive::vector);
 
 public:
     explicit flat_index(std::uint16_t slot) : slot_(slot), counter_key_(vector_counter_key(slot)) {}
 
     std::uint16_t slot() const noexcept { return slot_; }
+    /// The key of the collection's id counter record.
+    const std::string& counter_key() const noexcept { return counter_key_; }
     const vector_rows<meta_type>& rows() const noexcept { return rows_; }
 
     /// The number of live vectors (at the latest commit the index has seen).
@@ -240,14 +251,12 @@ public:
         return heap;
     }
 
-    /// Whether a is closer than b: by distance, then run, then id (a total order, so that
-    /// equal distances come out the same way every time).
+    /// Whether a is closer than b (closer()).
     bool less(const scored_row& a, const scored_row& b) const noexcept {
-        if (a.distance != b.distance) return a.distance < b.distance;
+        if (a.distance != b.distance) return a.distance < b.distance; // (the rows only for a tie)
         const auto& x = rows_.row(a.row);
         const auto& y = rows_.row(b.row);
-        if (x.run.value != y.run.value) return x.run.value < y.run.value;
-        return x.id < y.id;
+        return closer(a.distance, x.run, x.id, b.distance, y.run, y.id);
     }
 
 private:
