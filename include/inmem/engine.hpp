@@ -90,6 +90,7 @@ public:
     /// An empty database in memory; observers see every batch it applies.
     explicit engine(std::vector<batch_observer*> observers = {}) : observers_(std::move(observers)) {
         observers_.insert(observers_.begin(), &run_observer_);
+        for (batch_observer* o : observers_) o->recovered();
     }
 
     /// Opens (creating or recovering) the database in dir; observers see what recovery
@@ -134,6 +135,7 @@ public:
         // The deleter is a function made here: an engine in memory never names the session's
         // destructor, so nothing of the durable code is compiled into programs without it.
         log_ = log_pointer(session.release(), [](commit_log* log) { delete static_cast<durable_session*>(log); });
+        for (batch_observer* o : observers_) o->recovered();
         if (snapshot_due) {
             report_.snapshot_error = take_snapshot(false);
             report_.snapshot_written = report_.snapshot_error.empty();

@@ -1155,6 +1155,8 @@ public:
     /// A commit's ops, finalized, just before they are applied (live: under the writers'
     /// lock, after the WAL append; at open: as the WAL replays).
     virtual void applied(version_t version, std::span<const write_op> ops) noexcept = 0;
+    /// Once, when recovery is over (at once for a database in memory), before any live commit.
+    virtual void recovered() noexcept {}
 
 protected:
     ~batch_observer() = default;
@@ -5978,6 +5980,7 @@ public:
     /// An empty database in memory; observers see every batch it applies.
     explicit engine(std::vector<batch_observer*> observers = {}) : observers_(std::move(observers)) {
         observers_.insert(observers_.begin(), &run_observer_);
+        for (batch_observer* o : observers_) o->recovered();
     }
 
     /// Opens (creating or recovering) the database in dir; observers see what recovery
@@ -6022,6 +6025,7 @@ public:
         // The deleter is a function made here: an engine in memory never names the session's
         // destructor, so nothing of the durable code is compiled into programs without it.
         log_ = log_pointer(session.release(), [](commit_log* log) { delete static_cast<durable_session*>(log); });
+        for (batch_observer* o : observers_) o->recovered();
         if (snapshot_due) {
             report_.snapshot_error = take_snapshot(false);
             report_.snapshot_written = report_.snapshot_error.empty();
@@ -11400,7 +11404,8 @@ struct traces : family_entry<trace_family, T...> {};
 //                                                   D floats, the metadata, the write's time
 //   counter  space 2: ns primitive=5 slot ""     -> next generated id:u64 (big-endian)
 // and in memory, per collection, an index rebuilt from the vectors at open
-// (vectors/flat_index.hpp): exact search over contiguous rows with SIMD kernels.
+// (vectors/index.hpp): exact search over contiguous rows with SIMD kernels and, past the
+// collection's threshold, an HNSW graph (vectors/hnsw.hpp).
 
 // ---- begin inmem/vectors/collection.hpp ----
 // inmem/vectors/collection.hpp: a vector collection as the schema declares it, and the record
@@ -11410,6 +11415,10 @@ struct traces : family_entry<trace_family, T...> {};
 //   using docs = inmem::collection<Doc, 384, inmem::metric::cosine>;
 //   using my_schema = inmem::schema<inmem::kv<Fact>, inmem::vectors<docs>>;
 //   auto vectors = db.vectors<Doc>();          // or db.vectors<docs>()
+//
+// A collection is searched exactly (a scan of every vector) until it holds Threshold vectors,
+// then through an HNSW graph (vectors/hnsw.hpp) kept up to date on commit; inmem::hnsw<...>
+// as the fourth argument sets the graph's shape and the threshold, inmem::exact never builds one.
 
 // ---- begin inmem/vectors/distance.hpp ----
 // inmem/vectors/distance.hpp: the metrics of a vector collection and the kernels that compute
@@ -11490,12 +11499,14 @@ namespace inmem::detail {
 
 // Eight floats in a 256-bit register, by the compilers' vector extensions: no <immintrin.h>
 // (a large header) in every user's translation unit, and the same code for GCC and Clang.
-typedef float vector_lanes __attribute__((vector_size(32), aligned(4)));
+typedef float vector_lanes __attribute__((vector_size(32)));
+// The same, at any float's address and allowed to alias floats: reading one is an unaligned
+// 256-bit load (vmovups). (A memcpy into a vector_lanes is not: GCC 12 copies it in 16-byte
+// halves through the stack, and the reload stalls on store forwarding, ~5x slower.)
+typedef float unaligned_lanes __attribute__((vector_size(32), aligned(4), may_alias));
 
 __attribute__((target("avx2,fma"))) inline vector_lanes load_lanes(const float* p) noexcept {
-    vector_lanes v;
-    __builtin_memcpy(&v, p, sizeof v); // an unaligned load
-    return v;
+    return *reinterpret_cast<const unaligned_lanes*>(p);
 }
 
 __attribute__((target("avx2,fma"))) inline float sum_lanes(vector_lanes v) noexcept {
@@ -11603,16 +11614,59 @@ inline bool normalise(std::span<float> v) noexcept {
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 namespace inmem {
+
+/// How a collection is indexed: exactly while it holds fewer than Threshold vectors, then with
+/// an HNSW graph of M links per node (2M on its bottom level), each insertion choosing them
+/// among EfConstruction candidates; searches keep EfSearch candidates (at least k) unless
+/// told otherwise. Larger M and ef: better recall, slower inserts and searches.
+template <std::size_t M = 16, std::size_t EfConstruction = 200, std::size_t Threshold = 10000,
+          std::size_t EfSearch = 64>
+struct hnsw {
+    static_assert(M >= 2 && M <= 256, "inmem::hnsw<M, ...>: M (links per node) is between 2 and 256");
+    static_assert(EfConstruction >= M, "inmem::hnsw<M, EfConstruction, ...>: EfConstruction is at least M");
+    static_assert(EfSearch >= 1, "inmem::hnsw<..., EfSearch>: EfSearch is at least 1");
+    static constexpr std::size_t m = M;
+    static constexpr std::size_t ef_construction = EfConstruction;
+    static constexpr std::size_t threshold = Threshold;
+    static constexpr std::size_t ef_search = EfSearch;
+};
+
+/// A collection that is always searched exactly (no graph, whatever its size).
+using exact = hnsw<16, 200, std::numeric_limits<std::size_t>::max()>;
+
+/// What a collection's in-memory index holds (vector_handle::index_stats()).
+struct vector_index_stats {
+    std::size_t vectors = 0;     ///< live vectors, every run's
+    std::size_t rows = 0;        ///< rows kept, also those replaced or erased since the open
+    bool graph = false;          ///< whether the collection has its HNSW graph yet
+    std::size_t graph_nodes = 0; ///< rows in the graph
+    std::size_t covered = 0;     ///< rows below this one are in the graph; searches scan the rest
+};
+
+/// How one search runs (every field has a default that fits most uses).
+struct search_options {
+    /// Candidates an HNSW search keeps: more finds more of the true nearest (recall), slower.
+    /// 0: the collection's EfSearch. Never fewer than k.
+    std::size_t ef = 0;
+    /// Scan every vector, exactly, even when the collection has a graph.
+    bool exact = false;
+    /// A filtered search scans exactly when it estimates (from a sample of the vectors) that
+    /// the filter keeps less than this share of them: a graph walk would visit most of the
+    /// graph to find k, and the scan is faster and exact.
+    double exact_below = 0.1;
+};
 
 /// A collection of vectors of Dimension floats, each with metadata of type Meta, compared by
 /// Metric: list it in the schema's inmem::vectors<...>. Dimension and metric are part of the
 /// schema's fingerprint (a database written with others is refused at open). It is also the
 /// record each vector is stored as (as JSON, a replay or a diff show it): its embedding as
-/// written, its metadata, and the time of the write by the database's clock.
-template <class Meta, std::size_t Dimension, metric Metric = metric::cosine>
+/// written, its metadata, and the time of the write by the database's clock. Index
+/// (inmem::hnsw<...> or inmem::exact) says how it is searched; it is not stored.
+template <class Meta, std::size_t Dimension, metric Metric = metric::cosine, class Index = hnsw<>>
 struct collection {
     static_assert(Dimension > 0 && Dimension <= 65536,
                   "inmem: a collection's dimension is between 1 and 65536 floats");
@@ -11629,36 +11683,391 @@ template <class T>
 struct collection_traits {
     static constexpr bool is_collection = false;
 };
-template <class Meta, std::size_t D, metric M>
-struct collection_traits<collection<Meta, D, M>> {
+template <class T>
+struct is_hnsw : std::false_type {};
+template <std::size_t M, std::size_t E, std::size_t T, std::size_t S>
+struct is_hnsw<hnsw<M, E, T, S>> : std::true_type {};
+
+template <class Meta, std::size_t D, metric M, class Index>
+struct collection_traits<collection<Meta, D, M, Index>> {
+    static_assert(is_hnsw<Index>::value, "inmem::collection<Meta, Dimension, Metric, Index>: Index is inmem::hnsw<...> or inmem::exact");
     static constexpr bool is_collection = true;
     using meta_type = Meta;
+    using index_type = Index;
     static constexpr std::size_t dimension = D;
     static constexpr metric distance = M;
 };
 } // namespace detail
 
-/// True when C is an inmem::collection<Meta, Dimension, Metric>.
+/// True when C is an inmem::collection<Meta, Dimension, Metric, Index>.
 template <class C>
 concept vector_collection = detail::collection_traits<C>::is_collection;
 
 } // namespace inmem
 // ---- end inmem/vectors/collection.hpp ----
-// ---- begin inmem/vectors/flat_index.hpp ----
-// inmem/vectors/flat_index.hpp: the in-memory index of one vector collection, derived from
-// its records and searched exactly (a scan of contiguous rows, with the SIMD kernels of
-// distance.hpp).
+// ---- begin inmem/vectors/index.hpp ----
+// inmem/vectors/index.hpp: the in-memory index of one vector collection, derived from its
+// records: rows scanned exactly (with the SIMD kernels of distance.hpp) and, past the
+// collection's threshold, an HNSW graph over them (vectors/hnsw.hpp).
 //
 // The records in the store are the truth; the index is rebuilt from them at open and kept
-// by the engine's batch observer (storage/record.hpp), identically live and in recovery. Its
-// rows never move and are never rewritten once readers can see them: an upsert appends a new
-// row and marks the old one dead as of the commit's version, an erase marks it dead. A row
-// carries the version that wrote it, so a search at snapshot S takes exactly the rows with
-// born <= S < dead: what the collection held at S, whatever was committed since. Readers take
-// no lock: the writer fills a row, then publishes the row count with a release store.
+// by the engine's batch observer (storage/record.hpp), by the same code live and in recovery.
+// An upsert appends a new row and marks the old one dead as of the commit's version, an
+// erase marks it dead (vectors/rows.hpp): a search at snapshot S takes exactly the rows with
+// born <= S < dead, what the collection held at S, whatever was committed since.
 //
-// Dead rows stay until the database is reopened (the index is then rebuilt from the live
+// The graph covers the rows below covered(); a search walks it and scans the rows above
+// exactly, so a graph that lags (it is built a little at each commit once the collection
+// crosses its threshold, and whole at open) never hides a vector. Dead rows stay in the
+// graph as waypoints until the database is reopened (the index is then rebuilt from the live
 // records only): memory grows with the upserts and erases of a session, not with the live set.
+
+// ---- begin inmem/vectors/hnsw.hpp ----
+// inmem/vectors/hnsw.hpp: a hierarchical navigable small-world graph (Malkov and Yashunin,
+// 2016) over the rows of one collection, for approximate search.
+//
+// Nodes are rows of vectors/rows.hpp (their floats never move), inserted by one writer in
+// row order. Each node has a level drawn from a geometric law (a hash of its number, so the
+// same rows inserted in the same order make the same graph) and, on each level up to it, a
+// list of neighbours chosen by the paper's heuristic (at most M, 2M on level 0). A search
+// descends greedily from the top level and explores level 0 with ef candidates.
+//
+// What a search may return is decided by its caller's accept(row): rows outside the
+// caller's snapshot, erased or replaced, or refused by a filter stay in the graph as
+// waypoints and are never results. While fewer than ef rows have been accepted the search
+// keeps exploring, so results stay correct under a filter; a very selective one makes it
+// visit most of the graph, and the index (vectors/index.hpp) scans exactly instead.
+//
+// Readers search under a shared lock; the writer finds a new node's neighbours while readers
+// go on (it is the only one that changes the graph) and takes the lock exclusively only to
+// write the links it has chosen.
+
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <queue>
+#include <shared_mutex>
+#include <utility>
+#include <vector>
+
+namespace inmem::detail {
+
+/// The shape of a graph: links per node (2m on level 0) and candidates kept while inserting.
+struct hnsw_shape {
+    std::size_t m = 16;
+    std::size_t ef_construction = 200;
+};
+
+/// Nodes already seen by one search: a mark per node, cleared by bumping the epoch.
+struct hnsw_visited {
+    std::vector<std::uint32_t> marks;
+    std::uint32_t epoch = 0;
+
+    void reset(std::size_t nodes) {
+        if (marks.size() < nodes) marks.resize(nodes + nodes / 2 + 64, 0);
+        if (++epoch == 0) {
+            std::fill(marks.begin(), marks.end(), 0);
+            epoch = 1;
+        }
+    }
+    /// True if n was seen already; marks it seen.
+    bool seen(std::uint32_t n) noexcept {
+        if (marks[n] == epoch) return true;
+        marks[n] = epoch;
+        return false;
+    }
+};
+
+class hnsw_graph {
+public:
+    using node = std::uint32_t;
+    /// A node found by a search: its distance to the query and its row.
+    struct found {
+        float distance;
+        std::size_t row;
+    };
+
+    hnsw_graph(std::size_t dim, distance_kernel kernel, hnsw_shape shape)
+        : dim_(dim), kernel_(kernel), m_(std::max<std::size_t>(shape.m, 2)), m0_(2 * m_),
+          ef_construction_(std::max(shape.ef_construction, m_)), level_scale_(1.0 / std::log(static_cast<double>(m_))) {}
+
+    hnsw_graph(const hnsw_graph&) = delete;
+    hnsw_graph& operator=(const hnsw_graph&) = delete;
+
+    /// The number of nodes.
+    std::size_t size() const {
+        std::shared_lock lock(mutex_);
+        return data_.size();
+    }
+
+    /// Adds row `row`, whose dim floats are at `data` (which must not move while the graph
+    /// lives). The writer only. Throws std::bad_alloc, leaving the graph as it was.
+    void insert(std::size_t row, const float* data) {
+        const node n = static_cast<node>(data_.size());
+        const int level = level_of(n);
+        {
+            std::unique_lock lock(mutex_);
+            data_.push_back(data);
+            rows_.push_back(row);
+            links0_.resize(links0_.size() + m0_ + 1, 0);
+            upper_.emplace_back(static_cast<std::size_t>(level) * (m_ + 1), 0);
+        }
+        if (top_ < 0) {
+            std::unique_lock lock(mutex_);
+            entry_ = n;
+            top_ = level;
+            return;
+        }
+        // Choose the links reading the graph, which only this thread changes.
+        struct change {
+            int level;
+            node owner;
+            std::vector<node> links;
+        };
+        std::vector<change> changes;
+        node cur = entry_;
+        float cur_d = distance(data, cur);
+        for (int l = top_; l > level; --l) descend(data, cur, cur_d, l);
+        auto& seen = visited();
+        for (int l = std::min(level, top_); l >= 0; --l) {
+            std::vector<found_node> near = search_level(data, cur, cur_d, ef_construction_, l, seen);
+            std::sort(near.begin(), near.end(), nearer);
+            cur = near.front().n;
+            cur_d = near.front().d;
+            std::vector<node> mine = select(near, m_);
+            const std::size_t cap = l == 0 ? m0_ : m_;
+            for (const node e : mine) {
+                const node* links = links_of(e, l);
+                std::vector<node> next(links + 1, links + 1 + links[0]);
+                if (next.size() < cap) {
+                    next.push_back(n);
+                } else { // full: keep the best of its links and n by the same heuristic
+                    const float* at = data_[e];
+                    std::vector<found_node> options;
+                    options.reserve(next.size() + 1);
+                    options.push_back({kernel_(at, data, dim_), n});
+                    for (const node x : next) options.push_back({distance(at, x), x});
+                    std::sort(options.begin(), options.end(), nearer);
+                    next = select(options, cap);
+                }
+                changes.push_back({l, e, std::move(next)});
+            }
+            changes.push_back({l, n, std::move(mine)});
+        }
+        std::unique_lock lock(mutex_);
+        for (const change& c : changes) {
+            node* links = links_of(c.owner, c.level);
+            links[0] = static_cast<node>(c.links.size());
+            std::copy(c.links.begin(), c.links.end(), links + 1);
+        }
+        if (level > top_) {
+            entry_ = n;
+            top_ = level;
+        }
+    }
+
+    /// The (up to) ef nodes closest to query among those whose row accept(row) takes, nearest
+    /// first.
+    template <class Accept>
+    std::vector<found> search(const float* query, std::size_t ef, Accept&& accept) const {
+        std::vector<found> out;
+        std::shared_lock lock(mutex_);
+        if (top_ < 0 || ef == 0) return out;
+        node cur = entry_;
+        float cur_d = distance(query, cur);
+        for (int l = top_; l > 0; --l) descend(query, cur, cur_d, l);
+
+        auto& seen = visited();
+        seen.reset(data_.size());
+        std::priority_queue<found_node, std::vector<found_node>, farther_first> candidates; // nearest on top
+        std::priority_queue<found_node, std::vector<found_node>, nearer_first> best;        // farthest on top
+        float bound = std::numeric_limits<float>::infinity();
+        seen.seen(cur);
+        candidates.push({cur_d, cur});
+        if (accept(rows_[cur])) {
+            best.push({cur_d, cur});
+            bound = cur_d;
+        }
+        while (!candidates.empty()) {
+            const found_node c = candidates.top();
+            if (c.d > bound && best.size() == ef) break;
+            candidates.pop();
+            const node* links = links_of(c.n, 0);
+            if (links[0]) prefetch(links[1]);
+            for (node i = 1; i <= links[0]; ++i) {
+                const node x = links[i];
+                if (i < links[0]) prefetch(links[i + 1]); // the next one's floats, while this one's are compared
+                if (seen.seen(x)) continue;
+                const float d = distance(query, x);
+                if (best.size() < ef || d < bound) {
+                    candidates.push({d, x});
+                    if (accept(rows_[x])) {
+                        best.push({d, x});
+                        if (best.size() > ef) best.pop();
+                        bound = best.top().d;
+                    }
+                }
+            }
+        }
+        out.reserve(best.size());
+        for (; !best.empty(); best.pop()) out.push_back({best.top().d, rows_[best.top().n]});
+        std::reverse(out.begin(), out.end());
+        return out;
+    }
+
+private:
+    struct found_node {
+        float d;
+        node n;
+    };
+    struct nearer_first {
+        bool operator()(const found_node& a, const found_node& b) const noexcept { return a.d < b.d; }
+    };
+    struct farther_first {
+        bool operator()(const found_node& a, const found_node& b) const noexcept { return a.d > b.d; }
+    };
+    static bool nearer(const found_node& a, const found_node& b) noexcept {
+        return a.d != b.d ? a.d < b.d : a.n < b.n;
+    }
+
+    static hnsw_visited& visited() {
+        thread_local hnsw_visited v;
+        return v;
+    }
+
+    float distance(const float* q, node n) const noexcept { return kernel_(q, data_[n], dim_); }
+    // Asks for the first cache lines of node n's floats (a hint; no effect on results).
+    void prefetch(node n) const noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+        const char* p = reinterpret_cast<const char*>(data_[n]);
+        __builtin_prefetch(p);
+        __builtin_prefetch(p + 64);
+        __builtin_prefetch(p + 128);
+        __builtin_prefetch(p + 192);
+#else
+        (void)n;
+#endif
+    }
+
+    node* links_of(node n, int level) noexcept {
+        return level == 0 ? &links0_[n * (m0_ + 1)] : &upper_[n][static_cast<std::size_t>(level - 1) * (m_ + 1)];
+    }
+    const node* links_of(node n, int level) const noexcept {
+        return level == 0 ? &links0_[n * (m0_ + 1)] : &upper_[n][static_cast<std::size_t>(level - 1) * (m_ + 1)];
+    }
+
+    // The level of node n: floor(-ln(u) / ln(m)) for u uniform in (0, 1], from a hash of n.
+    int level_of(node n) const noexcept {
+        std::uint64_t z = static_cast<std::uint64_t>(n) + 0x9e3779b97f4a7c15ull; // splitmix64
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        const double u = (static_cast<double>(z >> 11) + 1.0) / 9007199254740992.0; // (0, 1]
+        return std::min(static_cast<int>(-std::log(u) * level_scale_), 32);
+    }
+
+    // Greedy walk on one level: moves cur to a closer neighbour while there is one.
+    void descend(const float* q, node& cur, float& cur_d, int level) const {
+        for (bool moved = true; moved;) {
+            moved = false;
+            const node* links = links_of(cur, level);
+            for (node i = 1; i <= links[0]; ++i) {
+                const float d = distance(q, links[i]);
+                if (d < cur_d) {
+                    cur_d = d;
+                    cur = links[i];
+                    moved = true;
+                }
+            }
+        }
+    }
+
+    // The ef nodes nearest q on one level, from entry (every node counts: for insertion).
+    std::vector<found_node> search_level(const float* q, node entry, float entry_d, std::size_t ef, int level,
+                                         hnsw_visited& seen) const {
+        seen.reset(data_.size());
+        std::priority_queue<found_node, std::vector<found_node>, farther_first> candidates;
+        std::priority_queue<found_node, std::vector<found_node>, nearer_first> best;
+        seen.seen(entry);
+        candidates.push({entry_d, entry});
+        best.push({entry_d, entry});
+        while (!candidates.empty()) {
+            const found_node c = candidates.top();
+            if (c.d > best.top().d && best.size() >= ef) break;
+            candidates.pop();
+            const node* links = links_of(c.n, level);
+            if (links[0]) prefetch(links[1]);
+            for (node i = 1; i <= links[0]; ++i) {
+                const node x = links[i];
+                if (i < links[0]) prefetch(links[i + 1]);
+                if (seen.seen(x)) continue;
+                const float d = distance(q, x);
+                if (best.size() < ef || d < best.top().d) {
+                    candidates.push({d, x});
+                    best.push({d, x});
+                    if (best.size() > ef) best.pop();
+                }
+            }
+        }
+        std::vector<found_node> out;
+        out.reserve(best.size());
+        for (; !best.empty(); best.pop()) out.push_back(best.top());
+        return out;
+    }
+
+    // The paper's heuristic (its algorithm 4, without the extension): from candidates sorted
+    // nearest first, keep one only if it is closer to the base than to every one kept, so
+    // that links point in different directions; at most cap.
+    std::vector<node> select(const std::vector<found_node>& sorted, std::size_t cap) const {
+        std::vector<node> kept;
+        kept.reserve(std::min(cap, sorted.size()));
+        if (sorted.size() <= cap) {
+            for (const found_node& c : sorted) kept.push_back(c.n);
+            return kept;
+        }
+        for (const found_node& c : sorted) {
+            bool diverse = true;
+            for (const node k : kept)
+                if (kernel_(data_[c.n], data_[k], dim_) < c.d) {
+                    diverse = false;
+                    break;
+                }
+            if (diverse) {
+                kept.push_back(c.n);
+                if (kept.size() >= cap) break;
+            }
+        }
+        return kept;
+    }
+
+    std::size_t dim_;
+    distance_kernel kernel_;
+    std::size_t m_, m0_, ef_construction_;
+    double level_scale_;
+
+    mutable std::shared_mutex mutex_;   // shared: searches; exclusive: the writer's changes
+    std::vector<const float*> data_;    // node -> its floats
+    std::vector<std::size_t> rows_;     // node -> its row
+    std::vector<node> links0_;          // node n's level-0 links at n * (2m + 1): count, then ids
+    std::vector<std::vector<node>> upper_; // node -> its links on levels 1.., (m + 1) each
+    node entry_ = 0;
+    int top_ = -1; // the entry's level; -1: no node yet
+};
+
+} // namespace inmem::detail
+// ---- end inmem/vectors/hnsw.hpp ----
+// ---- begin inmem/vectors/rows.hpp ----
+// inmem/vectors/rows.hpp: the rows of a collection's index, append-only and readable without
+// a lock, and the order of search results.
+//
+// A row carries the version that wrote it and, once replaced or erased, the version it is dead
+// at: a search at snapshot S takes exactly the rows with born <= S < dead. Rows never move and
+// are never rewritten once readers can see them: the writer fills a row, then publishes the
+// row count with a release store.
 
 
 #include <algorithm>
@@ -11669,13 +12078,9 @@ concept vector_collection = detail::collection_traits<C>::is_collection;
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <optional>
-#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
-#include <vector>
 
 namespace inmem::detail {
 
@@ -11794,6 +12199,27 @@ inline bool closer(float da, run_id ra, std::string_view ida, float db, run_id r
     return ida < idb;
 }
 
+} // namespace inmem::detail
+// ---- end inmem/vectors/rows.hpp ----
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace inmem::detail {
+
 /// The generated id n as it is spelled ("#n"), and back (nullopt: not of that form).
 inline std::string generated_vector_id(std::uint64_t n) { return "#" + std::to_string(n); }
 inline std::optional<std::uint64_t> parse_generated_vector_id(std::string_view id) noexcept {
@@ -11817,22 +12243,38 @@ inline std::string vector_counter_key(std::uint16_t slot) {
 
 /// The index of collection C in schema slot `slot`.
 template <class C>
-class flat_index final : public batch_observer {
+class vector_index final : public batch_observer {
     using traits = collection_traits<C>;
     using meta_type = typename traits::meta_type;
+    using shape = typename traits::index_type;
     static constexpr std::size_t dim = traits::dimension;
     static constexpr auto prim = static_cast<std::uint8_t>(primitive::vector);
+    // Rows a commit adds to a lagging graph besides its own (the graph catches up gradually
+    // after the threshold is crossed, not in one long commit).
+    static constexpr std::size_t catch_up_per_commit = 64;
 
 public:
-    explicit flat_index(std::uint16_t slot) : slot_(slot), counter_key_(vector_counter_key(slot)) {}
+    explicit vector_index(std::uint16_t slot) : slot_(slot), counter_key_(vector_counter_key(slot)) {}
 
     std::uint16_t slot() const noexcept { return slot_; }
     /// The key of the collection's id counter record.
     const std::string& counter_key() const noexcept { return counter_key_; }
-    const vector_rows<meta_type>& rows() const noexcept { return rows_; }
+    const vector_rows<meta_type>& rows() const noexcept { return *rows_; }
 
     /// The number of live vectors (at the latest commit the index has seen).
     std::size_t live() const noexcept { return live_.load(std::memory_order_acquire); }
+    /// Its rows, live and dead, and its graph.
+    vector_index_stats stats() const {
+        vector_index_stats out;
+        out.covered = covered_.load(std::memory_order_acquire);
+        out.vectors = live();
+        out.rows = rows_->size();
+        if (const hnsw_graph* g = graph_view_.load(std::memory_order_acquire)) {
+            out.graph = true;
+            out.graph_nodes = g->size();
+        }
+        return out;
+    }
 
     /// A fresh generated id number, never handed out before in this database (also across
     /// reopens: the largest one committed is kept in the counter record).
@@ -11848,6 +12290,7 @@ public:
     }
 
     void applied(version_t version, std::span<const write_op> ops) noexcept override {
+        const std::size_t before = rows_->size();
         for (const write_op& op : ops) {
             if (mine(op.key)) {
                 if (op.op == write_op::kind::put) put(op.key, op.bytes, version);
@@ -11856,26 +12299,69 @@ public:
                 saw_counter(op.bytes);
             }
         }
+        if (open_) grow_graph(rows_->size() - before + catch_up_per_commit);
+    }
+
+    /// At the end of recovery (nobody searches yet): drops the rows the WAL's later records
+    /// replaced or erased, which no snapshot can see any more, then builds the graph over the
+    /// rest if there are enough.
+    void recovered() noexcept override {
+        open_ = true;
+        if (rows_->size() > live()) compact();
+        if (live() < shape::threshold) return;
+        start_graph();
+        const std::size_t n = rows_->size();
+        for (std::size_t i = 0; i < n; ++i) graph_->insert(i, rows_->data(i));
+        covered_.store(n, std::memory_order_release);
     }
 
     /// The k rows closest to query (dim floats, normalised for cosine) among those visible at
-    /// version `at` that keep(row) accepts, best first; ties by run, then id.
+    /// version `at` that keep(row) accepts, best first; ties by run, then id. Through the
+    /// graph when there is one (approximate), unless options or the filter's estimated
+    /// selectivity ask for the exact scan.
     template <class Keep>
-    std::vector<scored_row> search(const float* query, std::size_t k, version_t at, Keep&& keep) const {
-        std::vector<scored_row> heap; // a max-heap on worse(): its front is the worst kept
-        if (k == 0) return heap;
+    std::vector<scored_row> search(const float* query, std::size_t k, version_t at, Keep&& keep,
+                                   const search_options& options = {}) const {
+        if (k == 0) return {};
+        const hnsw_graph* graph = options.exact ? nullptr : graph_view_.load(std::memory_order_acquire);
+        const auto accept = [&](const vector_row<meta_type>& r) { return r.visible_at(at) && keep(r); };
+        const std::size_t covered = graph ? covered_.load(std::memory_order_acquire) : 0;
+        if (!graph || kept_share(covered, accept) < options.exact_below) return scan(query, k, 0, accept);
+        const std::size_t ef = std::max(k, options.ef ? options.ef : shape::ef_search);
+        std::vector<scored_row> found;
+        for (const auto& f : graph->search(query, ef, [&](std::size_t row) { return accept(rows_->row(row)); }))
+            found.push_back({f.distance, f.row});
+        const std::size_t tail = rows_->size();
+        if (tail > covered) { // rows the graph does not have yet
+            std::vector<scored_row> rest = scan(query, k, covered, accept);
+            found.insert(found.end(), rest.begin(), rest.end());
+        }
+        std::sort(found.begin(), found.end(), [&](const scored_row& a, const scored_row& b) { return less(a, b); });
+        if (found.size() > k) found.resize(k);
+        return found;
+    }
+
+    /// Whether a is closer than b (closer()).
+    bool less(const scored_row& a, const scored_row& b) const noexcept {
+        if (a.distance != b.distance) return a.distance < b.distance; // (the rows only for a tie)
+        const auto& x = rows_->row(a.row);
+        const auto& y = rows_->row(b.row);
+        return closer(a.distance, x.run, x.id, b.distance, y.run, y.id);
+    }
+
+private:
+    // The k best rows from row `from` on that accept takes, by an exact scan.
+    template <class Accept>
+    std::vector<scored_row> scan(const float* query, std::size_t k, std::size_t from, const Accept& accept) const {
+        std::vector<scored_row> heap; // a max-heap on less(): its front is the worst kept
         heap.reserve(std::min<std::size_t>(k, 4096));
         const distance_kernel distance = kernel_for<traits::distance>();
-        const auto cmp = [&](const scored_row& a, const scored_row& b) { return less(a, b); }; // front: the farthest kept
-        rows_.for_each_chunk(rows_.size(), [&](std::size_t first, const float* data, const vector_row<meta_type>* rows,
+        const auto cmp = [&](const scored_row& a, const scored_row& b) { return less(a, b); };
+        rows_->for_each_chunk(rows_->size(), [&](std::size_t first, const float* data, const vector_row<meta_type>* rows,
                                                std::size_t count) {
-            for (std::size_t i = 0; i < count; ++i) {
-                const vector_row<meta_type>& r = rows[i];
-                if (!r.visible_at(at)) continue;
-                const float d = distance(query, data + i * dim, dim);
-                if (heap.size() == k && d > heap.front().distance) continue; // cheap reject before the filter
-                if (!keep(r)) continue;
-                const scored_row s{d, first + i};
+            for (std::size_t i = from > first ? from - first : 0; i < count; ++i) {
+                if (!accept(rows[i])) continue; // (the filter first: a selective one spares the distances)
+                const scored_row s{distance(query, data + i * dim, dim), first + i};
                 if (heap.size() < k) {
                     heap.push_back(s);
                     std::push_heap(heap.begin(), heap.end(), cmp);
@@ -11890,15 +12376,48 @@ public:
         return heap;
     }
 
-    /// Whether a is closer than b (closer()).
-    bool less(const scored_row& a, const scored_row& b) const noexcept {
-        if (a.distance != b.distance) return a.distance < b.distance; // (the rows only for a tie)
-        const auto& x = rows_.row(a.row);
-        const auto& y = rows_.row(b.row);
-        return closer(a.distance, x.run, x.id, b.distance, y.run, y.id);
+    // The share of the rows below n that accept takes (visible at the snapshot, kept by the
+    // filter), estimated from up to 256 rows spread evenly over them.
+    template <class Accept>
+    double kept_share(std::size_t n, const Accept& accept) const {
+        if (n == 0) return 1.0;
+        const std::size_t samples = std::min<std::size_t>(n, 256);
+        std::size_t taken = 0;
+        for (std::size_t s = 0; s < samples; ++s) taken += accept(rows_->row(s * n / samples)) ? 1 : 0;
+        return static_cast<double>(taken) / static_cast<double>(samples);
+    }
+    // Copies the live rows, in their order, into fresh rows (no reader may hold the old ones).
+    void compact() {
+        auto fresh = std::make_unique<vector_rows<meta_type>>(dim);
+        std::vector<std::size_t> moved(rows_->size(), 0);
+        for (std::size_t i = 0; i < rows_->size(); ++i) {
+            vector_row<meta_type>& r = rows_->row(i);
+            if (r.dead.load(std::memory_order_relaxed) != never) continue;
+            moved[i] = fresh->push(rows_->data(i), r.run, r.born, r.written_ns, r.id, std::move(r.meta));
+        }
+        for (auto& entry : live_rows_) entry.second = moved[entry.second];
+        rows_ = std::move(fresh);
     }
 
-private:
+    void start_graph() {
+        graph_ = std::make_unique<hnsw_graph>(dim, kernel_for<traits::distance>(),
+                                              hnsw_shape{shape::m, shape::ef_construction});
+        graph_view_.store(graph_.get(), std::memory_order_release);
+    }
+
+    // Adds up to budget rows to the graph (the writer, after a commit), starting one once the
+    // collection has reached its threshold.
+    void grow_graph(std::size_t budget) noexcept {
+        if (!graph_) {
+            if (live() < shape::threshold) return;
+            start_graph();
+        }
+        const std::size_t n = rows_->size();
+        std::size_t i = covered_.load(std::memory_order_relaxed);
+        for (const std::size_t end = std::min(n, i + budget); i < end; ++i) graph_->insert(i, rows_->data(i));
+        covered_.store(i, std::memory_order_release);
+    }
+
     bool mine(std::string_view key) const noexcept {
         return key.size() > run_key_prefix_size && static_cast<key_space>(key[4]) == key_space::run &&
                static_cast<std::uint8_t>(key[13]) == prim && load_big_endian<std::uint16_t>(key.data() + 14) == slot_;
@@ -11911,11 +12430,11 @@ private:
         if constexpr (traits::distance == metric::cosine) normalise(std::span(record.embedding));
         const run_id run{load_big_endian<std::uint64_t>(key.data() + 5)};
         const std::string_view id = key.substr(run_key_prefix_size);
-        const std::size_t row = rows_.push(record.embedding.data(), run, version, record.written_ns, id,
+        const std::size_t row = rows_->push(record.embedding.data(), run, version, record.written_ns, id,
                                            std::move(record.meta));
         auto [it, fresh] = live_rows_.try_emplace(std::string(key), row);
         if (!fresh) {
-            rows_.row(it->second).dead.store(version, std::memory_order_relaxed);
+            rows_->row(it->second).dead.store(version, std::memory_order_relaxed);
             it->second = row;
         } else {
             live_.fetch_add(1, std::memory_order_release);
@@ -11926,7 +12445,7 @@ private:
     void kill(std::string_view key, version_t version) noexcept {
         const auto it = live_rows_.find(std::string(key));
         if (it == live_rows_.end()) return;
-        rows_.row(it->second).dead.store(version, std::memory_order_relaxed);
+        rows_->row(it->second).dead.store(version, std::memory_order_relaxed);
         live_rows_.erase(it);
         live_.fetch_sub(1, std::memory_order_release);
     }
@@ -11942,14 +12461,18 @@ private:
 
     std::uint16_t slot_;
     std::string counter_key_;
-    vector_rows<meta_type> rows_{dim};
+    std::unique_ptr<vector_rows<meta_type>> rows_ = std::make_unique<vector_rows<meta_type>>(dim);
     std::unordered_map<std::string, std::size_t> live_rows_; // full key -> its live row; the writer's
     std::atomic<std::size_t> live_{0};
     std::atomic<std::uint64_t> next_id_{1};
+    bool open_ = false;                            // recovery is over; the writer's
+    std::unique_ptr<hnsw_graph> graph_;            // the writer's
+    std::atomic<const hnsw_graph*> graph_view_{nullptr}; // the same, for readers
+    std::atomic<std::size_t> covered_{0};          // rows below are in the graph (or were dead when it was built)
 };
 
 } // namespace inmem::detail
-// ---- end inmem/vectors/flat_index.hpp ----
+// ---- end inmem/vectors/index.hpp ----
 
 #include <algorithm>
 #include <chrono>
@@ -12033,7 +12556,7 @@ public:
     /// How the collection measures distance.
     static constexpr inmem::metric metric = traits::distance;
 
-    vector_handle(Engine& engine, std::uint16_t slot, detail::flat_index<C>& index) noexcept
+    vector_handle(Engine& engine, std::uint16_t slot, detail::vector_index<C>& index) noexcept
         : engine_(&engine), slot_(slot), index_(&index) {}
 
     /// Writes (creates or replaces) run's vector id; returns the commit's version.
@@ -12100,23 +12623,26 @@ public:
     }
 
     /// The k vectors closest to query among those filter keeps, best first (ties: by run,
-    /// then id), at the latest commit: an exact search, O(collection) distance computations.
-    /// k larger than the collection returns all of it.
+    /// then id), at the latest commit. Exact (a scan: O(collection) distances) while the
+    /// collection is under its index's threshold, when options.exact is set, or when the
+    /// filter keeps less than options.exact_below of it; otherwise through the HNSW graph,
+    /// approximate (options.ef trades speed for recall). k larger than the collection
+    /// returns all of it (exactly so only by a scan).
     template <class Filter = keep_all>
     [[nodiscard]] std::vector<vector_hit<meta_type>> search(std::span<const float> query, std::size_t k,
-                                                            Filter&& filter = {}) const {
+                                                            Filter&& filter = {}, const search_options& options = {}) const {
         static_assert(vector_filter<Filter, meta_type>,
                       "inmem: a search filter is a predicate: bool(const Meta&) or bool(const inmem::vector_info<Meta>&)");
         const std::vector<float> q = prepared(query, "search");
         const auto pin = engine_->pin();
-        return hits_of(index_->search(q.data(), k, pin.version(), keeper(filter, {})));
+        return hits_of(index_->search(q.data(), k, pin.version(), keeper(filter, {}), options));
     }
 
     /// In tx: the k closest as tx sees the collection: its snapshot, with its own upserts
     /// and erasures in place of what they replace.
     template <class Filter = keep_all>
     [[nodiscard]] std::vector<vector_hit<meta_type>> search(transaction& tx, std::span<const float> query, std::size_t k,
-                                                            Filter&& filter = {}) const {
+                                                            Filter&& filter = {}, const search_options& options = {}) const {
         static_assert(vector_filter<Filter, meta_type>,
                       "inmem: a search filter is a predicate: bool(const Meta&) or bool(const inmem::vector_info<Meta>&)");
         const std::vector<float> q = prepared(query, "search");
@@ -12136,7 +12662,7 @@ public:
                                                  detail::kernel_for<metric>()(q.data(), record.embedding.data(), dimension),
                                                  std::move(record.meta), 0, written});
         });
-        auto hits = hits_of(index_->search(q.data(), k, tx.snapshot_version(), keeper(filter, {tx.run(), &own})));
+        auto hits = hits_of(index_->search(q.data(), k, tx.snapshot_version(), keeper(filter, {tx.run(), &own}), options));
         if (mine.empty()) return hits;
         hits.insert(hits.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
         std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
@@ -12148,6 +12674,10 @@ public:
 
     /// The number of vectors in the collection (every run's), at the latest commit.
     [[nodiscard]] std::size_t size() const noexcept { return index_->live(); }
+
+    /// What the collection's index holds now: how many rows, whether searches go through the
+    /// graph and how much of it is built.
+    [[nodiscard]] vector_index_stats index_stats() const { return index_->stats(); }
 
 private:
     // What a transaction's search skips in the index: its run's ids it wrote.
@@ -12264,7 +12794,7 @@ private:
 
     Engine* engine_;
     std::uint16_t slot_;
-    detail::flat_index<C>* index_;
+    detail::vector_index<C>* index_;
 };
 
 /// Vector collections as a primitive family (primitives/family.hpp).
@@ -12275,7 +12805,7 @@ struct vector_family {
     using handle = vector_handle<Engine, C>;
     /// The in-memory index the database keeps for each collection C (a batch observer).
     template <class C>
-    using index = detail::flat_index<C>;
+    using index = detail::vector_index<C>;
     /// What a slot's fingerprint adds to its layout's: the metric, which the layout does not show.
     template <class C>
     static constexpr std::uint64_t fingerprint_extra = static_cast<std::uint64_t>(detail::collection_traits<C>::distance);

@@ -2,7 +2,10 @@
 // writers upsert and erase while readers search, alone and in transactions. Every hit is a
 // whole vector (its metadata says which embedding it was written with, and its distance is
 // that embedding's), results come best first, and a transaction's searches agree with each
-// other (one snapshot). At the end the collection holds exactly what the writers left.
+// other (one snapshot). At the end the collection holds exactly what the writers left. Run
+// twice: searched exactly, and through an HNSW graph that the writers grow while readers walk
+// it (there a transaction's graph searches may differ, since the graph grows between them,
+// but every hit must be in the transaction's exact answer: its snapshot, nothing later).
 #include <catch2/catch.hpp>
 #include <inmem/inmem.hpp>
 
@@ -10,9 +13,12 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -21,9 +27,8 @@ struct Stamp {
     std::uint32_t value = 0; // the embedding is embed(value)
 };
 constexpr std::size_t dim = 24;
-using stamp_vectors = inmem::collection<Stamp, dim, inmem::metric::l2>;
-using vectors_schema = inmem::schema<inmem::vectors<stamp_vectors>>;
-using db_type = inmem::basic_database<vectors_schema, inmem::durability::none>; // optimistic
+using exact_stamps = inmem::collection<Stamp, dim, inmem::metric::l2, inmem::exact>;
+using graph_stamps = inmem::collection<Stamp, dim, inmem::metric::l2, inmem::hnsw<6, 24, 32, 16>>; // a graph from 32 on
 
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 constexpr std::uint32_t writes_per_thread = 400;
@@ -45,9 +50,11 @@ double l2(const std::vector<float>& a, const std::vector<float>& b) {
 }
 } // namespace
 
-TEST_CASE("vectors: upserts, erases and searches race without torn reads", "[stress]") {
-    db_type db;
-    auto vectors = db.vectors<Stamp>();
+TEMPLATE_TEST_CASE("vectors: upserts, erases and searches race without torn reads", "[stress]", exact_stamps,
+                   graph_stamps) {
+    constexpr bool graph = std::is_same_v<TestType, graph_stamps>;
+    inmem::basic_database<inmem::schema<inmem::vectors<TestType>>, inmem::durability::none> db; // optimistic
+    auto vectors = db.template vectors<Stamp>();
     std::vector<inmem::run_id> runs;
     for (std::uint32_t w = 0; w < writers; ++w) runs.push_back(db.begin_run());
     std::atomic<std::uint32_t> done{0};
@@ -98,9 +105,19 @@ TEST_CASE("vectors: upserts, erases and searches race without torn reads", "[str
                     std::this_thread::yield();
                     const auto second = vectors.search(tx, q, 5);
                     check(first);
-                    if (first.size() != second.size()) bad.fetch_add(1);
-                    for (std::size_t i = 0; i < first.size() && i < second.size(); ++i)
-                        if (first[i].id != second[i].id || first[i].run != second[i].run) bad.fetch_add(1);
+                    check(second);
+                    if constexpr (graph) { // each hit is one of the snapshot's vectors, as it was then
+                        std::set<std::tuple<std::uint64_t, std::string, std::uint32_t>> snapshot;
+                        for (const auto& h : vectors.search(tx, q, 1000, inmem::keep_all{}, {.exact = true}))
+                            snapshot.emplace(h.run.value, h.id, h.meta.value);
+                        for (const auto* hits : {&first, &second})
+                            for (const auto& h : *hits)
+                                if (!snapshot.count({h.run.value, h.id, h.meta.value})) bad.fetch_add(1);
+                    } else {
+                        if (first.size() != second.size()) bad.fetch_add(1);
+                        for (std::size_t i = 0; i < first.size() && i < second.size(); ++i)
+                            if (first[i].id != second[i].id || first[i].run != second[i].run) bad.fetch_add(1);
+                    }
                 }
                 searches.fetch_add(1);
             }
@@ -118,5 +135,11 @@ TEST_CASE("vectors: upserts, erases and searches race without torn reads", "[str
         }
     }
     CHECK(vectors.size() == expected);
-    CHECK(vectors.search(embed(1), 1000).size() == expected);
+    CHECK(vectors.search(embed(1), 1000, inmem::keep_all{}, {.exact = true}).size() == expected);
+    if constexpr (graph) {
+        const auto stats = vectors.index_stats();
+        CHECK(stats.graph);
+        CHECK(stats.covered == stats.rows); // caught up with every commit
+        CHECK(vectors.search(embed(1), 10).size() == 10);
+    }
 }

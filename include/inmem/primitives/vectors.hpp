@@ -25,7 +25,8 @@
 //                                                   D floats, the metadata, the write's time
 //   counter  space 2: ns primitive=5 slot ""     -> next generated id:u64 (big-endian)
 // and in memory, per collection, an index rebuilt from the vectors at open
-// (vectors/flat_index.hpp): exact search over contiguous rows with SIMD kernels.
+// (vectors/index.hpp): exact search over contiguous rows with SIMD kernels and, past the
+// collection's threshold, an HNSW graph (vectors/hnsw.hpp).
 #pragma once
 
 #include <inmem/error.hpp>
@@ -39,7 +40,7 @@
 #include <inmem/transaction.hpp>
 #include <inmem/vectors/collection.hpp>
 #include <inmem/vectors/distance.hpp>
-#include <inmem/vectors/flat_index.hpp>
+#include <inmem/vectors/index.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -123,7 +124,7 @@ public:
     /// How the collection measures distance.
     static constexpr inmem::metric metric = traits::distance;
 
-    vector_handle(Engine& engine, std::uint16_t slot, detail::flat_index<C>& index) noexcept
+    vector_handle(Engine& engine, std::uint16_t slot, detail::vector_index<C>& index) noexcept
         : engine_(&engine), slot_(slot), index_(&index) {}
 
     /// Writes (creates or replaces) run's vector id; returns the commit's version.
@@ -190,23 +191,26 @@ public:
     }
 
     /// The k vectors closest to query among those filter keeps, best first (ties: by run,
-    /// then id), at the latest commit: an exact search, O(collection) distance computations.
-    /// k larger than the collection returns all of it.
+    /// then id), at the latest commit. Exact (a scan: O(collection) distances) while the
+    /// collection is under its index's threshold, when options.exact is set, or when the
+    /// filter keeps less than options.exact_below of it; otherwise through the HNSW graph,
+    /// approximate (options.ef trades speed for recall). k larger than the collection
+    /// returns all of it (exactly so only by a scan).
     template <class Filter = keep_all>
     [[nodiscard]] std::vector<vector_hit<meta_type>> search(std::span<const float> query, std::size_t k,
-                                                            Filter&& filter = {}) const {
+                                                            Filter&& filter = {}, const search_options& options = {}) const {
         static_assert(vector_filter<Filter, meta_type>,
                       "inmem: a search filter is a predicate: bool(const Meta&) or bool(const inmem::vector_info<Meta>&)");
         const std::vector<float> q = prepared(query, "search");
         const auto pin = engine_->pin();
-        return hits_of(index_->search(q.data(), k, pin.version(), keeper(filter, {})));
+        return hits_of(index_->search(q.data(), k, pin.version(), keeper(filter, {}), options));
     }
 
     /// In tx: the k closest as tx sees the collection: its snapshot, with its own upserts
     /// and erasures in place of what they replace.
     template <class Filter = keep_all>
     [[nodiscard]] std::vector<vector_hit<meta_type>> search(transaction& tx, std::span<const float> query, std::size_t k,
-                                                            Filter&& filter = {}) const {
+                                                            Filter&& filter = {}, const search_options& options = {}) const {
         static_assert(vector_filter<Filter, meta_type>,
                       "inmem: a search filter is a predicate: bool(const Meta&) or bool(const inmem::vector_info<Meta>&)");
         const std::vector<float> q = prepared(query, "search");
@@ -226,7 +230,7 @@ public:
                                                  detail::kernel_for<metric>()(q.data(), record.embedding.data(), dimension),
                                                  std::move(record.meta), 0, written});
         });
-        auto hits = hits_of(index_->search(q.data(), k, tx.snapshot_version(), keeper(filter, {tx.run(), &own})));
+        auto hits = hits_of(index_->search(q.data(), k, tx.snapshot_version(), keeper(filter, {tx.run(), &own}), options));
         if (mine.empty()) return hits;
         hits.insert(hits.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
         std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
@@ -238,6 +242,10 @@ public:
 
     /// The number of vectors in the collection (every run's), at the latest commit.
     [[nodiscard]] std::size_t size() const noexcept { return index_->live(); }
+
+    /// What the collection's index holds now: how many rows, whether searches go through the
+    /// graph and how much of it is built.
+    [[nodiscard]] vector_index_stats index_stats() const { return index_->stats(); }
 
 private:
     // What a transaction's search skips in the index: its run's ids it wrote.
@@ -354,7 +362,7 @@ private:
 
     Engine* engine_;
     std::uint16_t slot_;
-    detail::flat_index<C>* index_;
+    detail::vector_index<C>* index_;
 };
 
 /// Vector collections as a primitive family (primitives/family.hpp).
@@ -365,7 +373,7 @@ struct vector_family {
     using handle = vector_handle<Engine, C>;
     /// The in-memory index the database keeps for each collection C (a batch observer).
     template <class C>
-    using index = detail::flat_index<C>;
+    using index = detail::vector_index<C>;
     /// What a slot's fingerprint adds to its layout's: the metric, which the layout does not show.
     template <class C>
     static constexpr std::uint64_t fingerprint_extra = static_cast<std::uint64_t>(detail::collection_traits<C>::distance);

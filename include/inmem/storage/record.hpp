@@ -117,6 +117,8 @@ public:
     /// A commit's ops, finalized, just before they are applied (live: under the writers'
     /// lock, after the WAL append; at open: as the WAL replays).
     virtual void applied(version_t version, std::span<const write_op> ops) noexcept = 0;
+    /// Once, when recovery is over (at once for a database in memory), before any live commit.
+    virtual void recovered() noexcept {}
 
 protected:
     ~batch_observer() = default;

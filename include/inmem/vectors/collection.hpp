@@ -5,6 +5,10 @@
 //   using docs = inmem::collection<Doc, 384, inmem::metric::cosine>;
 //   using my_schema = inmem::schema<inmem::kv<Fact>, inmem::vectors<docs>>;
 //   auto vectors = db.vectors<Doc>();          // or db.vectors<docs>()
+//
+// A collection is searched exactly (a scan of every vector) until it holds Threshold vectors,
+// then through an HNSW graph (vectors/hnsw.hpp) kept up to date on commit; inmem::hnsw<...>
+// as the fourth argument sets the graph's shape and the threshold, inmem::exact never builds one.
 #pragma once
 
 #include <inmem/vectors/distance.hpp>
@@ -12,16 +16,59 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 namespace inmem {
+
+/// How a collection is indexed: exactly while it holds fewer than Threshold vectors, then with
+/// an HNSW graph of M links per node (2M on its bottom level), each insertion choosing them
+/// among EfConstruction candidates; searches keep EfSearch candidates (at least k) unless
+/// told otherwise. Larger M and ef: better recall, slower inserts and searches.
+template <std::size_t M = 16, std::size_t EfConstruction = 200, std::size_t Threshold = 10000,
+          std::size_t EfSearch = 64>
+struct hnsw {
+    static_assert(M >= 2 && M <= 256, "inmem::hnsw<M, ...>: M (links per node) is between 2 and 256");
+    static_assert(EfConstruction >= M, "inmem::hnsw<M, EfConstruction, ...>: EfConstruction is at least M");
+    static_assert(EfSearch >= 1, "inmem::hnsw<..., EfSearch>: EfSearch is at least 1");
+    static constexpr std::size_t m = M;
+    static constexpr std::size_t ef_construction = EfConstruction;
+    static constexpr std::size_t threshold = Threshold;
+    static constexpr std::size_t ef_search = EfSearch;
+};
+
+/// A collection that is always searched exactly (no graph, whatever its size).
+using exact = hnsw<16, 200, std::numeric_limits<std::size_t>::max()>;
+
+/// What a collection's in-memory index holds (vector_handle::index_stats()).
+struct vector_index_stats {
+    std::size_t vectors = 0;     ///< live vectors, every run's
+    std::size_t rows = 0;        ///< rows kept, also those replaced or erased since the open
+    bool graph = false;          ///< whether the collection has its HNSW graph yet
+    std::size_t graph_nodes = 0; ///< rows in the graph
+    std::size_t covered = 0;     ///< rows below this one are in the graph; searches scan the rest
+};
+
+/// How one search runs (every field has a default that fits most uses).
+struct search_options {
+    /// Candidates an HNSW search keeps: more finds more of the true nearest (recall), slower.
+    /// 0: the collection's EfSearch. Never fewer than k.
+    std::size_t ef = 0;
+    /// Scan every vector, exactly, even when the collection has a graph.
+    bool exact = false;
+    /// A filtered search scans exactly when it estimates (from a sample of the vectors) that
+    /// the filter keeps less than this share of them: a graph walk would visit most of the
+    /// graph to find k, and the scan is faster and exact.
+    double exact_below = 0.1;
+};
 
 /// A collection of vectors of Dimension floats, each with metadata of type Meta, compared by
 /// Metric: list it in the schema's inmem::vectors<...>. Dimension and metric are part of the
 /// schema's fingerprint (a database written with others is refused at open). It is also the
 /// record each vector is stored as (as JSON, a replay or a diff show it): its embedding as
-/// written, its metadata, and the time of the write by the database's clock.
-template <class Meta, std::size_t Dimension, metric Metric = metric::cosine>
+/// written, its metadata, and the time of the write by the database's clock. Index
+/// (inmem::hnsw<...> or inmem::exact) says how it is searched; it is not stored.
+template <class Meta, std::size_t Dimension, metric Metric = metric::cosine, class Index = hnsw<>>
 struct collection {
     static_assert(Dimension > 0 && Dimension <= 65536,
                   "inmem: a collection's dimension is between 1 and 65536 floats");
@@ -38,16 +85,23 @@ template <class T>
 struct collection_traits {
     static constexpr bool is_collection = false;
 };
-template <class Meta, std::size_t D, metric M>
-struct collection_traits<collection<Meta, D, M>> {
+template <class T>
+struct is_hnsw : std::false_type {};
+template <std::size_t M, std::size_t E, std::size_t T, std::size_t S>
+struct is_hnsw<hnsw<M, E, T, S>> : std::true_type {};
+
+template <class Meta, std::size_t D, metric M, class Index>
+struct collection_traits<collection<Meta, D, M, Index>> {
+    static_assert(is_hnsw<Index>::value, "inmem::collection<Meta, Dimension, Metric, Index>: Index is inmem::hnsw<...> or inmem::exact");
     static constexpr bool is_collection = true;
     using meta_type = Meta;
+    using index_type = Index;
     static constexpr std::size_t dimension = D;
     static constexpr metric distance = M;
 };
 } // namespace detail
 
-/// True when C is an inmem::collection<Meta, Dimension, Metric>.
+/// True when C is an inmem::collection<Meta, Dimension, Metric, Index>.
 template <class C>
 concept vector_collection = detail::collection_traits<C>::is_collection;
 

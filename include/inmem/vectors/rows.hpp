@@ -1,0 +1,141 @@
+// inmem/vectors/rows.hpp: the rows of a collection's index, append-only and readable without
+// a lock, and the order of search results.
+//
+// A row carries the version that wrote it and, once replaced or erased, the version it is dead
+// at: a search at snapshot S takes exactly the rows with born <= S < dead. Rows never move and
+// are never rewritten once readers can see them: the writer fills a row, then publishes the
+// row count with a release store.
+#pragma once
+
+#include <inmem/vocabulary.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace inmem::detail {
+
+/// The version a live row is dead at.
+inline constexpr version_t never = std::numeric_limits<version_t>::max();
+
+/// One vector as the index keeps it: written once by the writer before it is published;
+/// only `dead` changes afterwards.
+template <class Meta>
+struct vector_row {
+    run_id run{};
+    version_t born = 0;
+    std::atomic<version_t> dead{never};
+    std::int64_t written_ns = 0;
+    std::string id;
+    Meta meta{};
+
+    bool visible_at(version_t at) const noexcept {
+        return born <= at && at < dead.load(std::memory_order_relaxed); // (ordered by the pin's acquire)
+    }
+};
+
+/// Rows of Dim floats plus their vector_row, in chunks of doubling size that never move:
+/// one writer appends, anyone reads the rows below size() without a lock.
+template <class Meta>
+class vector_rows {
+    static constexpr std::size_t first_bits = 8; // chunk k holds 2^(k + 8) rows
+    static constexpr std::size_t chunk_count = 48;
+
+    struct chunk {
+        std::unique_ptr<float[]> data;
+        std::unique_ptr<vector_row<Meta>[]> rows;
+    };
+
+public:
+    explicit vector_rows(std::size_t dim) noexcept : dim_(dim) {}
+    vector_rows(const vector_rows&) = delete;
+    vector_rows& operator=(const vector_rows&) = delete;
+    ~vector_rows() {
+        for (auto& c : chunks_) delete c.load(std::memory_order_relaxed);
+    }
+
+    std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
+    std::size_t dimension() const noexcept { return dim_; }
+
+    vector_row<Meta>& row(std::size_t i) const noexcept {
+        const auto [c, offset] = locate(i);
+        return chunks_[c].load(std::memory_order_acquire)->rows[offset];
+    }
+    const float* data(std::size_t i) const noexcept {
+        const auto [c, offset] = locate(i);
+        return chunks_[c].load(std::memory_order_acquire)->data.get() + offset * dim_;
+    }
+
+    /// Calls f(first row index, its floats, its rows, count) for each chunk's part of [0, n).
+    template <class F>
+    void for_each_chunk(std::size_t n, F&& f) const {
+        for (std::size_t c = 0, first = 0; first < n; ++c) {
+            const std::size_t capacity = std::size_t{1} << (c + first_bits);
+            const chunk* ch = chunks_[c].load(std::memory_order_acquire);
+            const std::size_t count = std::min(capacity, n - first);
+            f(first, ch->data.get(), ch->rows.get(), count);
+            first += capacity;
+        }
+    }
+
+    /// Appends a row (the writer only) and returns its index. Throws std::bad_alloc, leaving
+    /// the rows unchanged.
+    std::size_t push(const float* v, run_id run, version_t born, std::int64_t written_ns, std::string_view id, Meta meta) {
+        const std::size_t i = size_.load(std::memory_order_relaxed);
+        const auto [c, offset] = locate(i);
+        if (!chunks_[c].load(std::memory_order_relaxed)) {
+            const std::size_t capacity = std::size_t{1} << (c + first_bits);
+            auto fresh = std::make_unique<chunk>();
+            fresh->data = std::make_unique_for_overwrite<float[]>(capacity * dim_);
+            fresh->rows = std::make_unique<vector_row<Meta>[]>(capacity);
+            chunks_[c].store(fresh.release(), std::memory_order_release);
+        }
+        chunk* ch = chunks_[c].load(std::memory_order_relaxed);
+        std::copy(v, v + dim_, ch->data.get() + offset * dim_);
+        vector_row<Meta>& r = ch->rows[offset];
+        r.id.assign(id); // (may throw: nothing is published yet)
+        r.run = run;
+        r.born = born;
+        r.dead.store(never, std::memory_order_relaxed);
+        r.written_ns = written_ns;
+        r.meta = std::move(meta);
+        size_.store(i + 1, std::memory_order_release);
+        return i;
+    }
+
+private:
+    static std::pair<std::size_t, std::size_t> locate(std::size_t i) noexcept {
+        const std::size_t c = i + (std::size_t{1} << first_bits);
+        const std::size_t k =
+            static_cast<std::size_t>(std::bit_width(c | (std::size_t{1} << first_bits))) - first_bits - 1;
+        return {k, c - (std::size_t{1} << (k + first_bits))};
+    }
+
+    std::size_t dim_;
+    std::array<std::atomic<chunk*>, chunk_count> chunks_{};
+    std::atomic<std::size_t> size_{0};
+};
+
+/// A search result as the index finds it: the row and its distance.
+struct scored_row {
+    float distance;
+    std::size_t row;
+};
+
+/// The order of search results: by distance, then run, then id (a total order, so that
+/// equal distances come out the same way every time).
+inline bool closer(float da, run_id ra, std::string_view ida, float db, run_id rb, std::string_view idb) noexcept {
+    if (da != db) return da < db;
+    if (ra != rb) return ra < rb;
+    return ida < idb;
+}
+
+} // namespace inmem::detail

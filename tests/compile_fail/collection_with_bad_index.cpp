@@ -1,0 +1,22 @@
+// A collection's fourth argument says how it is indexed; anything but inmem::hnsw<...> or
+// inmem::exact there fails, naming both.
+// expect: Index is inmem::hnsw<...> or inmem::exact
+#include <inmem/inmem.hpp>
+
+#include <string>
+
+struct Doc {
+    std::string source;
+};
+
+#ifdef INMEM_EXPECT_FAIL
+using docs = inmem::collection<Doc, 8, inmem::metric::cosine, int>;
+#else
+using docs = inmem::collection<Doc, 8, inmem::metric::cosine, inmem::hnsw<8, 64, 1000>>;
+#endif
+using doc_schema = inmem::schema<inmem::vectors<docs>>;
+
+int main() {
+    inmem::basic_database<doc_schema, inmem::durability::none> db;
+    (void)db.vectors<Doc>().size();
+}
