@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the comparison benchmark (bench/compare, meson option
-# compare_bench) needs: the peers it measures inmem against, if any is missing.
-# Usage: scripts/install-peers.sh [extra-package...]
+# Installs the Debian 12 packages a comparison benchmark needs: the peers it measures inmem
+# against, if any is missing.
+# Usage: scripts/install-peers.sh [extra-package...]    bench/compare (-Dcompare_bench=true):
+#                                                        RocksDB, LMDB, SQLite
+#        scripts/install-peers.sh vectors               bench/vectors (-Dvectors_bench=true):
+#                                                        faiss (with OpenBLAS), hnswlib
 set -euo pipefail
 
-packages=(pkg-config librocksdb-dev liblmdb-dev libsqlite3-dev "$@")
+if [ "${1:-}" = vectors ]; then
+  shift
+  packages=(pkg-config libfaiss-dev libopenblas-dev libhnswlib-dev "$@")
+else
+  packages=(pkg-config librocksdb-dev liblmdb-dev libsqlite3-dev "$@")
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -10,6 +10,7 @@
 
 #include <inmem/config.hpp>
 #include <inmem/database.hpp>
+#include <inmem/episodic/episodes.hpp>
 #include <inmem/error.hpp>
 #include <inmem/exec.hpp>
 #include <inmem/fwd.hpp>

@@ -11566,7 +11566,12 @@ inline bool vector_kernels_avx2() noexcept {
 
 } // namespace inmem::detail
 
+// What a kernel that calls the AVX2 ones is compiled for (so that they inline into it).
+#define INMEM_DETAIL_AVX2_TARGET __attribute__((target("avx2,fma")))
+
 #else
+
+#define INMEM_DETAIL_AVX2_TARGET
 
 namespace inmem::detail {
 inline bool vector_kernels_avx2() noexcept { return false; }
@@ -11582,17 +11587,24 @@ namespace inmem::detail {
 /// on rows as the index keeps them (normalised for cosine).
 using distance_kernel = float (*)(const float* query, const float* row, std::size_t n) noexcept;
 
-template <metric M, bool Avx2>
-float distance_of(const float* q, const float* x, std::size_t n) noexcept {
-    if constexpr (M == metric::l2) return Avx2 ? l2_avx2(q, x, n) : l2_portable(q, x, n);
-    else if constexpr (M == metric::inner_product) return -(Avx2 ? dot_avx2(q, x, n) : dot_portable(q, x, n));
-    else return 1.0f - (Avx2 ? dot_avx2(q, x, n) : dot_portable(q, x, n));
+template <metric M>
+float distance_portable(const float* q, const float* x, std::size_t n) noexcept {
+    if constexpr (M == metric::l2) return l2_portable(q, x, n);
+    else if constexpr (M == metric::inner_product) return -dot_portable(q, x, n);
+    else return 1.0f - dot_portable(q, x, n);
 }
+template <metric M>
+INMEM_DETAIL_AVX2_TARGET float distance_avx2(const float* q, const float* x, std::size_t n) noexcept {
+    if constexpr (M == metric::l2) return l2_avx2(q, x, n);
+    else if constexpr (M == metric::inner_product) return -dot_avx2(q, x, n);
+    else return 1.0f - dot_avx2(q, x, n);
+}
+#undef INMEM_DETAIL_AVX2_TARGET
 
 /// The kernel of metric M for this CPU (portable = true: the portable one, for tests).
 template <metric M>
 distance_kernel kernel_for(bool portable = false) noexcept {
-    return !portable && vector_kernels_avx2() ? &distance_of<M, true> : &distance_of<M, false>;
+    return !portable && vector_kernels_avx2() ? &distance_avx2<M> : &distance_portable<M>;
 }
 
 /// The name of the kernels this CPU runs ("avx2" or "portable"), for reports.
@@ -11643,21 +11655,26 @@ struct vector_index_stats {
     std::size_t vectors = 0;     ///< live vectors, every run's
     std::size_t rows = 0;        ///< rows kept, also those replaced or erased since the open
     bool graph = false;          ///< whether the collection has its HNSW graph yet
-    std::size_t graph_nodes = 0; ///< rows in the graph
-    std::size_t covered = 0;     ///< rows below this one are in the graph; searches scan the rest
+    std::size_t graph_nodes = 0; ///< rows in the graph (the first ones); searches scan the rest
+    bool building = false;       ///< a background thread is building the graph (at open, or past the threshold)
+};
+
+/// How a search finds its results (search_options::method).
+enum class search_method : std::uint8_t {
+    /// The graph's walk or the exact scan, whichever is cheaper by an estimate: the scan when
+    /// the collection has no graph, or when the filter keeps so little of it (estimated from a
+    /// sample) that the walk would visit more vectors than the scan computes distances for.
+    automatic,
+    exact, ///< scan every vector: the exact answer, O(collection)
+    graph, ///< walk the graph when there is one, however selective the filter
 };
 
 /// How one search runs (every field has a default that fits most uses).
 struct search_options {
-    /// Candidates an HNSW search keeps: more finds more of the true nearest (recall), slower.
+    /// Candidates a graph walk keeps: more finds more of the true nearest (recall), slower.
     /// 0: the collection's EfSearch. Never fewer than k.
     std::size_t ef = 0;
-    /// Scan every vector, exactly, even when the collection has a graph.
-    bool exact = false;
-    /// A filtered search scans exactly when it estimates (from a sample of the vectors) that
-    /// the filter keeps less than this share of them: a graph walk would visit most of the
-    /// graph to find k, and the scan is faster and exact.
-    double exact_below = 0.1;
+    search_method method = search_method::automatic;
 };
 
 /// A collection of vectors of Dimension floats, each with metadata of type Meta, compared by
@@ -11716,18 +11733,21 @@ concept vector_collection = detail::collection_traits<C>::is_collection;
 // erase marks it dead (vectors/rows.hpp): a search at snapshot S takes exactly the rows with
 // born <= S < dead, what the collection held at S, whatever was committed since.
 //
-// The graph covers the rows below covered(); a search walks it and scans the rows above
-// exactly, so a graph that lags (it is built a little at each commit once the collection
-// crosses its threshold, and whole at open) never hides a vector. Dead rows stay in the
-// graph as waypoints until the database is reopened (the index is then rebuilt from the live
-// records only): memory grows with the upserts and erases of a session, not with the live set.
+// The graph holds the rows below its size; a search walks it and scans the rows above it
+// exactly, so a graph that lags never hides a vector. Each commit adds its rows to the graph
+// before it becomes visible; when the graph has many rows to catch up with (at open, and when
+// the collection crosses its threshold) a background thread builds it while searches go on,
+// and commits leave their rows to it. Dead rows stay in the graph as waypoints until the
+// database is reopened (the index is then rebuilt from the live records only): memory grows
+// with the upserts and erases of a session, not with the live set.
 
 // ---- begin inmem/vectors/hnsw.hpp ----
 // inmem/vectors/hnsw.hpp: a hierarchical navigable small-world graph (Malkov and Yashunin,
 // 2016) over the rows of one collection, for approximate search.
 //
-// Nodes are rows of vectors/rows.hpp (their floats never move), inserted by one writer in
-// row order. Each node has a level drawn from a geometric law (a hash of its number, so the
+// Node n is row n of the collection's rows (vectors/rows.hpp: their floats never move, and
+// the graph finds them by the row number, without a table of its own), inserted in row order
+// by one writer at a time. Each node has a level drawn from a geometric law (a hash of its number, so the
 // same rows inserted in the same order make the same graph) and, on each level up to it, a
 // list of neighbours chosen by the paper's heuristic (at most M, 2M on level 0). A search
 // descends greedily from the top level and explores level 0 with ef candidates.
@@ -11739,11 +11759,12 @@ concept vector_collection = detail::collection_traits<C>::is_collection;
 // visit most of the graph, and the index (vectors/index.hpp) scans exactly instead.
 //
 // Readers search under a shared lock; the writer finds a new node's neighbours while readers
-// go on (it is the only one that changes the graph) and takes the lock exclusively only to
-// write the links it has chosen.
+// go on (it is the only one that changes the graph: callers hold a lock of their own around
+// insert) and takes the lock exclusively only to write the links it has chosen.
 
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -11782,6 +11803,8 @@ struct hnsw_visited {
     }
 };
 
+/// The graph over Rows (a vector_rows<Meta>: data(i) is row i's floats).
+template <class Rows>
 class hnsw_graph {
 public:
     using node = std::uint32_t;
@@ -11791,28 +11814,24 @@ public:
         std::size_t row;
     };
 
-    hnsw_graph(std::size_t dim, distance_kernel kernel, hnsw_shape shape)
-        : dim_(dim), kernel_(kernel), m_(std::max<std::size_t>(shape.m, 2)), m0_(2 * m_),
+    hnsw_graph(const Rows& rows, std::size_t dim, distance_kernel kernel, hnsw_shape shape)
+        : rows_(&rows), dim_(dim), kernel_(kernel), m_(std::max<std::size_t>(shape.m, 2)), m0_(2 * m_),
           ef_construction_(std::max(shape.ef_construction, m_)), level_scale_(1.0 / std::log(static_cast<double>(m_))) {}
 
     hnsw_graph(const hnsw_graph&) = delete;
     hnsw_graph& operator=(const hnsw_graph&) = delete;
 
-    /// The number of nodes.
-    std::size_t size() const {
-        std::shared_lock lock(mutex_);
-        return data_.size();
-    }
+    /// The number of nodes: the rows below it are in the graph, each linked in.
+    std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
 
-    /// Adds row `row`, whose dim floats are at `data` (which must not move while the graph
-    /// lives). The writer only. Throws std::bad_alloc, leaving the graph as it was.
-    void insert(std::size_t row, const float* data) {
-        const node n = static_cast<node>(data_.size());
+    /// Adds the next row (row number size()). One writer at a time. Throws std::bad_alloc,
+    /// leaving the graph as it was.
+    void insert() {
+        const node n = static_cast<node>(size_.load(std::memory_order_relaxed));
+        const float* data = rows_->data(n);
         const int level = level_of(n);
         {
-            std::unique_lock lock(mutex_);
-            data_.push_back(data);
-            rows_.push_back(row);
+            std::unique_lock lock(mutex_); // (room for its links: may move the others')
             links0_.resize(links0_.size() + m0_ + 1, 0);
             upper_.emplace_back(static_cast<std::size_t>(level) * (m_ + 1), 0);
         }
@@ -11820,6 +11839,7 @@ public:
             std::unique_lock lock(mutex_);
             entry_ = n;
             top_ = level;
+            size_.store(n + 1, std::memory_order_release);
             return;
         }
         // Choose the links reading the graph, which only this thread changes.
@@ -11834,7 +11854,7 @@ public:
         for (int l = top_; l > level; --l) descend(data, cur, cur_d, l);
         auto& seen = visited();
         for (int l = std::min(level, top_); l >= 0; --l) {
-            std::vector<found_node> near = search_level(data, cur, cur_d, ef_construction_, l, seen);
+            std::vector<found_node> near = search_level(data, cur, cur_d, ef_construction_, l, seen, n + 1);
             std::sort(near.begin(), near.end(), nearer);
             cur = near.front().n;
             cur_d = near.front().d;
@@ -11846,7 +11866,7 @@ public:
                 if (next.size() < cap) {
                     next.push_back(n);
                 } else { // full: keep the best of its links and n by the same heuristic
-                    const float* at = data_[e];
+                    const float* at = rows_->data(e);
                     std::vector<found_node> options;
                     options.reserve(next.size() + 1);
                     options.push_back({kernel_(at, data, dim_), n});
@@ -11868,27 +11888,30 @@ public:
             entry_ = n;
             top_ = level;
         }
+        size_.store(n + 1, std::memory_order_release); // searches see it together with its links
     }
 
     /// The (up to) ef nodes closest to query among those whose row accept(row) takes, nearest
-    /// first.
+    /// first; *nodes: how many nodes the graph had for this search (rows from there on are
+    /// not in it).
     template <class Accept>
-    std::vector<found> search(const float* query, std::size_t ef, Accept&& accept) const {
+    std::vector<found> search(const float* query, std::size_t ef, Accept&& accept, std::size_t* nodes) const {
         std::vector<found> out;
         std::shared_lock lock(mutex_);
+        *nodes = size();
         if (top_ < 0 || ef == 0) return out;
         node cur = entry_;
         float cur_d = distance(query, cur);
         for (int l = top_; l > 0; --l) descend(query, cur, cur_d, l);
 
         auto& seen = visited();
-        seen.reset(data_.size());
+        seen.reset(size());
         std::priority_queue<found_node, std::vector<found_node>, farther_first> candidates; // nearest on top
         std::priority_queue<found_node, std::vector<found_node>, nearer_first> best;        // farthest on top
         float bound = std::numeric_limits<float>::infinity();
         seen.seen(cur);
         candidates.push({cur_d, cur});
-        if (accept(rows_[cur])) {
+        if (accept(std::size_t{cur})) {
             best.push({cur_d, cur});
             bound = cur_d;
         }
@@ -11905,7 +11928,8 @@ public:
                 const float d = distance(query, x);
                 if (best.size() < ef || d < bound) {
                     candidates.push({d, x});
-                    if (accept(rows_[x])) {
+                    prefetch_links(x, 0); // read when x is taken, likely soon
+                    if (accept(std::size_t{x})) {
                         best.push({d, x});
                         if (best.size() > ef) best.pop();
                         bound = best.top().d;
@@ -11914,7 +11938,7 @@ public:
             }
         }
         out.reserve(best.size());
-        for (; !best.empty(); best.pop()) out.push_back({best.top().d, rows_[best.top().n]});
+        for (; !best.empty(); best.pop()) out.push_back({best.top().d, best.top().n});
         std::reverse(out.begin(), out.end());
         return out;
     }
@@ -11939,11 +11963,20 @@ private:
         return v;
     }
 
-    float distance(const float* q, node n) const noexcept { return kernel_(q, data_[n], dim_); }
+    float distance(const float* q, node n) const noexcept { return kernel_(q, rows_->data(n), dim_); }
+    // Asks for node n's links on a level (a hint; no effect on results).
+    void prefetch_links(node n, int level) const noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+        __builtin_prefetch(links_of(n, level));
+#else
+        (void)n;
+        (void)level;
+#endif
+    }
     // Asks for the first cache lines of node n's floats (a hint; no effect on results).
     void prefetch(node n) const noexcept {
 #if defined(__GNUC__) || defined(__clang__)
-        const char* p = reinterpret_cast<const char*>(data_[n]);
+        const char* p = reinterpret_cast<const char*>(rows_->data(n));
         __builtin_prefetch(p);
         __builtin_prefetch(p + 64);
         __builtin_prefetch(p + 128);
@@ -11988,8 +12021,8 @@ private:
 
     // The ef nodes nearest q on one level, from entry (every node counts: for insertion).
     std::vector<found_node> search_level(const float* q, node entry, float entry_d, std::size_t ef, int level,
-                                         hnsw_visited& seen) const {
-        seen.reset(data_.size());
+                                         hnsw_visited& seen, std::size_t nodes) const {
+        seen.reset(nodes);
         std::priority_queue<found_node, std::vector<found_node>, farther_first> candidates;
         std::priority_queue<found_node, std::vector<found_node>, nearer_first> best;
         seen.seen(entry);
@@ -12008,6 +12041,7 @@ private:
                 const float d = distance(q, x);
                 if (best.size() < ef || d < best.top().d) {
                     candidates.push({d, x});
+                    prefetch_links(x, level);
                     best.push({d, x});
                     if (best.size() > ef) best.pop();
                 }
@@ -12032,7 +12066,7 @@ private:
         for (const found_node& c : sorted) {
             bool diverse = true;
             for (const node k : kept)
-                if (kernel_(data_[c.n], data_[k], dim_) < c.d) {
+                if (kernel_(rows_->data(c.n), rows_->data(k), dim_) < c.d) {
                     diverse = false;
                     break;
                 }
@@ -12044,14 +12078,14 @@ private:
         return kept;
     }
 
+    const Rows* rows_;
     std::size_t dim_;
     distance_kernel kernel_;
     std::size_t m_, m0_, ef_construction_;
     double level_scale_;
 
     mutable std::shared_mutex mutex_;   // shared: searches; exclusive: the writer's changes
-    std::vector<const float*> data_;    // node -> its floats
-    std::vector<std::size_t> rows_;     // node -> its row
+    std::atomic<std::size_t> size_{0};
     std::vector<node> links0_;          // node n's level-0 links at n * (2m + 1): count, then ids
     std::vector<std::vector<node>> upper_; // node -> its links on levels 1.., (m + 1) each
     node entry_ = 0;
@@ -12210,10 +12244,12 @@ inline bool closer(float da, run_id ra, std::string_view ida, float db, run_id r
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -12249,12 +12285,16 @@ class vector_index final : public batch_observer {
     using shape = typename traits::index_type;
     static constexpr std::size_t dim = traits::dimension;
     static constexpr auto prim = static_cast<std::uint8_t>(primitive::vector);
-    // Rows a commit adds to a lagging graph besides its own (the graph catches up gradually
-    // after the threshold is crossed, not in one long commit).
-    static constexpr std::size_t catch_up_per_commit = 64;
+    using graph_type = hnsw_graph<vector_rows<meta_type>>;
 
 public:
     explicit vector_index(std::uint16_t slot) : slot_(slot), counter_key_(vector_counter_key(slot)) {}
+    vector_index(const vector_index&) = delete;
+    vector_index& operator=(const vector_index&) = delete;
+    ~vector_index() {
+        stop_.store(true, std::memory_order_relaxed);
+        if (builder_.joinable()) builder_.join();
+    }
 
     std::uint16_t slot() const noexcept { return slot_; }
     /// The key of the collection's id counter record.
@@ -12266,14 +12306,19 @@ public:
     /// Its rows, live and dead, and its graph.
     vector_index_stats stats() const {
         vector_index_stats out;
-        out.covered = covered_.load(std::memory_order_acquire);
         out.vectors = live();
         out.rows = rows_->size();
-        if (const hnsw_graph* g = graph_view_.load(std::memory_order_acquire)) {
+        out.building = building_.load(std::memory_order_acquire);
+        if (const graph_type* g = graph_view_.load(std::memory_order_acquire)) {
             out.graph = true;
             out.graph_nodes = g->size();
         }
         return out;
+    }
+
+    /// Blocks until no background build of the graph runs.
+    void wait_built() const noexcept {
+        while (building_.load(std::memory_order_acquire)) building_.wait(true, std::memory_order_acquire);
     }
 
     /// A fresh generated id number, never handed out before in this database (also across
@@ -12299,7 +12344,14 @@ public:
                 saw_counter(op.bytes);
             }
         }
-        if (open_) grow_graph(rows_->size() - before + catch_up_per_commit);
+        if (!open_ || rows_->size() == before) return;
+        if (!graph_) {
+            if (live() >= shape::threshold) start_graph(); // (and its build, in the background)
+            return;
+        }
+        if (building_.load(std::memory_order_acquire)) return; // the builder takes these rows too
+        const std::lock_guard lock(build_mutex_);
+        grow_graph(rows_->size());
     }
 
     /// At the end of recovery (nobody searches yet): drops the rows the WAL's later records
@@ -12310,9 +12362,6 @@ public:
         if (rows_->size() > live()) compact();
         if (live() < shape::threshold) return;
         start_graph();
-        const std::size_t n = rows_->size();
-        for (std::size_t i = 0; i < n; ++i) graph_->insert(i, rows_->data(i));
-        covered_.store(n, std::memory_order_release);
     }
 
     /// The k rows closest to query (dim floats, normalised for cosine) among those visible at
@@ -12323,16 +12372,17 @@ public:
     std::vector<scored_row> search(const float* query, std::size_t k, version_t at, Keep&& keep,
                                    const search_options& options = {}) const {
         if (k == 0) return {};
-        const hnsw_graph* graph = options.exact ? nullptr : graph_view_.load(std::memory_order_acquire);
+        const graph_type* graph =
+            options.method == search_method::exact ? nullptr : graph_view_.load(std::memory_order_acquire);
         const auto accept = [&](const vector_row<meta_type>& r) { return r.visible_at(at) && keep(r); };
-        const std::size_t covered = graph ? covered_.load(std::memory_order_acquire) : 0;
-        if (!graph || kept_share(covered, accept) < options.exact_below) return scan(query, k, 0, accept);
         const std::size_t ef = std::max(k, options.ef ? options.ef : shape::ef_search);
+        if (!graph || (options.method == search_method::automatic && scan_is_cheaper(graph->size(), ef, accept)))
+            return scan(query, k, 0, accept);
         std::vector<scored_row> found;
-        for (const auto& f : graph->search(query, ef, [&](std::size_t row) { return accept(rows_->row(row)); }))
+        std::size_t covered = 0;
+        for (const auto& f : graph->search(query, ef, [&](std::size_t row) { return accept(rows_->row(row)); }, &covered))
             found.push_back({f.distance, f.row});
-        const std::size_t tail = rows_->size();
-        if (tail > covered) { // rows the graph does not have yet
+        if (rows_->size() > covered) { // rows the graph does not have yet
             std::vector<scored_row> rest = scan(query, k, covered, accept);
             found.insert(found.end(), rest.begin(), rest.end());
         }
@@ -12376,16 +12426,21 @@ private:
         return heap;
     }
 
-    // The share of the rows below n that accept takes (visible at the snapshot, kept by the
-    // filter), estimated from up to 256 rows spread evenly over them.
+    // Whether the exact scan of the first n rows computes fewer distances than a walk of the
+    // graph over them would. With p the share of rows that accept takes (estimated from up to
+    // 256 rows spread evenly over them: visible at the snapshot, kept by the filter), the scan
+    // computes p n distances; the walk about ef 2M / p (it looks at the 2M links of each
+    // candidate it takes, and it must take 1/p candidates for each one accepted).
     template <class Accept>
-    double kept_share(std::size_t n, const Accept& accept) const {
-        if (n == 0) return 1.0;
+    bool scan_is_cheaper(std::size_t n, std::size_t ef, const Accept& accept) const {
+        if (n == 0) return true;
         const std::size_t samples = std::min<std::size_t>(n, 256);
         std::size_t taken = 0;
         for (std::size_t s = 0; s < samples; ++s) taken += accept(rows_->row(s * n / samples)) ? 1 : 0;
-        return static_cast<double>(taken) / static_cast<double>(samples);
+        const double p = (static_cast<double>(taken) + 0.5) / static_cast<double>(samples);
+        return p * p * static_cast<double>(n) <= static_cast<double>(ef * 2 * shape::m);
     }
+
     // Copies the live rows, in their order, into fresh rows (no reader may hold the old ones).
     void compact() {
         auto fresh = std::make_unique<vector_rows<meta_type>>(dim);
@@ -12399,23 +12454,37 @@ private:
         rows_ = std::move(fresh);
     }
 
+    // Creates the graph, empty, and a thread that fills it with the rows there are (and those
+    // that commits add meanwhile), a batch at a time under build_mutex_.
     void start_graph() {
-        graph_ = std::make_unique<hnsw_graph>(dim, kernel_for<traits::distance>(),
+        graph_ = std::make_unique<graph_type>(*rows_, dim, kernel_for<traits::distance>(),
                                               hnsw_shape{shape::m, shape::ef_construction});
         graph_view_.store(graph_.get(), std::memory_order_release);
+        building_.store(true, std::memory_order_release);
+        try {
+            builder_ = std::thread([this] { build(); });
+        } catch (...) { // no thread to be had: build it here
+            build();
+        }
     }
 
-    // Adds up to budget rows to the graph (the writer, after a commit), starting one once the
-    // collection has reached its threshold.
-    void grow_graph(std::size_t budget) noexcept {
-        if (!graph_) {
-            if (live() < shape::threshold) return;
-            start_graph();
+    void build() noexcept {
+        try {
+            while (!stop_.load(std::memory_order_relaxed)) {
+                const std::lock_guard lock(build_mutex_);
+                const std::size_t n = rows_->size();
+                if (graph_->size() >= n) break;
+                grow_graph(std::min(n, graph_->size() + 256));
+            }
+        } catch (...) { // out of memory: the graph stays as it is, searches scan what it lacks
         }
-        const std::size_t n = rows_->size();
-        std::size_t i = covered_.load(std::memory_order_relaxed);
-        for (const std::size_t end = std::min(n, i + budget); i < end; ++i) graph_->insert(i, rows_->data(i));
-        covered_.store(i, std::memory_order_release);
+        building_.store(false, std::memory_order_release);
+        building_.notify_all();
+    }
+
+    // Adds the rows below end to the graph (under build_mutex_).
+    void grow_graph(std::size_t end) {
+        while (graph_->size() < end) graph_->insert();
     }
 
     bool mine(std::string_view key) const noexcept {
@@ -12465,10 +12534,13 @@ private:
     std::unordered_map<std::string, std::size_t> live_rows_; // full key -> its live row; the writer's
     std::atomic<std::size_t> live_{0};
     std::atomic<std::uint64_t> next_id_{1};
-    bool open_ = false;                            // recovery is over; the writer's
-    std::unique_ptr<hnsw_graph> graph_;            // the writer's
-    std::atomic<const hnsw_graph*> graph_view_{nullptr}; // the same, for readers
-    std::atomic<std::size_t> covered_{0};          // rows below are in the graph (or were dead when it was built)
+    bool open_ = false;                                  // recovery is over; the writer's
+    std::unique_ptr<graph_type> graph_;                  // set by the writer; grown under build_mutex_
+    std::atomic<const graph_type*> graph_view_{nullptr}; // the same, for readers
+    std::mutex build_mutex_;                             // held by whoever adds to the graph
+    std::atomic<bool> building_{false};                  // a background build runs
+    std::atomic<bool> stop_{false};                      // the index is going: the build stops
+    std::thread builder_;
 };
 
 } // namespace inmem::detail
@@ -12624,8 +12696,8 @@ public:
 
     /// The k vectors closest to query among those filter keeps, best first (ties: by run,
     /// then id), at the latest commit. Exact (a scan: O(collection) distances) while the
-    /// collection is under its index's threshold, when options.exact is set, or when the
-    /// filter keeps less than options.exact_below of it; otherwise through the HNSW graph,
+    /// collection is under its index's threshold, when options.method says so, or when the
+    /// filter is so selective that a scan is cheaper; otherwise through the HNSW graph,
     /// approximate (options.ef trades speed for recall). k larger than the collection
     /// returns all of it (exactly so only by a scan).
     template <class Filter = keep_all>
@@ -12678,6 +12750,11 @@ public:
     /// What the collection's index holds now: how many rows, whether searches go through the
     /// graph and how much of it is built.
     [[nodiscard]] vector_index_stats index_stats() const { return index_->stats(); }
+
+    /// Blocks until the collection's graph is built: when it has many vectors to take at once
+    /// (at open, and when the collection crosses its threshold), a background thread builds
+    /// it while searches scan what it lacks exactly. Returns at once when no build runs.
+    void wait_for_graph() const noexcept { index_->wait_built(); }
 
 private:
     // What a transaction's search skips in the index: its run's ids it wrote.
@@ -13140,6 +13217,249 @@ private:
 
 } // namespace inmem
 // ---- end inmem/database.hpp ----
+// ---- begin inmem/episodic/episodes.hpp ----
+// inmem/episodic/episodes.hpp: episodic memory over runs. An episode is a run: started with
+// its task and the task's embedding, its steps logged as events, completed with an outcome
+// and a score in the run's metadata; past episodes are retrieved by similarity of their
+// tasks, narrowed by any run query, and the tool sequences that successful episodes share are
+// mined from their events. A thin layer over runs, events and vectors: nothing here is stored
+// any other way, so replay, diff, fork, export and erase_run treat episodes as runs.
+//
+//   using schema = inmem::schema<inmem::events<inmem::episode_step>,
+//                                inmem::vectors<inmem::episode_tasks<384>>>;
+//   inmem::episodes memory(db);
+//   const auto run = memory.start("Build REST API endpoint", embed(task), {.tags = {"api"}});
+//   memory.log(run, {.tool = "rustc", .action = "compile", .latency_ms = 1250});
+//   memory.complete(run, {.success = true, .score = 0.9});
+//   for (const auto& e : memory.similar(embed("Build REST endpoint"), 5, {.min_score = 0.5}))
+//       use(e.run, e.distance, e.score);
+//   for (const auto& s : memory.frequent_sequences(2, 3)) use(s.tools, s.runs);
+
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace inmem {
+
+/// One step of an episode: a tool call and how it went. List it in the schema's
+/// inmem::events<...>.
+struct episode_step {
+    std::string tool;
+    std::string action{};
+    bool success = true;
+    std::int64_t latency_ms = 0;
+    std::int64_t tokens = 0;
+    std::string observation{};
+};
+
+/// What the episodic layer keeps with each run's task embedding.
+struct episode_task {
+    std::string task;
+};
+
+/// The collection of task embeddings, of Dimension floats, compared by cosine: list it in
+/// the schema's inmem::vectors<...>.
+template <std::size_t Dimension, class Index = hnsw<>>
+using episode_tasks = collection<episode_task, Dimension, metric::cosine, Index>;
+
+/// How an episode ended: success ends its run completed, else failed; the score (any finite
+/// number, higher is better) and the result go to the run's metadata.
+struct episode_outcome {
+    bool success = true;
+    double score = 0;
+    std::string result{};
+};
+
+/// Which past episodes a retrieval or a mining looks at.
+struct episode_filter {
+    /// Status, tags, name, parent, start and end times, metadata: as db.runs(query) takes
+    /// them (its order, limit and cursor are ignored).
+    run_query runs{};
+    /// Only episodes completed with at least this score.
+    std::optional<double> min_score{};
+};
+
+/// A past episode found by similarity of its task.
+struct similar_episode {
+    run_info run;
+    float distance = 0;           ///< between the tasks' embeddings (cosine: 1 - similarity)
+    std::string task;
+    std::optional<double> score{}; ///< nullopt: not completed through complete()
+};
+
+/// A tool sequence and in how many episodes it occurs (each episode counted once).
+struct tool_sequence {
+    std::vector<std::string> tools;
+    std::size_t runs = 0;
+};
+
+/// The episodic layer over database Db, whose schema lists inmem::events<inmem::episode_step,
+/// ...> and inmem::vectors<inmem::episode_tasks<D>, ...>. Cheap to copy; valid while the
+/// database lives.
+template <class Db>
+class episodes {
+public:
+    /// Metadata keys of an episode's run.
+    static constexpr std::string_view score_key = "episode.score";
+    static constexpr std::string_view result_key = "episode.result";
+    /// The id of a run's task embedding in the collection.
+    static constexpr std::string_view task_id = "task";
+
+    explicit episodes(Db& db) noexcept : db_(&db) {}
+
+    /// Begins an episode: a run (named after the task unless options name it) and its task's
+    /// embedding. The embedding is checked first: a wrong one begins no run.
+    run_id start(std::string_view task, std::span<const float> embedding, run_options options = {}) const {
+        auto tasks = db_->template vectors<episode_task>();
+        check(embedding, tasks.dimension);
+        if (options.name.empty()) options.name = std::string(task);
+        const run_id run = db_->begin_run(std::move(options));
+        tasks.upsert(run, task_id, embedding, episode_task{std::string(task)});
+        return run;
+    }
+
+    /// Logs a step of episode run (one commit); returns its event id.
+    event_id log(run_id run, const episode_step& step) const { return db_->events().append(run, step); }
+
+    /// Completes episode run: its score and result in the run's metadata, then the run ended
+    /// completed or failed. Throws inmem::error run_not_active if it has ended already,
+    /// invalid_argument if the score is not finite.
+    void complete(run_id run, const episode_outcome& outcome) const {
+        if (!std::isfinite(outcome.score))
+            throw error(errc::invalid_argument, "inmem: episodes::complete: the score is a finite number");
+        if (db_->run(run).status != run_status::active)
+            throw error(errc::run_not_active, "inmem: episodes::complete: run " + std::to_string(run.value) +
+                                                  " has ended already");
+        db_->set_metadata(run, std::string(score_key), format_score(outcome.score));
+        if (!outcome.result.empty()) db_->set_metadata(run, std::string(result_key), outcome.result);
+        db_->end_run(run, outcome.success ? run_status::completed : run_status::failed);
+    }
+
+    /// The k past episodes whose tasks are closest to query, best first, among those filter
+    /// keeps (the collection's search: through its graph past its threshold, exactly when the
+    /// filter keeps few).
+    [[nodiscard]] std::vector<similar_episode> similar(std::span<const float> query, std::size_t k,
+                                                       const episode_filter& filter = {}) const {
+        auto tasks = db_->template vectors<episode_task>();
+        std::vector<similar_episode> out;
+        const auto make = [&](const auto& hit) {
+            run_info info = db_->run(hit.run);
+            similar_episode e{std::move(info), hit.distance, hit.meta.task, std::nullopt};
+            e.score = score_of(e.run);
+            return e;
+        };
+        if (unfiltered(filter)) {
+            for (const auto& hit : tasks.search(query, k, [](const vector_info<episode_task>& v) { return v.id == task_id; }))
+                out.push_back(make(hit));
+            return out;
+        }
+        const std::unordered_set<std::uint64_t> allowed = matching(filter);
+        for (const auto& hit : tasks.search(query, k, [&](const vector_info<episode_task>& v) {
+                 return v.id == task_id && allowed.contains(v.run.value);
+             }))
+            out.push_back(make(hit));
+        return out;
+    }
+
+    /// The `top` tool sequences of `length` consecutive steps that occur in the most
+    /// episodes among those filter keeps (by default the completed ones), most frequent
+    /// first (ties: in the order of the tools' names). O(steps of those episodes).
+    [[nodiscard]] std::vector<tool_sequence> frequent_sequences(std::size_t length, std::size_t top,
+                                                                episode_filter filter = successful()) const {
+        if (length == 0) throw error(errc::invalid_argument, "inmem: episodes::frequent_sequences: length is at least 1");
+        std::map<std::vector<std::string>, std::size_t> support;
+        for (const std::uint64_t id : matching(filter)) {
+            std::vector<std::string> tools;
+            for (const auto& e : db_->events().template read<episode_step>(run_id{id})) tools.push_back(e.value.tool);
+            std::map<std::vector<std::string>, bool> seen; // once per episode
+            for (std::size_t i = 0; i + length <= tools.size(); ++i)
+                seen.emplace(std::vector<std::string>(tools.begin() + static_cast<std::ptrdiff_t>(i),
+                                                      tools.begin() + static_cast<std::ptrdiff_t>(i + length)),
+                             true);
+            for (const auto& entry : seen) ++support[entry.first];
+        }
+        std::vector<tool_sequence> out;
+        for (auto& [tools, n] : support) out.push_back({tools, n});
+        std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.runs > b.runs; });
+        if (out.size() > top) out.resize(top);
+        return out;
+    }
+
+    /// The filter of the episodes that completed.
+    static episode_filter successful() {
+        episode_filter f;
+        f.runs.statuses = {run_status::completed};
+        return f;
+    }
+
+    /// The score complete() recorded for a run, or nullopt.
+    static std::optional<double> score_of(const run_info& run) {
+        const auto it = run.metadata.find(std::string(score_key));
+        if (it == run.metadata.end()) return std::nullopt;
+        double v = 0;
+        const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+        if (ec != std::errc{} || end != it->second.data() + it->second.size()) return std::nullopt;
+        return v;
+    }
+
+private:
+    static bool unfiltered(const episode_filter& f) {
+        const run_query& q = f.runs;
+        return !f.min_score && q.statuses.empty() && q.tags.empty() && q.name_prefix.empty() && !q.parent &&
+               !q.descendant_of && !q.started.from && !q.started.until && !q.ended.from && !q.ended.until &&
+               q.metadata.empty();
+    }
+
+    // The ids of the runs the filter keeps.
+    std::unordered_set<std::uint64_t> matching(const episode_filter& filter) const {
+        run_query q = filter.runs;
+        q.limit = 0;
+        q.after.reset();
+        std::unordered_set<std::uint64_t> out;
+        for (const run_info& info : db_->runs(q).runs) {
+            if (filter.min_score) {
+                const auto s = score_of(info);
+                if (!s || *s < *filter.min_score) continue;
+            }
+            out.insert(info.id.value);
+        }
+        return out;
+    }
+
+    static std::string format_score(double v) {
+        char buf[64];
+        const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v); // shortest round trip
+        return std::string(buf, ec == std::errc{} ? end : buf);
+    }
+
+    static void check(std::span<const float> v, std::size_t dimension) {
+        if (v.size() != dimension)
+            throw error(errc::invalid_argument, "inmem: episodes::start: task embeddings have " + std::to_string(dimension) +
+                                                    " floats; this one has " + std::to_string(v.size()));
+        double norm = 0;
+        for (const float x : v) {
+            if (!std::isfinite(x))
+                throw error(errc::invalid_argument, "inmem: episodes::start: the task embedding holds a NaN or an infinity");
+            norm += static_cast<double>(x) * x;
+        }
+        if (!(norm > 0)) throw error(errc::invalid_argument, "inmem: episodes::start: the task embedding is all zeros");
+    }
+
+    Db* db_;
+};
+
+} // namespace inmem
+// ---- end inmem/episodic/episodes.hpp ----
 // ---- begin inmem/exec.hpp ----
 // inmem/exec.hpp: deterministic re-execution: agent code's steps recorded, replayed against
 // the record (divergence found at the first wrong step), resumed after a crash.

@@ -72,16 +72,22 @@ TEMPLATE_LIST_TEST_CASE("past its threshold a collection searches through its gr
     const auto run = db.begin_run();
     write_points(db, run, 0, 39);
     CHECK_FALSE(v.index_stats().graph); // under the threshold: exact, no graph
-    write_points(db, run, 39, 400);
-    const auto stats = v.index_stats();
-    CHECK(stats.graph);
+    write_points(db, run, 39, 400); // crosses the threshold: the graph is built in the background
+    CHECK(v.index_stats().graph);
+    v.wait_for_graph();
+    auto stats = v.index_stats();
+    CHECK_FALSE(stats.building);
     CHECK(stats.vectors == 400);
-    CHECK(stats.covered == stats.rows); // this commit's rows are in the graph before it is visible
+    CHECK(stats.graph_nodes == stats.rows);
+    write_points(db, run, 400, 410); // from now on each commit adds its rows before it is visible
+    stats = v.index_stats();
+    CHECK_FALSE(stats.building);
+    CHECK(stats.graph_nodes == 410);
 
     double total = 0;
     for (int q = 0; q < 40; ++q) {
         const auto query = point_embedding(10000 + q);
-        const auto exact = v.search(query, 10, inmem::keep_all{}, {.exact = true});
+        const auto exact = v.search(query, 10, inmem::keep_all{}, {.method = inmem::search_method::exact});
         const auto approx = v.search(query, 10);
         REQUIRE(approx.size() == 10);
         for (std::size_t i = 1; i < approx.size(); ++i) CHECK(approx[i - 1].distance <= approx[i].distance);
@@ -100,6 +106,7 @@ TEMPLATE_LIST_TEST_CASE("a graph search returns only what its snapshot holds: no
     auto v = db.template vectors<Point>();
     const auto run = db.begin_run();
     write_points(db, run, 0, 300);
+    v.wait_for_graph();
     const auto query = point_embedding(5);
 
     auto before = db.begin(run); // its snapshot: 300 points, p5 at distance 0
@@ -137,20 +144,21 @@ TEMPLATE_LIST_TEST_CASE("a filtered graph search keeps only what the filter keep
     auto v = db.template vectors<Point>();
     const auto run = db.begin_run();
     write_points(db, run, 0, 1000);
+    v.wait_for_graph();
     const auto group3 = [](const Point& p) { return p.group == 3; };       // 10%
     const auto rare = [](const Point& p) { return p.value % 200 == 7; };   // 0.5%
     double total = 0;
     for (int q = 0; q < 20; ++q) {
         const auto query = point_embedding(20000 + q);
         // forced through the graph (no exact fallback): only group 3, close to the exact answer
-        const auto walked = v.search(query, 10, group3, {.exact_below = 0.0});
-        const auto exact = v.search(query, 10, group3, {.exact = true});
+        const auto walked = v.search(query, 10, group3, {.method = inmem::search_method::graph});
+        const auto exact = v.search(query, 10, group3, {.method = inmem::search_method::exact});
         REQUIRE(walked.size() == 10);
         for (const auto& h : walked) CHECK(h.meta.group == 3);
         total += recall_of(walked, exact);
         // a filter that keeps 5 of 1000: the estimate sends it to the exact scan
         const auto few = v.search(query, 10, rare);
-        const auto few_exact = v.search(query, 10, rare, {.exact = true});
+        const auto few_exact = v.search(query, 10, rare, {.method = inmem::search_method::exact});
         REQUIRE(few.size() == 5);
         CHECK(ids(few) == ids(few_exact));
         for (std::size_t i = 0; i < few.size(); ++i) CHECK(few[i].distance == few_exact[i].distance);
@@ -171,7 +179,7 @@ TEMPLATE_LIST_TEST_CASE("the graph is rebuilt at reopen from the live vectors, a
             for (int i = 0; i < 500; i += 3) v.erase(run, id_of(i));
             for (int q = 0; q < 10; ++q) {
                 std::vector<std::string> got;
-                for (const auto& h : v.search(point_embedding(30000 + q), 10, inmem::keep_all{}, {.exact = true}))
+                for (const auto& h : v.search(point_embedding(30000 + q), 10, inmem::keep_all{}, {.method = inmem::search_method::exact}))
                     got.push_back(h.id);
                 before.push_back(got);
             }
@@ -180,6 +188,7 @@ TEMPLATE_LIST_TEST_CASE("the graph is rebuilt at reopen from the live vectors, a
         holder.reopen(); // from the WAL: the erased rows come back with the replay, then go
         auto& db = *holder;
         auto v = db.template vectors<Point>();
+        v.wait_for_graph(); // (the reopen builds it in the background)
         const auto stats = v.index_stats();
         CHECK(stats.graph);
         CHECK(stats.vectors == 333);
@@ -189,7 +198,7 @@ TEMPLATE_LIST_TEST_CASE("the graph is rebuilt at reopen from the live vectors, a
         for (int q = 0; q < 10; ++q) {
             const auto query = point_embedding(30000 + q);
             std::vector<std::string> exact;
-            for (const auto& h : v.search(query, 10, inmem::keep_all{}, {.exact = true})) exact.push_back(h.id);
+            for (const auto& h : v.search(query, 10, inmem::keep_all{}, {.method = inmem::search_method::exact})) exact.push_back(h.id);
             CHECK(exact == before[static_cast<std::size_t>(q)]);
             const auto approx = v.search(query, 10);
             std::size_t hit = 0;
@@ -199,19 +208,20 @@ TEMPLATE_LIST_TEST_CASE("the graph is rebuilt at reopen from the live vectors, a
         CHECK(total / 10 >= 0.9);
         db.snapshot(); // and from a snapshot
         holder.reopen();
+        holder->template vectors<Point>().wait_for_graph();
         CHECK(holder->template vectors<Point>().index_stats().graph_nodes == 333);
     } else {
         SUCCEED("a database in memory has nothing to reopen");
     }
 }
 
-TEMPLATE_LIST_TEST_CASE("a graph started past the threshold catches up, and searches never miss the rows it lacks",
+TEMPLATE_LIST_TEST_CASE("a graph being built in the background catches up, and searches never miss the rows it lacks",
                         "[vectors]", configurations) {
     inmem_test::test_database<TestType> holder;
     auto& db = *holder;
     auto v = db.template vectors<Point>();
     const auto run = db.begin_run();
-    // one commit at a time: the graph starts at the 40th and takes each commit's row and 64 more
+    // one commit at a time: the graph starts at the 40th, built in the background meanwhile
     for (int i = 0; i < 39; ++i) v.upsert(run, id_of(i), point_embedding(i), Point{i % 10, i});
     CHECK_FALSE(v.index_stats().graph);
     for (int i = 39; i < 200; ++i) {
@@ -221,9 +231,9 @@ TEMPLATE_LIST_TEST_CASE("a graph started past the threshold catches up, and sear
         REQUIRE(hits.size() == 1);
         CHECK(hits.front().id == id_of(i));
     }
+    v.wait_for_graph();
     const auto stats = v.index_stats();
     CHECK(stats.graph);
-    CHECK(stats.covered == stats.rows);
     CHECK(stats.graph_nodes == 200);
 }
 

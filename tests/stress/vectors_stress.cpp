@@ -108,7 +108,7 @@ TEMPLATE_TEST_CASE("vectors: upserts, erases and searches race without torn read
                     check(second);
                     if constexpr (graph) { // each hit is one of the snapshot's vectors, as it was then
                         std::set<std::tuple<std::uint64_t, std::string, std::uint32_t>> snapshot;
-                        for (const auto& h : vectors.search(tx, q, 1000, inmem::keep_all{}, {.exact = true}))
+                        for (const auto& h : vectors.search(tx, q, 1000, inmem::keep_all{}, {.method = inmem::search_method::exact}))
                             snapshot.emplace(h.run.value, h.id, h.meta.value);
                         for (const auto* hits : {&first, &second})
                             for (const auto& h : *hits)
@@ -135,11 +135,12 @@ TEMPLATE_TEST_CASE("vectors: upserts, erases and searches race without torn read
         }
     }
     CHECK(vectors.size() == expected);
-    CHECK(vectors.search(embed(1), 1000, inmem::keep_all{}, {.exact = true}).size() == expected);
+    CHECK(vectors.search(embed(1), 1000, inmem::keep_all{}, {.method = inmem::search_method::exact}).size() == expected);
     if constexpr (graph) {
+        vectors.wait_for_graph();
         const auto stats = vectors.index_stats();
         CHECK(stats.graph);
-        CHECK(stats.covered == stats.rows); // caught up with every commit
+        CHECK(stats.graph_nodes == stats.rows); // caught up with every commit
         CHECK(vectors.search(embed(1), 10).size() == 10);
     }
 }

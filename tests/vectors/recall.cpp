@@ -33,8 +33,8 @@ template <class Handle, class Filter>
 double recall(const Handle& h, const std::vector<std::vector<float>>& queries, std::size_t ef, Filter f) {
     double hit = 0, all = 0;
     for (const auto& q : queries) {
-        const auto exact = h.search(q, 10, f, {.exact = true});
-        const auto approx = h.search(q, 10, f, {.ef = ef, .exact_below = 0.0});
+        const auto exact = h.search(q, 10, f, {.method = inmem::search_method::exact});
+        const auto approx = h.search(q, 10, f, {.ef = ef, .method = inmem::search_method::graph});
         std::set<std::string> found;
         for (const auto& a : approx) found.insert(a.id);
         for (const auto& e : exact) hit += static_cast<double>(found.count(e.id));

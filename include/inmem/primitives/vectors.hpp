@@ -192,8 +192,8 @@ public:
 
     /// The k vectors closest to query among those filter keeps, best first (ties: by run,
     /// then id), at the latest commit. Exact (a scan: O(collection) distances) while the
-    /// collection is under its index's threshold, when options.exact is set, or when the
-    /// filter keeps less than options.exact_below of it; otherwise through the HNSW graph,
+    /// collection is under its index's threshold, when options.method says so, or when the
+    /// filter is so selective that a scan is cheaper; otherwise through the HNSW graph,
     /// approximate (options.ef trades speed for recall). k larger than the collection
     /// returns all of it (exactly so only by a scan).
     template <class Filter = keep_all>
@@ -246,6 +246,11 @@ public:
     /// What the collection's index holds now: how many rows, whether searches go through the
     /// graph and how much of it is built.
     [[nodiscard]] vector_index_stats index_stats() const { return index_->stats(); }
+
+    /// Blocks until the collection's graph is built: when it has many vectors to take at once
+    /// (at open, and when the collection crosses its threshold), a background thread builds
+    /// it while searches scan what it lacks exactly. Returns at once when no build runs.
+    void wait_for_graph() const noexcept { index_->wait_built(); }
 
 private:
     // What a transaction's search skips in the index: its run's ids it wrote.

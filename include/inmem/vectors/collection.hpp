@@ -45,21 +45,26 @@ struct vector_index_stats {
     std::size_t vectors = 0;     ///< live vectors, every run's
     std::size_t rows = 0;        ///< rows kept, also those replaced or erased since the open
     bool graph = false;          ///< whether the collection has its HNSW graph yet
-    std::size_t graph_nodes = 0; ///< rows in the graph
-    std::size_t covered = 0;     ///< rows below this one are in the graph; searches scan the rest
+    std::size_t graph_nodes = 0; ///< rows in the graph (the first ones); searches scan the rest
+    bool building = false;       ///< a background thread is building the graph (at open, or past the threshold)
+};
+
+/// How a search finds its results (search_options::method).
+enum class search_method : std::uint8_t {
+    /// The graph's walk or the exact scan, whichever is cheaper by an estimate: the scan when
+    /// the collection has no graph, or when the filter keeps so little of it (estimated from a
+    /// sample) that the walk would visit more vectors than the scan computes distances for.
+    automatic,
+    exact, ///< scan every vector: the exact answer, O(collection)
+    graph, ///< walk the graph when there is one, however selective the filter
 };
 
 /// How one search runs (every field has a default that fits most uses).
 struct search_options {
-    /// Candidates an HNSW search keeps: more finds more of the true nearest (recall), slower.
+    /// Candidates a graph walk keeps: more finds more of the true nearest (recall), slower.
     /// 0: the collection's EfSearch. Never fewer than k.
     std::size_t ef = 0;
-    /// Scan every vector, exactly, even when the collection has a graph.
-    bool exact = false;
-    /// A filtered search scans exactly when it estimates (from a sample of the vectors) that
-    /// the filter keeps less than this share of them: a graph walk would visit most of the
-    /// graph to find k, and the scan is faster and exact.
-    double exact_below = 0.1;
+    search_method method = search_method::automatic;
 };
 
 /// A collection of vectors of Dimension floats, each with metadata of type Meta, compared by

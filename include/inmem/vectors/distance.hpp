@@ -144,7 +144,12 @@ inline bool vector_kernels_avx2() noexcept {
 
 } // namespace inmem::detail
 
+// What a kernel that calls the AVX2 ones is compiled for (so that they inline into it).
+#define INMEM_DETAIL_AVX2_TARGET __attribute__((target("avx2,fma")))
+
 #else
+
+#define INMEM_DETAIL_AVX2_TARGET
 
 namespace inmem::detail {
 inline bool vector_kernels_avx2() noexcept { return false; }
@@ -160,17 +165,24 @@ namespace inmem::detail {
 /// on rows as the index keeps them (normalised for cosine).
 using distance_kernel = float (*)(const float* query, const float* row, std::size_t n) noexcept;
 
-template <metric M, bool Avx2>
-float distance_of(const float* q, const float* x, std::size_t n) noexcept {
-    if constexpr (M == metric::l2) return Avx2 ? l2_avx2(q, x, n) : l2_portable(q, x, n);
-    else if constexpr (M == metric::inner_product) return -(Avx2 ? dot_avx2(q, x, n) : dot_portable(q, x, n));
-    else return 1.0f - (Avx2 ? dot_avx2(q, x, n) : dot_portable(q, x, n));
+template <metric M>
+float distance_portable(const float* q, const float* x, std::size_t n) noexcept {
+    if constexpr (M == metric::l2) return l2_portable(q, x, n);
+    else if constexpr (M == metric::inner_product) return -dot_portable(q, x, n);
+    else return 1.0f - dot_portable(q, x, n);
 }
+template <metric M>
+INMEM_DETAIL_AVX2_TARGET float distance_avx2(const float* q, const float* x, std::size_t n) noexcept {
+    if constexpr (M == metric::l2) return l2_avx2(q, x, n);
+    else if constexpr (M == metric::inner_product) return -dot_avx2(q, x, n);
+    else return 1.0f - dot_avx2(q, x, n);
+}
+#undef INMEM_DETAIL_AVX2_TARGET
 
 /// The kernel of metric M for this CPU (portable = true: the portable one, for tests).
 template <metric M>
 distance_kernel kernel_for(bool portable = false) noexcept {
-    return !portable && vector_kernels_avx2() ? &distance_of<M, true> : &distance_of<M, false>;
+    return !portable && vector_kernels_avx2() ? &distance_avx2<M> : &distance_portable<M>;
 }
 
 /// The name of the kernels this CPU runs ("avx2" or "portable"), for reports.

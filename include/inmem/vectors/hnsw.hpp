@@ -1,8 +1,9 @@
 // inmem/vectors/hnsw.hpp: a hierarchical navigable small-world graph (Malkov and Yashunin,
 // 2016) over the rows of one collection, for approximate search.
 //
-// Nodes are rows of vectors/rows.hpp (their floats never move), inserted by one writer in
-// row order. Each node has a level drawn from a geometric law (a hash of its number, so the
+// Node n is row n of the collection's rows (vectors/rows.hpp: their floats never move, and
+// the graph finds them by the row number, without a table of its own), inserted in row order
+// by one writer at a time. Each node has a level drawn from a geometric law (a hash of its number, so the
 // same rows inserted in the same order make the same graph) and, on each level up to it, a
 // list of neighbours chosen by the paper's heuristic (at most M, 2M on level 0). A search
 // descends greedily from the top level and explores level 0 with ef candidates.
@@ -14,13 +15,14 @@
 // visit most of the graph, and the index (vectors/index.hpp) scans exactly instead.
 //
 // Readers search under a shared lock; the writer finds a new node's neighbours while readers
-// go on (it is the only one that changes the graph) and takes the lock exclusively only to
-// write the links it has chosen.
+// go on (it is the only one that changes the graph: callers hold a lock of their own around
+// insert) and takes the lock exclusively only to write the links it has chosen.
 #pragma once
 
 #include <inmem/vectors/distance.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -59,6 +61,8 @@ struct hnsw_visited {
     }
 };
 
+/// The graph over Rows (a vector_rows<Meta>: data(i) is row i's floats).
+template <class Rows>
 class hnsw_graph {
 public:
     using node = std::uint32_t;
@@ -68,28 +72,24 @@ public:
         std::size_t row;
     };
 
-    hnsw_graph(std::size_t dim, distance_kernel kernel, hnsw_shape shape)
-        : dim_(dim), kernel_(kernel), m_(std::max<std::size_t>(shape.m, 2)), m0_(2 * m_),
+    hnsw_graph(const Rows& rows, std::size_t dim, distance_kernel kernel, hnsw_shape shape)
+        : rows_(&rows), dim_(dim), kernel_(kernel), m_(std::max<std::size_t>(shape.m, 2)), m0_(2 * m_),
           ef_construction_(std::max(shape.ef_construction, m_)), level_scale_(1.0 / std::log(static_cast<double>(m_))) {}
 
     hnsw_graph(const hnsw_graph&) = delete;
     hnsw_graph& operator=(const hnsw_graph&) = delete;
 
-    /// The number of nodes.
-    std::size_t size() const {
-        std::shared_lock lock(mutex_);
-        return data_.size();
-    }
+    /// The number of nodes: the rows below it are in the graph, each linked in.
+    std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
 
-    /// Adds row `row`, whose dim floats are at `data` (which must not move while the graph
-    /// lives). The writer only. Throws std::bad_alloc, leaving the graph as it was.
-    void insert(std::size_t row, const float* data) {
-        const node n = static_cast<node>(data_.size());
+    /// Adds the next row (row number size()). One writer at a time. Throws std::bad_alloc,
+    /// leaving the graph as it was.
+    void insert() {
+        const node n = static_cast<node>(size_.load(std::memory_order_relaxed));
+        const float* data = rows_->data(n);
         const int level = level_of(n);
         {
-            std::unique_lock lock(mutex_);
-            data_.push_back(data);
-            rows_.push_back(row);
+            std::unique_lock lock(mutex_); // (room for its links: may move the others')
             links0_.resize(links0_.size() + m0_ + 1, 0);
             upper_.emplace_back(static_cast<std::size_t>(level) * (m_ + 1), 0);
         }
@@ -97,6 +97,7 @@ public:
             std::unique_lock lock(mutex_);
             entry_ = n;
             top_ = level;
+            size_.store(n + 1, std::memory_order_release);
             return;
         }
         // Choose the links reading the graph, which only this thread changes.
@@ -111,7 +112,7 @@ public:
         for (int l = top_; l > level; --l) descend(data, cur, cur_d, l);
         auto& seen = visited();
         for (int l = std::min(level, top_); l >= 0; --l) {
-            std::vector<found_node> near = search_level(data, cur, cur_d, ef_construction_, l, seen);
+            std::vector<found_node> near = search_level(data, cur, cur_d, ef_construction_, l, seen, n + 1);
             std::sort(near.begin(), near.end(), nearer);
             cur = near.front().n;
             cur_d = near.front().d;
@@ -123,7 +124,7 @@ public:
                 if (next.size() < cap) {
                     next.push_back(n);
                 } else { // full: keep the best of its links and n by the same heuristic
-                    const float* at = data_[e];
+                    const float* at = rows_->data(e);
                     std::vector<found_node> options;
                     options.reserve(next.size() + 1);
                     options.push_back({kernel_(at, data, dim_), n});
@@ -145,27 +146,30 @@ public:
             entry_ = n;
             top_ = level;
         }
+        size_.store(n + 1, std::memory_order_release); // searches see it together with its links
     }
 
     /// The (up to) ef nodes closest to query among those whose row accept(row) takes, nearest
-    /// first.
+    /// first; *nodes: how many nodes the graph had for this search (rows from there on are
+    /// not in it).
     template <class Accept>
-    std::vector<found> search(const float* query, std::size_t ef, Accept&& accept) const {
+    std::vector<found> search(const float* query, std::size_t ef, Accept&& accept, std::size_t* nodes) const {
         std::vector<found> out;
         std::shared_lock lock(mutex_);
+        *nodes = size();
         if (top_ < 0 || ef == 0) return out;
         node cur = entry_;
         float cur_d = distance(query, cur);
         for (int l = top_; l > 0; --l) descend(query, cur, cur_d, l);
 
         auto& seen = visited();
-        seen.reset(data_.size());
+        seen.reset(size());
         std::priority_queue<found_node, std::vector<found_node>, farther_first> candidates; // nearest on top
         std::priority_queue<found_node, std::vector<found_node>, nearer_first> best;        // farthest on top
         float bound = std::numeric_limits<float>::infinity();
         seen.seen(cur);
         candidates.push({cur_d, cur});
-        if (accept(rows_[cur])) {
+        if (accept(std::size_t{cur})) {
             best.push({cur_d, cur});
             bound = cur_d;
         }
@@ -182,7 +186,8 @@ public:
                 const float d = distance(query, x);
                 if (best.size() < ef || d < bound) {
                     candidates.push({d, x});
-                    if (accept(rows_[x])) {
+                    prefetch_links(x, 0); // read when x is taken, likely soon
+                    if (accept(std::size_t{x})) {
                         best.push({d, x});
                         if (best.size() > ef) best.pop();
                         bound = best.top().d;
@@ -191,7 +196,7 @@ public:
             }
         }
         out.reserve(best.size());
-        for (; !best.empty(); best.pop()) out.push_back({best.top().d, rows_[best.top().n]});
+        for (; !best.empty(); best.pop()) out.push_back({best.top().d, best.top().n});
         std::reverse(out.begin(), out.end());
         return out;
     }
@@ -216,11 +221,20 @@ private:
         return v;
     }
 
-    float distance(const float* q, node n) const noexcept { return kernel_(q, data_[n], dim_); }
+    float distance(const float* q, node n) const noexcept { return kernel_(q, rows_->data(n), dim_); }
+    // Asks for node n's links on a level (a hint; no effect on results).
+    void prefetch_links(node n, int level) const noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+        __builtin_prefetch(links_of(n, level));
+#else
+        (void)n;
+        (void)level;
+#endif
+    }
     // Asks for the first cache lines of node n's floats (a hint; no effect on results).
     void prefetch(node n) const noexcept {
 #if defined(__GNUC__) || defined(__clang__)
-        const char* p = reinterpret_cast<const char*>(data_[n]);
+        const char* p = reinterpret_cast<const char*>(rows_->data(n));
         __builtin_prefetch(p);
         __builtin_prefetch(p + 64);
         __builtin_prefetch(p + 128);
@@ -265,8 +279,8 @@ private:
 
     // The ef nodes nearest q on one level, from entry (every node counts: for insertion).
     std::vector<found_node> search_level(const float* q, node entry, float entry_d, std::size_t ef, int level,
-                                         hnsw_visited& seen) const {
-        seen.reset(data_.size());
+                                         hnsw_visited& seen, std::size_t nodes) const {
+        seen.reset(nodes);
         std::priority_queue<found_node, std::vector<found_node>, farther_first> candidates;
         std::priority_queue<found_node, std::vector<found_node>, nearer_first> best;
         seen.seen(entry);
@@ -285,6 +299,7 @@ private:
                 const float d = distance(q, x);
                 if (best.size() < ef || d < best.top().d) {
                     candidates.push({d, x});
+                    prefetch_links(x, level);
                     best.push({d, x});
                     if (best.size() > ef) best.pop();
                 }
@@ -309,7 +324,7 @@ private:
         for (const found_node& c : sorted) {
             bool diverse = true;
             for (const node k : kept)
-                if (kernel_(data_[c.n], data_[k], dim_) < c.d) {
+                if (kernel_(rows_->data(c.n), rows_->data(k), dim_) < c.d) {
                     diverse = false;
                     break;
                 }
@@ -321,14 +336,14 @@ private:
         return kept;
     }
 
+    const Rows* rows_;
     std::size_t dim_;
     distance_kernel kernel_;
     std::size_t m_, m0_, ef_construction_;
     double level_scale_;
 
     mutable std::shared_mutex mutex_;   // shared: searches; exclusive: the writer's changes
-    std::vector<const float*> data_;    // node -> its floats
-    std::vector<std::size_t> rows_;     // node -> its row
+    std::atomic<std::size_t> size_{0};
     std::vector<node> links0_;          // node n's level-0 links at n * (2m + 1): count, then ids
     std::vector<std::vector<node>> upper_; // node -> its links on levels 1.., (m + 1) each
     node entry_ = 0;

@@ -8,11 +8,13 @@
 // erase marks it dead (vectors/rows.hpp): a search at snapshot S takes exactly the rows with
 // born <= S < dead, what the collection held at S, whatever was committed since.
 //
-// The graph covers the rows below covered(); a search walks it and scans the rows above
-// exactly, so a graph that lags (it is built a little at each commit once the collection
-// crosses its threshold, and whole at open) never hides a vector. Dead rows stay in the
-// graph as waypoints until the database is reopened (the index is then rebuilt from the live
-// records only): memory grows with the upserts and erases of a session, not with the live set.
+// The graph holds the rows below its size; a search walks it and scans the rows above it
+// exactly, so a graph that lags never hides a vector. Each commit adds its rows to the graph
+// before it becomes visible; when the graph has many rows to catch up with (at open, and when
+// the collection crosses its threshold) a background thread builds it while searches go on,
+// and commits leave their rows to it. Dead rows stay in the graph as waypoints until the
+// database is reopened (the index is then rebuilt from the live records only): memory grows
+// with the upserts and erases of a session, not with the live set.
 #pragma once
 
 #include <inmem/schema/codec.hpp>
@@ -33,10 +35,12 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -72,12 +76,16 @@ class vector_index final : public batch_observer {
     using shape = typename traits::index_type;
     static constexpr std::size_t dim = traits::dimension;
     static constexpr auto prim = static_cast<std::uint8_t>(primitive::vector);
-    // Rows a commit adds to a lagging graph besides its own (the graph catches up gradually
-    // after the threshold is crossed, not in one long commit).
-    static constexpr std::size_t catch_up_per_commit = 64;
+    using graph_type = hnsw_graph<vector_rows<meta_type>>;
 
 public:
     explicit vector_index(std::uint16_t slot) : slot_(slot), counter_key_(vector_counter_key(slot)) {}
+    vector_index(const vector_index&) = delete;
+    vector_index& operator=(const vector_index&) = delete;
+    ~vector_index() {
+        stop_.store(true, std::memory_order_relaxed);
+        if (builder_.joinable()) builder_.join();
+    }
 
     std::uint16_t slot() const noexcept { return slot_; }
     /// The key of the collection's id counter record.
@@ -89,14 +97,19 @@ public:
     /// Its rows, live and dead, and its graph.
     vector_index_stats stats() const {
         vector_index_stats out;
-        out.covered = covered_.load(std::memory_order_acquire);
         out.vectors = live();
         out.rows = rows_->size();
-        if (const hnsw_graph* g = graph_view_.load(std::memory_order_acquire)) {
+        out.building = building_.load(std::memory_order_acquire);
+        if (const graph_type* g = graph_view_.load(std::memory_order_acquire)) {
             out.graph = true;
             out.graph_nodes = g->size();
         }
         return out;
+    }
+
+    /// Blocks until no background build of the graph runs.
+    void wait_built() const noexcept {
+        while (building_.load(std::memory_order_acquire)) building_.wait(true, std::memory_order_acquire);
     }
 
     /// A fresh generated id number, never handed out before in this database (also across
@@ -122,7 +135,14 @@ public:
                 saw_counter(op.bytes);
             }
         }
-        if (open_) grow_graph(rows_->size() - before + catch_up_per_commit);
+        if (!open_ || rows_->size() == before) return;
+        if (!graph_) {
+            if (live() >= shape::threshold) start_graph(); // (and its build, in the background)
+            return;
+        }
+        if (building_.load(std::memory_order_acquire)) return; // the builder takes these rows too
+        const std::lock_guard lock(build_mutex_);
+        grow_graph(rows_->size());
     }
 
     /// At the end of recovery (nobody searches yet): drops the rows the WAL's later records
@@ -133,9 +153,6 @@ public:
         if (rows_->size() > live()) compact();
         if (live() < shape::threshold) return;
         start_graph();
-        const std::size_t n = rows_->size();
-        for (std::size_t i = 0; i < n; ++i) graph_->insert(i, rows_->data(i));
-        covered_.store(n, std::memory_order_release);
     }
 
     /// The k rows closest to query (dim floats, normalised for cosine) among those visible at
@@ -146,16 +163,17 @@ public:
     std::vector<scored_row> search(const float* query, std::size_t k, version_t at, Keep&& keep,
                                    const search_options& options = {}) const {
         if (k == 0) return {};
-        const hnsw_graph* graph = options.exact ? nullptr : graph_view_.load(std::memory_order_acquire);
+        const graph_type* graph =
+            options.method == search_method::exact ? nullptr : graph_view_.load(std::memory_order_acquire);
         const auto accept = [&](const vector_row<meta_type>& r) { return r.visible_at(at) && keep(r); };
-        const std::size_t covered = graph ? covered_.load(std::memory_order_acquire) : 0;
-        if (!graph || kept_share(covered, accept) < options.exact_below) return scan(query, k, 0, accept);
         const std::size_t ef = std::max(k, options.ef ? options.ef : shape::ef_search);
+        if (!graph || (options.method == search_method::automatic && scan_is_cheaper(graph->size(), ef, accept)))
+            return scan(query, k, 0, accept);
         std::vector<scored_row> found;
-        for (const auto& f : graph->search(query, ef, [&](std::size_t row) { return accept(rows_->row(row)); }))
+        std::size_t covered = 0;
+        for (const auto& f : graph->search(query, ef, [&](std::size_t row) { return accept(rows_->row(row)); }, &covered))
             found.push_back({f.distance, f.row});
-        const std::size_t tail = rows_->size();
-        if (tail > covered) { // rows the graph does not have yet
+        if (rows_->size() > covered) { // rows the graph does not have yet
             std::vector<scored_row> rest = scan(query, k, covered, accept);
             found.insert(found.end(), rest.begin(), rest.end());
         }
@@ -199,16 +217,21 @@ private:
         return heap;
     }
 
-    // The share of the rows below n that accept takes (visible at the snapshot, kept by the
-    // filter), estimated from up to 256 rows spread evenly over them.
+    // Whether the exact scan of the first n rows computes fewer distances than a walk of the
+    // graph over them would. With p the share of rows that accept takes (estimated from up to
+    // 256 rows spread evenly over them: visible at the snapshot, kept by the filter), the scan
+    // computes p n distances; the walk about ef 2M / p (it looks at the 2M links of each
+    // candidate it takes, and it must take 1/p candidates for each one accepted).
     template <class Accept>
-    double kept_share(std::size_t n, const Accept& accept) const {
-        if (n == 0) return 1.0;
+    bool scan_is_cheaper(std::size_t n, std::size_t ef, const Accept& accept) const {
+        if (n == 0) return true;
         const std::size_t samples = std::min<std::size_t>(n, 256);
         std::size_t taken = 0;
         for (std::size_t s = 0; s < samples; ++s) taken += accept(rows_->row(s * n / samples)) ? 1 : 0;
-        return static_cast<double>(taken) / static_cast<double>(samples);
+        const double p = (static_cast<double>(taken) + 0.5) / static_cast<double>(samples);
+        return p * p * static_cast<double>(n) <= static_cast<double>(ef * 2 * shape::m);
     }
+
     // Copies the live rows, in their order, into fresh rows (no reader may hold the old ones).
     void compact() {
         auto fresh = std::make_unique<vector_rows<meta_type>>(dim);
@@ -222,23 +245,37 @@ private:
         rows_ = std::move(fresh);
     }
 
+    // Creates the graph, empty, and a thread that fills it with the rows there are (and those
+    // that commits add meanwhile), a batch at a time under build_mutex_.
     void start_graph() {
-        graph_ = std::make_unique<hnsw_graph>(dim, kernel_for<traits::distance>(),
+        graph_ = std::make_unique<graph_type>(*rows_, dim, kernel_for<traits::distance>(),
                                               hnsw_shape{shape::m, shape::ef_construction});
         graph_view_.store(graph_.get(), std::memory_order_release);
+        building_.store(true, std::memory_order_release);
+        try {
+            builder_ = std::thread([this] { build(); });
+        } catch (...) { // no thread to be had: build it here
+            build();
+        }
     }
 
-    // Adds up to budget rows to the graph (the writer, after a commit), starting one once the
-    // collection has reached its threshold.
-    void grow_graph(std::size_t budget) noexcept {
-        if (!graph_) {
-            if (live() < shape::threshold) return;
-            start_graph();
+    void build() noexcept {
+        try {
+            while (!stop_.load(std::memory_order_relaxed)) {
+                const std::lock_guard lock(build_mutex_);
+                const std::size_t n = rows_->size();
+                if (graph_->size() >= n) break;
+                grow_graph(std::min(n, graph_->size() + 256));
+            }
+        } catch (...) { // out of memory: the graph stays as it is, searches scan what it lacks
         }
-        const std::size_t n = rows_->size();
-        std::size_t i = covered_.load(std::memory_order_relaxed);
-        for (const std::size_t end = std::min(n, i + budget); i < end; ++i) graph_->insert(i, rows_->data(i));
-        covered_.store(i, std::memory_order_release);
+        building_.store(false, std::memory_order_release);
+        building_.notify_all();
+    }
+
+    // Adds the rows below end to the graph (under build_mutex_).
+    void grow_graph(std::size_t end) {
+        while (graph_->size() < end) graph_->insert();
     }
 
     bool mine(std::string_view key) const noexcept {
@@ -288,10 +325,13 @@ private:
     std::unordered_map<std::string, std::size_t> live_rows_; // full key -> its live row; the writer's
     std::atomic<std::size_t> live_{0};
     std::atomic<std::uint64_t> next_id_{1};
-    bool open_ = false;                            // recovery is over; the writer's
-    std::unique_ptr<hnsw_graph> graph_;            // the writer's
-    std::atomic<const hnsw_graph*> graph_view_{nullptr}; // the same, for readers
-    std::atomic<std::size_t> covered_{0};          // rows below are in the graph (or were dead when it was built)
+    bool open_ = false;                                  // recovery is over; the writer's
+    std::unique_ptr<graph_type> graph_;                  // set by the writer; grown under build_mutex_
+    std::atomic<const graph_type*> graph_view_{nullptr}; // the same, for readers
+    std::mutex build_mutex_;                             // held by whoever adds to the graph
+    std::atomic<bool> building_{false};                  // a background build runs
+    std::atomic<bool> stop_{false};                      // the index is going: the build stops
+    std::thread builder_;
 };
 
 } // namespace inmem::detail
