@@ -3,7 +3,7 @@
 // and a score in the run's metadata; past episodes are retrieved by similarity of their
 // tasks, narrowed by any run query, and the tool sequences that successful episodes share are
 // mined from their events. A thin layer over runs, events and vectors: nothing here is stored
-// any other way, so replay, diff, fork, export and erase_run treat episodes as runs.
+// any other way, so replay, diff, fork and erase_run treat episodes as runs.
 //
 //   using schema = inmem::schema<inmem::events<inmem::episode_step>,
 //                                inmem::vectors<inmem::episode_tasks<384>>>;
