@@ -114,6 +114,14 @@ double recall(const std::vector<std::vector<std::size_t>>& got, const std::vecto
 
 std::size_t id_number(const std::string& id) { return std::stoul(id.substr(1)); } // "v123" -> 123
 
+// prefix followed by n ("v123"). (Not `id_of('v', n)`: GCC 12 at -O3 warns about
+// it with a false -Wrestrict, which -Dwerror=true would make an error.)
+std::string id_of(char prefix, std::size_t n) {
+    std::string id(1, prefix);
+    id += std::to_string(n);
+    return id;
+}
+
 template <std::size_t D>
 struct runner {
     bool quick;
@@ -154,7 +162,7 @@ struct runner {
         for (std::size_t i = 0; i < d.n; i += 100)
             db.transact(run, [&](auto& tx) {
                 for (std::size_t j = i; j < std::min(d.n, i + 100); ++j)
-                    h.upsert(tx, "v" + std::to_string(j), std::span<const float>(&d.rows[j * D], D), Doc{d.cluster[j]});
+                    h.upsert(tx, id_of('v', j), std::span<const float>(&d.rows[j * D], D), Doc{d.cluster[j]});
             });
         return run;
     }
@@ -244,7 +252,7 @@ struct runner {
             if (rng() % 10 == 0) alive[i] = false;
         for (std::size_t i = 0; i < n; ++i)
             if (!alive[i]) {
-                h.erase(writer, "v" + std::to_string(i));
+                h.erase(writer, id_of('v', i));
                 peer.markDelete(i);
             }
         auto [truth_alive, fs] = faiss_exact(d, &alive);
@@ -285,13 +293,13 @@ struct runner {
             for (std::size_t i = 0; i < preload; i += 100)
                 db.transact(run, [&](auto& tx) {
                     for (std::size_t j = i; j < i + 100; ++j)
-                        h.upsert(tx, "p" + std::to_string(j), std::span<const float>(&d.rows[j * D], D), Fact{"preloaded"});
+                        h.upsert(tx, id_of('p', j), std::span<const float>(&d.rows[j * D], D), Fact{"preloaded"});
                 });
             h.wait_for_graph();
             if (with_graph != h.index_stats().graph) std::printf("  (unexpected: graph %d)\n", int(h.index_stats().graph));
             const auto t0 = std::chrono::steady_clock::now();
             for (std::size_t i = preload; i < preload + count; ++i) {
-                const std::string id = "f" + std::to_string(i);
+                const std::string id = id_of('f', i);
                 const Fact fact{"fact " + std::to_string(i)};
                 db.transact(run, [&](auto& tx) {
                     kv.put(tx, id, fact);

@@ -11770,7 +11770,6 @@ concept vector_collection = detail::collection_traits<C>::is_collection;
 #include <cstdint>
 #include <limits>
 #include <mutex>
-#include <queue>
 #include <shared_mutex>
 #include <utility>
 #include <vector>
@@ -11906,8 +11905,8 @@ public:
 
         auto& seen = visited();
         seen.reset(size());
-        std::priority_queue<found_node, std::vector<found_node>, farther_first> candidates; // nearest on top
-        std::priority_queue<found_node, std::vector<found_node>, nearer_first> best;        // farthest on top
+        node_heap<farther_first> candidates; // nearest on top
+        node_heap<nearer_first> best;        // farthest on top
         float bound = std::numeric_limits<float>::infinity();
         seen.seen(cur);
         candidates.push({cur_d, cur});
@@ -11953,6 +11952,23 @@ private:
     };
     struct farther_first {
         bool operator()(const found_node& a, const found_node& b) const noexcept { return a.d > b.d; }
+    };
+    // A binary heap on a vector (std::priority_queue's interface, without <queue>): Order
+    // puts the node it ranks last on top.
+    template <class Order>
+    struct node_heap {
+        std::vector<found_node> items;
+        bool empty() const noexcept { return items.empty(); }
+        std::size_t size() const noexcept { return items.size(); }
+        const found_node& top() const noexcept { return items.front(); }
+        void push(found_node n) {
+            items.push_back(n);
+            std::push_heap(items.begin(), items.end(), Order{});
+        }
+        void pop() noexcept {
+            std::pop_heap(items.begin(), items.end(), Order{});
+            items.pop_back();
+        }
     };
     static bool nearer(const found_node& a, const found_node& b) noexcept {
         return a.d != b.d ? a.d < b.d : a.n < b.n;
@@ -12023,8 +12039,8 @@ private:
     std::vector<found_node> search_level(const float* q, node entry, float entry_d, std::size_t ef, int level,
                                          hnsw_visited& seen, std::size_t nodes) const {
         seen.reset(nodes);
-        std::priority_queue<found_node, std::vector<found_node>, farther_first> candidates;
-        std::priority_queue<found_node, std::vector<found_node>, nearer_first> best;
+        node_heap<farther_first> candidates;
+        node_heap<nearer_first> best;
         seen.seen(entry);
         candidates.push({entry_d, entry});
         best.push({entry_d, entry});
