@@ -11853,7 +11853,8 @@ public:
         for (int l = top_; l > level; --l) descend(data, cur, cur_d, l);
         auto& seen = visited();
         for (int l = std::min(level, top_); l >= 0; --l) {
-            std::vector<found_node> near = search_level(data, cur, cur_d, ef_construction_, l, seen, n + 1);
+            std::vector<found_node> near =
+                search_level(data, cur, cur_d, ef_construction_, l, seen, n + 1, [](node) { return true; });
             std::sort(near.begin(), near.end(), nearer);
             cur = near.front().n;
             cur_d = near.front().d;
@@ -11903,42 +11904,10 @@ public:
         float cur_d = distance(query, cur);
         for (int l = top_; l > 0; --l) descend(query, cur, cur_d, l);
 
-        auto& seen = visited();
-        seen.reset(size());
-        node_heap<farther_first> candidates; // nearest on top
-        node_heap<nearer_first> best;        // farthest on top
-        float bound = std::numeric_limits<float>::infinity();
-        seen.seen(cur);
-        candidates.push({cur_d, cur});
-        if (accept(std::size_t{cur})) {
-            best.push({cur_d, cur});
-            bound = cur_d;
-        }
-        while (!candidates.empty()) {
-            const found_node c = candidates.top();
-            if (c.d > bound && best.size() == ef) break;
-            candidates.pop();
-            const node* links = links_of(c.n, 0);
-            if (links[0]) prefetch(links[1]);
-            for (node i = 1; i <= links[0]; ++i) {
-                const node x = links[i];
-                if (i < links[0]) prefetch(links[i + 1]); // the next one's floats, while this one's are compared
-                if (seen.seen(x)) continue;
-                const float d = distance(query, x);
-                if (best.size() < ef || d < bound) {
-                    candidates.push({d, x});
-                    prefetch_links(x, 0); // read when x is taken, likely soon
-                    if (accept(std::size_t{x})) {
-                        best.push({d, x});
-                        if (best.size() > ef) best.pop();
-                        bound = best.top().d;
-                    }
-                }
-            }
-        }
+        std::vector<found_node> best = search_level(query, cur, cur_d, ef, 0, visited(), *nodes,
+                                                    [&](node n) { return accept(std::size_t{n}); });
         out.reserve(best.size());
-        for (; !best.empty(); best.pop()) out.push_back({best.top().d, best.top().n});
-        std::reverse(out.begin(), out.end());
+        for (auto it = best.rbegin(); it != best.rend(); ++it) out.push_back({it->d, it->n});
         return out;
     }
 
@@ -12035,31 +12004,41 @@ private:
         }
     }
 
-    // The ef nodes nearest q on one level, from entry (every node counts: for insertion).
+    // The (up to) ef nodes nearest q on one level among those accept(node) takes, from entry,
+    // farthest first. Every node is a waypoint; while fewer than ef are accepted the walk goes
+    // on. Insertion accepts every node.
+    template <class Accept>
     std::vector<found_node> search_level(const float* q, node entry, float entry_d, std::size_t ef, int level,
-                                         hnsw_visited& seen, std::size_t nodes) const {
+                                         hnsw_visited& seen, std::size_t nodes, const Accept& accept) const {
         seen.reset(nodes);
-        node_heap<farther_first> candidates;
-        node_heap<nearer_first> best;
+        node_heap<farther_first> candidates; // nearest on top
+        node_heap<nearer_first> best;        // the accepted, farthest on top
+        float bound = std::numeric_limits<float>::infinity(); // the farthest accepted, once there are ef
         seen.seen(entry);
         candidates.push({entry_d, entry});
-        best.push({entry_d, entry});
+        if (accept(entry)) {
+            best.push({entry_d, entry});
+            bound = entry_d;
+        }
         while (!candidates.empty()) {
             const found_node c = candidates.top();
-            if (c.d > best.top().d && best.size() >= ef) break;
+            if (c.d > bound && best.size() >= ef) break;
             candidates.pop();
             const node* links = links_of(c.n, level);
             if (links[0]) prefetch(links[1]);
             for (node i = 1; i <= links[0]; ++i) {
                 const node x = links[i];
-                if (i < links[0]) prefetch(links[i + 1]);
+                if (i < links[0]) prefetch(links[i + 1]); // the next one's floats, while this one's are compared
                 if (seen.seen(x)) continue;
                 const float d = distance(q, x);
-                if (best.size() < ef || d < best.top().d) {
+                if (best.size() < ef || d < bound) {
                     candidates.push({d, x});
-                    prefetch_links(x, level);
-                    best.push({d, x});
-                    if (best.size() > ef) best.pop();
+                    prefetch_links(x, level); // read when x is taken, likely soon
+                    if (accept(x)) {
+                        best.push({d, x});
+                        if (best.size() > ef) best.pop();
+                        bound = best.top().d;
+                    }
                 }
             }
         }
@@ -13259,6 +13238,7 @@ private:
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -13397,12 +13377,11 @@ public:
         for (const std::uint64_t id : matching(filter)) {
             std::vector<std::string> tools;
             for (const auto& e : db_->events().template read<episode_step>(run_id{id})) tools.push_back(e.value.tool);
-            std::map<std::vector<std::string>, bool> seen; // once per episode
+            std::set<std::vector<std::string>> seen; // once per episode
             for (std::size_t i = 0; i + length <= tools.size(); ++i)
-                seen.emplace(std::vector<std::string>(tools.begin() + static_cast<std::ptrdiff_t>(i),
-                                                      tools.begin() + static_cast<std::ptrdiff_t>(i + length)),
-                             true);
-            for (const auto& entry : seen) ++support[entry.first];
+                seen.emplace(tools.begin() + static_cast<std::ptrdiff_t>(i),
+                             tools.begin() + static_cast<std::ptrdiff_t>(i + length));
+            for (const auto& sequence : seen) ++support[sequence];
         }
         std::vector<tool_sequence> out;
         for (auto& [tools, n] : support) out.push_back({tools, n});

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -167,12 +168,11 @@ public:
         for (const std::uint64_t id : matching(filter)) {
             std::vector<std::string> tools;
             for (const auto& e : db_->events().template read<episode_step>(run_id{id})) tools.push_back(e.value.tool);
-            std::map<std::vector<std::string>, bool> seen; // once per episode
+            std::set<std::vector<std::string>> seen; // once per episode
             for (std::size_t i = 0; i + length <= tools.size(); ++i)
-                seen.emplace(std::vector<std::string>(tools.begin() + static_cast<std::ptrdiff_t>(i),
-                                                      tools.begin() + static_cast<std::ptrdiff_t>(i + length)),
-                             true);
-            for (const auto& entry : seen) ++support[entry.first];
+                seen.emplace(tools.begin() + static_cast<std::ptrdiff_t>(i),
+                             tools.begin() + static_cast<std::ptrdiff_t>(i + length));
+            for (const auto& sequence : seen) ++support[sequence];
         }
         std::vector<tool_sequence> out;
         for (auto& [tools, n] : support) out.push_back({tools, n});
