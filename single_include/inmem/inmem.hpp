@@ -11405,7 +11405,10 @@ struct traces : family_entry<trace_family, T...> {};
 //   counter  space 2: ns primitive=5 slot ""     -> next generated id:u64 (big-endian)
 // and in memory, per collection, an index rebuilt from the vectors at open
 // (vectors/index.hpp): exact search over contiguous rows with SIMD kernels and, past the
-// collection's threshold, an HNSW graph (vectors/hnsw.hpp).
+// collection's threshold, an HNSW graph (vectors/hnsw.hpp). When the collection keeps its
+// index in float16 or int8 codes, the index's best candidates are ranked again here by the
+// float32 embeddings of their records, read at the search's snapshot: the distances a search
+// returns are always exact.
 
 // ---- begin inmem/vectors/collection.hpp ----
 // inmem/vectors/collection.hpp: a vector collection as the schema declares it, and the record
@@ -11417,8 +11420,13 @@ struct traces : family_entry<trace_family, T...> {};
 //   auto vectors = db.vectors<Doc>();          // or db.vectors<docs>()
 //
 // A collection is searched exactly (a scan of every vector) until it holds Threshold vectors,
-// then through an HNSW graph (vectors/hnsw.hpp) kept up to date on commit; inmem::hnsw<...>
-// as the fourth argument sets the graph's shape and the threshold, inmem::exact never builds one.
+// then through an HNSW graph (vectors/hnsw.hpp) kept up to date on commit. Options after the
+// metric, in any order: inmem::hnsw<...> sets the graph's shape and the threshold
+// (inmem::exact never builds one); inmem::store_float16 or inmem::store_int8 keep the index's
+// vectors in 2 or 1 bytes a dimension instead of 4, searched by those codes and ranked again
+// exactly by the stored float32 embeddings:
+//
+//   using docs = inmem::collection<Doc, 384, inmem::metric::cosine, inmem::hnsw<32>, inmem::store_int8>;
 
 // ---- begin inmem/vectors/distance.hpp ----
 // inmem/vectors/distance.hpp: the metrics of a vector collection and the kernels that compute
@@ -11650,6 +11658,25 @@ struct hnsw {
 /// A collection that is always searched exactly (no graph, whatever its size).
 using exact = hnsw<16, 200, std::numeric_limits<std::size_t>::max()>;
 
+/// How a collection's index keeps its vectors in memory, where searches scan and walk them.
+/// The records in the store always hold the float32 embedding as written: with codes, a
+/// search finds candidates by them (search_options::rerank of them) and ranks those again
+/// by their exact float32 distances, which are the distances it returns.
+enum class vector_storage : std::uint8_t {
+    float32, ///< 4 bytes a dimension, exact distances (the default)
+    float16, ///< 2 bytes a dimension: IEEE half precision, about 3 significant digits
+    int8,    ///< 1 byte a dimension and 4 a vector: scalar quantisation, each vector by its own scale
+};
+
+/// A collection option: its index keeps vectors as Storage says.
+template <vector_storage Storage>
+struct stored_as {
+    static constexpr vector_storage value = Storage;
+};
+using store_float32 = stored_as<vector_storage::float32>; ///< the default: floats as written
+using store_float16 = stored_as<vector_storage::float16>; ///< half the memory, near-exact order
+using store_int8 = stored_as<vector_storage::int8>;       ///< a quarter of the memory, re-ranked exactly
+
 /// What a collection's in-memory index holds (vector_handle::index_stats()).
 struct vector_index_stats {
     std::size_t vectors = 0;     ///< live vectors, every run's
@@ -11675,15 +11702,21 @@ struct search_options {
     /// 0: the collection's EfSearch. Never fewer than k.
     std::size_t ef = 0;
     search_method method = search_method::automatic;
+    /// With store_float16 or store_int8: how many candidates found by the codes are ranked
+    /// again by their float32 embeddings (never fewer than k). More: the true nearest more
+    /// often among them, each costing a read of its record. 0: 4k for int8, 2k for float16.
+    std::size_t rerank = 0;
 };
 
 /// A collection of vectors of Dimension floats, each with metadata of type Meta, compared by
 /// Metric: list it in the schema's inmem::vectors<...>. Dimension and metric are part of the
 /// schema's fingerprint (a database written with others is refused at open). It is also the
 /// record each vector is stored as (as JSON, a replay or a diff show it): its embedding as
-/// written, its metadata, and the time of the write by the database's clock. Index
-/// (inmem::hnsw<...> or inmem::exact) says how it is searched; it is not stored.
-template <class Meta, std::size_t Dimension, metric Metric = metric::cosine, class Index = hnsw<>>
+/// written, its metadata, and the time of the write by the database's clock. Options, each
+/// at most once and in any order, say how it is searched and are not stored (they may change
+/// between opens): an index (inmem::hnsw<...>, the default hnsw<>, or inmem::exact) and a
+/// storage (inmem::store_float32, the default, store_float16 or store_int8).
+template <class Meta, std::size_t Dimension, metric Metric = metric::cosine, class... Options>
 struct collection {
     static_assert(Dimension > 0 && Dimension <= 65536,
                   "inmem: a collection's dimension is between 1 and 65536 floats");
@@ -11705,18 +11738,44 @@ struct is_hnsw : std::false_type {};
 template <std::size_t M, std::size_t E, std::size_t T, std::size_t S>
 struct is_hnsw<hnsw<M, E, T, S>> : std::true_type {};
 
-template <class Meta, std::size_t D, metric M, class Index>
-struct collection_traits<collection<Meta, D, M, Index>> {
-    static_assert(is_hnsw<Index>::value, "inmem::collection<Meta, Dimension, Metric, Index>: Index is inmem::hnsw<...> or inmem::exact");
+template <class T>
+struct is_storage : std::false_type {};
+template <vector_storage S>
+struct is_storage<stored_as<S>> : std::true_type {};
+
+// The first of Options that Is<> holds for, or Default.
+template <template <class> class Is, class Default, class... Options>
+struct first_option {
+    using type = Default;
+};
+template <template <class> class Is, class Default, class O, class... Rest>
+struct first_option<Is, Default, O, Rest...> {
+    using type = std::conditional_t<Is<O>::value, O, typename first_option<Is, Default, Rest...>::type>;
+};
+
+template <class Meta, std::size_t D, metric M, class... Options>
+struct collection_traits<collection<Meta, D, M, Options...>> {
+    static_assert(((is_hnsw<Options>::value || is_storage<Options>::value) && ...),
+                  "inmem::collection<Meta, Dimension, Metric, Options...>: each option is an index (inmem::hnsw<...> "
+                  "or inmem::exact) or a storage (inmem::store_float32, inmem::store_float16, inmem::store_int8)");
+    static_assert((std::size_t{0} + ... + is_hnsw<Options>::value) <= 1,
+                  "inmem::collection<Meta, Dimension, Metric, Options...>: one index option at most (inmem::hnsw<...> or inmem::exact)");
+    static_assert((std::size_t{0} + ... + is_storage<Options>::value) <= 1,
+                  "inmem::collection<Meta, Dimension, Metric, Options...>: one storage option at most (inmem::store_float32, "
+                  "inmem::store_float16 or inmem::store_int8)");
     static constexpr bool is_collection = true;
     using meta_type = Meta;
-    using index_type = Index;
+    using index_type = typename first_option<is_hnsw, hnsw<>, Options...>::type;
+    static constexpr vector_storage storage = first_option<is_storage, store_float32, Options...>::type::value;
+    /// What the index keeps a dimension as (vectors/codes.hpp).
+    using code_type = std::conditional_t<storage == vector_storage::float32, float,
+                                         std::conditional_t<storage == vector_storage::float16, std::uint16_t, std::int8_t>>;
     static constexpr std::size_t dimension = D;
     static constexpr metric distance = M;
 };
 } // namespace detail
 
-/// True when C is an inmem::collection<Meta, Dimension, Metric, Index>.
+/// True when C is an inmem::collection<Meta, Dimension, Metric, Options...>.
 template <class C>
 concept vector_collection = detail::collection_traits<C>::is_collection;
 
@@ -11733,6 +11792,10 @@ concept vector_collection = detail::collection_traits<C>::is_collection;
 // erase marks it dead (vectors/rows.hpp): a search at snapshot S takes exactly the rows with
 // born <= S < dead, what the collection held at S, whatever was committed since.
 //
+// Rows keep the collection's storage (float32, or float16 / int8 codes: vectors/codes.hpp);
+// on codes, a search's distances are estimates and the handle ranks its candidates again by
+// the records' float32 embeddings.
+//
 // The graph holds the rows below its size; a search walks it and scans the rows above it
 // exactly, so a graph that lags never hides a vector. Each commit adds its rows to the graph
 // before it becomes visible; when the graph has many rows to catch up with (at open, and when
@@ -11741,11 +11804,351 @@ concept vector_collection = detail::collection_traits<C>::is_collection;
 // database is reopened (the index is then rebuilt from the live records only): memory grows
 // with the upserts and erases of a session, not with the live set.
 
+// ---- begin inmem/vectors/codes.hpp ----
+// inmem/vectors/codes.hpp: how a collection's index may keep its vectors in less memory than
+// float32 (inmem::store_float16, inmem::store_int8), and the kernels that compare a float
+// query with them.
+//
+//   float16  IEEE-754 half precision, 2 bytes a dimension: 11 significant bits, so about 3
+//            decimal digits; values beyond +-65504 are clamped to it (embeddings are far inside).
+//   int8     scalar quantisation, 1 byte a dimension plus a float a vector: each vector x is
+//            kept as round(x_i / s) in [-127, 127] with s = max |x_i| / 127, its own scale
+//            (no training, nothing to redo as the collection grows, any metric).
+//
+// A distance on codes is an estimate: the index finds candidates by it, and the handle ranks
+// them again by the exact float32 embeddings of the records (primitives/vectors.hpp). The
+// kernels have the shape of the float32 ones (distance.hpp): a portable loop and an AVX2 one
+// chosen once at run time, through compiler vector extensions (no <immintrin.h>).
+
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+namespace inmem::detail {
+
+/// float to IEEE half, rounding to nearest even; beyond +-65504 (and infinity) clamped to it.
+/// (NaN never reaches here: embeddings are checked finite.)
+inline std::uint16_t float_to_half(float value) noexcept {
+    std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
+    const auto sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
+    bits &= 0x7fffffffu;
+    if (bits >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7bffu); // rounds to 65520 or more
+    if (bits < 0x38800000u) {
+        // Below the smallest normal half (2^-14): a subnormal or 0. Adding 0.5 aligns the
+        // float's mantissa so that its low bits are the half's, rounded by the FPU (to even).
+        const float shifted = std::bit_cast<float>(bits) + 0.5f;
+        return static_cast<std::uint16_t>(sign | (std::bit_cast<std::uint32_t>(shifted) - 0x3f000000u));
+    }
+    // A normal half: rebias the exponent (127 -> 15) and round the 13 dropped mantissa bits
+    // to nearest, ties to even (adding 0xfff plus the lowest kept bit carries exactly then).
+    const std::uint32_t odd = (bits >> 13) & 1u;
+    bits += (static_cast<std::uint32_t>(15 - 127) << 23) + 0xfffu + odd;
+    return static_cast<std::uint16_t>(sign | (bits >> 13));
+}
+
+/// IEEE half to float, exactly (finite halves: the only ones float_to_half makes).
+inline float half_to_float(std::uint16_t half) noexcept {
+    // The half's exponent and mantissa moved to a float's places make a float 2^-112 times the
+    // value (2^(15 - 127)), subnormal halves included; the multiplication puts it right.
+    const float magnitude = std::bit_cast<float>(static_cast<std::uint32_t>(half & 0x7fffu) << 13) * 0x1p112f;
+    return std::bit_cast<float>(std::bit_cast<std::uint32_t>(magnitude) | (static_cast<std::uint32_t>(half & 0x8000u) << 16));
+}
+
+/// The int8 codes of x (n floats) into out; returns the scale s (x_i ~ s * out_i).
+inline float quantise_int8(const float* x, std::int8_t* out, std::size_t n) noexcept {
+    float largest = 0;
+    for (std::size_t i = 0; i < n; ++i) largest = std::max(largest, std::fabs(x[i]));
+    if (!(largest > 0)) {
+        std::fill(out, out + n, std::int8_t{0});
+        return 0;
+    }
+    const float scale = largest / 127.0f;
+    const float inverse = 127.0f / largest;
+    for (std::size_t i = 0; i < n; ++i)
+        out[i] = static_cast<std::int8_t>(std::clamp(std::nearbyint(x[i] * inverse), -127.0f, 127.0f));
+    return scale;
+}
+
+// ---- Portable kernels: q . x and |q - x|^2 with x given by codes (scale: int8's s).
+
+inline float dot_half_portable(const float* q, const std::uint16_t* x, std::size_t n) noexcept {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += q[i] * half_to_float(x[i]);
+        s1 += q[i + 1] * half_to_float(x[i + 1]);
+        s2 += q[i + 2] * half_to_float(x[i + 2]);
+        s3 += q[i + 3] * half_to_float(x[i + 3]);
+    }
+    for (; i < n; ++i) s0 += q[i] * half_to_float(x[i]);
+    return (s0 + s1) + (s2 + s3);
+}
+
+inline float l2_half_portable(const float* q, const std::uint16_t* x, std::size_t n) noexcept {
+    float s0 = 0, s1 = 0;
+    std::size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        const float d0 = q[i] - half_to_float(x[i]), d1 = q[i + 1] - half_to_float(x[i + 1]);
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+    }
+    for (; i < n; ++i) {
+        const float d = q[i] - half_to_float(x[i]);
+        s0 += d * d;
+    }
+    return s0 + s1;
+}
+
+inline float dot_int8_portable(const float* q, const std::int8_t* x, std::size_t n) noexcept {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += q[i] * static_cast<float>(x[i]);
+        s1 += q[i + 1] * static_cast<float>(x[i + 1]);
+        s2 += q[i + 2] * static_cast<float>(x[i + 2]);
+        s3 += q[i + 3] * static_cast<float>(x[i + 3]);
+    }
+    for (; i < n; ++i) s0 += q[i] * static_cast<float>(x[i]);
+    return (s0 + s1) + (s2 + s3);
+}
+
+inline float l2_int8_portable(const float* q, const std::int8_t* x, float scale, std::size_t n) noexcept {
+    float s0 = 0, s1 = 0;
+    std::size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        const float d0 = q[i] - scale * static_cast<float>(x[i]);
+        const float d1 = q[i + 1] - scale * static_cast<float>(x[i + 1]);
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+    }
+    for (; i < n; ++i) {
+        const float d = q[i] - scale * static_cast<float>(x[i]);
+        s0 += d * d;
+    }
+    return s0 + s1;
+}
+
+} // namespace inmem::detail
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+namespace inmem::detail {
+
+// Codes at any address, allowed to alias their element type (see unaligned_lanes).
+typedef unsigned short half_codes __attribute__((vector_size(16)));
+typedef unsigned short unaligned_half_codes __attribute__((vector_size(16), aligned(2), may_alias));
+typedef signed char int8_codes __attribute__((vector_size(8)));
+typedef signed char unaligned_int8_codes __attribute__((vector_size(8), aligned(1), may_alias));
+typedef unsigned int word_lanes __attribute__((vector_size(32)));
+typedef int int_lanes __attribute__((vector_size(32)));
+
+// Eight halves widened to 32 bits, and eight int8 codes sign-extended to 32 bits: one
+// vpmovzxwd / vpmovsxbd. (GCC 12 turns the conversion of a short vector into eight scalar
+// ones, ~3x slower than the scan it feeds; its own <immintrin.h> uses these builtins.)
+__attribute__((target("avx2,fma"))) inline word_lanes widen_halves(const std::uint16_t* p) noexcept {
+#if defined(__clang__)
+    return __builtin_convertvector(*reinterpret_cast<const unaligned_half_codes*>(p), word_lanes);
+#else
+    typedef short shorts __attribute__((vector_size(16)));
+    return reinterpret_cast<word_lanes>(
+        __builtin_ia32_pmovzxwd256(reinterpret_cast<shorts>(*reinterpret_cast<const unaligned_half_codes*>(p))));
+#endif
+}
+__attribute__((target("avx2,fma"))) inline int_lanes widen_int8(const std::int8_t* p) noexcept {
+#if defined(__clang__)
+    return __builtin_convertvector(*reinterpret_cast<const unaligned_int8_codes*>(p), int_lanes);
+#else
+    typedef char bytes __attribute__((vector_size(16)));
+    typedef long long quads __attribute__((vector_size(16)));
+    long long low;
+    std::memcpy(&low, p, sizeof low); // (with the zero upper half: one vpmovsxbd from memory)
+    return reinterpret_cast<int_lanes>(__builtin_ia32_pmovsxbd256(reinterpret_cast<bytes>(quads{low, 0})));
+#endif
+}
+
+// Eight halves as eight floats, by half_to_float's arithmetic in vector registers.
+__attribute__((target("avx2,fma"))) inline vector_lanes load_half_lanes(const std::uint16_t* p) noexcept {
+    const word_lanes h = widen_halves(p);
+    const vector_lanes magnitude = reinterpret_cast<vector_lanes>((h & 0x7fffu) << 13) * 0x1p112f;
+    return reinterpret_cast<vector_lanes>(reinterpret_cast<word_lanes>(magnitude) | ((h & 0x8000u) << 16));
+}
+
+__attribute__((target("avx2,fma"))) inline vector_lanes load_int8_lanes(const std::int8_t* p) noexcept {
+    return __builtin_convertvector(widen_int8(p), vector_lanes);
+}
+
+__attribute__((target("avx2,fma"))) inline float dot_half_avx2(const float* q, const std::uint16_t* x, std::size_t n) noexcept {
+    vector_lanes s0{}, s1{};
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 += load_lanes(q + i) * load_half_lanes(x + i);
+        s1 += load_lanes(q + i + 8) * load_half_lanes(x + i + 8);
+    }
+    for (; i + 8 <= n; i += 8) s0 += load_lanes(q + i) * load_half_lanes(x + i);
+    float s = sum_lanes(s0 + s1);
+    for (; i < n; ++i) s += q[i] * half_to_float(x[i]);
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) inline float l2_half_avx2(const float* q, const std::uint16_t* x, std::size_t n) noexcept {
+    vector_lanes s0{}, s1{};
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const vector_lanes d0 = load_lanes(q + i) - load_half_lanes(x + i);
+        const vector_lanes d1 = load_lanes(q + i + 8) - load_half_lanes(x + i + 8);
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+    }
+    for (; i + 8 <= n; i += 8) {
+        const vector_lanes d = load_lanes(q + i) - load_half_lanes(x + i);
+        s0 += d * d;
+    }
+    float s = sum_lanes(s0 + s1);
+    for (; i < n; ++i) {
+        const float d = q[i] - half_to_float(x[i]);
+        s += d * d;
+    }
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) inline float dot_int8_avx2(const float* q, const std::int8_t* x, std::size_t n) noexcept {
+    vector_lanes s0{}, s1{}, s2{}, s3{};
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 += load_lanes(q + i) * load_int8_lanes(x + i);
+        s1 += load_lanes(q + i + 8) * load_int8_lanes(x + i + 8);
+        s2 += load_lanes(q + i + 16) * load_int8_lanes(x + i + 16);
+        s3 += load_lanes(q + i + 24) * load_int8_lanes(x + i + 24);
+    }
+    for (; i + 8 <= n; i += 8) s0 += load_lanes(q + i) * load_int8_lanes(x + i);
+    float s = sum_lanes((s0 + s1) + (s2 + s3));
+    for (; i < n; ++i) s += q[i] * static_cast<float>(x[i]);
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) inline float l2_int8_avx2(const float* q, const std::int8_t* x, float scale,
+                                                             std::size_t n) noexcept {
+    const vector_lanes s = vector_lanes{} + scale;
+    vector_lanes s0{}, s1{};
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const vector_lanes d0 = load_lanes(q + i) - s * load_int8_lanes(x + i);
+        const vector_lanes d1 = load_lanes(q + i + 8) - s * load_int8_lanes(x + i + 8);
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+    }
+    for (; i + 8 <= n; i += 8) {
+        const vector_lanes d = load_lanes(q + i) - s * load_int8_lanes(x + i);
+        s0 += d * d;
+    }
+    float out = sum_lanes(s0 + s1);
+    for (; i < n; ++i) {
+        const float d = q[i] - scale * static_cast<float>(x[i]);
+        out += d * d;
+    }
+    return out;
+}
+
+} // namespace inmem::detail
+
+#define INMEM_DETAIL_AVX2_TARGET __attribute__((target("avx2,fma")))
+
+#else
+
+#define INMEM_DETAIL_AVX2_TARGET
+
+namespace inmem::detail {
+inline float dot_half_avx2(const float* q, const std::uint16_t* x, std::size_t n) noexcept { return dot_half_portable(q, x, n); }
+inline float l2_half_avx2(const float* q, const std::uint16_t* x, std::size_t n) noexcept { return l2_half_portable(q, x, n); }
+inline float dot_int8_avx2(const float* q, const std::int8_t* x, std::size_t n) noexcept { return dot_int8_portable(q, x, n); }
+inline float l2_int8_avx2(const float* q, const std::int8_t* x, float scale, std::size_t n) noexcept {
+    return l2_int8_portable(q, x, scale, n);
+}
+} // namespace inmem::detail
+
+#endif
+
+namespace inmem::detail {
+
+/// How the index keeps a row's n dimensions: Code is float, std::uint16_t (half) or
+/// std::int8_t; int8 rows also carry their scale.
+template <class Code>
+struct row_codes {
+    static_assert(std::is_same_v<Code, float> || std::is_same_v<Code, std::uint16_t> || std::is_same_v<Code, std::int8_t>);
+    /// Whether distances on these codes are estimates (to be ranked again exactly).
+    static constexpr bool approximate = !std::is_same_v<Code, float>;
+
+    /// Writes x's codes to out; returns the row's scale (1 but for int8).
+    static float encode(const float* x, Code* out, std::size_t n) noexcept {
+        if constexpr (std::is_same_v<Code, float>) {
+            std::copy(x, x + n, out);
+            return 1;
+        } else if constexpr (std::is_same_v<Code, std::uint16_t>) {
+            for (std::size_t i = 0; i < n; ++i) out[i] = float_to_half(x[i]);
+            return 1;
+        } else {
+            return quantise_int8(x, out, n);
+        }
+    }
+    /// The floats the codes stand for, into out.
+    static void decode(const Code* codes, float scale, float* out, std::size_t n) noexcept {
+        for (std::size_t i = 0; i < n; ++i) {
+            if constexpr (std::is_same_v<Code, float>) out[i] = codes[i];
+            else if constexpr (std::is_same_v<Code, std::uint16_t>) out[i] = half_to_float(codes[i]);
+            else out[i] = scale * static_cast<float>(codes[i]);
+        }
+    }
+};
+
+/// A distance kernel on rows of codes: query (n floats, as the index keeps queries) against
+/// a row's codes and its scale.
+template <class Code>
+using code_kernel = float (*)(const float* query, const Code* row, float scale, std::size_t n) noexcept;
+
+template <metric M, class Code>
+float code_distance_portable(const float* q, const Code* x, float scale, std::size_t n) noexcept {
+    if constexpr (std::is_same_v<Code, std::uint16_t>) {
+        if constexpr (M == metric::l2) return l2_half_portable(q, x, n);
+        else if constexpr (M == metric::inner_product) return -dot_half_portable(q, x, n);
+        else return 1.0f - dot_half_portable(q, x, n);
+    } else {
+        if constexpr (M == metric::l2) return l2_int8_portable(q, x, scale, n);
+        else if constexpr (M == metric::inner_product) return -scale * dot_int8_portable(q, x, n);
+        else return 1.0f - scale * dot_int8_portable(q, x, n);
+    }
+}
+template <metric M, class Code>
+INMEM_DETAIL_AVX2_TARGET float code_distance_avx2(const float* q, const Code* x, float scale, std::size_t n) noexcept {
+    if constexpr (std::is_same_v<Code, std::uint16_t>) {
+        if constexpr (M == metric::l2) return l2_half_avx2(q, x, n);
+        else if constexpr (M == metric::inner_product) return -dot_half_avx2(q, x, n);
+        else return 1.0f - dot_half_avx2(q, x, n);
+    } else {
+        if constexpr (M == metric::l2) return l2_int8_avx2(q, x, scale, n);
+        else if constexpr (M == metric::inner_product) return -scale * dot_int8_avx2(q, x, n);
+        else return 1.0f - scale * dot_int8_avx2(q, x, n);
+    }
+}
+#undef INMEM_DETAIL_AVX2_TARGET
+
+/// The kernel of metric M on Code rows for this CPU (portable = true: the portable one).
+template <metric M, class Code>
+code_kernel<Code> code_kernel_for(bool portable = false) noexcept {
+    return !portable && vector_kernels_avx2() ? &code_distance_avx2<M, Code> : &code_distance_portable<M, Code>;
+}
+
+} // namespace inmem::detail
+// ---- end inmem/vectors/codes.hpp ----
 // ---- begin inmem/vectors/hnsw.hpp ----
 // inmem/vectors/hnsw.hpp: a hierarchical navigable small-world graph (Malkov and Yashunin,
 // 2016) over the rows of one collection, for approximate search.
 //
-// Node n is row n of the collection's rows (vectors/rows.hpp: their floats never move, and
+// Node n is row n of the collection's rows (vectors/rows.hpp: their codes never move, and
 // the graph finds them by the row number, without a table of its own), inserted in row order
 // by one writer at a time. Each node has a level drawn from a geometric law (a hash of its number, so the
 // same rows inserted in the same order make the same graph) and, on each level up to it, a
@@ -11771,6 +12174,7 @@ concept vector_collection = detail::collection_traits<C>::is_collection;
 #include <limits>
 #include <mutex>
 #include <shared_mutex>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -11802,20 +12206,29 @@ struct hnsw_visited {
     }
 };
 
-/// The graph over Rows (a vector_rows<Meta>: data(i) is row i's floats).
+/// The kernel that compares a float query with a row of Code (distance.hpp's for float rows,
+/// codes.hpp's for the others).
+template <class Code>
+using row_kernel = std::conditional_t<std::is_same_v<Code, float>, distance_kernel, code_kernel<Code>>;
+
+/// The graph over Rows (a vector_rows<Meta, Code>: data(i) is row i's codes). On rows of
+/// codes its distances are the codes' estimates, for the walk and for choosing links alike.
 template <class Rows>
 class hnsw_graph {
+    using code = typename Rows::code_type;
+
 public:
     using node = std::uint32_t;
+    using kernel = row_kernel<code>;
     /// A node found by a search: its distance to the query and its row.
     struct found {
         float distance;
         std::size_t row;
     };
 
-    hnsw_graph(const Rows& rows, std::size_t dim, distance_kernel kernel, hnsw_shape shape)
-        : rows_(&rows), dim_(dim), kernel_(kernel), m_(std::max<std::size_t>(shape.m, 2)), m0_(2 * m_),
-          ef_construction_(std::max(shape.ef_construction, m_)), level_scale_(1.0 / std::log(static_cast<double>(m_))) {}
+    hnsw_graph(const Rows& rows, std::size_t dim, kernel distance, hnsw_shape shape)
+        : rows_(&rows), dim_(dim), kernel_(distance), scratch_(dim), other_(dim), m_(std::max<std::size_t>(shape.m, 2)),
+          m0_(2 * m_), ef_construction_(std::max(shape.ef_construction, m_)), level_scale_(1.0 / std::log(static_cast<double>(m_))) {}
 
     hnsw_graph(const hnsw_graph&) = delete;
     hnsw_graph& operator=(const hnsw_graph&) = delete;
@@ -11827,7 +12240,7 @@ public:
     /// leaving the graph as it was.
     void insert() {
         const node n = static_cast<node>(size_.load(std::memory_order_relaxed));
-        const float* data = rows_->data(n);
+        const float* data = rows_->floats(n, scratch_.data());
         const int level = level_of(n);
         {
             std::unique_lock lock(mutex_); // (room for its links: may move the others')
@@ -11866,10 +12279,10 @@ public:
                 if (next.size() < cap) {
                     next.push_back(n);
                 } else { // full: keep the best of its links and n by the same heuristic
-                    const float* at = rows_->data(e);
+                    const float* at = rows_->floats(e, other_.data());
                     std::vector<found_node> options;
                     options.reserve(next.size() + 1);
-                    options.push_back({kernel_(at, data, dim_), n});
+                    options.push_back({distance(at, n), n});
                     for (const node x : next) options.push_back({distance(at, x), x});
                     std::sort(options.begin(), options.end(), nearer);
                     next = select(options, cap);
@@ -11948,7 +12361,10 @@ private:
         return v;
     }
 
-    float distance(const float* q, node n) const noexcept { return kernel_(q, rows_->data(n), dim_); }
+    float distance(const float* q, node n) const noexcept {
+        if constexpr (std::is_same_v<code, float>) return kernel_(q, rows_->data(n), dim_);
+        else return kernel_(q, rows_->data(n), rows_->scale(n), dim_);
+    }
     // Asks for node n's links on a level (a hint; no effect on results).
     void prefetch_links(node n, int level) const noexcept {
 #if defined(__GNUC__) || defined(__clang__)
@@ -11958,14 +12374,12 @@ private:
         (void)level;
 #endif
     }
-    // Asks for the first cache lines of node n's floats (a hint; no effect on results).
+    // Asks for the first cache lines of node n's codes (a hint; no effect on results).
     void prefetch(node n) const noexcept {
 #if defined(__GNUC__) || defined(__clang__)
         const char* p = reinterpret_cast<const char*>(rows_->data(n));
-        __builtin_prefetch(p);
-        __builtin_prefetch(p + 64);
-        __builtin_prefetch(p + 128);
-        __builtin_prefetch(p + 192);
+        const std::size_t bytes = std::min<std::size_t>(dim_ * sizeof(code), 256);
+        for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at);
 #else
         (void)n;
 #endif
@@ -12051,7 +12465,7 @@ private:
     // The paper's heuristic (its algorithm 4, without the extension): from candidates sorted
     // nearest first, keep one only if it is closer to the base than to every one kept, so
     // that links point in different directions; at most cap.
-    std::vector<node> select(const std::vector<found_node>& sorted, std::size_t cap) const {
+    std::vector<node> select(const std::vector<found_node>& sorted, std::size_t cap) {
         std::vector<node> kept;
         kept.reserve(std::min(cap, sorted.size()));
         if (sorted.size() <= cap) {
@@ -12060,8 +12474,9 @@ private:
         }
         for (const found_node& c : sorted) {
             bool diverse = true;
+            const float* candidate = kept.empty() ? nullptr : rows_->floats(c.n, other_.data());
             for (const node k : kept)
-                if (kernel_(rows_->data(c.n), rows_->data(k), dim_) < c.d) {
+                if (distance(candidate, k) < c.d) {
                     diverse = false;
                     break;
                 }
@@ -12075,7 +12490,8 @@ private:
 
     const Rows* rows_;
     std::size_t dim_;
-    distance_kernel kernel_;
+    kernel kernel_;
+    std::vector<float> scratch_, other_; // the writer's: rows decoded from codes
     std::size_t m_, m0_, ef_construction_;
     double level_scale_;
 
@@ -12093,6 +12509,9 @@ private:
 // inmem/vectors/rows.hpp: the rows of a collection's index, append-only and readable without
 // a lock, and the order of search results.
 //
+// A row's vector is kept as codes (vectors/codes.hpp): its floats as written (normalised for
+// cosine), or float16 or int8 codes of them.
+//
 // A row carries the version that wrote it and, once replaced or erased, the version it is dead
 // at: a search at snapshot S takes exactly the rows with born <= S < dead. Rows never move and
 // are never rewritten once readers can see them: the writer fills a row, then publishes the
@@ -12109,6 +12528,7 @@ private:
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace inmem::detail {
@@ -12132,19 +12552,25 @@ struct vector_row {
     }
 };
 
-/// Rows of Dim floats plus their vector_row, in chunks of doubling size that never move:
-/// one writer appends, anyone reads the rows below size() without a lock.
-template <class Meta>
+/// Rows of Dim codes (Code: float, std::uint16_t for float16, std::int8_t) plus their
+/// vector_row, in chunks of doubling size that never move: one writer appends, anyone reads
+/// the rows below size() without a lock.
+template <class Meta, class Code = float>
 class vector_rows {
     static constexpr std::size_t first_bits = 8; // chunk k holds 2^(k + 8) rows
     static constexpr std::size_t chunk_count = 48;
+    static constexpr bool scaled = std::is_same_v<Code, std::int8_t>;
 
     struct chunk {
-        std::unique_ptr<float[]> data;
+        std::unique_ptr<Code[]> data;
+        std::unique_ptr<float[]> scales; // int8 rows only
         std::unique_ptr<vector_row<Meta>[]> rows;
     };
 
 public:
+    using code_type = Code;
+    using codes = row_codes<Code>;
+
     explicit vector_rows(std::size_t dim) noexcept : dim_(dim) {}
     vector_rows(const vector_rows&) = delete;
     vector_rows& operator=(const vector_rows&) = delete;
@@ -12159,37 +12585,76 @@ public:
         const auto [c, offset] = locate(i);
         return chunks_[c].load(std::memory_order_acquire)->rows[offset];
     }
-    const float* data(std::size_t i) const noexcept {
+    /// Row i's codes (dimension() of them).
+    const Code* data(std::size_t i) const noexcept {
         const auto [c, offset] = locate(i);
         return chunks_[c].load(std::memory_order_acquire)->data.get() + offset * dim_;
     }
+    /// Row i's scale (int8 codes: the row is scale * codes; 1 for the others).
+    float scale(std::size_t i) const noexcept {
+        if constexpr (scaled) {
+            const auto [c, offset] = locate(i);
+            return chunks_[c].load(std::memory_order_acquire)->scales[offset];
+        } else {
+            (void)i;
+            return 1;
+        }
+    }
+    /// Row i's vector as floats: its own for float rows, else decoded into scratch
+    /// (dimension() floats).
+    const float* floats(std::size_t i, float* scratch) const noexcept {
+        if constexpr (std::is_same_v<Code, float>) {
+            (void)scratch;
+            return data(i);
+        } else {
+            codes::decode(data(i), scale(i), scratch, dim_);
+            return scratch;
+        }
+    }
 
-    /// Calls f(first row index, its floats, its rows, count) for each chunk's part of [0, n).
+    /// Calls f(first row index, its codes, their scales (nullptr but for int8), its rows,
+    /// count) for each chunk's part of [0, n).
     template <class F>
     void for_each_chunk(std::size_t n, F&& f) const {
         for (std::size_t c = 0, first = 0; first < n; ++c) {
             const std::size_t capacity = std::size_t{1} << (c + first_bits);
             const chunk* ch = chunks_[c].load(std::memory_order_acquire);
             const std::size_t count = std::min(capacity, n - first);
-            f(first, ch->data.get(), ch->rows.get(), count);
+            f(first, static_cast<const Code*>(ch->data.get()), static_cast<const float*>(ch->scales.get()),
+              static_cast<const vector_row<Meta>*>(ch->rows.get()), count);
             first += capacity;
         }
     }
 
-    /// Appends a row (the writer only) and returns its index. Throws std::bad_alloc, leaving
-    /// the rows unchanged.
+    /// Appends a row of the vector v (dimension() floats, encoded here) and returns its index
+    /// (the writer only). Throws std::bad_alloc, leaving the rows unchanged.
     std::size_t push(const float* v, run_id run, version_t born, std::int64_t written_ns, std::string_view id, Meta meta) {
+        return push_row(v, nullptr, 1, run, born, written_ns, id, std::move(meta));
+    }
+    /// Appends a row of codes as another vector_rows<Meta, Code> keeps them (compaction).
+    std::size_t push_codes(const Code* codes_in, float row_scale, run_id run, version_t born, std::int64_t written_ns,
+                           std::string_view id, Meta meta) {
+        return push_row(nullptr, codes_in, row_scale, run, born, written_ns, id, std::move(meta));
+    }
+
+private:
+    std::size_t push_row(const float* v, const Code* codes_in, float row_scale, run_id run, version_t born,
+                         std::int64_t written_ns, std::string_view id, Meta meta) {
         const std::size_t i = size_.load(std::memory_order_relaxed);
         const auto [c, offset] = locate(i);
         if (!chunks_[c].load(std::memory_order_relaxed)) {
             const std::size_t capacity = std::size_t{1} << (c + first_bits);
             auto fresh = std::make_unique<chunk>();
-            fresh->data = std::make_unique_for_overwrite<float[]>(capacity * dim_);
+            fresh->data = std::make_unique_for_overwrite<Code[]>(capacity * dim_);
+            if constexpr (scaled) fresh->scales = std::make_unique_for_overwrite<float[]>(capacity);
             fresh->rows = std::make_unique<vector_row<Meta>[]>(capacity);
             chunks_[c].store(fresh.release(), std::memory_order_release);
         }
         chunk* ch = chunks_[c].load(std::memory_order_relaxed);
-        std::copy(v, v + dim_, ch->data.get() + offset * dim_);
+        Code* out = ch->data.get() + offset * dim_;
+        if (v) row_scale = codes::encode(v, out, dim_);
+        else std::copy(codes_in, codes_in + dim_, out);
+        if constexpr (scaled) ch->scales[offset] = row_scale;
         vector_row<Meta>& r = ch->rows[offset];
         r.id.assign(id); // (may throw: nothing is published yet)
         r.run = run;
@@ -12201,7 +12666,6 @@ public:
         return i;
     }
 
-private:
     static std::pair<std::size_t, std::size_t> locate(std::size_t i) noexcept {
         const std::size_t c = i + (std::size_t{1} << first_bits);
         const std::size_t k =
@@ -12280,9 +12744,14 @@ class vector_index final : public batch_observer {
     using shape = typename traits::index_type;
     static constexpr std::size_t dim = traits::dimension;
     static constexpr auto prim = static_cast<std::uint8_t>(primitive::vector);
-    using graph_type = hnsw_graph<vector_rows<meta_type>>;
+    using code_type = typename traits::code_type;
+    using rows_type = vector_rows<meta_type, code_type>;
+    using graph_type = hnsw_graph<rows_type>;
 
 public:
+    /// Whether the rows hold codes whose distances are estimates (float16, int8).
+    static constexpr bool approximate = rows_type::codes::approximate;
+
     explicit vector_index(std::uint16_t slot) : slot_(slot), counter_key_(vector_counter_key(slot)) {}
     vector_index(const vector_index&) = delete;
     vector_index& operator=(const vector_index&) = delete;
@@ -12294,7 +12763,7 @@ public:
     std::uint16_t slot() const noexcept { return slot_; }
     /// The key of the collection's id counter record.
     const std::string& counter_key() const noexcept { return counter_key_; }
-    const vector_rows<meta_type>& rows() const noexcept { return *rows_; }
+    const rows_type& rows() const noexcept { return *rows_; }
 
     /// The number of live vectors (at the latest commit the index has seen).
     std::size_t live() const noexcept { return live_.load(std::memory_order_acquire); }
@@ -12362,7 +12831,8 @@ public:
     /// The k rows closest to query (dim floats, normalised for cosine) among those visible at
     /// version `at` that keep(row) accepts, best first; ties by run, then id. Through the
     /// graph when there is one (approximate), unless options or the filter's estimated
-    /// selectivity ask for the exact scan.
+    /// selectivity ask for the exact scan. On codes (approximate), by the codes' distances:
+    /// candidates for the caller to rank again.
     template <class Keep>
     std::vector<scored_row> search(const float* query, std::size_t k, version_t at, Keep&& keep,
                                    const search_options& options = {}) const {
@@ -12400,13 +12870,16 @@ private:
     std::vector<scored_row> scan(const float* query, std::size_t k, std::size_t from, const Accept& accept) const {
         std::vector<scored_row> heap; // a max-heap on less(): its front is the worst kept
         heap.reserve(std::min<std::size_t>(k, 4096));
-        const distance_kernel distance = kernel_for<traits::distance>();
+        const auto distance = kernel();
         const auto cmp = [&](const scored_row& a, const scored_row& b) { return less(a, b); };
-        rows_->for_each_chunk(rows_->size(), [&](std::size_t first, const float* data, const vector_row<meta_type>* rows,
-                                               std::size_t count) {
+        rows_->for_each_chunk(rows_->size(), [&](std::size_t first, const code_type* data, const float* scales,
+                                               const vector_row<meta_type>* rows, std::size_t count) {
             for (std::size_t i = from > first ? from - first : 0; i < count; ++i) {
                 if (!accept(rows[i])) continue; // (the filter first: a selective one spares the distances)
-                const scored_row s{distance(query, data + i * dim, dim), first + i};
+                float d;
+                if constexpr (approximate) d = distance(query, data + i * dim, scales ? scales[i] : 1.0f, dim);
+                else d = distance(query, data + i * dim, dim);
+                const scored_row s{d, first + i};
                 if (heap.size() < k) {
                     heap.push_back(s);
                     std::push_heap(heap.begin(), heap.end(), cmp);
@@ -12436,14 +12909,20 @@ private:
         return p * p * static_cast<double>(n) <= static_cast<double>(ef * 2 * shape::m);
     }
 
+    // The distance kernel of the rows' codes for this CPU.
+    static row_kernel<code_type> kernel() noexcept {
+        if constexpr (approximate) return code_kernel_for<traits::distance, code_type>();
+        else return kernel_for<traits::distance>();
+    }
+
     // Copies the live rows, in their order, into fresh rows (no reader may hold the old ones).
     void compact() {
-        auto fresh = std::make_unique<vector_rows<meta_type>>(dim);
+        auto fresh = std::make_unique<rows_type>(dim);
         std::vector<std::size_t> moved(rows_->size(), 0);
         for (std::size_t i = 0; i < rows_->size(); ++i) {
             vector_row<meta_type>& r = rows_->row(i);
             if (r.dead.load(std::memory_order_relaxed) != never) continue;
-            moved[i] = fresh->push(rows_->data(i), r.run, r.born, r.written_ns, r.id, std::move(r.meta));
+            moved[i] = fresh->push_codes(rows_->data(i), rows_->scale(i), r.run, r.born, r.written_ns, r.id, std::move(r.meta));
         }
         for (auto& entry : live_rows_) entry.second = moved[entry.second];
         rows_ = std::move(fresh);
@@ -12452,7 +12931,7 @@ private:
     // Creates the graph, empty, and a thread that fills it with the rows there are (and those
     // that commits add meanwhile), a batch at a time under build_mutex_.
     void start_graph() {
-        graph_ = std::make_unique<graph_type>(*rows_, dim, kernel_for<traits::distance>(),
+        graph_ = std::make_unique<graph_type>(*rows_, dim, kernel(),
                                               hnsw_shape{shape::m, shape::ef_construction});
         graph_view_.store(graph_.get(), std::memory_order_release);
         building_.store(true, std::memory_order_release);
@@ -12525,7 +13004,7 @@ private:
 
     std::uint16_t slot_;
     std::string counter_key_;
-    std::unique_ptr<vector_rows<meta_type>> rows_ = std::make_unique<vector_rows<meta_type>>(dim);
+    std::unique_ptr<rows_type> rows_ = std::make_unique<rows_type>(dim);
     std::unordered_map<std::string, std::size_t> live_rows_; // full key -> its live row; the writer's
     std::atomic<std::size_t> live_{0};
     std::atomic<std::uint64_t> next_id_{1};
@@ -12542,10 +13021,13 @@ private:
 // ---- end inmem/vectors/index.hpp ----
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <optional>
 #include <set>
 #include <span>
@@ -12702,7 +13184,8 @@ public:
                       "inmem: a search filter is a predicate: bool(const Meta&) or bool(const inmem::vector_info<Meta>&)");
         const std::vector<float> q = prepared(query, "search");
         const auto pin = engine_->pin();
-        return hits_of(index_->search(q.data(), k, pin.version(), keeper(filter, {}), options));
+        auto found = index_->search(q.data(), candidates(k, options), pin.version(), keeper(filter, {}), options);
+        return hits_of(ranked(q.data(), std::move(found), k, pin.version()));
     }
 
     /// In tx: the k closest as tx sees the collection: its snapshot, with its own upserts
@@ -12729,7 +13212,9 @@ public:
                                                  detail::kernel_for<metric>()(q.data(), record.embedding.data(), dimension),
                                                  std::move(record.meta), 0, written});
         });
-        auto hits = hits_of(index_->search(q.data(), k, tx.snapshot_version(), keeper(filter, {tx.run(), &own}), options));
+        auto found = index_->search(q.data(), candidates(k, options), tx.snapshot_version(),
+                                    keeper(filter, {tx.run(), &own}), options);
+        auto hits = hits_of(ranked(q.data(), std::move(found), k, tx.snapshot_version()));
         if (mine.empty()) return hits;
         hits.insert(hits.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
         std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
@@ -12770,6 +13255,57 @@ private:
             if (skip.ids && row.run == skip.run && skip.ids->contains(std::string_view(row.id))) return false;
             return keeps(filter, vector_info<meta_type>{row.run, row.id, row.meta, row.born, time_of(row.written_ns)});
         };
+    }
+
+    // How many candidates to ask the index for: k, or with codes the ones to rank again.
+    static std::size_t candidates(std::size_t k, const search_options& options) noexcept {
+        if constexpr (!detail::vector_index<C>::approximate) {
+            return k;
+        } else {
+            constexpr std::size_t factor = traits::storage == vector_storage::int8 ? 4 : 2;
+            const std::size_t automatic = k > std::numeric_limits<std::size_t>::max() / factor ? k : k * factor;
+            return std::max(k, options.rerank ? options.rerank : automatic);
+        }
+    }
+
+    // The k best of the index's candidates: as they are for float32 rows; with codes, by the
+    // exact distances of their records' embeddings at snapshot `at` (where the rows are visible).
+    std::vector<detail::scored_row> ranked(const float* query, std::vector<detail::scored_row> found, std::size_t k,
+                                           version_t at) const {
+        if constexpr (detail::vector_index<C>::approximate) {
+            std::vector<float> exact(dimension);
+            std::string key;
+            const detail::distance_kernel distance = detail::kernel_for<metric>();
+            for (detail::scored_row& s : found) {
+                const auto& row = index_->rows().row(s.row);
+                detail::run_data_key_into(key, detail::default_namespace, row.run.value, prim, slot_, row.id);
+                engine_->read_at(at, key, [&](const detail::stored_record* rec) {
+                    if (!rec || !embedding_of(rec->bytes, exact)) return; // (never: the row is the record at `at`)
+                    if constexpr (metric == inmem::metric::cosine) detail::normalise(std::span(exact));
+                    s.distance = distance(query, exact.data(), dimension);
+                });
+            }
+            std::sort(found.begin(), found.end(),
+                      [&](const detail::scored_row& a, const detail::scored_row& b) { return index_->less(a, b); });
+        }
+        if (found.size() > k) found.resize(k);
+        return found;
+    }
+
+    // The embedding a record's bytes begin with (codec.hpp: the collection's first field,
+    // dimension little-endian floats) into out; false if the bytes are too short.
+    static bool embedding_of(std::string_view bytes, std::vector<float>& out) {
+        if (bytes.size() < dimension * sizeof(float)) return false;
+        if constexpr (std::endian::native == std::endian::little) {
+            std::memcpy(out.data(), bytes.data(), dimension * sizeof(float));
+        } else {
+            for (std::size_t i = 0; i < dimension; ++i) {
+                std::uint32_t bits;
+                std::memcpy(&bits, bytes.data() + i * sizeof(float), sizeof bits);
+                out[i] = std::bit_cast<float>(detail::to_little_endian(bits)); // (a byte swap, its own inverse)
+            }
+        }
+        return true;
     }
 
     std::vector<vector_hit<meta_type>> hits_of(const std::vector<detail::scored_row>& found) const {

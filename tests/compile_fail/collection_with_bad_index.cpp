@@ -1,6 +1,6 @@
-// A collection's fourth argument says how it is indexed; anything but inmem::hnsw<...> or
-// inmem::exact there fails, naming both.
-// expect: Index is inmem::hnsw<...> or inmem::exact
+// A collection's options after the metric say how it is indexed and stored; anything else
+// there fails, naming what may be.
+// expect: each option is an index (inmem::hnsw<...> or inmem::exact) or a storage
 #include <inmem/inmem.hpp>
 
 #include <string>

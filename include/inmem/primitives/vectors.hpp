@@ -26,7 +26,10 @@
 //   counter  space 2: ns primitive=5 slot ""     -> next generated id:u64 (big-endian)
 // and in memory, per collection, an index rebuilt from the vectors at open
 // (vectors/index.hpp): exact search over contiguous rows with SIMD kernels and, past the
-// collection's threshold, an HNSW graph (vectors/hnsw.hpp).
+// collection's threshold, an HNSW graph (vectors/hnsw.hpp). When the collection keeps its
+// index in float16 or int8 codes, the index's best candidates are ranked again here by the
+// float32 embeddings of their records, read at the search's snapshot: the distances a search
+// returns are always exact.
 #pragma once
 
 #include <inmem/error.hpp>
@@ -43,10 +46,13 @@
 #include <inmem/vectors/index.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <optional>
 #include <set>
 #include <span>
@@ -203,7 +209,8 @@ public:
                       "inmem: a search filter is a predicate: bool(const Meta&) or bool(const inmem::vector_info<Meta>&)");
         const std::vector<float> q = prepared(query, "search");
         const auto pin = engine_->pin();
-        return hits_of(index_->search(q.data(), k, pin.version(), keeper(filter, {}), options));
+        auto found = index_->search(q.data(), candidates(k, options), pin.version(), keeper(filter, {}), options);
+        return hits_of(ranked(q.data(), std::move(found), k, pin.version()));
     }
 
     /// In tx: the k closest as tx sees the collection: its snapshot, with its own upserts
@@ -230,7 +237,9 @@ public:
                                                  detail::kernel_for<metric>()(q.data(), record.embedding.data(), dimension),
                                                  std::move(record.meta), 0, written});
         });
-        auto hits = hits_of(index_->search(q.data(), k, tx.snapshot_version(), keeper(filter, {tx.run(), &own}), options));
+        auto found = index_->search(q.data(), candidates(k, options), tx.snapshot_version(),
+                                    keeper(filter, {tx.run(), &own}), options);
+        auto hits = hits_of(ranked(q.data(), std::move(found), k, tx.snapshot_version()));
         if (mine.empty()) return hits;
         hits.insert(hits.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
         std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
@@ -271,6 +280,57 @@ private:
             if (skip.ids && row.run == skip.run && skip.ids->contains(std::string_view(row.id))) return false;
             return keeps(filter, vector_info<meta_type>{row.run, row.id, row.meta, row.born, time_of(row.written_ns)});
         };
+    }
+
+    // How many candidates to ask the index for: k, or with codes the ones to rank again.
+    static std::size_t candidates(std::size_t k, const search_options& options) noexcept {
+        if constexpr (!detail::vector_index<C>::approximate) {
+            return k;
+        } else {
+            constexpr std::size_t factor = traits::storage == vector_storage::int8 ? 4 : 2;
+            const std::size_t automatic = k > std::numeric_limits<std::size_t>::max() / factor ? k : k * factor;
+            return std::max(k, options.rerank ? options.rerank : automatic);
+        }
+    }
+
+    // The k best of the index's candidates: as they are for float32 rows; with codes, by the
+    // exact distances of their records' embeddings at snapshot `at` (where the rows are visible).
+    std::vector<detail::scored_row> ranked(const float* query, std::vector<detail::scored_row> found, std::size_t k,
+                                           version_t at) const {
+        if constexpr (detail::vector_index<C>::approximate) {
+            std::vector<float> exact(dimension);
+            std::string key;
+            const detail::distance_kernel distance = detail::kernel_for<metric>();
+            for (detail::scored_row& s : found) {
+                const auto& row = index_->rows().row(s.row);
+                detail::run_data_key_into(key, detail::default_namespace, row.run.value, prim, slot_, row.id);
+                engine_->read_at(at, key, [&](const detail::stored_record* rec) {
+                    if (!rec || !embedding_of(rec->bytes, exact)) return; // (never: the row is the record at `at`)
+                    if constexpr (metric == inmem::metric::cosine) detail::normalise(std::span(exact));
+                    s.distance = distance(query, exact.data(), dimension);
+                });
+            }
+            std::sort(found.begin(), found.end(),
+                      [&](const detail::scored_row& a, const detail::scored_row& b) { return index_->less(a, b); });
+        }
+        if (found.size() > k) found.resize(k);
+        return found;
+    }
+
+    // The embedding a record's bytes begin with (codec.hpp: the collection's first field,
+    // dimension little-endian floats) into out; false if the bytes are too short.
+    static bool embedding_of(std::string_view bytes, std::vector<float>& out) {
+        if (bytes.size() < dimension * sizeof(float)) return false;
+        if constexpr (std::endian::native == std::endian::little) {
+            std::memcpy(out.data(), bytes.data(), dimension * sizeof(float));
+        } else {
+            for (std::size_t i = 0; i < dimension; ++i) {
+                std::uint32_t bits;
+                std::memcpy(&bits, bytes.data() + i * sizeof(float), sizeof bits);
+                out[i] = std::bit_cast<float>(detail::to_little_endian(bits)); // (a byte swap, its own inverse)
+            }
+        }
+        return true;
     }
 
     std::vector<vector_hit<meta_type>> hits_of(const std::vector<detail::scored_row>& found) const {

@@ -7,8 +7,13 @@
 //   auto vectors = db.vectors<Doc>();          // or db.vectors<docs>()
 //
 // A collection is searched exactly (a scan of every vector) until it holds Threshold vectors,
-// then through an HNSW graph (vectors/hnsw.hpp) kept up to date on commit; inmem::hnsw<...>
-// as the fourth argument sets the graph's shape and the threshold, inmem::exact never builds one.
+// then through an HNSW graph (vectors/hnsw.hpp) kept up to date on commit. Options after the
+// metric, in any order: inmem::hnsw<...> sets the graph's shape and the threshold
+// (inmem::exact never builds one); inmem::store_float16 or inmem::store_int8 keep the index's
+// vectors in 2 or 1 bytes a dimension instead of 4, searched by those codes and ranked again
+// exactly by the stored float32 embeddings:
+//
+//   using docs = inmem::collection<Doc, 384, inmem::metric::cosine, inmem::hnsw<32>, inmem::store_int8>;
 #pragma once
 
 #include <inmem/vectors/distance.hpp>
@@ -40,6 +45,25 @@ struct hnsw {
 /// A collection that is always searched exactly (no graph, whatever its size).
 using exact = hnsw<16, 200, std::numeric_limits<std::size_t>::max()>;
 
+/// How a collection's index keeps its vectors in memory, where searches scan and walk them.
+/// The records in the store always hold the float32 embedding as written: with codes, a
+/// search finds candidates by them (search_options::rerank of them) and ranks those again
+/// by their exact float32 distances, which are the distances it returns.
+enum class vector_storage : std::uint8_t {
+    float32, ///< 4 bytes a dimension, exact distances (the default)
+    float16, ///< 2 bytes a dimension: IEEE half precision, about 3 significant digits
+    int8,    ///< 1 byte a dimension and 4 a vector: scalar quantisation, each vector by its own scale
+};
+
+/// A collection option: its index keeps vectors as Storage says.
+template <vector_storage Storage>
+struct stored_as {
+    static constexpr vector_storage value = Storage;
+};
+using store_float32 = stored_as<vector_storage::float32>; ///< the default: floats as written
+using store_float16 = stored_as<vector_storage::float16>; ///< half the memory, near-exact order
+using store_int8 = stored_as<vector_storage::int8>;       ///< a quarter of the memory, re-ranked exactly
+
 /// What a collection's in-memory index holds (vector_handle::index_stats()).
 struct vector_index_stats {
     std::size_t vectors = 0;     ///< live vectors, every run's
@@ -65,15 +89,21 @@ struct search_options {
     /// 0: the collection's EfSearch. Never fewer than k.
     std::size_t ef = 0;
     search_method method = search_method::automatic;
+    /// With store_float16 or store_int8: how many candidates found by the codes are ranked
+    /// again by their float32 embeddings (never fewer than k). More: the true nearest more
+    /// often among them, each costing a read of its record. 0: 4k for int8, 2k for float16.
+    std::size_t rerank = 0;
 };
 
 /// A collection of vectors of Dimension floats, each with metadata of type Meta, compared by
 /// Metric: list it in the schema's inmem::vectors<...>. Dimension and metric are part of the
 /// schema's fingerprint (a database written with others is refused at open). It is also the
 /// record each vector is stored as (as JSON, a replay or a diff show it): its embedding as
-/// written, its metadata, and the time of the write by the database's clock. Index
-/// (inmem::hnsw<...> or inmem::exact) says how it is searched; it is not stored.
-template <class Meta, std::size_t Dimension, metric Metric = metric::cosine, class Index = hnsw<>>
+/// written, its metadata, and the time of the write by the database's clock. Options, each
+/// at most once and in any order, say how it is searched and are not stored (they may change
+/// between opens): an index (inmem::hnsw<...>, the default hnsw<>, or inmem::exact) and a
+/// storage (inmem::store_float32, the default, store_float16 or store_int8).
+template <class Meta, std::size_t Dimension, metric Metric = metric::cosine, class... Options>
 struct collection {
     static_assert(Dimension > 0 && Dimension <= 65536,
                   "inmem: a collection's dimension is between 1 and 65536 floats");
@@ -95,18 +125,44 @@ struct is_hnsw : std::false_type {};
 template <std::size_t M, std::size_t E, std::size_t T, std::size_t S>
 struct is_hnsw<hnsw<M, E, T, S>> : std::true_type {};
 
-template <class Meta, std::size_t D, metric M, class Index>
-struct collection_traits<collection<Meta, D, M, Index>> {
-    static_assert(is_hnsw<Index>::value, "inmem::collection<Meta, Dimension, Metric, Index>: Index is inmem::hnsw<...> or inmem::exact");
+template <class T>
+struct is_storage : std::false_type {};
+template <vector_storage S>
+struct is_storage<stored_as<S>> : std::true_type {};
+
+// The first of Options that Is<> holds for, or Default.
+template <template <class> class Is, class Default, class... Options>
+struct first_option {
+    using type = Default;
+};
+template <template <class> class Is, class Default, class O, class... Rest>
+struct first_option<Is, Default, O, Rest...> {
+    using type = std::conditional_t<Is<O>::value, O, typename first_option<Is, Default, Rest...>::type>;
+};
+
+template <class Meta, std::size_t D, metric M, class... Options>
+struct collection_traits<collection<Meta, D, M, Options...>> {
+    static_assert(((is_hnsw<Options>::value || is_storage<Options>::value) && ...),
+                  "inmem::collection<Meta, Dimension, Metric, Options...>: each option is an index (inmem::hnsw<...> "
+                  "or inmem::exact) or a storage (inmem::store_float32, inmem::store_float16, inmem::store_int8)");
+    static_assert((std::size_t{0} + ... + is_hnsw<Options>::value) <= 1,
+                  "inmem::collection<Meta, Dimension, Metric, Options...>: one index option at most (inmem::hnsw<...> or inmem::exact)");
+    static_assert((std::size_t{0} + ... + is_storage<Options>::value) <= 1,
+                  "inmem::collection<Meta, Dimension, Metric, Options...>: one storage option at most (inmem::store_float32, "
+                  "inmem::store_float16 or inmem::store_int8)");
     static constexpr bool is_collection = true;
     using meta_type = Meta;
-    using index_type = Index;
+    using index_type = typename first_option<is_hnsw, hnsw<>, Options...>::type;
+    static constexpr vector_storage storage = first_option<is_storage, store_float32, Options...>::type::value;
+    /// What the index keeps a dimension as (vectors/codes.hpp).
+    using code_type = std::conditional_t<storage == vector_storage::float32, float,
+                                         std::conditional_t<storage == vector_storage::float16, std::uint16_t, std::int8_t>>;
     static constexpr std::size_t dimension = D;
     static constexpr metric distance = M;
 };
 } // namespace detail
 
-/// True when C is an inmem::collection<Meta, Dimension, Metric, Index>.
+/// True when C is an inmem::collection<Meta, Dimension, Metric, Options...>.
 template <class C>
 concept vector_collection = detail::collection_traits<C>::is_collection;
 

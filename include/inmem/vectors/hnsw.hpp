@@ -1,7 +1,7 @@
 // inmem/vectors/hnsw.hpp: a hierarchical navigable small-world graph (Malkov and Yashunin,
 // 2016) over the rows of one collection, for approximate search.
 //
-// Node n is row n of the collection's rows (vectors/rows.hpp: their floats never move, and
+// Node n is row n of the collection's rows (vectors/rows.hpp: their codes never move, and
 // the graph finds them by the row number, without a table of its own), inserted in row order
 // by one writer at a time. Each node has a level drawn from a geometric law (a hash of its number, so the
 // same rows inserted in the same order make the same graph) and, on each level up to it, a
@@ -19,6 +19,7 @@
 // insert) and takes the lock exclusively only to write the links it has chosen.
 #pragma once
 
+#include <inmem/vectors/codes.hpp>
 #include <inmem/vectors/distance.hpp>
 
 #include <algorithm>
@@ -29,6 +30,7 @@
 #include <limits>
 #include <mutex>
 #include <shared_mutex>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -60,20 +62,29 @@ struct hnsw_visited {
     }
 };
 
-/// The graph over Rows (a vector_rows<Meta>: data(i) is row i's floats).
+/// The kernel that compares a float query with a row of Code (distance.hpp's for float rows,
+/// codes.hpp's for the others).
+template <class Code>
+using row_kernel = std::conditional_t<std::is_same_v<Code, float>, distance_kernel, code_kernel<Code>>;
+
+/// The graph over Rows (a vector_rows<Meta, Code>: data(i) is row i's codes). On rows of
+/// codes its distances are the codes' estimates, for the walk and for choosing links alike.
 template <class Rows>
 class hnsw_graph {
+    using code = typename Rows::code_type;
+
 public:
     using node = std::uint32_t;
+    using kernel = row_kernel<code>;
     /// A node found by a search: its distance to the query and its row.
     struct found {
         float distance;
         std::size_t row;
     };
 
-    hnsw_graph(const Rows& rows, std::size_t dim, distance_kernel kernel, hnsw_shape shape)
-        : rows_(&rows), dim_(dim), kernel_(kernel), m_(std::max<std::size_t>(shape.m, 2)), m0_(2 * m_),
-          ef_construction_(std::max(shape.ef_construction, m_)), level_scale_(1.0 / std::log(static_cast<double>(m_))) {}
+    hnsw_graph(const Rows& rows, std::size_t dim, kernel distance, hnsw_shape shape)
+        : rows_(&rows), dim_(dim), kernel_(distance), scratch_(dim), other_(dim), m_(std::max<std::size_t>(shape.m, 2)),
+          m0_(2 * m_), ef_construction_(std::max(shape.ef_construction, m_)), level_scale_(1.0 / std::log(static_cast<double>(m_))) {}
 
     hnsw_graph(const hnsw_graph&) = delete;
     hnsw_graph& operator=(const hnsw_graph&) = delete;
@@ -85,7 +96,7 @@ public:
     /// leaving the graph as it was.
     void insert() {
         const node n = static_cast<node>(size_.load(std::memory_order_relaxed));
-        const float* data = rows_->data(n);
+        const float* data = rows_->floats(n, scratch_.data());
         const int level = level_of(n);
         {
             std::unique_lock lock(mutex_); // (room for its links: may move the others')
@@ -124,10 +135,10 @@ public:
                 if (next.size() < cap) {
                     next.push_back(n);
                 } else { // full: keep the best of its links and n by the same heuristic
-                    const float* at = rows_->data(e);
+                    const float* at = rows_->floats(e, other_.data());
                     std::vector<found_node> options;
                     options.reserve(next.size() + 1);
-                    options.push_back({kernel_(at, data, dim_), n});
+                    options.push_back({distance(at, n), n});
                     for (const node x : next) options.push_back({distance(at, x), x});
                     std::sort(options.begin(), options.end(), nearer);
                     next = select(options, cap);
@@ -206,7 +217,10 @@ private:
         return v;
     }
 
-    float distance(const float* q, node n) const noexcept { return kernel_(q, rows_->data(n), dim_); }
+    float distance(const float* q, node n) const noexcept {
+        if constexpr (std::is_same_v<code, float>) return kernel_(q, rows_->data(n), dim_);
+        else return kernel_(q, rows_->data(n), rows_->scale(n), dim_);
+    }
     // Asks for node n's links on a level (a hint; no effect on results).
     void prefetch_links(node n, int level) const noexcept {
 #if defined(__GNUC__) || defined(__clang__)
@@ -216,14 +230,12 @@ private:
         (void)level;
 #endif
     }
-    // Asks for the first cache lines of node n's floats (a hint; no effect on results).
+    // Asks for the first cache lines of node n's codes (a hint; no effect on results).
     void prefetch(node n) const noexcept {
 #if defined(__GNUC__) || defined(__clang__)
         const char* p = reinterpret_cast<const char*>(rows_->data(n));
-        __builtin_prefetch(p);
-        __builtin_prefetch(p + 64);
-        __builtin_prefetch(p + 128);
-        __builtin_prefetch(p + 192);
+        const std::size_t bytes = std::min<std::size_t>(dim_ * sizeof(code), 256);
+        for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at);
 #else
         (void)n;
 #endif
@@ -309,7 +321,7 @@ private:
     // The paper's heuristic (its algorithm 4, without the extension): from candidates sorted
     // nearest first, keep one only if it is closer to the base than to every one kept, so
     // that links point in different directions; at most cap.
-    std::vector<node> select(const std::vector<found_node>& sorted, std::size_t cap) const {
+    std::vector<node> select(const std::vector<found_node>& sorted, std::size_t cap) {
         std::vector<node> kept;
         kept.reserve(std::min(cap, sorted.size()));
         if (sorted.size() <= cap) {
@@ -318,8 +330,9 @@ private:
         }
         for (const found_node& c : sorted) {
             bool diverse = true;
+            const float* candidate = kept.empty() ? nullptr : rows_->floats(c.n, other_.data());
             for (const node k : kept)
-                if (kernel_(rows_->data(c.n), rows_->data(k), dim_) < c.d) {
+                if (distance(candidate, k) < c.d) {
                     diverse = false;
                     break;
                 }
@@ -333,7 +346,8 @@ private:
 
     const Rows* rows_;
     std::size_t dim_;
-    distance_kernel kernel_;
+    kernel kernel_;
+    std::vector<float> scratch_, other_; // the writer's: rows decoded from codes
     std::size_t m_, m0_, ef_construction_;
     double level_scale_;
 

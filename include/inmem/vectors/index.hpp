@@ -8,6 +8,10 @@
 // erase marks it dead (vectors/rows.hpp): a search at snapshot S takes exactly the rows with
 // born <= S < dead, what the collection held at S, whatever was committed since.
 //
+// Rows keep the collection's storage (float32, or float16 / int8 codes: vectors/codes.hpp);
+// on codes, a search's distances are estimates and the handle ranks its candidates again by
+// the records' float32 embeddings.
+//
 // The graph holds the rows below its size; a search walks it and scans the rows above it
 // exactly, so a graph that lags never hides a vector. Each commit adds its rows to the graph
 // before it becomes visible; when the graph has many rows to catch up with (at open, and when
@@ -21,6 +25,7 @@
 #include <inmem/schema/schema.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/record.hpp>
+#include <inmem/vectors/codes.hpp>
 #include <inmem/vectors/collection.hpp>
 #include <inmem/vectors/distance.hpp>
 #include <inmem/vectors/hnsw.hpp>
@@ -76,9 +81,14 @@ class vector_index final : public batch_observer {
     using shape = typename traits::index_type;
     static constexpr std::size_t dim = traits::dimension;
     static constexpr auto prim = static_cast<std::uint8_t>(primitive::vector);
-    using graph_type = hnsw_graph<vector_rows<meta_type>>;
+    using code_type = typename traits::code_type;
+    using rows_type = vector_rows<meta_type, code_type>;
+    using graph_type = hnsw_graph<rows_type>;
 
 public:
+    /// Whether the rows hold codes whose distances are estimates (float16, int8).
+    static constexpr bool approximate = rows_type::codes::approximate;
+
     explicit vector_index(std::uint16_t slot) : slot_(slot), counter_key_(vector_counter_key(slot)) {}
     vector_index(const vector_index&) = delete;
     vector_index& operator=(const vector_index&) = delete;
@@ -90,7 +100,7 @@ public:
     std::uint16_t slot() const noexcept { return slot_; }
     /// The key of the collection's id counter record.
     const std::string& counter_key() const noexcept { return counter_key_; }
-    const vector_rows<meta_type>& rows() const noexcept { return *rows_; }
+    const rows_type& rows() const noexcept { return *rows_; }
 
     /// The number of live vectors (at the latest commit the index has seen).
     std::size_t live() const noexcept { return live_.load(std::memory_order_acquire); }
@@ -158,7 +168,8 @@ public:
     /// The k rows closest to query (dim floats, normalised for cosine) among those visible at
     /// version `at` that keep(row) accepts, best first; ties by run, then id. Through the
     /// graph when there is one (approximate), unless options or the filter's estimated
-    /// selectivity ask for the exact scan.
+    /// selectivity ask for the exact scan. On codes (approximate), by the codes' distances:
+    /// candidates for the caller to rank again.
     template <class Keep>
     std::vector<scored_row> search(const float* query, std::size_t k, version_t at, Keep&& keep,
                                    const search_options& options = {}) const {
@@ -196,13 +207,16 @@ private:
     std::vector<scored_row> scan(const float* query, std::size_t k, std::size_t from, const Accept& accept) const {
         std::vector<scored_row> heap; // a max-heap on less(): its front is the worst kept
         heap.reserve(std::min<std::size_t>(k, 4096));
-        const distance_kernel distance = kernel_for<traits::distance>();
+        const auto distance = kernel();
         const auto cmp = [&](const scored_row& a, const scored_row& b) { return less(a, b); };
-        rows_->for_each_chunk(rows_->size(), [&](std::size_t first, const float* data, const vector_row<meta_type>* rows,
-                                               std::size_t count) {
+        rows_->for_each_chunk(rows_->size(), [&](std::size_t first, const code_type* data, const float* scales,
+                                               const vector_row<meta_type>* rows, std::size_t count) {
             for (std::size_t i = from > first ? from - first : 0; i < count; ++i) {
                 if (!accept(rows[i])) continue; // (the filter first: a selective one spares the distances)
-                const scored_row s{distance(query, data + i * dim, dim), first + i};
+                float d;
+                if constexpr (approximate) d = distance(query, data + i * dim, scales ? scales[i] : 1.0f, dim);
+                else d = distance(query, data + i * dim, dim);
+                const scored_row s{d, first + i};
                 if (heap.size() < k) {
                     heap.push_back(s);
                     std::push_heap(heap.begin(), heap.end(), cmp);
@@ -232,14 +246,20 @@ private:
         return p * p * static_cast<double>(n) <= static_cast<double>(ef * 2 * shape::m);
     }
 
+    // The distance kernel of the rows' codes for this CPU.
+    static row_kernel<code_type> kernel() noexcept {
+        if constexpr (approximate) return code_kernel_for<traits::distance, code_type>();
+        else return kernel_for<traits::distance>();
+    }
+
     // Copies the live rows, in their order, into fresh rows (no reader may hold the old ones).
     void compact() {
-        auto fresh = std::make_unique<vector_rows<meta_type>>(dim);
+        auto fresh = std::make_unique<rows_type>(dim);
         std::vector<std::size_t> moved(rows_->size(), 0);
         for (std::size_t i = 0; i < rows_->size(); ++i) {
             vector_row<meta_type>& r = rows_->row(i);
             if (r.dead.load(std::memory_order_relaxed) != never) continue;
-            moved[i] = fresh->push(rows_->data(i), r.run, r.born, r.written_ns, r.id, std::move(r.meta));
+            moved[i] = fresh->push_codes(rows_->data(i), rows_->scale(i), r.run, r.born, r.written_ns, r.id, std::move(r.meta));
         }
         for (auto& entry : live_rows_) entry.second = moved[entry.second];
         rows_ = std::move(fresh);
@@ -248,7 +268,7 @@ private:
     // Creates the graph, empty, and a thread that fills it with the rows there are (and those
     // that commits add meanwhile), a batch at a time under build_mutex_.
     void start_graph() {
-        graph_ = std::make_unique<graph_type>(*rows_, dim, kernel_for<traits::distance>(),
+        graph_ = std::make_unique<graph_type>(*rows_, dim, kernel(),
                                               hnsw_shape{shape::m, shape::ef_construction});
         graph_view_.store(graph_.get(), std::memory_order_release);
         building_.store(true, std::memory_order_release);
@@ -321,7 +341,7 @@ private:
 
     std::uint16_t slot_;
     std::string counter_key_;
-    std::unique_ptr<vector_rows<meta_type>> rows_ = std::make_unique<vector_rows<meta_type>>(dim);
+    std::unique_ptr<rows_type> rows_ = std::make_unique<rows_type>(dim);
     std::unordered_map<std::string, std::size_t> live_rows_; // full key -> its live row; the writer's
     std::atomic<std::size_t> live_{0};
     std::atomic<std::uint64_t> next_id_{1};
