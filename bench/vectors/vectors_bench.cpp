@@ -2,6 +2,7 @@
 // exact search) and hnswlib (HierarchicalNSW), single thread, in one run, on the same data.
 //
 //   meson test -C BUILD --benchmark vectors -v     (release build, -Dvectors_bench=true)
+//   BUILD/bench/vectors/vectors_bench --storage    (the float16 / int8 rows alone)
 //
 // Data: 100k x 384 float32 (--quick: 10k x 64), clustered (a Gaussian mixture of 100
 // components: what embeddings look like; uniform random data makes every ANN index look bad)
@@ -16,6 +17,12 @@
 //   upsert  vectors upserted per second, each in a transaction with a KV put of its fact, on
 //           disk with batched durability, into an exact collection and into one with its
 //           graph built (each commit then adds its vector to the graph: the line's figure);
+//   storage the index's vectors as float16 and int8 codes (inmem::store_float16, store_int8),
+//           each search's candidates ranked again by their float32 embeddings: exact top-10
+//           time and recall against faiss IndexFlatL2's answer, beside faiss's own
+//           IndexRefineFlat over IndexScalarQuantizer (8-bit and fp16, the same 4k / 2k
+//           candidates); and the graph over int8 codes against hnswlib at recall 0.95
+//           (re-ranking the ef candidates its walk keeps);
 //   reopen  the time to reopen the database of 100k vectors (the graph is rebuilt).
 // The last line: `vectors: exact <R>x faiss, hnsw <R>x hnswlib at recall <r>, upsert <N>/s`.
 #include "../harness.hpp"
@@ -23,6 +30,8 @@
 #include <inmem/inmem.hpp>
 
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexRefine.h>
+#include <faiss/IndexScalarQuantizer.h>
 #include <hnswlib/hnswlib.h>
 #include <omp.h>
 
@@ -56,8 +65,15 @@ using graph_fact_docs = inmem::collection<Fact, D, inmem::metric::l2, inmem::hns
 template <std::size_t D>
 using exact_fact_docs = inmem::collection<Fact, D, inmem::metric::cosine, inmem::exact>;
 template <std::size_t D>
+using exact_half_docs = inmem::collection<Doc, D, inmem::metric::l2, inmem::exact, inmem::store_float16>;
+template <std::size_t D>
+using exact_int8_docs = inmem::collection<Doc, D, inmem::metric::l2, inmem::exact, inmem::store_int8>;
+template <std::size_t D>
+using graph_int8_docs = inmem::collection<Doc, D, inmem::metric::l2, inmem::hnsw<16, 200, 0>, inmem::store_int8>;
+template <std::size_t D>
 using bench_schema =
-    inmem::schema<inmem::kv<Fact>, inmem::vectors<graph_docs<D>, exact_docs<D>, graph_fact_docs<D>, exact_fact_docs<D>>>;
+    inmem::schema<inmem::kv<Fact>, inmem::vectors<graph_docs<D>, exact_docs<D>, graph_fact_docs<D>, exact_fact_docs<D>,
+                                                  exact_half_docs<D>, exact_int8_docs<D>, graph_int8_docs<D>>>;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -277,6 +293,80 @@ struct runner {
         return {peer_qps ? mine_qps / peer_qps : 0.0, mine_recall};
     }
 
+    // Exact search over float16 and int8 codes, re-ranked by the float32 embeddings, against
+    // faiss's exact answer and its own quantised scan with refinement; then the graph over
+    // int8 codes against hnswlib.
+    void storage_rows() {
+        const data_set d = make_data(n, D, quick ? 20 : 50, true, 1);
+        auto [truth, flat_s] = faiss_exact(d);
+        const auto faiss_refined = [&](faiss::ScalarQuantizer::QuantizerType type, float k_factor) {
+            faiss::IndexScalarQuantizer base(static_cast<faiss::Index::idx_t>(D), type);
+            faiss::IndexRefineFlat index(&base);
+            index.k_factor = k_factor;
+            index.train(static_cast<faiss::Index::idx_t>(d.n), d.rows.data());
+            index.add(static_cast<faiss::Index::idx_t>(d.n), d.rows.data());
+            std::vector<std::vector<std::size_t>> out(d.q);
+            std::vector<float> dist(10);
+            std::vector<faiss::Index::idx_t> lab(10);
+            const auto t0 = std::chrono::steady_clock::now();
+            for (std::size_t i = 0; i < d.q; ++i) {
+                index.search(1, &d.queries[i * D], 10, dist.data(), lab.data());
+                for (const auto l : lab)
+                    if (l >= 0) out[i].push_back(static_cast<std::size_t>(l));
+            }
+            return std::pair{recall(out, truth), seconds_since(t0) / static_cast<double>(d.q)};
+        };
+        const auto coded = [&](auto collection_tag, const char* label, faiss::ScalarQuantizer::QuantizerType type,
+                               float k_factor, double bytes_per_vector) {
+            using coll = typename decltype(collection_tag)::type;
+            inmem::basic_database<bench_schema<D>> db;
+            auto h = db.template vectors<coll>();
+            load(db, h, d);
+            auto [mine, inmem_s] = search_all(h, d, inmem::keep_all{}, {});
+            const auto [peer_recall, peer_s] = faiss_refined(type, k_factor);
+            std::printf("exact top-10 over %s codes (%.0f bytes a vector in the index, float32 %zu), clustered %zu x %zu, "
+                        "%.0f candidates re-ranked: inmem %.2f ms (%.2fx IndexFlatL2's %.2f ms), recall %.4f; faiss "
+                        "IndexRefineFlat(IndexScalarQuantizer) %.2f ms, recall %.4f (%.2fx)\n",
+                        label, bytes_per_vector, D * sizeof(float), n, D, k_factor * 10, inmem_s * 1e3, inmem_s / flat_s,
+                        flat_s * 1e3, recall(mine, truth), peer_s * 1e3, peer_recall, inmem_s / peer_s);
+        };
+        coded(std::type_identity<exact_half_docs<D>>{}, "float16", faiss::ScalarQuantizer::QT_fp16, 2, D * 2.0);
+        coded(std::type_identity<exact_int8_docs<D>>{}, "int8", faiss::ScalarQuantizer::QT_8bit, 4, D + 4.0);
+
+        // the graph over int8 codes
+        const data_set g = make_data(n, D, quick ? 200 : 1000, true, 3);
+        auto [graph_truth, gs] = faiss_exact(g);
+        (void)gs;
+        hnswlib::L2Space space(D);
+        hnswlib::HierarchicalNSW<float> peer(&space, n, 16, 200, 100);
+        for (std::size_t i = 0; i < n; ++i) peer.addPoint(&g.rows[i * D], i);
+        inmem::basic_database<bench_schema<D>> db;
+        auto h = db.template vectors<graph_int8_docs<D>>();
+        const auto t0 = std::chrono::steady_clock::now();
+        load(db, h, g);
+        h.wait_for_graph();
+        const double build = seconds_since(t0);
+        double mine_qps = 0, peer_qps = 0, mine_recall = 0, peer_recall = 0;
+        std::size_t mine_ef = 0, peer_ef = 0;
+        for (const std::size_t ef : {10, 16, 24, 32, 48, 64, 96, 128, 200}) {
+            peer.setEf(ef);
+            std::vector<std::vector<std::size_t>> p(g.q);
+            const auto s0 = std::chrono::steady_clock::now();
+            for (std::size_t i = 0; i < g.q; ++i)
+                for (auto r = peer.searchKnn(&g.queries[i * D], 10); !r.empty(); r.pop()) p[i].push_back(r.top().second);
+            const double ps = seconds_since(s0) / static_cast<double>(g.q);
+            auto [m, ms] = search_all(h, g, inmem::keep_all{}, {.ef = ef, .rerank = ef}); // (all the walk keeps)
+            const double pr = recall(p, graph_truth), mr = recall(m, graph_truth);
+            if (!mine_ef && mr >= 0.95) mine_ef = ef, mine_qps = 1 / ms, mine_recall = mr;
+            if (!peer_ef && pr >= 0.95) peer_ef = ef, peer_qps = 1 / ps, peer_recall = pr;
+        }
+        std::printf("hnsw over int8 codes (M=16, efConstruction=200), clustered %zu x %zu: build %.1f us per vector; at "
+                    "recall >= 0.95: inmem %.0f q/s (ef %zu, recall %.4f), hnswlib float32 %.0f q/s (ef %zu, recall %.4f): "
+                    "%.2fx\n",
+                    n, D, build / static_cast<double>(n) * 1e6, mine_qps, mine_ef, mine_recall, peer_qps, peer_ef,
+                    peer_recall, peer_qps ? mine_qps / peer_qps : 0.0);
+    }
+
     // Upserts per second, each in its own transaction with a KV put of its fact, on disk with
     // batched durability: into an exact collection, and into one whose graph is built (each
     // commit adds its vector to the graph before it is visible: the figure the line reports).
@@ -357,6 +447,7 @@ int run_all(bool quick, std::size_t n) {
     const double exact_ratio = r.exact_rows("clustered", true);
     r.exact_rows("random", false);
     const auto h = r.hnsw_rows();
+    r.storage_rows();
     const double upserts = r.upsert_rows();
     r.reopen_rows();
     std::printf("vectors: exact %.2fx faiss, hnsw %.2fx hnswlib at recall %.3f, upsert %.0f/s\n", exact_ratio, h.ratio,
@@ -368,10 +459,15 @@ int run_all(bool quick, std::size_t n) {
 
 int main(int argc, char** argv) {
     const bool quick = argc > 1 && std::string_view(argv[1]) == "--quick";
+    const bool storage_only = argc > 1 && std::string_view(argv[1]) == "--storage"; // the codes' rows alone
     std::setvbuf(stdout, nullptr, _IOLBF, 0); // each line as it is measured
     omp_set_num_threads(1); // faiss single-threaded, as inmem and hnswlib are here
     const bench::machine m = bench::machine_info();
     std::printf("machine: %s, %u cores, %s, %s build\n", m.cpu.c_str(), m.cores, m.compiler.c_str(), m.build_type.c_str());
     std::printf("kernels: %s\n", std::string(inmem::detail::vector_kernel_name()).c_str());
+    if (storage_only) {
+        runner<full_dim>{false, 100000, std::filesystem::temp_directory_path() / "inmem_vectors_bench_storage"}.storage_rows();
+        return 0;
+    }
     return quick ? run_all<quick_dim>(true, 10000) : run_all<full_dim>(false, 100000);
 }
