@@ -160,6 +160,17 @@ struct runner {
                 }
             index.add(static_cast<faiss::Index::idx_t>(ids.size()), kept.data());
         }
+        auto [out, per_query] = faiss_search(index, d);
+        if (alive)
+            for (auto& row : out)
+                for (auto& id : row) id = ids[id];
+        return {out, per_query};
+    }
+
+    // A faiss index's top-10 of every query, one at a time (the row numbers it was given), and
+    // its time per query (s).
+    static std::pair<std::vector<std::vector<std::size_t>>, double> faiss_search(const faiss::Index& index,
+                                                                                const data_set& d) {
         std::vector<std::vector<std::size_t>> out(d.q);
         std::vector<float> dist(10);
         std::vector<faiss::Index::idx_t> lab(10);
@@ -167,7 +178,7 @@ struct runner {
         for (std::size_t i = 0; i < d.q; ++i) {
             index.search(1, &d.queries[i * D], 10, dist.data(), lab.data());
             for (const auto l : lab)
-                if (l >= 0) out[i].push_back(alive ? ids[static_cast<std::size_t>(l)] : static_cast<std::size_t>(l));
+                if (l >= 0) out[i].push_back(static_cast<std::size_t>(l));
         }
         return {out, seconds_since(t0) / static_cast<double>(d.q)};
     }
@@ -305,16 +316,8 @@ struct runner {
             index.k_factor = k_factor;
             index.train(static_cast<faiss::Index::idx_t>(d.n), d.rows.data());
             index.add(static_cast<faiss::Index::idx_t>(d.n), d.rows.data());
-            std::vector<std::vector<std::size_t>> out(d.q);
-            std::vector<float> dist(10);
-            std::vector<faiss::Index::idx_t> lab(10);
-            const auto t0 = std::chrono::steady_clock::now();
-            for (std::size_t i = 0; i < d.q; ++i) {
-                index.search(1, &d.queries[i * D], 10, dist.data(), lab.data());
-                for (const auto l : lab)
-                    if (l >= 0) out[i].push_back(static_cast<std::size_t>(l));
-            }
-            return std::pair{recall(out, truth), seconds_since(t0) / static_cast<double>(d.q)};
+            const auto [out, per_query] = faiss_search(index, d);
+            return std::pair{recall(out, truth), per_query};
         };
         const auto coded = [&](auto collection_tag, const char* label, faiss::ScalarQuantizer::QuantizerType type,
                                float k_factor, double bytes_per_vector) {
