@@ -178,6 +178,10 @@ struct schema_stamp {
         /// them. A null check: anything the key grammar allows.
         std::string_view family{};
         const char* (*check)(std::string_view key, const std::string_view* bytes) noexcept = nullptr;
+        /// The type's structure, describe<T>()'s canonical text (schema/description.hpp reads
+        /// it): written to files from format 4 of the WAL and of snapshots, empty when read
+        /// from older ones.
+        std::string description{};
     };
     std::vector<slot> slots;
 };

@@ -226,6 +226,10 @@ struct schema_stamp {
         /// them. A null check: anything the key grammar allows.
         std::string_view family{};
         const char* (*check)(std::string_view key, const std::string_view* bytes) noexcept = nullptr;
+        /// The type's structure, describe<T>()'s canonical text (schema/description.hpp reads
+        /// it): written to files from format 4 of the WAL and of snapshots, empty when read
+        /// from older ones.
+        std::string description{};
     };
     std::vector<slot> slots;
 };
@@ -1538,8 +1542,9 @@ struct none {
 // .tmp file, synced, renamed into place, and the directory synced, so a crash leaves either
 // the old set of snapshots or the new one.
 //
-// Format 3 is format 2 that may hold runs' histories (records under primitive 0 of a run's
-// range, storage/key.hpp); format 2 is still read, and format 1: magic format version next_segment schema count:varint
+// Format 4 is format 3 whose schema holds each slot's description (wal_format.hpp's format
+// 4), format 3 is format 2 that may hold runs' histories (records under primitive 0 of a
+// run's range, storage/key.hpp); formats 3 and 2 are still read, and format 1: magic format version next_segment schema count:varint
 // (key:string version:u64 bytes:string){count} crc, records in no order.
 //
 // Reading checks what recovery builds on: the name's version is the header's, versions are
@@ -1821,7 +1826,10 @@ inline const std::shared_ptr<file_system>& default_file_system() {
 //   logical  := header | commit | timed | reserve | close
 //   header   := 0x01 magic:"inmem-wal" format:u32 base_version:u64 schema
 //               (first in every segment, and first of every session that continues one)
-//   schema   := fingerprint:u64 varint(n) (primitive:u8 fingerprint:u64 name:string){n}
+//   schema   := fingerprint:u64 varint(n) slot{n}
+//   slot     := primitive:u8 fingerprint:u64 name:string description:string
+//               description: the type's structure, describe<T>()'s text (format 4; before
+//               it a slot ends after its name)
 //   commit   := 0x02 version:u64 varint(n) op{n}            (one commit = one logical record)
 //   timed    := 0x05 version:u64 time:i64 varint(n) op{n}   a commit and its time, nanoseconds
 //                                            since the epoch by the database's clock (format 3)
@@ -1837,8 +1845,10 @@ inline const std::shared_ptr<file_system>& default_file_system() {
 // only after a crash, up to what was reserved (the versions a crashed session may have handed
 // out are never used again); no commit is beyond the latest reservation, and none is below
 // what was committed; after a close only a header follows. Format 3 writes every commit as
-// `timed` (runs' histories keep their commits' times); formats 2 and 1 (no reserve, no close,
-// one header per segment) are still read, their commits' times as 0.
+// `timed` (runs' histories keep their commits' times); format 4 adds each slot's description
+// to the schema, so that tools can read the values without the program's types. Formats 3, 2
+// and 1 (2 and 1: no reserve, no close, one header per segment; their commits' times read as
+// 0) are still read.
 //
 // Reading stops at the first physical record that is incomplete or fails its checksum. What
 // follows decides what that was: nothing valid after it is a torn tail (a crash mid-write:
@@ -2110,7 +2120,9 @@ namespace inmem::detail {
 
 inline constexpr std::size_t wal_block_size = 32768;
 inline constexpr std::size_t wal_header_size = 11;
-inline constexpr std::uint32_t wal_format_version = 3;
+inline constexpr std::uint32_t wal_format_version = 4;
+/// The first WAL format whose schema holds the slots' descriptions.
+inline constexpr std::uint32_t wal_descriptions_format = 4;
 inline constexpr std::uint32_t oldest_wal_format = 1; // still read
 /// Versions, base versions and reservations stay below this (recovery refuses more).
 inline constexpr version_t version_limit = version_t{1} << 63;
@@ -2175,21 +2187,26 @@ inline bool read_string(reader& r, std::string& out) {
     return true;
 }
 
-inline void write_schema(writer& w, const schema_stamp& s) {
+/// Writes a schema stamp; with_descriptions: each slot's description too (WAL format 4 and
+/// snapshot format 4 on).
+inline void write_schema(writer& w, const schema_stamp& s, bool with_descriptions = true) {
     w.fixed(s.fingerprint);
     w.varint(s.slots.size());
     for (const auto& slot : s.slots) {
         w.fixed(slot.primitive);
         w.fixed(slot.fingerprint);
         write_string(w, slot.name);
+        if (with_descriptions) write_string(w, slot.description);
     }
 }
-inline bool read_schema(reader& r, schema_stamp& s) {
+inline bool read_schema(reader& r, schema_stamp& s, bool with_descriptions = true) {
     std::uint64_t n;
-    if (!r.fixed(s.fingerprint) || !r.count(n, 10)) return false;
+    if (!r.fixed(s.fingerprint) || !r.count(n, with_descriptions ? 11 : 10)) return false;
     s.slots.resize(n);
-    for (auto& slot : s.slots)
+    for (auto& slot : s.slots) {
         if (!r.fixed(slot.primitive) || !r.fixed(slot.fingerprint) || !read_string(r, slot.name)) return false;
+        if (with_descriptions && !read_string(r, slot.description)) return false;
+    }
     return true;
 }
 
@@ -2202,7 +2219,7 @@ inline std::string wal_header_payload(std::uint64_t base_version, const schema_s
     w.bytes(wal_magic.data(), wal_magic.size());
     w.fixed(format);
     w.fixed(base_version);
-    write_schema(w, schema);
+    write_schema(w, schema, format >= wal_descriptions_format);
     return out;
 }
 
@@ -2256,7 +2273,7 @@ inline bool decode_wal_entry(std::string_view payload, wal_entry& out) {
         const char* magic;
         if (!r.bytes(wal_magic.size(), magic) || std::string_view(magic, wal_magic.size()) != wal_magic) return false;
         if (!r.fixed(out.format) || out.format < oldest_wal_format || out.format > wal_format_version) return false;
-        if (!r.fixed(out.version) || !read_schema(r, out.schema)) return false;
+        if (!r.fixed(out.version) || !read_schema(r, out.schema, out.format >= wal_descriptions_format)) return false;
         return r.remaining() == 0;
     }
     case wal_record::reserve: return r.fixed(out.version) && r.fixed(out.runs) && r.remaining() == 0;
@@ -2489,7 +2506,9 @@ wal_scan scan_wal_segment(std::string_view data, std::uint32_t segment, F&& on_r
 namespace inmem::detail {
 
 inline constexpr std::string_view snapshot_magic = "inmem-snap";
-inline constexpr std::uint32_t snapshot_format_version = 3;
+inline constexpr std::uint32_t snapshot_format_version = 4;
+/// The first snapshot format whose schema holds the slots' descriptions.
+inline constexpr std::uint32_t snapshot_descriptions_format = 4;
 
 /// One record as a snapshot carries it.
 struct snapshot_record {
@@ -2613,7 +2632,7 @@ inline std::optional<snapshot_data> read_snapshot(std::string_view bytes, std::s
         return std::nullopt;
     }
     head.clean = clean == 1;
-    if (!read_schema(r, head.schema)) {
+    if (!read_schema(r, head.schema, format >= snapshot_descriptions_format)) {
         why = "malformed header";
         return std::nullopt;
     }
@@ -7447,17 +7466,6 @@ inline void finalize_head(write_op& op, const commit_context& commit) {
 // records, recovery checks its keys and values (parse and value_of must accept them), error
 // messages describe its keys, and JSON (json/) shows its values: nothing else is edited.
 
-// ---- begin inmem/schema/schema.hpp ----
-// inmem/schema/schema.hpp: the list of stored types a database is declared with.
-//
-//   using agent_schema = inmem::schema<inmem::kv<Plan, std::string>,
-//                                      inmem::events<ToolCall, ToolResult>,
-//                                      inmem::states<Lease>>;
-//
-// Each (primitive, type) pair is a slot with a small index; the index is part of every
-// stored key, so slots must only ever be appended. The schema's fingerprint covers the slots
-// in order and each type's layout; data written under another fingerprint is refused.
-
 // ---- begin inmem/schema/fingerprint.hpp ----
 // inmem/schema/fingerprint.hpp: a stable hash of a type's stored layout.
 //
@@ -8107,6 +8115,17 @@ inline constexpr std::uint64_t fingerprint_v = [] {
 
 } // namespace inmem
 // ---- end inmem/schema/fingerprint.hpp ----
+// ---- begin inmem/schema/schema.hpp ----
+// inmem/schema/schema.hpp: the list of stored types a database is declared with.
+//
+//   using agent_schema = inmem::schema<inmem::kv<Plan, std::string>,
+//                                      inmem::events<ToolCall, ToolResult>,
+//                                      inmem::states<Lease>>;
+//
+// Each (primitive, type) pair is a slot with a small index; the index is part of every
+// stored key, so slots must only ever be appended. The schema's fingerprint covers the slots
+// in order and each type's layout; data written under another fingerprint is refused.
+
 
 #include <boost/hana/at_key.hpp>
 #include <boost/hana/find.hpp>
@@ -8507,15 +8526,24 @@ const char* check_slot_record(std::string_view key, const std::string_view* byte
     return nullptr;
 }
 
-/// What the files written under Schema record of it (schema_stamp), with each slot's
-/// family check, to refuse opening them under another schema or with impossible records.
+// The canonical description of each slot's type, in slot order.
+template <class... S>
+std::vector<std::string> slot_descriptions(slot_list<S...>) {
+    return {inmem::describe<typename S::type>()...};
+}
+
+/// What the files written under Schema record of it (schema_stamp): each slot's primitive,
+/// fingerprint, name and description, and its family check, to refuse opening them under
+/// another schema or with impossible records.
 template <class Schema>
 schema_stamp stamp_of() {
     schema_stamp s{Schema::fingerprint, {}};
+    std::vector<std::string> descriptions = slot_descriptions(typename Schema::slots{});
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (s.slots.push_back({static_cast<std::uint8_t>(Schema::slot_infos[I].kind), Schema::slot_infos[I].fingerprint,
                             std::string(Schema::slot_infos[I].type_name), slot_table<Schema>[I].family,
-                            slot_table<Schema>[I].built ? &check_slot_record<Schema, I> : nullptr}),
+                            slot_table<Schema>[I].built ? &check_slot_record<Schema, I> : nullptr,
+                            std::move(descriptions[I])}),
          ...);
     }(std::make_index_sequence<Schema::size>{});
     return s;

@@ -732,7 +732,7 @@ TEST_CASE("wal: malformed payloads are refused, never crash", "[wal]") {
         std::string bad_magic = header;
         bad_magic[3] = 'X';
         CHECK_FALSE(decode_wal_entry(bad_magic, e));
-        for (char format : {'\0', '\x04', '\x7f'}) {
+        for (char format : {'\0', static_cast<char>(wal_format_version + 1), '\x7f'}) {
             std::string bad_format = header;
             bad_format[1 + wal_magic.size()] = format;
             CHECK_FALSE(decode_wal_entry(bad_format, e));

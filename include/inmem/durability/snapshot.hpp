@@ -13,8 +13,9 @@
 // .tmp file, synced, renamed into place, and the directory synced, so a crash leaves either
 // the old set of snapshots or the new one.
 //
-// Format 3 is format 2 that may hold runs' histories (records under primitive 0 of a run's
-// range, storage/key.hpp); format 2 is still read, and format 1: magic format version next_segment schema count:varint
+// Format 4 is format 3 whose schema holds each slot's description (wal_format.hpp's format
+// 4), format 3 is format 2 that may hold runs' histories (records under primitive 0 of a
+// run's range, storage/key.hpp); formats 3 and 2 are still read, and format 1: magic format version next_segment schema count:varint
 // (key:string version:u64 bytes:string){count} crc, records in no order.
 //
 // Reading checks what recovery builds on: the name's version is the header's, versions are
@@ -38,7 +39,9 @@
 namespace inmem::detail {
 
 inline constexpr std::string_view snapshot_magic = "inmem-snap";
-inline constexpr std::uint32_t snapshot_format_version = 3;
+inline constexpr std::uint32_t snapshot_format_version = 4;
+/// The first snapshot format whose schema holds the slots' descriptions.
+inline constexpr std::uint32_t snapshot_descriptions_format = 4;
 
 /// One record as a snapshot carries it.
 struct snapshot_record {
@@ -162,7 +165,7 @@ inline std::optional<snapshot_data> read_snapshot(std::string_view bytes, std::s
         return std::nullopt;
     }
     head.clean = clean == 1;
-    if (!read_schema(r, head.schema)) {
+    if (!read_schema(r, head.schema, format >= snapshot_descriptions_format)) {
         why = "malformed header";
         return std::nullopt;
     }

@@ -14,7 +14,10 @@
 //   logical  := header | commit | timed | reserve | close
 //   header   := 0x01 magic:"inmem-wal" format:u32 base_version:u64 schema
 //               (first in every segment, and first of every session that continues one)
-//   schema   := fingerprint:u64 varint(n) (primitive:u8 fingerprint:u64 name:string){n}
+//   schema   := fingerprint:u64 varint(n) slot{n}
+//   slot     := primitive:u8 fingerprint:u64 name:string description:string
+//               description: the type's structure, describe<T>()'s text (format 4; before
+//               it a slot ends after its name)
 //   commit   := 0x02 version:u64 varint(n) op{n}            (one commit = one logical record)
 //   timed    := 0x05 version:u64 time:i64 varint(n) op{n}   a commit and its time, nanoseconds
 //                                            since the epoch by the database's clock (format 3)
@@ -30,8 +33,10 @@
 // only after a crash, up to what was reserved (the versions a crashed session may have handed
 // out are never used again); no commit is beyond the latest reservation, and none is below
 // what was committed; after a close only a header follows. Format 3 writes every commit as
-// `timed` (runs' histories keep their commits' times); formats 2 and 1 (no reserve, no close,
-// one header per segment) are still read, their commits' times as 0.
+// `timed` (runs' histories keep their commits' times); format 4 adds each slot's description
+// to the schema, so that tools can read the values without the program's types. Formats 3, 2
+// and 1 (2 and 1: no reserve, no close, one header per segment; their commits' times read as
+// 0) are still read.
 //
 // Reading stops at the first physical record that is incomplete or fails its checksum. What
 // follows decides what that was: nothing valid after it is a torn tail (a crash mid-write:
@@ -56,7 +61,9 @@ namespace inmem::detail {
 
 inline constexpr std::size_t wal_block_size = 32768;
 inline constexpr std::size_t wal_header_size = 11;
-inline constexpr std::uint32_t wal_format_version = 3;
+inline constexpr std::uint32_t wal_format_version = 4;
+/// The first WAL format whose schema holds the slots' descriptions.
+inline constexpr std::uint32_t wal_descriptions_format = 4;
 inline constexpr std::uint32_t oldest_wal_format = 1; // still read
 /// Versions, base versions and reservations stay below this (recovery refuses more).
 inline constexpr version_t version_limit = version_t{1} << 63;
@@ -121,21 +128,26 @@ inline bool read_string(reader& r, std::string& out) {
     return true;
 }
 
-inline void write_schema(writer& w, const schema_stamp& s) {
+/// Writes a schema stamp; with_descriptions: each slot's description too (WAL format 4 and
+/// snapshot format 4 on).
+inline void write_schema(writer& w, const schema_stamp& s, bool with_descriptions = true) {
     w.fixed(s.fingerprint);
     w.varint(s.slots.size());
     for (const auto& slot : s.slots) {
         w.fixed(slot.primitive);
         w.fixed(slot.fingerprint);
         write_string(w, slot.name);
+        if (with_descriptions) write_string(w, slot.description);
     }
 }
-inline bool read_schema(reader& r, schema_stamp& s) {
+inline bool read_schema(reader& r, schema_stamp& s, bool with_descriptions = true) {
     std::uint64_t n;
-    if (!r.fixed(s.fingerprint) || !r.count(n, 10)) return false;
+    if (!r.fixed(s.fingerprint) || !r.count(n, with_descriptions ? 11 : 10)) return false;
     s.slots.resize(n);
-    for (auto& slot : s.slots)
+    for (auto& slot : s.slots) {
         if (!r.fixed(slot.primitive) || !r.fixed(slot.fingerprint) || !read_string(r, slot.name)) return false;
+        if (with_descriptions && !read_string(r, slot.description)) return false;
+    }
     return true;
 }
 
@@ -148,7 +160,7 @@ inline std::string wal_header_payload(std::uint64_t base_version, const schema_s
     w.bytes(wal_magic.data(), wal_magic.size());
     w.fixed(format);
     w.fixed(base_version);
-    write_schema(w, schema);
+    write_schema(w, schema, format >= wal_descriptions_format);
     return out;
 }
 
@@ -202,7 +214,7 @@ inline bool decode_wal_entry(std::string_view payload, wal_entry& out) {
         const char* magic;
         if (!r.bytes(wal_magic.size(), magic) || std::string_view(magic, wal_magic.size()) != wal_magic) return false;
         if (!r.fixed(out.format) || out.format < oldest_wal_format || out.format > wal_format_version) return false;
-        if (!r.fixed(out.version) || !read_schema(r, out.schema)) return false;
+        if (!r.fixed(out.version) || !read_schema(r, out.schema, out.format >= wal_descriptions_format)) return false;
         return r.remaining() == 0;
     }
     case wal_record::reserve: return r.fixed(out.version) && r.fixed(out.runs) && r.remaining() == 0;

@@ -22,6 +22,7 @@
 // messages describe its keys, and JSON (json/) shows its values: nothing else is edited.
 #pragma once
 
+#include <inmem/schema/fingerprint.hpp>
 #include <inmem/schema/schema.hpp>
 #include <inmem/storage/key.hpp>
 #include <inmem/storage/record.hpp>
@@ -205,15 +206,24 @@ const char* check_slot_record(std::string_view key, const std::string_view* byte
     return nullptr;
 }
 
-/// What the files written under Schema record of it (schema_stamp), with each slot's
-/// family check, to refuse opening them under another schema or with impossible records.
+// The canonical description of each slot's type, in slot order.
+template <class... S>
+std::vector<std::string> slot_descriptions(slot_list<S...>) {
+    return {inmem::describe<typename S::type>()...};
+}
+
+/// What the files written under Schema record of it (schema_stamp): each slot's primitive,
+/// fingerprint, name and description, and its family check, to refuse opening them under
+/// another schema or with impossible records.
 template <class Schema>
 schema_stamp stamp_of() {
     schema_stamp s{Schema::fingerprint, {}};
+    std::vector<std::string> descriptions = slot_descriptions(typename Schema::slots{});
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (s.slots.push_back({static_cast<std::uint8_t>(Schema::slot_infos[I].kind), Schema::slot_infos[I].fingerprint,
                             std::string(Schema::slot_infos[I].type_name), slot_table<Schema>[I].family,
-                            slot_table<Schema>[I].built ? &check_slot_record<Schema, I> : nullptr}),
+                            slot_table<Schema>[I].built ? &check_slot_record<Schema, I> : nullptr,
+                            std::move(descriptions[I])}),
          ...);
     }(std::make_index_sequence<Schema::size>{});
     return s;
