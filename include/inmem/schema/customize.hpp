@@ -11,6 +11,9 @@ namespace inmem {
 ///   static constexpr std::array<std::string_view, N> field_names = {...}; // one per field
 /// Without it, both are derived from the compiler (gcc >= 12, clang >= 14); field names are
 /// part of the schema fingerprint, so declared names must match what was derived before.
+/// A field renamed since values were stored keeps them when declared (schema/evolution.hpp):
+///   static constexpr std::array<std::pair<std::string_view, std::string_view>, N>
+///       renamed_fields = {{{"old_name", "new_name"}, ...}};
 template <class T>
 struct schema_traits {};
 
