@@ -11670,6 +11670,13 @@ inline bool normalise(std::span<float> v) noexcept {
 
 namespace inmem {
 
+namespace detail {
+// The kinds of a collection's options, picked among them as basic_database picks its
+// policies (policy.hpp's select_policy_t).
+struct collection_index_kind {};
+struct collection_storage_kind {};
+} // namespace detail
+
 /// How a collection is indexed: exactly while it holds fewer than Threshold vectors, then with
 /// an HNSW graph of M links per node (2M on its bottom level), each insertion choosing them
 /// among EfConstruction candidates; searches keep EfSearch candidates (at least k) unless
@@ -11677,6 +11684,7 @@ namespace inmem {
 template <std::size_t M = 16, std::size_t EfConstruction = 200, std::size_t Threshold = 10000,
           std::size_t EfSearch = 64>
 struct hnsw {
+    using policy_kind = detail::collection_index_kind;
     static_assert(M >= 2 && M <= 256, "inmem::hnsw<M, ...>: M (links per node) is between 2 and 256");
     static_assert(EfConstruction >= M, "inmem::hnsw<M, EfConstruction, ...>: EfConstruction is at least M");
     static_assert(EfSearch >= 1, "inmem::hnsw<..., EfSearch>: EfSearch is at least 1");
@@ -11702,6 +11710,7 @@ enum class vector_storage : std::uint8_t {
 /// A collection option: its index keeps vectors as Storage says.
 template <vector_storage Storage>
 struct stored_as {
+    using policy_kind = detail::collection_storage_kind;
     static constexpr vector_storage value = Storage;
 };
 using store_float32 = stored_as<vector_storage::float32>; ///< the default: floats as written
@@ -11764,40 +11773,20 @@ template <class T>
 struct collection_traits {
     static constexpr bool is_collection = false;
 };
-template <class T>
-struct is_hnsw : std::false_type {};
-template <std::size_t M, std::size_t E, std::size_t T, std::size_t S>
-struct is_hnsw<hnsw<M, E, T, S>> : std::true_type {};
-
-template <class T>
-struct is_storage : std::false_type {};
-template <vector_storage S>
-struct is_storage<stored_as<S>> : std::true_type {};
-
-// The first of Options that Is<> holds for, or Default.
-template <template <class> class Is, class Default, class... Options>
-struct first_option {
-    using type = Default;
-};
-template <template <class> class Is, class Default, class O, class... Rest>
-struct first_option<Is, Default, O, Rest...> {
-    using type = std::conditional_t<Is<O>::value, O, typename first_option<Is, Default, Rest...>::type>;
-};
-
 template <class Meta, std::size_t D, metric M, class... Options>
 struct collection_traits<collection<Meta, D, M, Options...>> {
-    static_assert(((is_hnsw<Options>::value || is_storage<Options>::value) && ...),
+    static_assert(((is_of_kind<collection_index_kind, Options>() || is_of_kind<collection_storage_kind, Options>()) && ...),
                   "inmem::collection<Meta, Dimension, Metric, Options...>: each option is an index (inmem::hnsw<...> "
                   "or inmem::exact) or a storage (inmem::store_float32, inmem::store_float16, inmem::store_int8)");
-    static_assert((std::size_t{0} + ... + is_hnsw<Options>::value) <= 1,
+    static_assert(count_kind_v<collection_index_kind, Options...> <= 1,
                   "inmem::collection<Meta, Dimension, Metric, Options...>: one index option at most (inmem::hnsw<...> or inmem::exact)");
-    static_assert((std::size_t{0} + ... + is_storage<Options>::value) <= 1,
+    static_assert(count_kind_v<collection_storage_kind, Options...> <= 1,
                   "inmem::collection<Meta, Dimension, Metric, Options...>: one storage option at most (inmem::store_float32, "
                   "inmem::store_float16 or inmem::store_int8)");
     static constexpr bool is_collection = true;
     using meta_type = Meta;
-    using index_type = typename first_option<is_hnsw, hnsw<>, Options...>::type;
-    static constexpr vector_storage storage = first_option<is_storage, store_float32, Options...>::type::value;
+    using index_type = select_policy_t<collection_index_kind, hnsw<>, Options...>;
+    static constexpr vector_storage storage = select_policy_t<collection_storage_kind, store_float32, Options...>::value;
     /// What the index keeps a dimension as (vectors/codes.hpp).
     using code_type = std::conditional_t<storage == vector_storage::float32, float,
                                          std::conditional_t<storage == vector_storage::float16, std::uint16_t, std::int8_t>>;
@@ -12173,6 +12162,25 @@ code_kernel<Code> code_kernel_for(bool portable = false) noexcept {
     return !portable && vector_kernels_avx2() ? &code_distance_avx2<M, Code> : &code_distance_portable<M, Code>;
 }
 
+/// The kernel that compares a float query with a row of Code: distance.hpp's for float rows,
+/// the code kernels for the others.
+template <class Code>
+using row_kernel = std::conditional_t<std::is_same_v<Code, float>, distance_kernel, code_kernel<Code>>;
+
+/// The row kernel of metric M on Code rows for this CPU.
+template <metric M, class Code>
+row_kernel<Code> row_kernel_for() noexcept {
+    if constexpr (std::is_same_v<Code, float>) return kernel_for<M>();
+    else return code_kernel_for<M, Code>();
+}
+
+/// kernel's distance from query to a row's n codes (scale: int8's; ignored by the others).
+template <class Code>
+inline float row_distance(row_kernel<Code> kernel, const float* query, const Code* row, float scale, std::size_t n) noexcept {
+    if constexpr (std::is_same_v<Code, float>) return kernel(query, row, n);
+    else return kernel(query, row, scale, n);
+}
+
 } // namespace inmem::detail
 // ---- end inmem/vectors/codes.hpp ----
 // ---- begin inmem/vectors/hnsw.hpp ----
@@ -12205,7 +12213,6 @@ code_kernel<Code> code_kernel_for(bool portable = false) noexcept {
 #include <limits>
 #include <mutex>
 #include <shared_mutex>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -12236,11 +12243,6 @@ struct hnsw_visited {
         return false;
     }
 };
-
-/// The kernel that compares a float query with a row of Code (distance.hpp's for float rows,
-/// codes.hpp's for the others).
-template <class Code>
-using row_kernel = std::conditional_t<std::is_same_v<Code, float>, distance_kernel, code_kernel<Code>>;
 
 /// The graph over Rows (a vector_rows<Meta, Code>: data(i) is row i's codes). On rows of
 /// codes its distances are the codes' estimates, for the walk and for choosing links alike.
@@ -12393,8 +12395,7 @@ private:
     }
 
     float distance(const float* q, node n) const noexcept {
-        if constexpr (std::is_same_v<code, float>) return kernel_(q, rows_->data(n), dim_);
-        else return kernel_(q, rows_->data(n), rows_->scale(n), dim_);
+        return row_distance<code>(kernel_, q, rows_->data(n), rows_->scale(n), dim_);
     }
     // Asks for node n's links on a level (a hint; no effect on results).
     void prefetch_links(node n, int level) const noexcept {
@@ -12901,16 +12902,14 @@ private:
     std::vector<scored_row> scan(const float* query, std::size_t k, std::size_t from, const Accept& accept) const {
         std::vector<scored_row> heap; // a max-heap on less(): its front is the worst kept
         heap.reserve(std::min<std::size_t>(k, 4096));
-        const auto distance = kernel();
+        const row_kernel<code_type> distance = row_kernel_for<traits::distance, code_type>();
         const auto cmp = [&](const scored_row& a, const scored_row& b) { return less(a, b); };
         rows_->for_each_chunk(rows_->size(), [&](std::size_t first, const code_type* data, const float* scales,
                                                const vector_row<meta_type>* rows, std::size_t count) {
             for (std::size_t i = from > first ? from - first : 0; i < count; ++i) {
                 if (!accept(rows[i])) continue; // (the filter first: a selective one spares the distances)
-                float d;
-                if constexpr (approximate) d = distance(query, data + i * dim, scales ? scales[i] : 1.0f, dim);
-                else d = distance(query, data + i * dim, dim);
-                const scored_row s{d, first + i};
+                const scored_row s{row_distance<code_type>(distance, query, data + i * dim, scales ? scales[i] : 1.0f, dim),
+                                   first + i};
                 if (heap.size() < k) {
                     heap.push_back(s);
                     std::push_heap(heap.begin(), heap.end(), cmp);
@@ -12940,12 +12939,6 @@ private:
         return p * p * static_cast<double>(n) <= static_cast<double>(ef * 2 * shape::m);
     }
 
-    // The distance kernel of the rows' codes for this CPU.
-    static row_kernel<code_type> kernel() noexcept {
-        if constexpr (approximate) return code_kernel_for<traits::distance, code_type>();
-        else return kernel_for<traits::distance>();
-    }
-
     // Copies the live rows, in their order, into fresh rows (no reader may hold the old ones).
     void compact() {
         auto fresh = std::make_unique<rows_type>(dim);
@@ -12962,7 +12955,7 @@ private:
     // Creates the graph, empty, and a thread that fills it with the rows there are (and those
     // that commits add meanwhile), a batch at a time under build_mutex_.
     void start_graph() {
-        graph_ = std::make_unique<graph_type>(*rows_, dim, kernel(),
+        graph_ = std::make_unique<graph_type>(*rows_, dim, row_kernel_for<traits::distance, code_type>(),
                                               hnsw_shape{shape::m, shape::ef_construction});
         graph_view_.store(graph_.get(), std::memory_order_release);
         building_.store(true, std::memory_order_release);
@@ -13057,7 +13050,6 @@ private:
 #include <cmath>
 #include <concepts>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <optional>
 #include <set>
@@ -13324,17 +13316,13 @@ private:
     }
 
     // The embedding a record's bytes begin with (codec.hpp: the collection's first field,
-    // dimension little-endian floats) into out; false if the bytes are too short.
+    // `dimension` floats) into out; false if the bytes are too short.
     static bool embedding_of(std::string_view bytes, std::vector<float>& out) {
-        if (bytes.size() < dimension * sizeof(float)) return false;
-        if constexpr (std::endian::native == std::endian::little) {
-            std::memcpy(out.data(), bytes.data(), dimension * sizeof(float));
-        } else {
-            for (std::size_t i = 0; i < dimension; ++i) {
-                std::uint32_t bits;
-                std::memcpy(&bits, bytes.data() + i * sizeof(float), sizeof bits);
-                out[i] = std::bit_cast<float>(detail::to_little_endian(bits)); // (a byte swap, its own inverse)
-            }
+        detail::reader r(bytes);
+        for (float& x : out) {
+            std::uint32_t bits;
+            if (!r.fixed(bits)) return false;
+            x = std::bit_cast<float>(bits);
         }
         return true;
     }

@@ -32,6 +32,7 @@
 // returns are always exact.
 #pragma once
 
+#include <inmem/bytes.hpp>
 #include <inmem/error.hpp>
 #include <inmem/primitives/context.hpp>
 #include <inmem/primitives/family.hpp>
@@ -51,7 +52,6 @@
 #include <cmath>
 #include <concepts>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <optional>
 #include <set>
@@ -318,17 +318,13 @@ private:
     }
 
     // The embedding a record's bytes begin with (codec.hpp: the collection's first field,
-    // dimension little-endian floats) into out; false if the bytes are too short.
+    // `dimension` floats) into out; false if the bytes are too short.
     static bool embedding_of(std::string_view bytes, std::vector<float>& out) {
-        if (bytes.size() < dimension * sizeof(float)) return false;
-        if constexpr (std::endian::native == std::endian::little) {
-            std::memcpy(out.data(), bytes.data(), dimension * sizeof(float));
-        } else {
-            for (std::size_t i = 0; i < dimension; ++i) {
-                std::uint32_t bits;
-                std::memcpy(&bits, bytes.data() + i * sizeof(float), sizeof bits);
-                out[i] = std::bit_cast<float>(detail::to_little_endian(bits)); // (a byte swap, its own inverse)
-            }
+        detail::reader r(bytes);
+        for (float& x : out) {
+            std::uint32_t bits;
+            if (!r.fixed(bits)) return false;
+            x = std::bit_cast<float>(bits);
         }
         return true;
     }

@@ -41,42 +41,36 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 namespace inmem {
 
-/// How values of an old layout become values of a new one (plan_migration).
+/// How values of an old layout become values of a new one (plan_migration). Move-only:
+/// its fills point into its layouts.
 struct migration_plan {
-    type_description from; ///< the layout the bytes were written with
-    type_description to;   ///< the layout they are converted to
+    /// How one struct of the new layout is filled from the old one it was compared with.
+    struct struct_fill {
+        std::vector<std::optional<std::size_t>> sources; ///< per new field: the old field it takes, or none
+        std::vector<std::string> defaults;               ///< per new field: its default's bytes (those with none)
+    };
+
+    std::unique_ptr<const type_description> from; ///< the layout the bytes were written with
+    std::unique_ptr<const type_description> to;   ///< the layout they are converted to
     /// What changed, one line each ("$.priority: added", "$.count: widened from i32 to i64",
     /// "$.legacy: removed"); empty when the layouts are the same.
     std::vector<std::string> changes;
-    /// Each struct's default value under the new layout, by its description: what added
-    /// fields take.
-    std::map<std::string, std::string, std::less<>> defaults;
-    /// The renamed fields each struct of the new layout declares (schema_traits<T>::
-    /// renamed_fields), by its description: (old name, new name).
-    std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>> renames;
-
-    /// The field of `from` that field i of `to` (a struct of the new layout) takes its value
-    /// from: the one of its name, or of the old name it declares; nullopt: none (added).
-    std::optional<std::size_t> source_of(const type_description& from, const type_description& to, std::size_t i) const {
-        const auto find = [&](std::string_view name) -> std::optional<std::size_t> {
-            for (std::size_t j = 0; j < from.fields.size(); ++j)
-                if (from.fields[j] == name) return j;
-            return std::nullopt;
-        };
-        if (const auto j = find(to.fields[i])) return j;
-        if (const auto it = renames.find(to_string(to)); it != renames.end())
-            for (const auto& [old_name, new_name] : it->second)
-                if (new_name == to.fields[i]) return find(old_name);
-        return std::nullopt;
-    }
+    /// Each struct of *to whose fields changed, by its node: computed once, used for every value.
+    std::unordered_map<const type_description*, struct_fill> fills;
+    /// The nodes of *to that are the same as the old ones they were compared with: their
+    /// values' bytes are copied.
+    std::unordered_set<const type_description*> unchanged;
 
     /// True when the bytes need no conversion.
     bool identical() const noexcept { return changes.empty(); }
@@ -91,10 +85,16 @@ concept declares_renames = requires {
     { schema_traits<T>::renamed_fields.size() } -> std::convertible_to<std::size_t>;
 };
 
-// Every struct type T holds (T included): the encoding of its default value, and the
-// renamed fields it declares.
+// What the new layout's C++ types add to their descriptions, by each struct's description:
+// its default value's encoding and the fields it declares renamed (old name, new name).
+struct struct_extras {
+    std::map<std::string, std::string, std::less<>> defaults;
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>> renames;
+};
+
+// Every struct type T holds (T included), into out.
 template <class T>
-void collect_defaults(migration_plan& out) {
+void collect_defaults(struct_extras& out) {
     using U = std::remove_cv_t<T>;
     constexpr value_kind kind = value_kind_v<U>;
     if constexpr (kind == value_kind::adapted) {
@@ -124,96 +124,6 @@ void collect_defaults(migration_plan& out) {
         }(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
     }
 }
-
-// Compares old and new layouts at path; records changes; throws when one is not safe.
-class migration_planner {
-public:
-    explicit migration_planner(migration_plan& plan) noexcept : plan_(plan), changes_(plan.changes) {}
-
-    void compare(const type_description& from, const type_description& to, const std::string& path) {
-        if (from == to) return;
-        using k = description_kind;
-        if (to.what == k::optional && from.what != k::optional) { // T to optional<T>
-            compare(from, to.children[0], path);
-            changes_.push_back(path + ": now optional (" + to_string(from) + " to " + to_string(to) + ")");
-            return;
-        }
-        if (from.what != to.what) refuse(from, to, path, "its type changed");
-        switch (to.what) {
-        case k::integer: return widen(from, to, path);
-        case k::floating:
-            if (from.bits == 32 && to.bits == 64) {
-                changes_.push_back(path + ": widened from f32 to f64");
-                return;
-            }
-            refuse(from, to, path, "a float does not narrow");
-        case k::vector:
-        case k::optional:
-        case k::enumeration: return compare(from.children[0], to.children[0], path + "[]");
-        case k::array:
-            if (from.size != to.size) refuse(from, to, path, "an array's size changed");
-            return compare(from.children[0], to.children[0], path + "[]");
-        case k::map:
-            compare(from.children[0], to.children[0], path + "{key}");
-            return compare(from.children[1], to.children[1], path + "{}");
-        case k::tuple:
-            if (from.children.size() != to.children.size()) refuse(from, to, path, "a tuple's size changed");
-            for (std::size_t i = 0; i < to.children.size(); ++i)
-                compare(from.children[i], to.children[i], path + "[" + std::to_string(i) + "]");
-            return;
-        case k::variant:
-            if (from.children.size() > to.children.size())
-                refuse(from, to, path, "a variant lost alternatives (it may only gain them, at its end)");
-            for (std::size_t i = 0; i < from.children.size(); ++i)
-                compare(from.children[i], to.children[i], path + "<" + std::to_string(i) + ">");
-            if (to.children.size() > from.children.size())
-                changes_.push_back(path + ": " + std::to_string(to.children.size() - from.children.size()) +
-                                   " alternatives added to the variant");
-            return;
-        case k::structure: {
-            std::vector<bool> taken(from.fields.size(), false);
-            std::vector<std::size_t> order; // the old positions of the fields kept, in the new order
-            for (std::size_t i = 0; i < to.fields.size(); ++i) {
-                const std::string field = path + "." + to.fields[i];
-                const auto j = plan_.source_of(from, to, i);
-                if (!j) {
-                    changes_.push_back(field + ": added (" + to_string(to.children[i]) + ", its default)");
-                    continue;
-                }
-                taken[*j] = true;
-                order.push_back(*j);
-                if (from.fields[*j] != to.fields[i]) changes_.push_back(field + ": renamed from " + from.fields[*j]);
-                compare(from.children[*j], to.children[i], field);
-            }
-            for (std::size_t j = 0; j < from.fields.size(); ++j)
-                if (!taken[j])
-                    changes_.push_back(path + "." + from.fields[j] + ": removed (" + to_string(from.children[j]) + ")");
-            if (!std::is_sorted(order.begin(), order.end())) changes_.push_back(path + ": fields reordered (matched by name)");
-            return;
-        }
-        default: refuse(from, to, path, "its type changed");
-        }
-    }
-
-private:
-    void widen(const type_description& from, const type_description& to, const std::string& path) {
-        const bool wider = to.bits > from.bits && (to.is_signed || !from.is_signed);
-        if (!wider) refuse(from, to, path, "an integer only widens (to more bits; unsigned to a wider signed)");
-        changes_.push_back(path + ": widened from " + to_string(from) + " to " + to_string(to));
-    }
-
-    [[noreturn]] static void refuse(const type_description& from, const type_description& to, const std::string& path,
-                                    std::string_view why) {
-        throw error(errc::schema_mismatch,
-                    "inmem: the stored " + path + " cannot become the new one: " + std::string(why) + " (stored " +
-                        to_string(from) + ", now " + to_string(to) +
-                        "); declare the old name with schema_traits<T>'s aliases, or convert the old shape "
-                        "with an upgrade function");
-    }
-
-    migration_plan& plan_;
-    std::vector<std::string>& changes_;
-};
 
 // Advances over one value of d (checked as the codec checks it).
 inline bool skip_value(reader& r, const type_description& d) {
@@ -285,6 +195,134 @@ struct cursor {
     }
 };
 
+// Compares old and new layouts at path; records changes; throws when one is not safe.
+class migration_planner {
+public:
+    migration_planner(migration_plan& plan, const struct_extras& extras) noexcept
+        : plan_(plan), extras_(extras), changes_(plan.changes) {}
+
+    void compare(const type_description& from, const type_description& to, const std::string& path) {
+        if (from == to) {
+            plan_.unchanged.insert(&to);
+            return;
+        }
+        using k = description_kind;
+        if (to.what == k::optional && from.what != k::optional) { // T to optional<T>
+            compare(from, to.children[0], path);
+            changes_.push_back(path + ": now optional (" + to_string(from) + " to " + to_string(to) + ")");
+            return;
+        }
+        if (from.what != to.what) refuse(from, to, path, "its type changed");
+        switch (to.what) {
+        case k::integer: return widen(from, to, path);
+        case k::floating:
+            if (from.bits == 32 && to.bits == 64) {
+                changes_.push_back(path + ": widened from f32 to f64");
+                return;
+            }
+            refuse(from, to, path, "a float does not narrow");
+        case k::vector:
+        case k::optional:
+        case k::enumeration: return compare(from.children[0], to.children[0], path + "[]");
+        case k::array:
+            if (from.size != to.size) refuse(from, to, path, "an array's size changed");
+            return compare(from.children[0], to.children[0], path + "[]");
+        case k::map:
+            compare(from.children[0], to.children[0], path + "{key}");
+            return compare(from.children[1], to.children[1], path + "{}");
+        case k::tuple:
+            if (from.children.size() != to.children.size()) refuse(from, to, path, "a tuple's size changed");
+            for (std::size_t i = 0; i < to.children.size(); ++i)
+                compare(from.children[i], to.children[i], path + "[" + std::to_string(i) + "]");
+            return;
+        case k::variant:
+            if (from.children.size() > to.children.size())
+                refuse(from, to, path, "a variant lost alternatives (it may only gain them, at its end)");
+            for (std::size_t i = 0; i < from.children.size(); ++i)
+                compare(from.children[i], to.children[i], path + "<" + std::to_string(i) + ">");
+            if (to.children.size() > from.children.size())
+                changes_.push_back(path + ": " + std::to_string(to.children.size() - from.children.size()) +
+                                   " alternatives added to the variant");
+            return;
+        case k::structure: {
+            migration_plan::struct_fill& fill = plan_.fills[&to];
+            std::vector<bool> taken(from.fields.size(), false);
+            std::vector<std::size_t> order; // the old positions of the fields kept, in the new order
+            for (std::size_t i = 0; i < to.fields.size(); ++i) {
+                const std::string field = path + "." + to.fields[i];
+                const auto j = source_of(from, to, i);
+                fill.sources.push_back(j);
+                if (!j) {
+                    changes_.push_back(field + ": added (" + to_string(to.children[i]) + ", its default)");
+                    if (fill.defaults.empty()) fill.defaults = default_fields(to, path);
+                    continue;
+                }
+                taken[*j] = true;
+                order.push_back(*j);
+                if (from.fields[*j] != to.fields[i]) changes_.push_back(field + ": renamed from " + from.fields[*j]);
+                compare(from.children[*j], to.children[i], field);
+            }
+            for (std::size_t j = 0; j < from.fields.size(); ++j)
+                if (!taken[j])
+                    changes_.push_back(path + "." + from.fields[j] + ": removed (" + to_string(from.children[j]) + ")");
+            if (!std::is_sorted(order.begin(), order.end())) changes_.push_back(path + ": fields reordered (matched by name)");
+            return;
+        }
+        default: refuse(from, to, path, "its type changed");
+        }
+    }
+
+private:
+    void widen(const type_description& from, const type_description& to, const std::string& path) {
+        const bool wider = to.bits > from.bits && (to.is_signed || !from.is_signed);
+        if (!wider) refuse(from, to, path, "an integer only widens (to more bits; unsigned to a wider signed)");
+        changes_.push_back(path + ": widened from " + to_string(from) + " to " + to_string(to));
+    }
+
+    [[noreturn]] static void refuse(const type_description& from, const type_description& to, const std::string& path,
+                                    std::string_view why) {
+        throw error(errc::schema_mismatch,
+                    "inmem: the stored " + path + " cannot become the new one: " + std::string(why) + " (stored " +
+                        to_string(from) + ", now " + to_string(to) +
+                        "); declare the old name with schema_traits<T>'s aliases, or convert the old shape "
+                        "with an upgrade function");
+    }
+
+    // The field of `from` that field i of `to` takes its value from: the one of its name, or
+    // of the old name it declares renamed; nullopt: none (added).
+    std::optional<std::size_t> source_of(const type_description& from, const type_description& to, std::size_t i) const {
+        const auto find = [&](std::string_view name) -> std::optional<std::size_t> {
+            for (std::size_t j = 0; j < from.fields.size(); ++j)
+                if (from.fields[j] == name) return j;
+            return std::nullopt;
+        };
+        if (const auto j = find(to.fields[i])) return j;
+        if (const auto it = extras_.renames.find(to_string(to)); it != extras_.renames.end())
+            for (const auto& [old_name, new_name] : it->second)
+                if (new_name == to.fields[i]) return find(old_name);
+        return std::nullopt;
+    }
+
+    // The bytes of each field of to's default value, by position.
+    std::vector<std::string> default_fields(const type_description& to, const std::string& path) const {
+        const auto it = extras_.defaults.find(to_string(to));
+        if (it == extras_.defaults.end()) // (collect_defaults walks every struct of the new type)
+            throw error(errc::failed, "inmem: no default value for the struct at " + path);
+        std::vector<std::string> fields;
+        cursor c(it->second);
+        for (const auto& child : to.children) {
+            std::string_view field;
+            if (!c.take(child, field)) throw error(errc::failed, "inmem: the default value at " + path + " does not decode");
+            fields.emplace_back(field);
+        }
+        return fields;
+    }
+
+    migration_plan& plan_;
+    const struct_extras& extras_;
+    std::vector<std::string>& changes_;
+};
+
 // Converts one value of `from` at c into one of `to` appended to out (a plan said it is safe).
 class migrator {
 public:
@@ -294,7 +332,7 @@ public:
         using k = description_kind;
         reader& r = c.r;
         writer w(out);
-        if (from == to) { // the same bytes
+        if (plan_.unchanged.contains(&to)) { // the same bytes
             std::string_view same;
             if (!c.take(from, same)) return false;
             out.append(same);
@@ -371,29 +409,15 @@ private:
         std::vector<std::string_view> old(from.children.size()); // the old fields' bytes, by position
         for (std::size_t j = 0; j < from.children.size(); ++j)
             if (!c.take(from.children[j], old[j])) return false;
-        std::vector<std::string_view> defaults;
+        const migration_plan::struct_fill& fill = plan_.fills.at(&to); // (the planner made one for every changed struct)
         for (std::size_t i = 0; i < to.fields.size(); ++i) {
-            if (const auto j = plan_.source_of(from, to, i)) {
+            if (const auto j = fill.sources[i]) {
                 cursor field(old[*j]);
                 if (!convert(field, from.children[*j], to.children[i], out))
                     return c.r.fail(field.r.error() == errc::ok ? errc::decode_invalid : field.r.error());
-                continue;
+            } else {
+                out.append(fill.defaults[i]);
             }
-            if (defaults.empty() && !default_fields(to, defaults)) return c.r.fail(errc::decode_invalid);
-            out.append(defaults[i]);
-        }
-        return true;
-    }
-
-    // The fields of to's default value (the plan's defaults), by position.
-    bool default_fields(const type_description& to, std::vector<std::string_view>& fields) const {
-        const auto it = plan_.defaults.find(to_string(to));
-        if (it == plan_.defaults.end()) return false;
-        cursor c(it->second);
-        for (const auto& child : to.children) {
-            std::string_view field;
-            if (!c.take(child, field)) return false;
-            fields.push_back(field);
         }
         return true;
     }
@@ -409,10 +433,12 @@ private:
 template <class T>
 migration_plan plan_migration(const type_description& from) {
     static_assert(detail::storable_v<T>);
-    migration_plan plan{from, parse_type_description(inmem::describe<T>()), {}, {}, {}};
-    if (plan.from == plan.to) return plan;
-    detail::collect_defaults<T>(plan);
-    detail::migration_planner(plan).compare(plan.from, plan.to, "$");
+    migration_plan plan{std::make_unique<const type_description>(from),
+                        std::make_unique<const type_description>(parse_type_description(inmem::describe<T>())), {}, {}, {}};
+    if (*plan.from == *plan.to) return plan;
+    detail::struct_extras extras;
+    detail::collect_defaults<T>(extras);
+    detail::migration_planner(plan, extras).compare(*plan.from, *plan.to, "$");
     return plan;
 }
 
@@ -424,11 +450,11 @@ inline std::string migrate_value(const migration_plan& plan, std::string_view ol
     std::string out;
     detail::migrator m(plan);
     errc failure = errc::ok;
-    if (!m.convert(c, plan.from, plan.to, out)) failure = c.r.error() == errc::ok ? errc::decode_invalid : c.r.error();
+    if (!m.convert(c, *plan.from, *plan.to, out)) failure = c.r.error() == errc::ok ? errc::decode_invalid : c.r.error();
     else if (c.r.remaining() != 0) failure = errc::decode_trailing;
     if (failure != errc::ok)
         throw error(errc::corruption, "inmem: a stored value of " + std::to_string(old_bytes.size()) +
-                                          " bytes does not decode as its old layout " + to_string(plan.from) + ": " +
+                                          " bytes does not decode as its old layout " + to_string(*plan.from) + ": " +
                                           make_error_code(failure).message());
     return out;
 }

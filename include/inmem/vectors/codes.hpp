@@ -337,4 +337,23 @@ code_kernel<Code> code_kernel_for(bool portable = false) noexcept {
     return !portable && vector_kernels_avx2() ? &code_distance_avx2<M, Code> : &code_distance_portable<M, Code>;
 }
 
+/// The kernel that compares a float query with a row of Code: distance.hpp's for float rows,
+/// the code kernels for the others.
+template <class Code>
+using row_kernel = std::conditional_t<std::is_same_v<Code, float>, distance_kernel, code_kernel<Code>>;
+
+/// The row kernel of metric M on Code rows for this CPU.
+template <metric M, class Code>
+row_kernel<Code> row_kernel_for() noexcept {
+    if constexpr (std::is_same_v<Code, float>) return kernel_for<M>();
+    else return code_kernel_for<M, Code>();
+}
+
+/// kernel's distance from query to a row's n codes (scale: int8's; ignored by the others).
+template <class Code>
+inline float row_distance(row_kernel<Code> kernel, const float* query, const Code* row, float scale, std::size_t n) noexcept {
+    if constexpr (std::is_same_v<Code, float>) return kernel(query, row, n);
+    else return kernel(query, row, scale, n);
+}
+
 } // namespace inmem::detail

@@ -16,6 +16,7 @@
 //   using docs = inmem::collection<Doc, 384, inmem::metric::cosine, inmem::hnsw<32>, inmem::store_int8>;
 #pragma once
 
+#include <inmem/policy.hpp>
 #include <inmem/vectors/distance.hpp>
 
 #include <array>
@@ -26,6 +27,13 @@
 
 namespace inmem {
 
+namespace detail {
+// The kinds of a collection's options, picked among them as basic_database picks its
+// policies (policy.hpp's select_policy_t).
+struct collection_index_kind {};
+struct collection_storage_kind {};
+} // namespace detail
+
 /// How a collection is indexed: exactly while it holds fewer than Threshold vectors, then with
 /// an HNSW graph of M links per node (2M on its bottom level), each insertion choosing them
 /// among EfConstruction candidates; searches keep EfSearch candidates (at least k) unless
@@ -33,6 +41,7 @@ namespace inmem {
 template <std::size_t M = 16, std::size_t EfConstruction = 200, std::size_t Threshold = 10000,
           std::size_t EfSearch = 64>
 struct hnsw {
+    using policy_kind = detail::collection_index_kind;
     static_assert(M >= 2 && M <= 256, "inmem::hnsw<M, ...>: M (links per node) is between 2 and 256");
     static_assert(EfConstruction >= M, "inmem::hnsw<M, EfConstruction, ...>: EfConstruction is at least M");
     static_assert(EfSearch >= 1, "inmem::hnsw<..., EfSearch>: EfSearch is at least 1");
@@ -58,6 +67,7 @@ enum class vector_storage : std::uint8_t {
 /// A collection option: its index keeps vectors as Storage says.
 template <vector_storage Storage>
 struct stored_as {
+    using policy_kind = detail::collection_storage_kind;
     static constexpr vector_storage value = Storage;
 };
 using store_float32 = stored_as<vector_storage::float32>; ///< the default: floats as written
@@ -120,40 +130,20 @@ template <class T>
 struct collection_traits {
     static constexpr bool is_collection = false;
 };
-template <class T>
-struct is_hnsw : std::false_type {};
-template <std::size_t M, std::size_t E, std::size_t T, std::size_t S>
-struct is_hnsw<hnsw<M, E, T, S>> : std::true_type {};
-
-template <class T>
-struct is_storage : std::false_type {};
-template <vector_storage S>
-struct is_storage<stored_as<S>> : std::true_type {};
-
-// The first of Options that Is<> holds for, or Default.
-template <template <class> class Is, class Default, class... Options>
-struct first_option {
-    using type = Default;
-};
-template <template <class> class Is, class Default, class O, class... Rest>
-struct first_option<Is, Default, O, Rest...> {
-    using type = std::conditional_t<Is<O>::value, O, typename first_option<Is, Default, Rest...>::type>;
-};
-
 template <class Meta, std::size_t D, metric M, class... Options>
 struct collection_traits<collection<Meta, D, M, Options...>> {
-    static_assert(((is_hnsw<Options>::value || is_storage<Options>::value) && ...),
+    static_assert(((is_of_kind<collection_index_kind, Options>() || is_of_kind<collection_storage_kind, Options>()) && ...),
                   "inmem::collection<Meta, Dimension, Metric, Options...>: each option is an index (inmem::hnsw<...> "
                   "or inmem::exact) or a storage (inmem::store_float32, inmem::store_float16, inmem::store_int8)");
-    static_assert((std::size_t{0} + ... + is_hnsw<Options>::value) <= 1,
+    static_assert(count_kind_v<collection_index_kind, Options...> <= 1,
                   "inmem::collection<Meta, Dimension, Metric, Options...>: one index option at most (inmem::hnsw<...> or inmem::exact)");
-    static_assert((std::size_t{0} + ... + is_storage<Options>::value) <= 1,
+    static_assert(count_kind_v<collection_storage_kind, Options...> <= 1,
                   "inmem::collection<Meta, Dimension, Metric, Options...>: one storage option at most (inmem::store_float32, "
                   "inmem::store_float16 or inmem::store_int8)");
     static constexpr bool is_collection = true;
     using meta_type = Meta;
-    using index_type = typename first_option<is_hnsw, hnsw<>, Options...>::type;
-    static constexpr vector_storage storage = first_option<is_storage, store_float32, Options...>::type::value;
+    using index_type = select_policy_t<collection_index_kind, hnsw<>, Options...>;
+    static constexpr vector_storage storage = select_policy_t<collection_storage_kind, store_float32, Options...>::value;
     /// What the index keeps a dimension as (vectors/codes.hpp).
     using code_type = std::conditional_t<storage == vector_storage::float32, float,
                                          std::conditional_t<storage == vector_storage::float16, std::uint16_t, std::int8_t>>;

@@ -30,7 +30,6 @@
 #include <limits>
 #include <mutex>
 #include <shared_mutex>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -61,11 +60,6 @@ struct hnsw_visited {
         return false;
     }
 };
-
-/// The kernel that compares a float query with a row of Code (distance.hpp's for float rows,
-/// codes.hpp's for the others).
-template <class Code>
-using row_kernel = std::conditional_t<std::is_same_v<Code, float>, distance_kernel, code_kernel<Code>>;
 
 /// The graph over Rows (a vector_rows<Meta, Code>: data(i) is row i's codes). On rows of
 /// codes its distances are the codes' estimates, for the walk and for choosing links alike.
@@ -218,8 +212,7 @@ private:
     }
 
     float distance(const float* q, node n) const noexcept {
-        if constexpr (std::is_same_v<code, float>) return kernel_(q, rows_->data(n), dim_);
-        else return kernel_(q, rows_->data(n), rows_->scale(n), dim_);
+        return row_distance<code>(kernel_, q, rows_->data(n), rows_->scale(n), dim_);
     }
     // Asks for node n's links on a level (a hint; no effect on results).
     void prefetch_links(node n, int level) const noexcept {

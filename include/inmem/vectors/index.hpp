@@ -207,16 +207,14 @@ private:
     std::vector<scored_row> scan(const float* query, std::size_t k, std::size_t from, const Accept& accept) const {
         std::vector<scored_row> heap; // a max-heap on less(): its front is the worst kept
         heap.reserve(std::min<std::size_t>(k, 4096));
-        const auto distance = kernel();
+        const row_kernel<code_type> distance = row_kernel_for<traits::distance, code_type>();
         const auto cmp = [&](const scored_row& a, const scored_row& b) { return less(a, b); };
         rows_->for_each_chunk(rows_->size(), [&](std::size_t first, const code_type* data, const float* scales,
                                                const vector_row<meta_type>* rows, std::size_t count) {
             for (std::size_t i = from > first ? from - first : 0; i < count; ++i) {
                 if (!accept(rows[i])) continue; // (the filter first: a selective one spares the distances)
-                float d;
-                if constexpr (approximate) d = distance(query, data + i * dim, scales ? scales[i] : 1.0f, dim);
-                else d = distance(query, data + i * dim, dim);
-                const scored_row s{d, first + i};
+                const scored_row s{row_distance<code_type>(distance, query, data + i * dim, scales ? scales[i] : 1.0f, dim),
+                                   first + i};
                 if (heap.size() < k) {
                     heap.push_back(s);
                     std::push_heap(heap.begin(), heap.end(), cmp);
@@ -246,12 +244,6 @@ private:
         return p * p * static_cast<double>(n) <= static_cast<double>(ef * 2 * shape::m);
     }
 
-    // The distance kernel of the rows' codes for this CPU.
-    static row_kernel<code_type> kernel() noexcept {
-        if constexpr (approximate) return code_kernel_for<traits::distance, code_type>();
-        else return kernel_for<traits::distance>();
-    }
-
     // Copies the live rows, in their order, into fresh rows (no reader may hold the old ones).
     void compact() {
         auto fresh = std::make_unique<rows_type>(dim);
@@ -268,7 +260,7 @@ private:
     // Creates the graph, empty, and a thread that fills it with the rows there are (and those
     // that commits add meanwhile), a batch at a time under build_mutex_.
     void start_graph() {
-        graph_ = std::make_unique<graph_type>(*rows_, dim, kernel(),
+        graph_ = std::make_unique<graph_type>(*rows_, dim, row_kernel_for<traits::distance, code_type>(),
                                               hnsw_shape{shape::m, shape::ef_construction});
         graph_view_.store(graph_.get(), std::memory_order_release);
         building_.store(true, std::memory_order_release);
