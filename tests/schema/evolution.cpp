@@ -4,6 +4,7 @@
 // plan says what changed, and every unsafe change is refused naming the field and both
 // layouts. Old and new types are two structs of one program: a description has no struct name.
 #include <catch2/catch.hpp>
+#include <inmem/json.hpp>
 #include <inmem/schema/codec.hpp>
 #include <inmem/schema/evolution.hpp>
 
@@ -50,6 +51,15 @@ struct NoteV2 {
     std::vector<int> history;                     // added, value-initialised
 };
 
+} // namespace
+
+// legacy (a string) is gone and owner (a string) is new: declared, so not taken for a rename.
+template <>
+struct inmem::schema_traits<NoteV2> {
+    static constexpr std::array<std::string_view, 1> removed_fields = {"legacy"};
+};
+
+namespace {
 template <class Old>
 inmem::type_description layout() {
     return inmem::parse_type_description(inmem::describe<Old>());
@@ -98,7 +108,7 @@ TEST_CASE("old values become new ones by field name, with defaults and widenings
     CHECK(said("$.weight: widened from f32 to f64"));
     CHECK(said("$.flags: widened from u16 to i32"));
     CHECK(said("$.level: now optional"));
-    CHECK(said("$.tag: 1 alternatives added"));
+    CHECK(said("$.tag: the variant gained 1 alternative at its end"));
     CHECK(said("$.steps[].retries: added"));
     CHECK(said("$.scores{}: widened from i8 to i64"));
     CHECK(said("$.owner: added"));
@@ -248,4 +258,56 @@ TEST_CASE("a field renamed by schema_traits<T>::renamed_fields keeps its values"
     const After after = migrated<After>(Before{"great", 5});
     CHECK(after.text == "great");
     CHECK(after.rating == 5);
+}
+
+namespace {
+struct Renamed { // body renamed to text without a declaration
+    std::string text;
+    int stars = 0;
+};
+struct BodyOnly {
+    std::string body;
+};
+struct Scored { // stars became a string: no rule, but an upgrade function
+    std::string body;
+    std::string stars;
+};
+} // namespace
+
+template <>
+struct inmem::schema_traits<Scored> {
+    static Scored upgrade(const nlohmann::json& old) {
+        const int stars = old.at("stars").get<int>();
+        if (stars < 0) throw std::invalid_argument("negative stars");
+        return {old.at("body").get<std::string>(), std::string(static_cast<std::size_t>(stars), '*')};
+    }
+};
+
+TEST_CASE("a field gone and one added of its type is taken for an undeclared rename, and refused", "[evolution]") {
+    const std::string why = refusal<Renamed, Before>();
+    CHECK(why.find("body is gone and text is new") != std::string::npos);
+    CHECK(why.find("renamed_fields = {{{\"body\", \"text\"}}}") != std::string::npos);
+    CHECK(why.find("removed_fields = {\"body\"}") != std::string::npos);
+}
+
+TEST_CASE("a change no rule makes is made by the type's upgrade function, from the old value's JSON", "[evolution]") {
+    const auto plan = inmem::plan_migration<Scored>(layout<Before>());
+    REQUIRE(plan.changes.size() == 1);
+    CHECK(plan.changes[0].find("upgraded by schema_traits<") != std::string::npos);
+    const Scored now = migrated<Scored>(Before{"fine", 3});
+    CHECK(now.body == "fine");
+    CHECK(now.stars == "***");
+    // An upgrade that refuses a value says which.
+    try {
+        (void)inmem::migrate_value(plan, inmem::encode(Before{"bad", -1}));
+        FAIL("accepted");
+    } catch (const inmem::error& e) {
+        CHECK(e.code() == inmem::errc::schema_mismatch);
+        CHECK_THAT(e.what(), Catch::Contains("negative stars") && Catch::Contains("\"bad\""));
+    }
+    // Rules still come first: a change they make is not handed to the upgrade function.
+    const auto by_rule = inmem::plan_migration<Scored>(layout<BodyOnly>());
+    CHECK(by_rule.upgrade == nullptr);
+    CHECK(by_rule.changes == std::vector<std::string>{"$.stars: added (string, its default)"});
+    CHECK(migrated<Scored>(BodyOnly{"b"}).stars.empty());
 }

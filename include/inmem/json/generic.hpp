@@ -233,3 +233,17 @@ inline nlohmann::json generic_to_json(const type_description& d, std::string_vie
 }
 
 } // namespace inmem
+
+namespace inmem::detail {
+
+template <class Json>
+struct generic_as; // schema/evolution.hpp
+
+// How an upgrade function (schema_traits<T>::upgrade, schema/evolution.hpp) taking a
+// nlohmann::json receives the old value.
+inline nlohmann::json generic_value(const generic_as<nlohmann::json>&, const type_description& d,
+                                    std::string_view bytes) {
+    return generic_to_json(d, bytes);
+}
+
+} // namespace inmem::detail

@@ -14,6 +14,10 @@ namespace inmem {
 /// A field renamed since values were stored keeps them when declared (schema/evolution.hpp):
 ///   static constexpr std::array<std::pair<std::string_view, std::string_view>, N>
 ///       renamed_fields = {{{"old_name", "new_name"}, ...}};
+/// and so does a field removed on purpose (else a field gone and one added of its type are
+/// taken for an undeclared rename), or a change no rule makes, by an upgrade function:
+///   static constexpr std::array<std::string_view, N> removed_fields = {"old_name", ...};
+///   static T upgrade(const nlohmann::json& old);   // the old value, by its old layout
 template <class T>
 struct schema_traits {};
 

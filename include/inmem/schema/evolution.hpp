@@ -20,11 +20,20 @@
 //       static constexpr std::array<std::pair<std::string_view, std::string_view>, 1>
 //           renamed_fields = {{{"body", "text"}}};    // (old name, new name)
 //   };
-// Anything else (a type changed without such a rule) is refused with errc::schema_mismatch,
-// naming the field by its path from the value ($.a.b) and both layouts.
+// A field gone and another added of the same type is taken for a rename nobody declared, and
+// refused; a field removed on purpose is declared so:
+//   static constexpr std::array<std::string_view, 1> removed_fields = {"legacy"};
+// Anything else (a type changed without a rule) is refused with errc::schema_mismatch, naming
+// the field by its path from the value ($.a.b) and both layouts, unless the type declares an
+// upgrade function, which then converts every stored value of it from its JSON (the mapping
+// of json/value.hpp, read by the old description: json/generic.hpp, so include <inmem/json.hpp>):
+//   template <> struct inmem::schema_traits<Note> {
+//       static Note upgrade(const nlohmann::json& old) {
+//           return {old["text"], std::stoi(old["priority"].get<std::string>())}; }
+//   };
+// It may throw to refuse a value (the open then fails with schema_mismatch, saying which).
 //
-// Not wired into opening a database yet (issue 15): the files carry each slot's description
-// (durability/wal_format.hpp, format 4), and this is what the open will run over them.
+// Opening a database runs this over the files' descriptions (durability/migration.hpp).
 #pragma once
 
 #include <inmem/bytes.hpp>
@@ -72,6 +81,10 @@ struct migration_plan {
     /// values' bytes are copied.
     std::unordered_set<const type_description*> unchanged;
 
+    /// Set when the rules refused the change and T declares schema_traits<T>::upgrade: the
+    /// whole value is converted by it, from the old value as JSON (json/generic.hpp).
+    std::string (*upgrade)(const type_description& from, std::string_view bytes) = nullptr;
+
     /// True when the bytes need no conversion.
     bool identical() const noexcept { return changes.empty(); }
 };
@@ -85,11 +98,22 @@ concept declares_renames = requires {
     { schema_traits<T>::renamed_fields.size() } -> std::convertible_to<std::size_t>;
 };
 
+template <class T>
+concept declares_removals = requires {
+    { schema_traits<T>::removed_fields.size() } -> std::convertible_to<std::size_t>;
+};
+
+template <class T>
+concept declares_upgrade = requires { &schema_traits<T>::upgrade; };
+
 // What the new layout's C++ types add to their descriptions, by each struct's description:
-// its default value's encoding and the fields it declares renamed (old name, new name).
+// its default value's encoding, the fields it declares renamed (old name, new name) and those
+// it declares removed on purpose, and its name (for messages).
 struct struct_extras {
     std::map<std::string, std::string, std::less<>> defaults;
     std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>> renames;
+    std::map<std::string, std::vector<std::string>, std::less<>> removals;
+    std::map<std::string, std::string, std::less<>> names;
 };
 
 // Every struct type T holds (T included), into out.
@@ -119,6 +143,9 @@ void collect_defaults(struct_extras& out) {
             for (const auto& [old_name, new_name] : schema_traits<U>::renamed_fields)
                 renames.emplace_back(std::string(old_name), std::string(new_name));
         }
+        if constexpr (declares_removals<U>)
+            for (const auto& name : schema_traits<U>::removed_fields) out.removals[text].emplace_back(name);
+        out.names.try_emplace(text, type_name<U>());
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (collect_defaults<boost::pfr::tuple_element_t<I, U>>(out), ...);
         }(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
@@ -241,8 +268,9 @@ public:
             for (std::size_t i = 0; i < from.children.size(); ++i)
                 compare(from.children[i], to.children[i], path + "<" + std::to_string(i) + ">");
             if (to.children.size() > from.children.size())
-                changes_.push_back(path + ": " + std::to_string(to.children.size() - from.children.size()) +
-                                   " alternatives added to the variant");
+                changes_.push_back(path + ": the variant gained " +
+                                   std::to_string(to.children.size() - from.children.size()) + " alternative" +
+                                   (to.children.size() - from.children.size() == 1 ? "" : "s") + " at its end");
             return;
         case k::structure: {
             migration_plan::struct_fill& fill = plan_.fills[&to];
@@ -262,9 +290,23 @@ public:
                 if (from.fields[*j] != to.fields[i]) changes_.push_back(field + ": renamed from " + from.fields[*j]);
                 compare(from.children[*j], to.children[i], field);
             }
-            for (std::size_t j = 0; j < from.fields.size(); ++j)
-                if (!taken[j])
-                    changes_.push_back(path + "." + from.fields[j] + ": removed (" + to_string(from.children[j]) + ")");
+            for (std::size_t j = 0; j < from.fields.size(); ++j) {
+                if (taken[j]) continue;
+                // A field gone and one added of the same type: a rename the struct did not declare?
+                if (!declared_removed(to, from.fields[j]))
+                    for (std::size_t i = 0; i < to.fields.size(); ++i)
+                        if (!fill.sources[i] && from.children[j] == to.children[i]) {
+                            const std::string type = struct_name(to);
+                            refuse(from, to, path,
+                                   "its field " + from.fields[j] + " is gone and " + to.fields[i] +
+                                       " is new, of the same type: if it was renamed, declare it in "
+                                       "schema_traits<" + type + ">::renamed_fields = {{{\"" + from.fields[j] +
+                                       "\", \"" + to.fields[i] + "\"}}}; if it was removed on purpose, in "
+                                       "schema_traits<" + type + ">::removed_fields = {\"" + from.fields[j] + "\"}",
+                                   false);
+                        }
+                changes_.push_back(path + "." + from.fields[j] + ": removed (" + to_string(from.children[j]) + ")");
+            }
             if (!std::is_sorted(order.begin(), order.end())) changes_.push_back(path + ": fields reordered (matched by name)");
             return;
         }
@@ -279,13 +321,25 @@ private:
         changes_.push_back(path + ": widened from " + to_string(from) + " to " + to_string(to));
     }
 
+    // Refuses the change at path; way_out: say what can be declared (when why does not).
     [[noreturn]] static void refuse(const type_description& from, const type_description& to, const std::string& path,
-                                    std::string_view why) {
+                                    const std::string& why, bool way_out = true) {
         throw error(errc::schema_mismatch,
-                    "inmem: the stored " + path + " cannot become the new one: " + std::string(why) + " (stored " +
-                        to_string(from) + ", now " + to_string(to) +
-                        "); declare the old name with schema_traits<T>'s aliases, or convert the old shape "
-                        "with an upgrade function");
+                    "inmem: the stored " + path + " cannot become the new one: " + why + " (stored " +
+                        to_string(from) + ", now " + to_string(to) + ")" +
+                        (way_out ? "; a field renamed is declared in schema_traits<T>::renamed_fields, and any "
+                                   "other change is made by an upgrade function from the old value, "
+                                   "schema_traits<T>::upgrade (schema/evolution.hpp)"
+                                 : ""));
+    }
+
+    bool declared_removed(const type_description& to, std::string_view field) const {
+        const auto it = extras_.removals.find(to_string(to));
+        return it != extras_.removals.end() && std::find(it->second.begin(), it->second.end(), field) != it->second.end();
+    }
+    std::string struct_name(const type_description& to) const {
+        const auto it = extras_.names.find(to_string(to));
+        return it == extras_.names.end() ? "T" : it->second;
     }
 
     // The field of `from` that field i of `to` takes its value from: the one of its name, or
@@ -425,6 +479,27 @@ private:
     const migration_plan& plan_;
 };
 
+// The tag that finds, by argument-dependent lookup, how an old value becomes a Json
+// (json/generic.hpp defines it for nlohmann::json: include <inmem/json.hpp>).
+template <class Json>
+struct generic_as {};
+
+template <class R, class A>
+A upgrade_argument(R (*)(A));
+
+// An old value of `from`, converted by T's upgrade function from its JSON.
+template <class T>
+std::string upgrade_value(const type_description& from, std::string_view bytes) {
+    using json = std::remove_cvref_t<decltype(upgrade_argument(&schema_traits<T>::upgrade))>;
+    json old = generic_value(generic_as<json>{}, from, bytes); // (include <inmem/json.hpp> when this is not found)
+    try {
+        return inmem::encode(static_cast<const T&>(schema_traits<T>::upgrade(old)));
+    } catch (const std::exception& e) {
+        throw error(errc::schema_mismatch, "inmem: schema_traits<" + std::string(type_name<T>()) +
+                                               ">::upgrade refused a stored value (" + old.dump() + "): " + e.what());
+    }
+}
+
 } // namespace detail
 
 /// How values written with the layout `from` become values of T: what changed, checked
@@ -438,7 +513,20 @@ migration_plan plan_migration(const type_description& from) {
     if (*plan.from == *plan.to) return plan;
     detail::struct_extras extras;
     detail::collect_defaults<T>(extras);
-    detail::migration_planner(plan, extras).compare(*plan.from, *plan.to, "$");
+    try {
+        detail::migration_planner(plan, extras).compare(*plan.from, *plan.to, "$");
+    } catch (const error& e) {
+        if constexpr (detail::declares_upgrade<T>) {
+            if (e.code() != errc::schema_mismatch) throw;
+            plan.fills.clear();
+            plan.unchanged.clear();
+            plan.changes = {"$: upgraded by schema_traits<" + std::string(detail::type_name<T>()) + ">::upgrade (" +
+                            to_string(*plan.from) + " to " + to_string(*plan.to) + ")"};
+            plan.upgrade = &detail::upgrade_value<T>;
+        } else {
+            throw;
+        }
+    }
     return plan;
 }
 
@@ -446,6 +534,7 @@ migration_plan plan_migration(const type_description& from) {
 /// (errc::corruption) when old_bytes do not decode as plan.from.
 inline std::string migrate_value(const migration_plan& plan, std::string_view old_bytes) {
     if (plan.identical()) return std::string(old_bytes);
+    if (plan.upgrade) return plan.upgrade(*plan.from, old_bytes);
     detail::cursor c(old_bytes);
     std::string out;
     detail::migrator m(plan);
