@@ -60,6 +60,7 @@ struct inmem::adapt<inmem_test::Money> {
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <stdlib.h> // mkdtemp
@@ -78,6 +79,19 @@ inline void write_file(const std::filesystem::path& path, const std::string& byt
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+/// The regular files directly in dir, by name, with their bytes: what a test compares to tell
+/// that an open left a database's files as they were (the lock file and leftovers of an
+/// interrupted write, *.tmp, are not the database's content).
+inline std::map<std::string, std::string> regular_files(const std::filesystem::path& dir) {
+    std::map<std::string, std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (!e.is_regular_file() || name == "LOCK" || name.ends_with(".tmp")) continue;
+        out[name] = read_file(e.path());
+    }
+    return out;
 }
 
 /// A fresh directory, removed with everything in it on destruction: under the system's temp

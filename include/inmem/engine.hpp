@@ -127,11 +127,15 @@ public:
         const recovered& found = session->found();
         report_ = found.report;
         version_ = report_.last_version;
+        // A migration left records out: their files are kept before a snapshot replaces them.
+        if (report_.records_dropped)
+            report_.files_kept = session->keep_files("before-migration-" + std::to_string(version_)).string();
         store_.collect(latest_version);
         visible_.store(version_);
         runs_.rebuild(store_);
         if (!found.clean) runs_.after_crash(found.reserved_runs, report_); // what it may have handed out is never used
-        const bool snapshot_due = session->snapshot_due_at_open();
+        // Files read under another schema are rewritten by a snapshot under this one.
+        const bool snapshot_due = session->snapshot_due_at_open() || !report_.schema_changes.empty();
         // The deleter is a function made here: an engine in memory never names the session's
         // destructor, so nothing of the durable code is compiled into programs without it.
         log_ = log_pointer(session.release(), [](commit_log* log) { delete static_cast<durable_session*>(log); });

@@ -151,6 +151,10 @@ struct run_page {
 
 } // namespace inmem
 
+namespace inmem {
+struct migration_plan; // schema/evolution.hpp
+} // namespace inmem
+
 namespace inmem::detail {
 
 /// The spaces of the one ordered store (storage/key.hpp has the grammar).
@@ -163,6 +167,20 @@ inline constexpr version_t latest_version = ~version_t{0};
 
 /// The namespace every key uses until namespaces are exposed.
 inline constexpr std::uint32_t default_namespace = 0;
+
+/// How a record of the files is rewritten when the schema changed since they were written
+/// (durability/migration.hpp implements it; a slot's family calls it on its records).
+class record_rewriter {
+public:
+    /// The slot number the program's schema gives the type the files knew as stored_slot.
+    virtual std::uint16_t slot_of(std::uint16_t stored_slot) const = 0;
+    /// Writes into out what value (codec bytes of the type of stored_slot, as written)
+    /// becomes under the program's type; false when it is kept as it is.
+    virtual bool convert(std::uint16_t stored_slot, std::string_view value, std::string& out) const = 0;
+
+protected:
+    ~record_rewriter() = default;
+};
 
 /// The schema part of a file header: what the writer's types were (schema.hpp makes one
 /// from a schema, stamp_of<Schema>(); the files check it at open).
@@ -182,6 +200,17 @@ struct schema_stamp {
         /// it): written to files from format 4 of the WAL and of snapshots, empty when read
         /// from older ones.
         std::string description{};
+        /// Not written, set from the program's schema, for opening files written under
+        /// another one (durability/migration.hpp): how the slot's family rewrites one of its
+        /// records (key already renumbered; the slot the files gave it; false: the family
+        /// cannot read them), whether its values are hashed (an event chain: they cannot be
+        /// rewritten), whether its types share one log counted per type (their list cannot
+        /// change), and how values of an older layout become the type's (nullptr: they cannot).
+        bool (*rewrite)(std::string_view key, std::uint16_t stored_slot, std::string& bytes,
+                        const record_rewriter& how) = nullptr;
+        bool hashed = false;
+        bool one_log = false;
+        migration_plan (*plan)(std::string_view old_description) = nullptr;
     };
     std::vector<slot> slots;
 };

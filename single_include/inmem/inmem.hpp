@@ -199,6 +199,10 @@ struct run_page {
 
 } // namespace inmem
 
+namespace inmem {
+struct migration_plan; // schema/evolution.hpp
+} // namespace inmem
+
 namespace inmem::detail {
 
 /// The spaces of the one ordered store (storage/key.hpp has the grammar).
@@ -211,6 +215,20 @@ inline constexpr version_t latest_version = ~version_t{0};
 
 /// The namespace every key uses until namespaces are exposed.
 inline constexpr std::uint32_t default_namespace = 0;
+
+/// How a record of the files is rewritten when the schema changed since they were written
+/// (durability/migration.hpp implements it; a slot's family calls it on its records).
+class record_rewriter {
+public:
+    /// The slot number the program's schema gives the type the files knew as stored_slot.
+    virtual std::uint16_t slot_of(std::uint16_t stored_slot) const = 0;
+    /// Writes into out what value (codec bytes of the type of stored_slot, as written)
+    /// becomes under the program's type; false when it is kept as it is.
+    virtual bool convert(std::uint16_t stored_slot, std::string_view value, std::string& out) const = 0;
+
+protected:
+    ~record_rewriter() = default;
+};
 
 /// The schema part of a file header: what the writer's types were (schema.hpp makes one
 /// from a schema, stamp_of<Schema>(); the files check it at open).
@@ -230,6 +248,17 @@ struct schema_stamp {
         /// it): written to files from format 4 of the WAL and of snapshots, empty when read
         /// from older ones.
         std::string description{};
+        /// Not written, set from the program's schema, for opening files written under
+        /// another one (durability/migration.hpp): how the slot's family rewrites one of its
+        /// records (key already renumbered; the slot the files gave it; false: the family
+        /// cannot read them), whether its values are hashed (an event chain: they cannot be
+        /// rewritten), whether its types share one log counted per type (their list cannot
+        /// change), and how values of an older layout become the type's (nullptr: they cannot).
+        bool (*rewrite)(std::string_view key, std::uint16_t stored_slot, std::string& bytes,
+                        const record_rewriter& how) = nullptr;
+        bool hashed = false;
+        bool one_log = false;
+        migration_plan (*plan)(std::string_view old_description) = nullptr;
     };
     std::vector<slot> slots;
 };
@@ -1526,6 +1555,2769 @@ struct none {
 // Opening writes nothing that needs free space: recovery only reads, cuts a torn tail and
 // removes a leftover .tmp; the session's first write is where the log goes on (wal_log.hpp).
 
+// ---- begin inmem/durability/migration.hpp ----
+// inmem/durability/migration.hpp: reading files written under an older schema as the
+// program's, record by record, while recovery loads them.
+//
+// Each snapshot and each WAL segment header carries the schema it was written under, each
+// slot with its primitive, type name, fingerprint and description (wal_format.hpp). When it
+// is not the program's, schema_migration maps it:
+//   - a stored slot is the program's slot of the same primitive and type name (its number
+//     may differ: a type added or removed before it); keys are renumbered;
+//   - a slot whose layout changed has its values converted by plan_migration (schema/
+//     evolution.hpp: added, removed, reordered, renamed and widened fields), in every record
+//     its family frames (a state record's writer, a trace's tags) and in the runs' history
+//     streams (snapshot pieces), so the time machine reads old versions as the new type;
+//   - a slot the program no longer has is dropped, its records counted;
+//   - a slot the program adds has no records yet.
+// Refused with errc::schema_mismatch, naming the file, the slot and both layouts: a change
+// plan_migration refuses, a changed event type (its events are hashed into the run's chain:
+// rewriting them would break it), a changed list of a one-log family's types (events,
+// traces: each run's log counts its records per type, in the types' order), and files older
+// than the descriptions (format 3 and before) whose schema differs.
+//
+// Nothing here writes: the files are left as they are, and the open takes a snapshot under
+// the program's schema (engine.hpp), the point from which the old files are no longer needed.
+// A crash before that snapshot is durable leaves the old files, which the next open migrates
+// again; a crash after, the new snapshot.
+
+// ---- begin inmem/history/run_history.hpp ----
+// inmem/history/run_history.hpp: one run's history, what its commits overwrote, kept.
+//
+// The store keeps each key's latest record (and older versions only while a snapshot reads
+// them). A run's history keeps the rest, for the time machine: every commit that wrote to
+// the run's key range, with its version and time, and every record of that range such a
+// commit overwrote or erased, with the version that had written it. It is one append-only
+// stream of bytes per run, in commit order:
+//
+//   commit    := 0x01 varint(version - the previous commit's) zigzag(time - the previous commit's)
+//   key       := 0x02 varint(size) byte{size}
+//                a key of the run (what follows its 13-byte run prefix: primitive, slot, user
+//                key), numbered 0, 1, ... in stream order, written before its first value
+//   value     := 0x03 varint(key number) varint(commit version - written) varint(size) byte{size}
+//                the record written at version `written` that the commit before it in the
+//                stream overwrote or erased
+//   compacted := 0x04 varint(version)   db.compact dropped everything before version
+//
+// (times are nanoseconds since the epoch by the database's clock; versions and times start
+// from 0.) A record of the stream costs its bytes plus a few: docs/performance.md measures it.
+//
+// One writer (under the engine's writers' lock, or recovery) appends; readers read without a
+// lock: the stream lives in blocks that never move, each publishing how much of it is
+// written, and readers stop at the first commit past their snapshot.
+
+// ---- begin inmem/storage/hash_index.hpp ----
+// inmem/storage/hash_index.hpp: a hash index that readers search while one writer inserts.
+//
+// Open addressing with linear probing over an array of atomic words, each a pointer to a node
+// with the top 16 bits of the node's hash in the pointer's unused top 16 bits (x86-64 and
+// AArch64 user addresses fit in 48 bits), so a probe skips a slot of another key without
+// touching its node: one cache miss per lookup, not one per probe. A node has a `hash` and a
+// `key` that never change once it is inserted. Readers load the array and probe with acquire
+// loads: no lock, no retry. The one writer fills an empty slot with a
+// release store. When the array is half full the writer builds one twice as large, publishes
+// it, and hands the old array back to the caller to retire (free once no reader can hold it:
+// see memory_backend). Nodes are never removed; their owner frees them.
+
+#include <boost/container_hash/hash.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string_view>
+
+namespace inmem::detail {
+
+struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return boost::hash<std::string_view>{}(s); }
+};
+
+template <class Node>
+class hash_index {
+public:
+    /// A slot array; what insert() returns when it replaced one.
+    struct table {
+        explicit table(std::size_t size) : mask(size - 1), slots(new std::atomic<std::uintptr_t>[size]) {
+            for (std::size_t i = 0; i < size; ++i) slots[i].store(0, std::memory_order_relaxed);
+        }
+        ~table() { delete[] slots; }
+        table(const table&) = delete;
+        table& operator=(const table&) = delete;
+
+        std::size_t mask;
+        std::atomic<std::uintptr_t>* slots; // 0, or tag << 48 | node address
+    };
+
+    hash_index() : table_(new table(64)) {}
+    hash_index(const hash_index&) = delete;
+    hash_index& operator=(const hash_index&) = delete;
+    ~hash_index() { delete table_.load(std::memory_order_relaxed); }
+
+    /// The node with key (whose hash is hash), or nullptr. Any thread.
+    Node* find(std::string_view key, std::size_t hash) const noexcept {
+        const table* t = table_.load(std::memory_order_acquire);
+        const std::uintptr_t tag = tag_of(hash);
+        for (std::size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+            const std::uintptr_t word = t->slots[i].load(std::memory_order_acquire);
+            if (!word) return nullptr;
+            if ((word & tag_mask) != tag) continue; // another key: no need to look at its node
+            Node* n = node_of(word);
+            if (n->hash == hash && n->key == key) return n;
+        }
+    }
+
+    /// Inserts n, whose key is not in the index. The writer only. Returns the replaced
+    /// array when the index grew (the caller retires it), else nullptr.
+    table* insert(Node* n) {
+        if (reinterpret_cast<std::uintptr_t>(n) & tag_mask) // never on Linux unless mmap is asked for more
+            throw std::runtime_error("inmem: a node was allocated above 2^48, where hash_index keeps tags");
+        table* t = table_.load(std::memory_order_relaxed);
+        table* old = nullptr;
+        if ((count_ + 1) * 2 > t->mask + 1) {
+            auto* bigger = new table((t->mask + 1) * 2);
+            for (std::size_t i = 0; i <= t->mask; ++i)
+                if (const std::uintptr_t word = t->slots[i].load(std::memory_order_relaxed)) place(*bigger, node_of(word));
+            table_.store(bigger, std::memory_order_release);
+            old = t;
+            t = bigger;
+        }
+        place(*t, n);
+        ++count_;
+        return old;
+    }
+
+    /// Calls f(Node*) for every node. Any thread: nodes inserted meanwhile may be missed.
+    template <class F>
+    void for_each(F&& f) const {
+        const table* t = table_.load(std::memory_order_acquire);
+        for (std::size_t i = 0; i <= t->mask; ++i)
+            if (const std::uintptr_t word = t->slots[i].load(std::memory_order_acquire)) f(node_of(word));
+    }
+
+    /// Number of nodes. The writer only: a plain count, which readers must not read.
+    std::size_t size() const noexcept { return count_; }
+
+private:
+    static constexpr std::uintptr_t tag_mask = sizeof(std::uintptr_t) == 8 ? ~((std::uintptr_t{1} << 48) - 1) : 0;
+
+    static std::uintptr_t tag_of(std::size_t hash) noexcept { return static_cast<std::uintptr_t>(hash) & tag_mask; }
+    static Node* node_of(std::uintptr_t word) noexcept { return reinterpret_cast<Node*>(word & ~tag_mask); }
+
+    static void place(table& t, Node* n) noexcept {
+        std::size_t i = n->hash & t.mask;
+        while (t.slots[i].load(std::memory_order_relaxed)) i = (i + 1) & t.mask;
+        t.slots[i].store(reinterpret_cast<std::uintptr_t>(n) | tag_of(n->hash), std::memory_order_release);
+    }
+
+    std::atomic<table*> table_;          // read by every reader
+    alignas(64) std::size_t count_ = 0;  // the writer's, on a line of its own
+};
+
+} // namespace inmem::detail
+// ---- end inmem/storage/hash_index.hpp ----
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace inmem::detail {
+
+enum class history_record : char { commit = 1, key = 2, value = 3, compacted = 4 };
+
+/// One decoded record of a history stream (see the grammar above), with the running state:
+/// the current commit's version and time, and for a value, its key's number and the version
+/// that wrote it.
+struct history_item {
+    history_record kind{};
+    version_t version = 0;      ///< commit: its version; value: the commit that superseded it; compacted: where
+    std::int64_t time = 0;      ///< the current commit's time (ns)
+    std::uint32_t key = 0;      ///< key, value: the key's number
+    version_t written = 0;      ///< value: the version that wrote it
+    std::string_view bytes;     ///< key: the key (after the run prefix); value: the bytes
+};
+
+/// Reads the records of a stream's bytes, in order, keeping the running state. Refuses
+/// (returns false with ok() false) bytes that break the grammar.
+class history_cursor {
+public:
+    /// Decodes the next record into item from data[pos...]; false at the end or on damage.
+    bool next(std::string_view data, std::size_t& pos, history_item& item) noexcept {
+        if (pos >= data.size()) return false;
+        reader r(data.substr(pos));
+        std::uint8_t tag = 0;
+        r.fixed(tag);
+        item.kind = static_cast<history_record>(tag);
+        std::uint64_t a = 0, b = 0, n = 0;
+        const char* p = nullptr;
+        switch (item.kind) {
+        case history_record::commit:
+            if (!r.varint(a) || !r.varint(b) || a == 0) return bad();
+            version_ += a;
+            time_ += static_cast<std::int64_t>((b >> 1) ^ (~(b & 1) + 1)); // zigzag
+            item.version = version_;
+            break;
+        case history_record::key:
+            if (!r.count(n, 1) || !r.bytes(n, p)) return bad();
+            item.key = keys_++;
+            item.bytes = std::string_view(p, n);
+            break;
+        case history_record::value:
+            if (version_ == 0 || !r.varint(a) || a >= keys_ || !r.varint(b) || b == 0 || b > version_ ||
+                !r.count(n, 1) || !r.bytes(n, p))
+                return bad();
+            item.key = static_cast<std::uint32_t>(a);
+            item.version = version_;
+            item.written = version_ - b;
+            item.bytes = std::string_view(p, n);
+            break;
+        case history_record::compacted:
+            if (!r.varint(a) || a < version_) return bad();
+            version_ = a;
+            item.version = a;
+            break;
+        default: return bad();
+        }
+        item.time = time_;
+        pos = static_cast<std::size_t>(data.size() - r.remaining());
+        return true;
+    }
+
+    bool ok() const noexcept { return ok_; }
+    version_t version() const noexcept { return version_; }
+    std::int64_t time() const noexcept { return time_; }
+    std::uint32_t keys() const noexcept { return keys_; }
+
+private:
+    bool bad() noexcept { return ok_ = false; }
+
+    version_t version_ = 0;
+    std::int64_t time_ = 0;
+    std::uint32_t keys_ = 0;
+    bool ok_ = true;
+};
+
+/// One run's history stream, with the writer's index of the keys it numbered.
+class run_history {
+    struct block {
+        std::atomic<block*> next{nullptr};
+        std::atomic<std::size_t> used{0};
+        std::size_t capacity = 0;
+        char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
+        const char* data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+    };
+
+public:
+    run_history() = default;
+    run_history(const run_history&) = delete;
+    run_history& operator=(const run_history&) = delete;
+    ~run_history() {
+        for (block* b = first_; b;) {
+            block* next = b->next.load(std::memory_order_relaxed);
+            b->~block();
+            ::operator delete(b);
+            b = next;
+        }
+    }
+
+    // ---- The writer
+
+    /// Starts the records of the commit at version (once per commit; later calls for the
+    /// same version do nothing).
+    void commit(version_t version, std::int64_t time) {
+        if (version == version_) return;
+        const std::int64_t dt = time - time_;
+        const std::uint64_t zigzag = (static_cast<std::uint64_t>(dt) << 1) ^ static_cast<std::uint64_t>(dt >> 63);
+        char buf[21];
+        std::size_t n = 0;
+        buf[n++] = static_cast<char>(history_record::commit);
+        n += put_varint(buf + n, version - version_);
+        n += put_varint(buf + n, zigzag);
+        append(buf, n);
+        version_ = version;
+        time_ = time;
+    }
+
+    /// Keeps the bytes of the record of key (after the run prefix) written at `written`,
+    /// which the current commit overwrites or erases.
+    void superseded(std::string_view key, version_t written, std::string_view bytes) {
+        const std::uint32_t number = number_of(key);
+        char head[31];
+        std::size_t n = 0;
+        head[n++] = static_cast<char>(history_record::value);
+        n += put_varint(head + n, number);
+        n += put_varint(head + n, version_ - written);
+        n += put_varint(head + n, bytes.size());
+        append(head, n, bytes);
+        ++values_;
+        value_bytes_ += bytes.size();
+    }
+
+    /// Records that everything before version was dropped (the run's history now starts there).
+    void compacted(version_t version) {
+        char buf[11];
+        std::size_t n = 0;
+        buf[n++] = static_cast<char>(history_record::compacted);
+        n += put_varint(buf + n, version);
+        append(buf, n);
+        version_ = version;
+    }
+
+    /// Appends the records of a stream read back (a snapshot's), after checking them; false
+    /// (and nothing changes) when they break the grammar or do not follow what is here.
+    bool load(std::string_view stream) {
+        history_cursor check = cursor_;
+        history_item item;
+        std::size_t pos = 0;
+        while (check.next(stream, pos, item)) {}
+        if (!check.ok()) return false;
+        if (stream.empty()) return true;
+        const std::string_view stored(append(stream.data(), stream.size()), stream.size());
+        for (std::size_t at = 0; cursor_.next(stored, at, item);) { // the writer's index and counts
+            if (item.kind == history_record::key) index_.emplace(item.bytes, item.key);
+            else if (item.kind == history_record::value) ++values_, value_bytes_ += item.bytes.size();
+        }
+        version_ = cursor_.version();
+        time_ = cursor_.time();
+        return true;
+    }
+
+    // ---- Readers: any thread
+
+    /// Calls f(item) for every record of the commits at or before `at`, in order.
+    template <class F>
+    void read(version_t at, F&& f) const {
+        history_cursor cursor;
+        history_item item;
+        for_each_block([&](std::string_view data) {
+            for (std::size_t pos = 0; cursor.next(data, pos, item);) {
+                if (item.kind == history_record::commit && item.version > at) return false;
+                f(std::as_const(item));
+            }
+            return true;
+        });
+    }
+
+    /// Calls emit(bytes) with the stream's bytes up to the first commit after `at`, in
+    /// pieces (what a snapshot at `at` writes; load() takes them back in order).
+    template <class F>
+    void stream_until(version_t at, F&& emit) const {
+        history_cursor cursor;
+        history_item item;
+        for_each_block([&](std::string_view data) {
+            std::size_t pos = 0, start = 0;
+            bool past = false;
+            while (cursor.next(data, pos, item)) {
+                if (item.kind == history_record::commit && item.version > at) {
+                    past = true;
+                    break;
+                }
+                start = pos;
+            }
+            if (start) emit(data.substr(0, start));
+            return !past;
+        });
+    }
+
+    // ---- Measures (the writer, or after it)
+
+    /// The versions kept (value records).
+    std::size_t values() const noexcept { return values_; }
+    /// Their bytes.
+    std::size_t value_bytes() const noexcept { return value_bytes_; }
+    /// Everything this history holds in memory: its blocks and the writer's key index.
+    std::size_t memory() const noexcept {
+        std::size_t n = sizeof(*this) + index_.bucket_count() * sizeof(void*) +
+                        index_.size() * (sizeof(std::pair<const std::string_view, std::uint32_t>) + 2 * sizeof(void*));
+        for (const block* b = first_; b; b = b->next.load(std::memory_order_relaxed)) n += sizeof(block) + b->capacity;
+        return n;
+    }
+    /// The last commit recorded (0: none).
+    version_t last_version() const noexcept { return version_; }
+
+private:
+    static constexpr std::size_t first_block = 256, largest_block = 64 * 1024;
+
+    static std::size_t put_varint(char* out, std::uint64_t v) noexcept {
+        std::size_t n = 0;
+        while (v >= 0x80) {
+            out[n++] = static_cast<char>(v | 0x80);
+            v >>= 7;
+        }
+        out[n++] = static_cast<char>(v);
+        return n;
+    }
+
+    // The number of key, numbering it (a key record) the first time.
+    std::uint32_t number_of(std::string_view key) {
+        if (const auto it = index_.find(key); it != index_.end()) return it->second;
+        char head[11];
+        std::size_t n = 0;
+        head[n++] = static_cast<char>(history_record::key);
+        n += put_varint(head + n, key.size());
+        const char* stored = append(head, n, key) + n;
+        const auto number = static_cast<std::uint32_t>(index_.size());
+        index_.emplace(std::string_view(stored, key.size()), number);
+        return number;
+    }
+
+    // Appends head then tail as one record (never split across blocks); returns where it went.
+    const char* append(const char* head, std::size_t n, std::string_view tail = {}) {
+        const std::size_t size = n + tail.size();
+        block* b = last_;
+        std::size_t used = b ? b->used.load(std::memory_order_relaxed) : 0;
+        if (!b || b->capacity - used < size) {
+            const std::size_t grown = b ? std::min(largest_block, b->capacity * 2) : first_block;
+            b = new_block(std::max(grown, size));
+            used = 0;
+        }
+        char* at = b->data() + used;
+        std::memcpy(at, head, n);
+        if (!tail.empty()) std::memcpy(at + n, tail.data(), tail.size());
+        b->used.store(used + size, std::memory_order_release);
+        return at;
+    }
+
+    block* new_block(std::size_t capacity) {
+        void* raw = ::operator new(sizeof(block) + capacity);
+        block* b = new (raw) block;
+        b->capacity = capacity;
+        if (last_) last_->next.store(b, std::memory_order_release);
+        else first_published_.store(b, std::memory_order_release);
+        if (!first_) first_ = b;
+        last_ = b;
+        return b;
+    }
+
+    // f(bytes of one block) -> bool (false: stop), block by block.
+    template <class F>
+    void for_each_block(F&& f) const {
+        for (const block* b = first_published_.load(std::memory_order_acquire); b;) {
+            const block* next = b->next.load(std::memory_order_acquire); // before used: a block is full once linked
+            const std::size_t used = b->used.load(std::memory_order_acquire);
+            if (!f(std::string_view(b->data(), used))) return;
+            b = next; // (a block linked since holds no commit the reader's snapshot sees)
+        }
+    }
+
+    block* first_ = nullptr;                        // the writer's
+    block* last_ = nullptr;                         // the writer's
+    std::atomic<block*> first_published_{nullptr};  // the readers'
+    version_t version_ = 0;                         // the last commit recorded
+    std::int64_t time_ = 0;                         // its time
+    history_cursor cursor_;                         // load()'s running state
+    std::unordered_map<std::string_view, std::uint32_t, string_hash, std::equal_to<>> index_;
+    std::size_t values_ = 0, value_bytes_ = 0;
+};
+
+} // namespace inmem::detail
+// ---- end inmem/history/run_history.hpp ----
+// ---- begin inmem/schema/evolution.hpp ----
+// inmem/schema/evolution.hpp: what changed between a stored type's old layout and its new
+// one, whether the old bytes can become new values safely, and the conversion itself, by
+// field name and without code from the user.
+//
+//   const auto old_type = inmem::parse_type_description(text_from_the_files);
+//   const auto plan = inmem::plan_migration<Note>(old_type);   // throws when unsafe
+//   std::string bytes = inmem::migrate_value<Note>(plan, old_bytes);
+//   Note note = inmem::decode<Note>(bytes).value();
+//
+// Safe changes, at any depth (in fields, elements, map keys and values, alternatives):
+//   a field added          its value is the new type's default (the default member
+//                          initialiser, or value-initialisation), by encoding T{} of the
+//                          struct it belongs to
+//   a field removed        dropped (reported)
+//   fields reordered       matched by name
+//   widened                iN to iM and uN to uM (M > N), uN to iM (M > N), f32 to f64,
+//                          T to optional<T>, a variant gaining alternatives at its end
+// A renamed field is one removed and one added, unless the struct declares it:
+//   template <> struct inmem::schema_traits<Note> {
+//       static constexpr std::array<std::pair<std::string_view, std::string_view>, 1>
+//           renamed_fields = {{{"body", "text"}}};    // (old name, new name)
+//   };
+// A field gone and another added of the same type is taken for a rename nobody declared, and
+// refused; a field removed on purpose is declared so:
+//   static constexpr std::array<std::string_view, 1> removed_fields = {"legacy"};
+// Anything else (a type changed without a rule) is refused with errc::schema_mismatch, naming
+// the field by its path from the value ($.a.b) and both layouts, unless the type declares an
+// upgrade function, which then converts every stored value of it from its JSON (the mapping
+// of json/value.hpp, read by the old description: json/generic.hpp, so include <inmem/json.hpp>):
+//   template <> struct inmem::schema_traits<Note> {
+//       static Note upgrade(const nlohmann::json& old) {
+//           return {old["text"], std::stoi(old["priority"].get<std::string>())}; }
+//   };
+// It may throw to refuse a value (the open then fails with schema_mismatch, saying which).
+//
+// Opening a database runs this over the files' descriptions (durability/migration.hpp).
+
+// ---- begin inmem/schema/codec.hpp ----
+// inmem/schema/codec.hpp: the binary encoding of stored values, derived from their types.
+//
+// Grammar (all integers little-endian; varint is unsigned LEB128, at most 10 bytes, no
+// redundant trailing zero byte):
+//   bool                      := u8 (0 or 1)
+//   integer, char             := its bytes, sizeof(T) of them
+//   float, double             := IEEE-754 bits as u32 / u64
+//   enum                      := its underlying integer
+//   string                    := varint(size) byte*
+//   vector<T>                 := varint(count) T*
+//   array<T, N>               := T{N}
+//   optional<T>               := u8(0) | u8(1) T
+//   variant<T...>             := varint(index) T[index]
+//   map<K, V>, unordered_map  := varint(count) (K V)*   (unordered_map: sorted by encoded key)
+//   pair<A, B>, tuple<A...>   := A B ...
+//   duration                  := rep
+//   time_point                := duration since the clock's epoch
+//   struct                    := each field in declaration order (no names, no tags)
+//   adapt<T>                  := adapt<T>::stored_type
+// The schema fingerprint (fingerprint.hpp) guards against reading bytes with another layout.
+//
+// Decoding assumes nothing about its input: every length is checked against the bytes left
+// before anything is read or allocated, so a hostile input yields an error, never a crash.
+// Memory is bounded by the input: a count is refused unless the bytes left can hold that
+// many elements at their smallest encoding, so what decoding allocates is at most the
+// input's size times a constant of the type (the in-memory size of an element over its
+// smallest encoding, e.g. 1 for vector<char>, 32 for vector<std::string>, sizeof(T) for
+// vector<optional<T>>), multiplied through nesting. Map keys need not be in order, but a
+// key given twice is refused.
+
+// ---- begin inmem/schema/storable.hpp ----
+// inmem/schema/storable.hpp: the compile-time check that a type can be stored.
+//
+// check_storable<T>() walks T's structure once. The first thing it cannot store stops the
+// build with a static_assert that says why and what to do; the compiler's "required from"
+// lines name the offending type (T = ...) and the types that contain it (Path = {...}).
+// Two mistakes are caught by Boost.PFR before us, with its own words: a struct with a base
+// class ("Inherited types are not supported") and a C-array member (a structured binding
+// error); flatten the base into members, and use std::array.
+// A compiler limit, not ours: gcc 12 crashes ("internal compiler error" in
+// check_noexcept_r) counting the fields of a struct with a member std::array of a
+// non-trivial type (std::array<std::string, N>); clang 14 is fine. Use std::vector there.
+
+// ---- begin inmem/schema/classify.hpp ----
+// inmem/schema/classify.hpp: which family of the codec a C++ type belongs to.
+//
+// The codec, the storable checks and the fingerprint all dispatch on value_kind_v<T>, so a
+// type is classified in exactly one place.
+
+// ---- begin inmem/schema/customize.hpp ----
+// inmem/schema/customize.hpp: the two customization points of a stored type.
+//
+// A plain aggregate needs neither. Specialize them to rename a type or its fields, or to
+// store a type that is not an aggregate (a class with invariants, a third-party type).
+
+namespace inmem {
+
+/// Refines how a stored type is described. Specialize with either or both of:
+///   static constexpr std::string_view name = "Plan";                  // type name in output
+///   static constexpr std::array<std::string_view, N> field_names = {...}; // one per field
+/// Without it, both are derived from the compiler (gcc >= 12, clang >= 14); field names are
+/// part of the schema fingerprint, so declared names must match what was derived before.
+/// A field renamed since values were stored keeps them when declared (schema/evolution.hpp):
+///   static constexpr std::array<std::pair<std::string_view, std::string_view>, N>
+///       renamed_fields = {{{"old_name", "new_name"}, ...}};
+/// and so does a field removed on purpose (else a field gone and one added of its type are
+/// taken for an undeclared rename), or a change no rule makes, by an upgrade function:
+///   static constexpr std::array<std::string_view, N> removed_fields = {"old_name", ...};
+///   static T upgrade(const nlohmann::json& old);   // the old value, by its old layout
+template <class T>
+struct schema_traits {};
+
+/// Stores a type that is not an aggregate through one that is storable. Specialize with:
+///   using stored_type = ...;                         // any storable type
+///   static stored_type to_stored(const T&);
+///   static T from_stored(stored_type&&);             // may throw to reject bad data
+/// T must be default-constructible and move-assignable: decoding creates a T, then assigns
+/// from_stored's result to it.
+template <class T>
+struct adapt {};
+
+} // namespace inmem
+// ---- end inmem/schema/customize.hpp ----
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace inmem::detail {
+
+enum class value_kind {
+    boolean,
+    integer,
+    floating,
+    enumeration,
+    string,
+    vector,
+    array,
+    optional,
+    variant,
+    map, // std::map and std::unordered_map share one encoding
+    pair,
+    tuple,
+    duration,
+    time_point,
+    adapted,
+    aggregate,
+    unsupported,
+};
+
+template <class T, template <class...> class Tmpl>
+inline constexpr bool is_specialization_v = false;
+template <template <class...> class Tmpl, class... Args>
+inline constexpr bool is_specialization_v<Tmpl<Args...>, Tmpl> = true;
+
+template <class T>
+inline constexpr bool is_std_array_v = false;
+template <class T, std::size_t N>
+inline constexpr bool is_std_array_v<std::array<T, N>> = true;
+
+template <class T>
+inline constexpr bool is_duration_v = false;
+template <class Rep, class Period>
+inline constexpr bool is_duration_v<std::chrono::duration<Rep, Period>> = true;
+
+template <class T>
+inline constexpr bool is_time_point_v = false;
+template <class Clock, class Dur>
+inline constexpr bool is_time_point_v<std::chrono::time_point<Clock, Dur>> = true;
+
+template <class T>
+concept adapted_type = requires { typename adapt<T>::stored_type; };
+
+template <class T>
+inline constexpr bool is_map_v =
+    is_specialization_v<T, std::map> || is_specialization_v<T, std::unordered_map>;
+
+template <class T>
+consteval value_kind kind_of() {
+    if constexpr (adapted_type<T>) return value_kind::adapted;
+    else if constexpr (std::is_same_v<T, bool>) return value_kind::boolean;
+    else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, wchar_t>) return value_kind::integer;
+    else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) return value_kind::floating;
+    else if constexpr (std::is_enum_v<T>) return value_kind::enumeration;
+    else if constexpr (std::is_same_v<T, std::string>) return value_kind::string;
+    else if constexpr (is_specialization_v<T, std::vector>) return value_kind::vector;
+    else if constexpr (is_std_array_v<T>) return value_kind::array;
+    else if constexpr (is_specialization_v<T, std::optional>) return value_kind::optional;
+    else if constexpr (is_specialization_v<T, std::variant>) return value_kind::variant;
+    else if constexpr (is_map_v<T>) return value_kind::map;
+    else if constexpr (is_specialization_v<T, std::pair>) return value_kind::pair;
+    else if constexpr (is_specialization_v<T, std::tuple>) return value_kind::tuple;
+    else if constexpr (is_duration_v<T>) return value_kind::duration;
+    else if constexpr (is_time_point_v<T>) return value_kind::time_point;
+    else if constexpr (std::is_class_v<T> && std::is_aggregate_v<T> && !std::is_union_v<T>)
+        return value_kind::aggregate;
+    else return value_kind::unsupported;
+}
+
+/// The codec family of T (cv-qualifiers ignored).
+template <class T>
+inline constexpr value_kind value_kind_v = kind_of<std::remove_cv_t<T>>();
+
+} // namespace inmem::detail
+// ---- end inmem/schema/classify.hpp ----
+
+#include <boost/pfr/core.hpp>
+
+#include <memory>
+#include <span>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace inmem::detail {
+
+template <class...>
+inline constexpr bool always_false = false;
+
+template <class T, class... Ts>
+inline constexpr bool one_of_v = (std::is_same_v<T, Ts> || ...);
+
+template <class T, class... Path>
+consteval bool check_storable();
+
+template <class T>
+inline constexpr bool is_span_v = false;
+template <class T, std::size_t N>
+inline constexpr bool is_span_v<std::span<T, N>> = true;
+
+// The template arguments of a variant or tuple, as a std::tuple of types.
+template <class T>
+struct type_args;
+template <template <class...> class Tmpl, class... A>
+struct type_args<Tmpl<A...>> {
+    using type = std::tuple<A...>;
+};
+template <class T>
+using type_args_t = typename type_args<T>::type;
+
+// Checks each field of an aggregate, or each alternative/element type of a template.
+template <class Owner, class... Path, class... Members>
+consteval bool check_all(std::type_identity<std::tuple<Members...>>) {
+    return (check_storable<Members, Owner, Path...>() && ...);
+}
+
+template <class T, class... Path, std::size_t... I>
+consteval bool check_fields(std::index_sequence<I...>) {
+    return check_all<T, Path...>(std::type_identity<std::tuple<boost::pfr::tuple_element_t<I, T>...>>{});
+}
+
+// The smallest number of bytes an encoded T takes; containers use it to refuse counts that
+// the input cannot hold.
+template <class T>
+consteval std::size_t min_encoded_size();
+
+template <class T, class... Path>
+consteval bool check_storable() {
+    using U = std::remove_cv_t<T>;
+    constexpr value_kind kind = value_kind_v<U>;
+    if constexpr (one_of_v<U, Path...>) {
+        static_assert(always_false<T>,
+                      "inmem: a type that contains itself (through a vector, optional, map...) cannot be "
+                      "stored; store the children in their own records and keep their keys");
+        return false;
+    } else if constexpr (std::is_reference_v<T>) {
+        static_assert(always_false<T>,
+                      "inmem: a reference member cannot be stored; hold the value itself as a member");
+        return false;
+    } else if constexpr (std::is_const_v<T> && kind != value_kind::unsupported) {
+        static_assert(always_false<T>,
+                      "inmem: a const member cannot be decoded into; remove const from the member");
+        return false;
+    } else if constexpr (std::is_pointer_v<U> || std::is_member_pointer_v<U> ||
+                         std::is_null_pointer_v<U>) {
+        static_assert(always_false<T>,
+                      "inmem: a raw pointer cannot be stored (its target is gone after a restart); "
+                      "store the value itself, a std::optional of it, or the key of a record that holds it");
+        return false;
+    } else if constexpr (std::is_union_v<U>) {
+        static_assert(always_false<T>,
+                      "inmem: a union cannot be stored (which member is active is not known); use std::variant");
+        return false;
+    } else if constexpr (std::is_same_v<U, long double>) {
+        static_assert(always_false<T>,
+                      "inmem: long double has no portable encoding; use double");
+        return false;
+    } else if constexpr (std::is_same_v<U, wchar_t>) {
+        static_assert(always_false<T>,
+                      "inmem: wchar_t has a different size on different platforms; use char16_t or char32_t");
+        return false;
+    } else if constexpr (std::is_array_v<U>) {
+        static_assert(always_false<T>,
+                      "inmem: a C array cannot be stored; use std::array");
+        return false;
+    } else if constexpr (is_specialization_v<U, std::basic_string_view> || is_span_v<U>) {
+        static_assert(always_false<T>,
+                      "inmem: a view (std::string_view, std::span) does not own its bytes; "
+                      "store std::string or std::vector instead");
+        return false;
+    } else if constexpr (is_specialization_v<U, std::unique_ptr> || is_specialization_v<U, std::shared_ptr>) {
+        static_assert(always_false<T>,
+                      "inmem: a smart pointer cannot be stored; store the value, or std::optional for a "
+                      "value that may be absent");
+        return false;
+    } else if constexpr (kind == value_kind::adapted) {
+        using stored = typename adapt<U>::stored_type;
+        static_assert(requires(const U& u, stored&& s) {
+            { adapt<U>::to_stored(u) } -> std::convertible_to<stored>;
+            { adapt<U>::from_stored(std::move(s)) } -> std::convertible_to<U>;
+        }, "inmem: inmem::adapt<T> must declare static stored_type to_stored(const T&) and "
+           "static T from_stored(stored_type&&)");
+        static_assert(std::is_default_constructible_v<U> && std::is_move_assignable_v<U>,
+                      "inmem: a type stored through inmem::adapt<T> must be default-constructible and "
+                      "move-assignable (decoding creates a T, then assigns from_stored's result to it)");
+        return check_storable<stored, U, Path...>();
+    } else if constexpr (kind == value_kind::boolean || kind == value_kind::integer ||
+                         kind == value_kind::floating || kind == value_kind::string) {
+        return true;
+    } else if constexpr (kind == value_kind::enumeration) {
+        return true;
+    } else if constexpr (kind == value_kind::vector || kind == value_kind::array ||
+                         kind == value_kind::optional) {
+        using E = typename U::value_type;
+        constexpr bool ok = check_storable<E, U, Path...>();
+        if constexpr (ok && kind == value_kind::vector) {
+            static_assert(min_encoded_size<E>() > 0,
+                          "inmem: a std::vector of a type that encodes to no bytes (an empty struct) "
+                          "cannot be stored; store its size instead");
+        }
+        return ok;
+    } else if constexpr (kind == value_kind::map) {
+        using K = typename U::key_type;
+        using V = typename U::mapped_type;
+        constexpr bool ok = check_storable<K, U, Path...>() && check_storable<V, U, Path...>();
+        if constexpr (ok) {
+            static_assert(min_encoded_size<K>() + min_encoded_size<V>() > 0,
+                          "inmem: a map whose keys and values encode to no bytes cannot be stored");
+        }
+        return ok;
+    } else if constexpr (kind == value_kind::variant || kind == value_kind::tuple) {
+        return check_all<U, Path...>(std::type_identity<type_args_t<U>>{});
+    } else if constexpr (kind == value_kind::pair) {
+        return check_storable<typename U::first_type, U, Path...>() &&
+               check_storable<typename U::second_type, U, Path...>();
+    } else if constexpr (kind == value_kind::duration) {
+        return check_storable<typename U::rep, U, Path...>();
+    } else if constexpr (kind == value_kind::time_point) {
+        using clock = typename U::clock;
+        constexpr bool named_clock = std::is_same_v<clock, std::chrono::system_clock> ||
+                                     std::is_same_v<clock, std::chrono::steady_clock> ||
+                                     requires { std::string_view{schema_traits<clock>::name}; };
+        static_assert(named_clock,
+                      "inmem: a time_point of a clock other than system_clock or steady_clock needs a "
+                      "portable name for the schema fingerprint: specialize inmem::schema_traits<Clock> "
+                      "with static constexpr std::string_view name = \"...\"");
+        return named_clock && check_storable<typename U::duration, U, Path...>();
+    } else if constexpr (kind == value_kind::aggregate) {
+        constexpr bool fields_ok = check_fields<U, Path...>(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
+        // PFR sees a reference member as the type it refers to, so such a member shows up
+        // here: decoding default-constructs the struct and assigns each field, which a
+        // reference member, a const member or a member without a default constructor prevents.
+        constexpr bool fillable = std::is_default_constructible_v<U> && std::is_move_assignable_v<U>;
+        if constexpr (fields_ok) {
+            static_assert(fillable,
+                          "inmem: a reference member cannot be stored, nor a const member or one that is not "
+                          "default-constructible (decoding default-constructs the struct and assigns each "
+                          "field); hold the value itself as a plain member, or specialize inmem::adapt<T>");
+        }
+        return fields_ok && fillable;
+    } else {
+        static_assert(always_false<T>,
+                      "inmem: this type cannot be stored: it is not an aggregate (it has constructors, "
+                      "private members or virtual functions) and it is not a supported standard type; "
+                      "make it a plain struct, or specialize inmem::adapt<T> to store it through a "
+                      "type that can be stored");
+        return false;
+    }
+}
+
+template <class T>
+consteval std::size_t min_encoded_size() {
+    using U = std::remove_cv_t<T>;
+    constexpr value_kind kind = value_kind_v<U>;
+    if constexpr (kind == value_kind::adapted) return min_encoded_size<typename adapt<U>::stored_type>();
+    else if constexpr (kind == value_kind::boolean || kind == value_kind::integer ||
+                       kind == value_kind::floating || kind == value_kind::enumeration)
+        return sizeof(U);
+    else if constexpr (kind == value_kind::string || kind == value_kind::vector ||
+                       kind == value_kind::map || kind == value_kind::optional ||
+                       kind == value_kind::variant)
+        return 1; // a length, count, flag or index
+    else if constexpr (kind == value_kind::array)
+        return std::tuple_size_v<U> * min_encoded_size<typename U::value_type>();
+    else if constexpr (kind == value_kind::pair)
+        return min_encoded_size<typename U::first_type>() + min_encoded_size<typename U::second_type>();
+    else if constexpr (kind == value_kind::tuple)
+        return []<class... A>(std::type_identity<std::tuple<A...>>) {
+            return (std::size_t{0} + ... + min_encoded_size<A>());
+        }(std::type_identity<type_args_t<U>>{});
+    else if constexpr (kind == value_kind::duration) return sizeof(typename U::rep);
+    else if constexpr (kind == value_kind::time_point) return sizeof(typename U::rep);
+    else if constexpr (kind == value_kind::aggregate)
+        return []<std::size_t... I>(std::index_sequence<I...>) {
+            return (std::size_t{0} + ... + min_encoded_size<boost::pfr::tuple_element_t<I, U>>());
+        }(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
+    else return 0;
+}
+
+/// True when T can be stored; otherwise the build stops with a message saying why.
+template <class T>
+inline constexpr bool storable_v = check_storable<T>();
+
+} // namespace inmem::detail
+// ---- end inmem/schema/storable.hpp ----
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace inmem::detail {
+
+template <class T>
+void encode_value(writer& w, const T& v);
+template <class T>
+bool decode_value(reader& r, T& v);
+
+template <class T>
+inline constexpr bool bulk_copyable_v =
+    (value_kind_v<T> == value_kind::integer || value_kind_v<T> == value_kind::floating ||
+     value_kind_v<T> == value_kind::enumeration) &&
+    std::endian::native == std::endian::little;
+
+template <class T>
+void encode_value(writer& w, const T& v) {
+    constexpr value_kind kind = value_kind_v<T>;
+    if constexpr (kind == value_kind::adapted) {
+        encode_value(w, adapt<T>::to_stored(v));
+    } else if constexpr (kind == value_kind::boolean) {
+        w.fixed(static_cast<std::uint8_t>(v ? 1 : 0));
+    } else if constexpr (kind == value_kind::integer) {
+        w.fixed(v);
+    } else if constexpr (kind == value_kind::floating) {
+        if constexpr (sizeof(T) == 4) w.fixed(std::bit_cast<std::uint32_t>(v));
+        else w.fixed(std::bit_cast<std::uint64_t>(v));
+    } else if constexpr (kind == value_kind::enumeration) {
+        w.fixed(static_cast<std::underlying_type_t<T>>(v));
+    } else if constexpr (kind == value_kind::string) {
+        w.varint(v.size());
+        w.bytes(v.data(), v.size());
+    } else if constexpr (kind == value_kind::vector) {
+        using E = typename T::value_type;
+        w.varint(v.size());
+        if constexpr (bulk_copyable_v<E> && !std::is_same_v<E, bool>) {
+            w.bytes(v.data(), v.size() * sizeof(E));
+        } else {
+            for (const auto& e : v) encode_value(w, static_cast<const E&>(e));
+        }
+    } else if constexpr (kind == value_kind::array) {
+        for (const auto& e : v) encode_value(w, e);
+    } else if constexpr (kind == value_kind::optional) {
+        w.fixed(static_cast<std::uint8_t>(v.has_value()));
+        if (v) encode_value(w, *v);
+    } else if constexpr (kind == value_kind::variant) {
+        w.varint(v.index());
+        std::visit([&](const auto& alt) { encode_value(w, alt); }, v);
+    } else if constexpr (kind == value_kind::map) {
+        w.varint(v.size());
+        if constexpr (is_specialization_v<T, std::unordered_map>) {
+            // Hash order differs between builds; sort by encoded key so equal maps encode equally.
+            std::vector<std::pair<std::string, const typename T::mapped_type*>> entries;
+            entries.reserve(v.size());
+            for (const auto& [key, value] : v) {
+                std::string k;
+                writer kw(k);
+                encode_value(kw, key);
+                entries.emplace_back(std::move(k), &value);
+            }
+            std::sort(entries.begin(), entries.end(),
+                      [](const auto& a, const auto& b) { return a.first < b.first; });
+            for (const auto& [k, value] : entries) {
+                w.bytes(k.data(), k.size());
+                encode_value(w, *value);
+            }
+        } else {
+            for (const auto& [key, value] : v) {
+                encode_value(w, key);
+                encode_value(w, value);
+            }
+        }
+    } else if constexpr (kind == value_kind::pair) {
+        encode_value(w, v.first);
+        encode_value(w, v.second);
+    } else if constexpr (kind == value_kind::tuple) {
+        std::apply([&](const auto&... e) { (encode_value(w, e), ...); }, v);
+    } else if constexpr (kind == value_kind::duration) {
+        encode_value(w, v.count());
+    } else if constexpr (kind == value_kind::time_point) {
+        encode_value(w, v.time_since_epoch().count());
+    } else if constexpr (kind == value_kind::aggregate) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (encode_value(w, boost::pfr::get<I>(v)), ...);
+        }(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
+    } else {
+        static_assert(always_false<T>, "inmem: unreachable: type was not checked with storable_v");
+    }
+}
+
+template <class V, std::size_t... I>
+bool decode_variant(reader& r, V& v, std::size_t index, std::index_sequence<I...>) {
+    bool ok = false;
+    ((index == I ? (ok = decode_value(r, v.template emplace<I>())) : false), ...);
+    return ok;
+}
+
+template <class T>
+bool decode_value(reader& r, T& v) {
+    constexpr value_kind kind = value_kind_v<T>;
+    if constexpr (kind == value_kind::adapted) {
+        typename adapt<T>::stored_type stored{};
+        if (!decode_value(r, stored)) return false;
+        try {
+            v = adapt<T>::from_stored(std::move(stored));
+        } catch (const std::bad_alloc&) {
+            throw; // out of memory is not a property of the bytes
+        } catch (...) {
+            return r.fail(errc::decode_invalid); // from_stored rejected the value
+        }
+        return true;
+    } else if constexpr (kind == value_kind::boolean) {
+        std::uint8_t b;
+        if (!r.fixed(b)) return false;
+        if (b > 1) return r.fail(errc::decode_invalid);
+        v = b != 0;
+        return true;
+    } else if constexpr (kind == value_kind::integer) {
+        return r.fixed(v);
+    } else if constexpr (kind == value_kind::floating) {
+        using bits_t = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+        bits_t bits;
+        if (!r.fixed(bits)) return false;
+        v = std::bit_cast<T>(bits);
+        return true;
+    } else if constexpr (kind == value_kind::enumeration) {
+        std::underlying_type_t<T> u;
+        if (!r.fixed(u)) return false;
+        v = static_cast<T>(u);
+        return true;
+    } else if constexpr (kind == value_kind::string) {
+        std::uint64_t n;
+        const char* p;
+        if (!r.count(n, 1) || !r.bytes(n, p)) return false;
+        v.assign(p, n);
+        return true;
+    } else if constexpr (kind == value_kind::vector) {
+        using E = typename T::value_type;
+        std::uint64_t n;
+        if (!r.count(n, min_encoded_size<E>())) return false;
+        v.clear();
+        if constexpr (bulk_copyable_v<E> && !std::is_same_v<E, bool>) {
+            const char* p;
+            if (!r.bytes(n * sizeof(E), p)) return false;
+            v.resize(n);
+            if (n != 0) std::memcpy(v.data(), p, n * sizeof(E)); // an empty vector's data() may be null
+            return true;
+        } else {
+            v.reserve(n);
+            for (std::uint64_t i = 0; i < n; ++i) {
+                E e{};
+                if (!decode_value(r, e)) return false;
+                v.push_back(std::move(e));
+            }
+            return true;
+        }
+    } else if constexpr (kind == value_kind::array) {
+        for (auto& e : v)
+            if (!decode_value(r, e)) return false;
+        return true;
+    } else if constexpr (kind == value_kind::optional) {
+        std::uint8_t flag;
+        if (!r.fixed(flag)) return false;
+        if (flag > 1) return r.fail(errc::decode_invalid);
+        if (!flag) {
+            v.reset();
+            return true;
+        }
+        return decode_value(r, v.emplace());
+    } else if constexpr (kind == value_kind::variant) {
+        std::uint64_t index;
+        if (!r.varint(index)) return false;
+        if (index >= std::variant_size_v<T>) return r.fail(errc::decode_invalid);
+        return decode_variant(r, v, static_cast<std::size_t>(index),
+                              std::make_index_sequence<std::variant_size_v<T>>{});
+    } else if constexpr (kind == value_kind::map) {
+        using K = typename T::key_type;
+        using V = typename T::mapped_type;
+        std::uint64_t n;
+        if (!r.count(n, min_encoded_size<K>() + min_encoded_size<V>())) return false;
+        v.clear();
+        if constexpr (requires { v.reserve(n); }) v.reserve(n);
+        for (std::uint64_t i = 0; i < n; ++i) {
+            K key{};
+            V value{};
+            if (!decode_value(r, key) || !decode_value(r, value)) return false;
+            if (!v.emplace(std::move(key), std::move(value)).second)
+                return r.fail(errc::decode_invalid); // a key twice: not something we wrote
+        }
+        return true;
+    } else if constexpr (kind == value_kind::pair) {
+        return decode_value(r, v.first) && decode_value(r, v.second);
+    } else if constexpr (kind == value_kind::tuple) {
+        return std::apply([&](auto&... e) { return (decode_value(r, e) && ...); }, v);
+    } else if constexpr (kind == value_kind::duration) {
+        typename T::rep count;
+        if (!decode_value(r, count)) return false;
+        v = T{count};
+        return true;
+    } else if constexpr (kind == value_kind::time_point) {
+        typename T::rep count;
+        if (!decode_value(r, count)) return false;
+        v = T{typename T::duration{count}};
+        return true;
+    } else if constexpr (kind == value_kind::aggregate) {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return (decode_value(r, boost::pfr::get<I>(v)) && ...);
+        }(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
+    } else {
+        static_assert(always_false<T>, "inmem: unreachable: type was not checked with storable_v");
+    }
+}
+
+} // namespace inmem::detail
+
+namespace inmem {
+
+/// Appends the encoding of value to out. Cost: one pass over the value.
+template <class T>
+void encode_to(const T& value, std::string& out) {
+    static_assert(detail::storable_v<T>);
+    detail::writer w(out);
+    detail::encode_value(w, value);
+}
+
+/// The encoding of value, as bytes in a std::string of exactly that size.
+template <class T>
+std::string encode(const T& value) {
+    // Encoding appends piecemeal; doing it in a reused buffer and copying once costs one
+    // allocation instead of one per doubling of the string.
+    thread_local std::string scratch;
+    scratch.clear();
+    encode_to(value, scratch);
+    std::string out(scratch);
+    if (scratch.capacity() > (std::size_t{1} << 20)) scratch = std::string(); // do not pin huge buffers
+    return out;
+}
+
+/// Decodes a T that must fill bytes exactly. Never throws for bad input: truncated, malformed
+/// or trailing bytes give errc::decode_truncated, decode_invalid or decode_trailing (also
+/// when adapt<T>::from_stored throws). Only std::bad_alloc propagates.
+template <class T>
+result<T> decode(std::string_view bytes) {
+    static_assert(detail::storable_v<T>);
+    detail::reader r(bytes);
+    T value{};
+    if (!detail::decode_value(r, value)) return make_error_code(r.error());
+    if (r.remaining() != 0) return make_error_code(errc::decode_trailing);
+    return value;
+}
+
+} // namespace inmem
+// ---- end inmem/schema/codec.hpp ----
+// ---- begin inmem/schema/description.hpp ----
+// inmem/schema/description.hpp: a stored type's structure as data, read back from the
+// canonical text describe<T>() writes (schema/fingerprint.hpp), so that tools can decode a
+// value without the C++ type (json/generic.hpp).
+//
+//   const auto d = inmem::parse_type_description(inmem::describe<Plan>());
+//   d.what == inmem::type_description::kind::structure; d.fields == {"goal", "steps", "n"}
+//   inmem::to_string(d) == inmem::describe<Plan>()        // the same text, byte for byte
+//
+// The grammar (the tokens of describe<T>(); no spaces):
+//   type  := bool | char | iN | uN (N: 8 16 32 64) | f32 | f64 | string
+//          | enum<type> | vector<type> | optional<type> | array<type,N>
+//          | variant<type,...> | map<type,type> | tuple<type,...> (may be empty)
+//          | duration<type,NUM/DEN> | time_point<CLOCK,duration<...>>
+//          | struct{NAME:type;...}
+// Parsing assumes nothing about its input: a malformed text, an unknown token, a number out
+// of range or nesting deeper than max_description_depth is refused with errc::invalid_argument
+// and the offset where it went wrong.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace inmem {
+
+/// The structure of a stored type: what the codec writes for it (schema/codec.hpp), as a tree.
+struct type_description {
+    enum class kind : std::uint8_t {
+        boolean,     ///< bool: one byte, 0 or 1
+        character,   ///< char: one byte, signed as the platform's char
+        integer,     ///< bits and is_signed say which
+        floating,    ///< bits: 32 or 64
+        enumeration, ///< children[0]: the underlying integer
+        string,
+        vector,      ///< children[0]: the element
+        optional,    ///< children[0]: the value
+        array,       ///< children[0]: the element; size: how many
+        variant,     ///< children: the alternatives
+        map,         ///< children[0], children[1]: key, value
+        tuple,       ///< children: the elements (pair and tuple alike)
+        duration,    ///< children[0]: the count's type; num / den: the tick in seconds
+        time_point,  ///< name: the clock; children[0]: its duration
+        structure,   ///< children: the fields' types; fields: their names, in order
+    };
+
+    kind what = kind::boolean;
+    std::uint8_t bits = 0;   ///< integer and floating
+    bool is_signed = false;  ///< integer
+    std::uint64_t size = 0;  ///< array
+    std::uint64_t num = 1;   ///< duration
+    std::uint64_t den = 1;   ///< duration
+    std::string name;        ///< time_point: "system", "steady" or the clock's schema_traits name
+    std::vector<type_description> children;
+    std::vector<std::string> fields; ///< structure
+
+    bool operator==(const type_description&) const = default;
+};
+
+/// Deeper nesting than this is refused by parse_type_description (no C++ type a user writes
+/// comes near it; a hostile text could otherwise exhaust the stack).
+inline constexpr std::size_t max_description_depth = 64;
+
+namespace detail {
+
+class description_parser {
+public:
+    explicit description_parser(std::string_view text) noexcept : text_(text) {}
+
+    type_description parse() {
+        type_description d = type(0);
+        if (at_ != text_.size()) fail("text after the type");
+        return d;
+    }
+
+private:
+    [[noreturn]] void fail(std::string_view what) const {
+        throw error(errc::invalid_argument, "inmem: not a type description (at offset " + std::to_string(at_) + " of " +
+                                                std::to_string(text_.size()) + "): " + std::string(what));
+    }
+    bool take(std::string_view token) noexcept {
+        if (text_.substr(at_, token.size()) != token) return false;
+        at_ += token.size();
+        return true;
+    }
+    void expect(char c) {
+        if (at_ >= text_.size() || text_[at_] != c) fail(std::string("expected '") + c + "'");
+        ++at_;
+    }
+    std::uint64_t number() {
+        const std::size_t from = at_;
+        std::uint64_t n = 0;
+        while (at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9') {
+            const auto digit = static_cast<std::uint64_t>(text_[at_] - '0');
+            if (n > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) fail("a number beyond 64 bits");
+            n = n * 10 + digit;
+            ++at_;
+        }
+        if (at_ == from) fail("expected a number");
+        return n;
+    }
+    // Up to (not including) the first of stops; not empty.
+    std::string word(std::string_view stops) {
+        const std::size_t from = at_;
+        while (at_ < text_.size() && stops.find(text_[at_]) == std::string_view::npos) ++at_;
+        if (at_ == from) fail("expected a name");
+        return std::string(text_.substr(from, at_ - from));
+    }
+
+    type_description type(std::size_t depth) {
+        using k = type_description::kind;
+        if (depth >= max_description_depth) fail("nested deeper than inmem::max_description_depth");
+        type_description d;
+        const auto one = [&](k what) {
+            d.what = what;
+            d.children.push_back(type(depth + 1));
+            expect('>');
+        };
+        if (take("bool")) {
+            d.what = k::boolean;
+        } else if (take("char")) {
+            d.what = k::character;
+        } else if (take("f32") || take("f64")) {
+            d.what = k::floating;
+            d.bits = text_[at_ - 2] == '3' ? 32 : 64;
+        } else if (take("string")) {
+            d.what = k::string;
+        } else if (take("enum<")) {
+            one(k::enumeration);
+            const k under = d.children[0].what;
+            if (under != k::integer && under != k::character && under != k::boolean)
+                fail("an enum's underlying type is an integer");
+        } else if (take("vector<")) {
+            one(k::vector);
+        } else if (take("optional<")) {
+            one(k::optional);
+        } else if (take("array<")) {
+            d.what = k::array;
+            d.children.push_back(type(depth + 1));
+            expect(',');
+            d.size = number();
+            expect('>');
+        } else if (take("variant<")) {
+            d.what = k::variant;
+            list(d, depth);
+            if (d.children.empty()) fail("a variant has alternatives");
+        } else if (take("map<")) {
+            d.what = k::map;
+            d.children.push_back(type(depth + 1));
+            expect(',');
+            d.children.push_back(type(depth + 1));
+            expect('>');
+        } else if (take("tuple<")) {
+            d.what = k::tuple;
+            list(d, depth);
+        } else if (take("duration<")) {
+            d.what = k::duration;
+            d.children.push_back(type(depth + 1));
+            const k rep = d.children[0].what;
+            if (rep != k::integer && rep != k::character && rep != k::floating) fail("a duration counts in a number");
+            expect(',');
+            d.num = number();
+            expect('/');
+            d.den = number();
+            if (d.num == 0 || d.den == 0) fail("a duration's period is not 0");
+            expect('>');
+        } else if (take("time_point<")) {
+            d.what = k::time_point;
+            d.name = word(",<>;{}:");
+            expect(',');
+            d.children.push_back(type(depth + 1));
+            if (d.children[0].what != k::duration) fail("a time_point's second argument is a duration");
+            expect('>');
+        } else if (take("struct{")) {
+            d.what = k::structure;
+            while (!take("}")) {
+                d.fields.push_back(word(":;{}<>,"));
+                expect(':');
+                d.children.push_back(type(depth + 1));
+                expect(';');
+            }
+        } else if (at_ < text_.size() && (text_[at_] == 'i' || text_[at_] == 'u')) {
+            d.what = k::integer;
+            d.is_signed = text_[at_++] == 'i';
+            const std::uint64_t bits = number();
+            if (bits != 8 && bits != 16 && bits != 32 && bits != 64) fail("an integer has 8, 16, 32 or 64 bits");
+            d.bits = static_cast<std::uint8_t>(bits);
+        } else {
+            fail("expected a type");
+        }
+        return d;
+    }
+
+    void list(type_description& d, std::size_t depth) {
+        if (take(">")) return;
+        for (;;) {
+            d.children.push_back(type(depth + 1));
+            if (take(">")) return;
+            expect(',');
+        }
+    }
+
+    std::string_view text_;
+    std::size_t at_ = 0;
+};
+
+inline void description_text(const type_description& d, std::string& out) {
+    using k = type_description::kind;
+    const auto list = [&](std::size_t from) {
+        for (std::size_t i = from; i < d.children.size(); ++i) {
+            if (i > from) out += ',';
+            description_text(d.children[i], out);
+        }
+    };
+    switch (d.what) {
+    case k::boolean: out += "bool"; return;
+    case k::character: out += "char"; return;
+    case k::integer: out += (d.is_signed ? "i" : "u") + std::to_string(d.bits); return;
+    case k::floating: out += d.bits == 32 ? "f32" : "f64"; return;
+    case k::string: out += "string"; return;
+    case k::enumeration: out += "enum<"; break;
+    case k::vector: out += "vector<"; break;
+    case k::optional: out += "optional<"; break;
+    case k::array:
+        out += "array<";
+        list(0);
+        out += "," + std::to_string(d.size) + ">";
+        return;
+    case k::variant: out += "variant<"; break;
+    case k::map: out += "map<"; break;
+    case k::tuple: out += "tuple<"; break;
+    case k::duration:
+        out += "duration<";
+        list(0);
+        out += "," + std::to_string(d.num) + "/" + std::to_string(d.den) + ">";
+        return;
+    case k::time_point:
+        out += "time_point<" + d.name + ",";
+        list(0);
+        out += ">";
+        return;
+    case k::structure:
+        out += "struct{";
+        for (std::size_t i = 0; i < d.children.size(); ++i) {
+            out += d.fields[i] + ":";
+            description_text(d.children[i], out);
+            out += ";";
+        }
+        out += "}";
+        return;
+    }
+    list(0);
+    out += ">";
+}
+
+/// The fewest bytes a value of d encodes to (the codec's min_encoded_size, from the
+/// description; saturated, never overflowing).
+inline std::size_t min_encoded_size(const type_description& d) noexcept {
+    using k = type_description::kind;
+    constexpr std::size_t most = std::numeric_limits<std::size_t>::max();
+    const auto add = [](std::size_t a, std::size_t b) { return a > most - b ? most : a + b; };
+    switch (d.what) {
+    case k::boolean:
+    case k::character: return 1;
+    case k::integer:
+    case k::floating: return d.bits / 8;
+    case k::enumeration:
+    case k::duration:
+    case k::time_point: return min_encoded_size(d.children[0]);
+    case k::string:
+    case k::vector:
+    case k::optional:
+    case k::variant:
+    case k::map: return 1;
+    case k::array: {
+        const std::size_t each = min_encoded_size(d.children[0]);
+        return each != 0 && d.size > most / each ? most : static_cast<std::size_t>(d.size) * each;
+    }
+    case k::tuple:
+    case k::structure: {
+        std::size_t total = 0;
+        for (const auto& c : d.children) total = add(total, min_encoded_size(c));
+        return total;
+    }
+    }
+    return 0;
+}
+
+} // namespace detail
+
+/// The description that text (describe<T>()'s canonical form) spells. Throws inmem::error
+/// (errc::invalid_argument) naming the offset when it is not one.
+inline type_description parse_type_description(std::string_view text) { return detail::description_parser(text).parse(); }
+
+/// The canonical text of a description: what describe<T>() writes for the type it describes.
+inline std::string to_string(const type_description& d) {
+    std::string out;
+    detail::description_text(d, out);
+    return out;
+}
+
+} // namespace inmem
+// ---- end inmem/schema/description.hpp ----
+// ---- begin inmem/schema/fingerprint.hpp ----
+// inmem/schema/fingerprint.hpp: a stable hash of a type's stored layout.
+//
+// describe<T>() writes a canonical text of T's structure; fingerprint_v<T> is its 64-bit
+// FNV-1a hash, computed at compile time. The text names field types in order and field
+// names; it uses our own tokens for standard types (never the compiler's spelling) and leaves
+// out a struct's own name, so it is the same under gcc and clang and survives renaming a
+// type. Types that encode identically describe identically (map and unordered_map, pair and
+// tuple), so switching between them keeps old data readable.
+//
+//   int32_t                       -> i32
+//   std::vector<std::string>      -> vector<string>
+//   struct Plan{goal, steps, n}   -> struct{goal:string;steps:vector<string>;n:i32;}
+
+// ---- begin inmem/schema/reflect.hpp ----
+// inmem/schema/reflect.hpp: names of types and fields, without macros.
+//
+// Fields are reached with Boost.PFR. Names come from schema_traits<T> when the user declares
+// them, otherwise from the compiler: the text of __PRETTY_FUNCTION__ for a template whose
+// argument points at the field of an object that is declared but never defined. gcc 12 and
+// clang 14 both print the member's name there (clang only when the pointer is wrapped in a
+// class-type argument, hence ptr_holder). The derived names are checked at compile time: a
+// compiler that prints something else makes the fallback (declared names) necessary.
+
+
+#include <boost/pfr/core.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+namespace inmem::detail {
+
+template <class T>
+consteval std::string_view raw_type_name() {
+    return __PRETTY_FUNCTION__;
+}
+
+// "... [with T = ns::Plan; std::string_view = ...]" (gcc) or "... [T = ns::Plan]" (clang).
+constexpr std::string_view parse_type_name(std::string_view s) {
+    auto start = s.find("T = ");
+    if (start == std::string_view::npos) return s;
+    start += 4;
+    auto stop = s.find(';', start);
+    if (stop == std::string_view::npos) stop = s.rfind(']');
+    return s.substr(start, stop - start);
+}
+
+template <class T>
+concept declares_name = requires { std::string_view{schema_traits<T>::name}; };
+
+template <class T>
+concept declares_field_names = requires {
+    { schema_traits<T>::field_names.size() } -> std::convertible_to<std::size_t>;
+};
+
+/// A readable name of T: declared through schema_traits<T>::name, else the compiler's.
+template <class T>
+consteval std::string_view type_name() {
+    if constexpr (declares_name<T>) return schema_traits<T>::name;
+    else return parse_type_name(raw_type_name<T>());
+}
+
+template <class T>
+struct fake_holder {
+    const T value;
+};
+// Declared, never defined: only the addresses of its members are taken, at compile time.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wundefined-var-template"
+#pragma clang diagnostic ignored "-Wundefined-internal"
+#endif
+template <class T>
+extern const fake_holder<T> fake_object;
+
+template <class P>
+struct ptr_holder {
+    const P* ptr;
+};
+
+template <auto Holder>
+consteval std::string_view raw_field_name() {
+    return __PRETTY_FUNCTION__;
+}
+
+constexpr bool is_identifier_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// The member's name is the identifier that closes the template argument: gcc prints
+// "(& fake_object<P>.<...>::value.Plan::budget)}", clang "{&fake_object.value.budget}]".
+// Searching for that closing pair and walking back over identifier characters copes with
+// qualifiers such as "{anonymous}::" or "main()::Local::" in front of the member.
+constexpr std::string_view parse_field_name(std::string_view s) {
+    auto dot = s.rfind('.');
+    if (dot == std::string_view::npos) return {};
+    s.remove_prefix(dot + 1);
+    auto end = std::min(s.find(")}"), s.find("}]"));
+    if (end == std::string_view::npos) return {};
+    auto begin = end;
+    while (begin > 0 && is_identifier_char(s[begin - 1])) --begin;
+    return s.substr(begin, end - begin);
+}
+
+constexpr bool is_identifier(std::string_view s) {
+    if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
+    for (char c : s)
+        if (!is_identifier_char(c)) return false;
+    return true;
+}
+
+template <std::size_t N>
+constexpr bool all_identifiers(const std::array<std::string_view, N>& names) {
+    for (auto name : names)
+        if (!is_identifier(name)) return false;
+    return true;
+}
+
+template <class T, std::size_t I>
+consteval std::string_view derived_field_name() {
+    constexpr const auto& field = boost::pfr::get<I>(fake_object<T>.value);
+    using field_type = std::remove_cvref_t<decltype(field)>;
+    return parse_field_name(raw_field_name<ptr_holder<field_type>{&field}>());
+}
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+
+template <class T, std::size_t... I>
+consteval std::array<std::string_view, sizeof...(I)> derived_field_names(std::index_sequence<I...>) {
+    return {derived_field_name<T, I>()...};
+}
+
+/// The names of T's fields, in declaration order.
+template <class T>
+consteval auto field_names() {
+    constexpr std::size_t n = boost::pfr::tuple_size_v<T>;
+    if constexpr (declares_field_names<T>) {
+        static_assert(schema_traits<T>::field_names.size() == n,
+                      "inmem: schema_traits<T>::field_names must name every field of T, in order");
+        std::array<std::string_view, n> names{};
+        for (std::size_t i = 0; i < n; ++i) names[i] = schema_traits<T>::field_names[i];
+        return names;
+    } else {
+        constexpr auto names = derived_field_names<T>(std::make_index_sequence<n>{});
+        static_assert(all_identifiers(names), "inmem: this compiler does not reveal field names; declare them with "
+             "inmem::schema_traits<T>::field_names");
+        return names;
+    }
+}
+
+} // namespace inmem::detail
+// ---- end inmem/schema/reflect.hpp ----
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace inmem::detail {
+
+/// FNV-1a, 64 bit: tiny, constexpr, and stable forever (it is written into files).
+struct fnv1a_sink {
+    std::uint64_t hash = 0xcbf29ce484222325ull;
+    constexpr void add(std::string_view s) {
+        for (char c : s) {
+            hash ^= static_cast<unsigned char>(c);
+            hash *= 0x100000001b3ull;
+        }
+    }
+};
+
+struct string_sink {
+    std::string text;
+    void add(std::string_view s) { text.append(s); }
+};
+
+template <class Sink>
+constexpr void add_number(Sink& sink, std::uint64_t n) {
+    char buf[20];
+    std::size_t i = sizeof buf;
+    do {
+        buf[--i] = static_cast<char>('0' + n % 10);
+        n /= 10;
+    } while (n);
+    sink.add(std::string_view(buf + i, sizeof buf - i));
+}
+
+template <class T, class Sink>
+constexpr void describe_to(Sink& sink);
+
+template <class Sink, class... A>
+constexpr void describe_list(Sink& sink, std::type_identity<std::tuple<A...>>) {
+    bool first = true;
+    ((sink.add(first ? "" : ","), first = false, describe_to<A>(sink)), ...);
+}
+
+template <class T, class Sink>
+constexpr void describe_to(Sink& sink) {
+    using U = std::remove_cv_t<T>;
+    constexpr value_kind kind = value_kind_v<U>;
+    if constexpr (kind == value_kind::adapted) {
+        describe_to<typename adapt<U>::stored_type>(sink);
+    } else if constexpr (kind == value_kind::boolean) {
+        sink.add("bool");
+    } else if constexpr (kind == value_kind::integer) {
+        if constexpr (std::is_same_v<U, char>) sink.add("char");
+        else {
+            sink.add(std::is_signed_v<U> ? "i" : "u");
+            add_number(sink, sizeof(U) * 8);
+        }
+    } else if constexpr (kind == value_kind::floating) {
+        sink.add(sizeof(U) == 4 ? "f32" : "f64");
+    } else if constexpr (kind == value_kind::enumeration) {
+        sink.add("enum<");
+        describe_to<std::underlying_type_t<U>>(sink);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::string) {
+        sink.add("string");
+    } else if constexpr (kind == value_kind::vector || kind == value_kind::optional) {
+        sink.add(kind == value_kind::vector ? "vector<" : "optional<");
+        describe_to<typename U::value_type>(sink);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::array) {
+        sink.add("array<");
+        describe_to<typename U::value_type>(sink);
+        sink.add(",");
+        add_number(sink, std::tuple_size_v<U>);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::variant) {
+        sink.add("variant<");
+        describe_list(sink, std::type_identity<type_args_t<U>>{});
+        sink.add(">");
+    } else if constexpr (kind == value_kind::map) {
+        sink.add("map<");
+        describe_to<typename U::key_type>(sink);
+        sink.add(",");
+        describe_to<typename U::mapped_type>(sink);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::pair) {
+        sink.add("tuple<");
+        describe_list(sink, std::type_identity<std::tuple<typename U::first_type, typename U::second_type>>{});
+        sink.add(">");
+    } else if constexpr (kind == value_kind::tuple) {
+        sink.add("tuple<");
+        describe_list(sink, std::type_identity<type_args_t<U>>{});
+        sink.add(">");
+    } else if constexpr (kind == value_kind::duration) {
+        sink.add("duration<");
+        describe_to<typename U::rep>(sink);
+        sink.add(",");
+        add_number(sink, static_cast<std::uint64_t>(U::period::num));
+        sink.add("/");
+        add_number(sink, static_cast<std::uint64_t>(U::period::den));
+        sink.add(">");
+    } else if constexpr (kind == value_kind::time_point) {
+        using clock = typename U::clock;
+        sink.add("time_point<");
+        if constexpr (std::is_same_v<clock, std::chrono::system_clock>) sink.add("system");
+        else if constexpr (std::is_same_v<clock, std::chrono::steady_clock>) sink.add("steady");
+        else sink.add(schema_traits<clock>::name); // required by check_storable: portable
+        sink.add(",");
+        describe_to<typename U::duration>(sink);
+        sink.add(">");
+    } else if constexpr (kind == value_kind::aggregate) {
+        constexpr auto names = field_names<U>();
+        sink.add("struct{");
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((sink.add(names[I]), sink.add(":"), describe_to<boost::pfr::tuple_element_t<I, U>>(sink),
+              sink.add(";")),
+             ...);
+        }(std::make_index_sequence<names.size()>{});
+        sink.add("}");
+    }
+}
+
+} // namespace inmem::detail
+
+namespace inmem {
+
+/// The canonical description of T's stored layout (what fingerprint_v<T> hashes).
+template <class T>
+std::string describe() {
+    static_assert(detail::storable_v<T>);
+    detail::string_sink sink;
+    detail::describe_to<T>(sink);
+    return std::move(sink.text);
+}
+
+/// A stable 64-bit hash of T's stored layout: field types in order and field names.
+template <class T>
+inline constexpr std::uint64_t fingerprint_v = [] {
+    detail::fnv1a_sink sink;
+    if constexpr (detail::storable_v<T>) detail::describe_to<T>(sink); // else the check said why
+    return sink.hash;
+}();
+
+} // namespace inmem
+// ---- end inmem/schema/fingerprint.hpp ----
+
+#include <algorithm>
+#include <bit>
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace inmem {
+
+/// How values of an old layout become values of a new one (plan_migration). Move-only:
+/// its fills point into its layouts.
+struct migration_plan {
+    /// How one struct of the new layout is filled from the old one it was compared with.
+    struct struct_fill {
+        std::vector<std::optional<std::size_t>> sources; ///< per new field: the old field it takes, or none
+        std::vector<std::string> defaults;               ///< per new field: its default's bytes (those with none)
+    };
+
+    std::unique_ptr<const type_description> from; ///< the layout the bytes were written with
+    std::unique_ptr<const type_description> to;   ///< the layout they are converted to
+    /// What changed, one line each ("$.priority: added", "$.count: widened from i32 to i64",
+    /// "$.legacy: removed"); empty when the layouts are the same.
+    std::vector<std::string> changes;
+    /// Each struct of *to whose fields changed, by its node: computed once, used for every value.
+    std::unordered_map<const type_description*, struct_fill> fills;
+    /// The nodes of *to that are the same as the old ones they were compared with: their
+    /// values' bytes are copied.
+    std::unordered_set<const type_description*> unchanged;
+
+    /// Set when the rules refused the change and T declares schema_traits<T>::upgrade: the
+    /// whole value is converted by it, from the old value as JSON (json/generic.hpp).
+    std::string (*upgrade)(const type_description& from, std::string_view bytes) = nullptr;
+
+    /// True when the bytes need no conversion.
+    bool identical() const noexcept { return changes.empty(); }
+};
+
+namespace detail {
+
+using description_kind = type_description::kind;
+
+template <class T>
+concept declares_renames = requires {
+    { schema_traits<T>::renamed_fields.size() } -> std::convertible_to<std::size_t>;
+};
+
+template <class T>
+concept declares_removals = requires {
+    { schema_traits<T>::removed_fields.size() } -> std::convertible_to<std::size_t>;
+};
+
+template <class T>
+concept declares_upgrade = requires { &schema_traits<T>::upgrade; };
+
+// What the new layout's C++ types add to their descriptions, by each struct's description:
+// its default value's encoding, the fields it declares renamed (old name, new name) and those
+// it declares removed on purpose, and its name (for messages).
+struct struct_extras {
+    std::map<std::string, std::string, std::less<>> defaults;
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>> renames;
+    std::map<std::string, std::vector<std::string>, std::less<>> removals;
+    std::map<std::string, std::string, std::less<>> names;
+};
+
+// Every struct type T holds (T included), into out.
+template <class T>
+void collect_defaults(struct_extras& out) {
+    using U = std::remove_cv_t<T>;
+    constexpr value_kind kind = value_kind_v<U>;
+    if constexpr (kind == value_kind::adapted) {
+        collect_defaults<typename adapt<U>::stored_type>(out);
+    } else if constexpr (kind == value_kind::vector || kind == value_kind::optional || kind == value_kind::array) {
+        collect_defaults<typename U::value_type>(out);
+    } else if constexpr (kind == value_kind::map) {
+        collect_defaults<typename U::key_type>(out);
+        collect_defaults<typename U::mapped_type>(out);
+    } else if constexpr (kind == value_kind::pair) {
+        collect_defaults<typename U::first_type>(out);
+        collect_defaults<typename U::second_type>(out);
+    } else if constexpr (kind == value_kind::variant || kind == value_kind::tuple) {
+        []<class... A>(auto& o, std::type_identity<std::tuple<A...>>) {
+            (collect_defaults<A>(o), ...);
+        }(out, std::type_identity<type_args_t<U>>{});
+    } else if constexpr (kind == value_kind::aggregate) {
+        const std::string text = inmem::describe<U>();
+        out.defaults.try_emplace(text, inmem::encode(U{}));
+        if constexpr (declares_renames<U>) {
+            auto& renames = out.renames[text];
+            for (const auto& [old_name, new_name] : schema_traits<U>::renamed_fields)
+                renames.emplace_back(std::string(old_name), std::string(new_name));
+        }
+        if constexpr (declares_removals<U>)
+            for (const auto& name : schema_traits<U>::removed_fields) out.removals[text].emplace_back(name);
+        out.names.try_emplace(text, type_name<U>());
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (collect_defaults<boost::pfr::tuple_element_t<I, U>>(out), ...);
+        }(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
+    }
+}
+
+// Advances over one value of d (checked as the codec checks it).
+inline bool skip_value(reader& r, const type_description& d) {
+    using k = description_kind;
+    const char* p;
+    switch (d.what) {
+    case k::boolean:
+    case k::character: return r.bytes(1, p);
+    case k::integer:
+    case k::floating: return r.bytes(d.bits / 8u, p);
+    case k::enumeration:
+    case k::duration:
+    case k::time_point: return skip_value(r, d.children[0]);
+    case k::string: {
+        std::uint64_t n;
+        return r.count(n, 1) && r.bytes(static_cast<std::size_t>(n), p);
+    }
+    case k::vector: {
+        std::uint64_t n;
+        if (!r.count(n, min_encoded_size(d.children[0]))) return false;
+        for (std::uint64_t i = 0; i < n; ++i)
+            if (!skip_value(r, d.children[0])) return false;
+        return true;
+    }
+    case k::array:
+        for (std::uint64_t i = 0; i < d.size; ++i)
+            if (!skip_value(r, d.children[0])) return false;
+        return true;
+    case k::optional: {
+        std::uint8_t flag;
+        if (!r.fixed(flag)) return false;
+        if (flag > 1) return r.fail(errc::decode_invalid);
+        return !flag || skip_value(r, d.children[0]);
+    }
+    case k::variant: {
+        std::uint64_t index;
+        if (!r.varint(index)) return false;
+        if (index >= d.children.size()) return r.fail(errc::decode_invalid);
+        return skip_value(r, d.children[static_cast<std::size_t>(index)]);
+    }
+    case k::map: {
+        std::uint64_t n;
+        if (!r.count(n, min_encoded_size(d.children[0]) + min_encoded_size(d.children[1]))) return false;
+        for (std::uint64_t i = 0; i < n; ++i)
+            if (!skip_value(r, d.children[0]) || !skip_value(r, d.children[1])) return false;
+        return true;
+    }
+    case k::tuple:
+    case k::structure:
+        for (const auto& c : d.children)
+            if (!skip_value(r, c)) return false;
+        return true;
+    }
+    return r.fail(errc::decode_invalid);
+}
+
+// A reader over bytes, and what it has not read yet.
+struct cursor {
+    std::string_view all;
+    reader r;
+    explicit cursor(std::string_view bytes) noexcept : all(bytes), r(bytes) {}
+    std::string_view rest() const noexcept { return all.substr(all.size() - r.remaining()); }
+    // The bytes of the next value of d, which it skips; false when they do not decode.
+    bool take(const type_description& d, std::string_view& value) {
+        const std::string_view from = rest();
+        if (!skip_value(r, d)) return false;
+        value = from.substr(0, from.size() - r.remaining());
+        return true;
+    }
+};
+
+// Compares old and new layouts at path; records changes; throws when one is not safe.
+class migration_planner {
+public:
+    migration_planner(migration_plan& plan, const struct_extras& extras) noexcept
+        : plan_(plan), extras_(extras), changes_(plan.changes) {}
+
+    void compare(const type_description& from, const type_description& to, const std::string& path) {
+        if (from == to) {
+            plan_.unchanged.insert(&to);
+            return;
+        }
+        using k = description_kind;
+        if (to.what == k::optional && from.what != k::optional) { // T to optional<T>
+            compare(from, to.children[0], path);
+            changes_.push_back(path + ": now optional (" + to_string(from) + " to " + to_string(to) + ")");
+            return;
+        }
+        if (from.what != to.what) refuse(from, to, path, "its type changed");
+        switch (to.what) {
+        case k::integer: return widen(from, to, path);
+        case k::floating:
+            if (from.bits == 32 && to.bits == 64) {
+                changes_.push_back(path + ": widened from f32 to f64");
+                return;
+            }
+            refuse(from, to, path, "a float does not narrow");
+        case k::vector:
+        case k::optional:
+        case k::enumeration: return compare(from.children[0], to.children[0], path + "[]");
+        case k::array:
+            if (from.size != to.size) refuse(from, to, path, "an array's size changed");
+            return compare(from.children[0], to.children[0], path + "[]");
+        case k::map:
+            compare(from.children[0], to.children[0], path + "{key}");
+            return compare(from.children[1], to.children[1], path + "{}");
+        case k::tuple:
+            if (from.children.size() != to.children.size()) refuse(from, to, path, "a tuple's size changed");
+            for (std::size_t i = 0; i < to.children.size(); ++i)
+                compare(from.children[i], to.children[i], path + "[" + std::to_string(i) + "]");
+            return;
+        case k::variant:
+            if (from.children.size() > to.children.size())
+                refuse(from, to, path, "a variant lost alternatives (it may only gain them, at its end)");
+            for (std::size_t i = 0; i < from.children.size(); ++i)
+                compare(from.children[i], to.children[i], path + "<" + std::to_string(i) + ">");
+            if (to.children.size() > from.children.size())
+                changes_.push_back(path + ": the variant gained " +
+                                   std::to_string(to.children.size() - from.children.size()) + " alternative" +
+                                   (to.children.size() - from.children.size() == 1 ? "" : "s") + " at its end");
+            return;
+        case k::structure: {
+            migration_plan::struct_fill& fill = plan_.fills[&to];
+            std::vector<bool> taken(from.fields.size(), false);
+            std::vector<std::size_t> order; // the old positions of the fields kept, in the new order
+            for (std::size_t i = 0; i < to.fields.size(); ++i) {
+                const std::string field = path + "." + to.fields[i];
+                const auto j = source_of(from, to, i);
+                fill.sources.push_back(j);
+                if (!j) {
+                    changes_.push_back(field + ": added (" + to_string(to.children[i]) + ", its default)");
+                    if (fill.defaults.empty()) fill.defaults = default_fields(to, path);
+                    continue;
+                }
+                taken[*j] = true;
+                order.push_back(*j);
+                if (from.fields[*j] != to.fields[i]) changes_.push_back(field + ": renamed from " + from.fields[*j]);
+                compare(from.children[*j], to.children[i], field);
+            }
+            for (std::size_t j = 0; j < from.fields.size(); ++j) {
+                if (taken[j]) continue;
+                // A field gone and one added of the same type: a rename the struct did not declare?
+                if (!declared_removed(to, from.fields[j]))
+                    for (std::size_t i = 0; i < to.fields.size(); ++i)
+                        if (!fill.sources[i] && from.children[j] == to.children[i]) {
+                            const std::string type = struct_name(to);
+                            refuse(from, to, path,
+                                   "its field " + from.fields[j] + " is gone and " + to.fields[i] +
+                                       " is new, of the same type: if it was renamed, declare it in "
+                                       "schema_traits<" + type + ">::renamed_fields = {{{\"" + from.fields[j] +
+                                       "\", \"" + to.fields[i] + "\"}}}; if it was removed on purpose, in "
+                                       "schema_traits<" + type + ">::removed_fields = {\"" + from.fields[j] + "\"}",
+                                   false);
+                        }
+                changes_.push_back(path + "." + from.fields[j] + ": removed (" + to_string(from.children[j]) + ")");
+            }
+            if (!std::is_sorted(order.begin(), order.end())) changes_.push_back(path + ": fields reordered (matched by name)");
+            return;
+        }
+        default: refuse(from, to, path, "its type changed");
+        }
+    }
+
+private:
+    void widen(const type_description& from, const type_description& to, const std::string& path) {
+        const bool wider = to.bits > from.bits && (to.is_signed || !from.is_signed);
+        if (!wider) refuse(from, to, path, "an integer only widens (to more bits; unsigned to a wider signed)");
+        changes_.push_back(path + ": widened from " + to_string(from) + " to " + to_string(to));
+    }
+
+    // Refuses the change at path; way_out: say what can be declared (when why does not).
+    [[noreturn]] static void refuse(const type_description& from, const type_description& to, const std::string& path,
+                                    const std::string& why, bool way_out = true) {
+        throw error(errc::schema_mismatch,
+                    "inmem: the stored " + path + " cannot become the new one: " + why + " (stored " +
+                        to_string(from) + ", now " + to_string(to) + ")" +
+                        (way_out ? "; a field renamed is declared in schema_traits<T>::renamed_fields, and any "
+                                   "other change is made by an upgrade function from the old value, "
+                                   "schema_traits<T>::upgrade (schema/evolution.hpp)"
+                                 : ""));
+    }
+
+    bool declared_removed(const type_description& to, std::string_view field) const {
+        const auto it = extras_.removals.find(to_string(to));
+        return it != extras_.removals.end() && std::find(it->second.begin(), it->second.end(), field) != it->second.end();
+    }
+    std::string struct_name(const type_description& to) const {
+        const auto it = extras_.names.find(to_string(to));
+        return it == extras_.names.end() ? "T" : it->second;
+    }
+
+    // The field of `from` that field i of `to` takes its value from: the one of its name, or
+    // of the old name it declares renamed; nullopt: none (added).
+    std::optional<std::size_t> source_of(const type_description& from, const type_description& to, std::size_t i) const {
+        const auto find = [&](std::string_view name) -> std::optional<std::size_t> {
+            for (std::size_t j = 0; j < from.fields.size(); ++j)
+                if (from.fields[j] == name) return j;
+            return std::nullopt;
+        };
+        if (const auto j = find(to.fields[i])) return j;
+        if (const auto it = extras_.renames.find(to_string(to)); it != extras_.renames.end())
+            for (const auto& [old_name, new_name] : it->second)
+                if (new_name == to.fields[i]) return find(old_name);
+        return std::nullopt;
+    }
+
+    // The bytes of each field of to's default value, by position.
+    std::vector<std::string> default_fields(const type_description& to, const std::string& path) const {
+        const auto it = extras_.defaults.find(to_string(to));
+        if (it == extras_.defaults.end()) // (collect_defaults walks every struct of the new type)
+            throw error(errc::failed, "inmem: no default value for the struct at " + path);
+        std::vector<std::string> fields;
+        cursor c(it->second);
+        for (const auto& child : to.children) {
+            std::string_view field;
+            if (!c.take(child, field)) throw error(errc::failed, "inmem: the default value at " + path + " does not decode");
+            fields.emplace_back(field);
+        }
+        return fields;
+    }
+
+    migration_plan& plan_;
+    const struct_extras& extras_;
+    std::vector<std::string>& changes_;
+};
+
+// Converts one value of `from` at c into one of `to` appended to out (a plan said it is safe).
+class migrator {
+public:
+    explicit migrator(const migration_plan& plan) noexcept : plan_(plan) {}
+
+    bool convert(cursor& c, const type_description& from, const type_description& to, std::string& out) {
+        using k = description_kind;
+        reader& r = c.r;
+        writer w(out);
+        if (plan_.unchanged.contains(&to)) { // the same bytes
+            std::string_view same;
+            if (!c.take(from, same)) return false;
+            out.append(same);
+            return true;
+        }
+        if (to.what == k::optional && from.what != k::optional) {
+            w.fixed(std::uint8_t{1});
+            return convert(c, from, to.children[0], out);
+        }
+        switch (to.what) {
+        case k::integer: return integer(c, from, to, w);
+        case k::floating: {
+            std::uint32_t bits;
+            if (!r.fixed(bits)) return false;
+            w.fixed(std::bit_cast<std::uint64_t>(static_cast<double>(std::bit_cast<float>(bits))));
+            return true;
+        }
+        case k::enumeration: return convert(c, from.children[0], to.children[0], out);
+        case k::vector:
+        case k::map: {
+            std::uint64_t n;
+            const std::size_t least = to.what == k::vector
+                                          ? min_encoded_size(from.children[0])
+                                          : min_encoded_size(from.children[0]) + min_encoded_size(from.children[1]);
+            if (!r.count(n, least)) return false;
+            w.varint(n);
+            for (std::uint64_t i = 0; i < n; ++i) {
+                if (!convert(c, from.children[0], to.children[0], out)) return false;
+                if (to.what == k::map && !convert(c, from.children[1], to.children[1], out)) return false;
+            }
+            return true;
+        }
+        case k::array:
+            for (std::uint64_t i = 0; i < to.size; ++i)
+                if (!convert(c, from.children[0], to.children[0], out)) return false;
+            return true;
+        case k::optional: {
+            std::uint8_t flag;
+            if (!r.fixed(flag)) return false;
+            if (flag > 1) return r.fail(errc::decode_invalid);
+            w.fixed(flag);
+            return !flag || convert(c, from.children[0], to.children[0], out);
+        }
+        case k::variant: {
+            std::uint64_t index;
+            if (!r.varint(index)) return false;
+            if (index >= from.children.size()) return r.fail(errc::decode_invalid);
+            w.varint(index);
+            const auto i = static_cast<std::size_t>(index);
+            return convert(c, from.children[i], to.children[i], out);
+        }
+        case k::tuple:
+            for (std::size_t i = 0; i < to.children.size(); ++i)
+                if (!convert(c, from.children[i], to.children[i], out)) return false;
+            return true;
+        case k::structure: return structure(c, from, to, out);
+        default: return r.fail(errc::decode_invalid); // (the plan refused the rest)
+        }
+    }
+
+private:
+    static bool integer(cursor& c, const type_description& from, const type_description& to, writer& w) {
+        std::uint64_t raw = 0;
+        const char* p;
+        if (!c.r.bytes(from.bits / 8u, p)) return false;
+        for (unsigned i = 0; i < from.bits / 8u; ++i) // little-endian
+            raw |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+        if (from.is_signed && from.bits < 64 && ((raw >> (from.bits - 1)) & 1u)) raw |= ~std::uint64_t{0} << from.bits;
+        for (unsigned i = 0; i < to.bits / 8u; ++i) w.fixed(static_cast<std::uint8_t>(raw >> (8 * i)));
+        return true;
+    }
+
+    bool structure(cursor& c, const type_description& from, const type_description& to, std::string& out) {
+        std::vector<std::string_view> old(from.children.size()); // the old fields' bytes, by position
+        for (std::size_t j = 0; j < from.children.size(); ++j)
+            if (!c.take(from.children[j], old[j])) return false;
+        const migration_plan::struct_fill& fill = plan_.fills.at(&to); // (the planner made one for every changed struct)
+        for (std::size_t i = 0; i < to.fields.size(); ++i) {
+            if (const auto j = fill.sources[i]) {
+                cursor field(old[*j]);
+                if (!convert(field, from.children[*j], to.children[i], out))
+                    return c.r.fail(field.r.error() == errc::ok ? errc::decode_invalid : field.r.error());
+            } else {
+                out.append(fill.defaults[i]);
+            }
+        }
+        return true;
+    }
+
+    const migration_plan& plan_;
+};
+
+// The tag that finds, by argument-dependent lookup, how an old value becomes a Json
+// (json/generic.hpp defines it for nlohmann::json: include <inmem/json.hpp>).
+template <class Json>
+struct generic_as {};
+
+template <class R, class A>
+A upgrade_argument(R (*)(A));
+
+// An old value of `from`, converted by T's upgrade function from its JSON.
+template <class T>
+std::string upgrade_value(const type_description& from, std::string_view bytes) {
+    using json = std::remove_cvref_t<decltype(upgrade_argument(&schema_traits<T>::upgrade))>;
+    json old = generic_value(generic_as<json>{}, from, bytes); // (include <inmem/json.hpp> when this is not found)
+    try {
+        return inmem::encode(static_cast<const T&>(schema_traits<T>::upgrade(old)));
+    } catch (const std::exception& e) {
+        throw error(errc::schema_mismatch, "inmem: schema_traits<" + std::string(type_name<T>()) +
+                                               ">::upgrade refused a stored value (" + old.dump() + "): " + e.what());
+    }
+}
+
+} // namespace detail
+
+/// How values written with the layout `from` become values of T: what changed, checked
+/// safe. Throws inmem::error(errc::schema_mismatch) naming the field, both layouts and the
+/// way out when a change is not safe (see the rules at the top of this file).
+template <class T>
+migration_plan plan_migration(const type_description& from) {
+    static_assert(detail::storable_v<T>);
+    migration_plan plan{std::make_unique<const type_description>(from),
+                        std::make_unique<const type_description>(parse_type_description(inmem::describe<T>())), {}, {}, {}};
+    if (*plan.from == *plan.to) return plan;
+    detail::struct_extras extras;
+    detail::collect_defaults<T>(extras);
+    try {
+        detail::migration_planner(plan, extras).compare(*plan.from, *plan.to, "$");
+    } catch (const error& e) {
+        if constexpr (detail::declares_upgrade<T>) {
+            if (e.code() != errc::schema_mismatch) throw;
+            plan.fills.clear();
+            plan.unchanged.clear();
+            plan.changes = {"$: upgraded by schema_traits<" + std::string(detail::type_name<T>()) + ">::upgrade (" +
+                            to_string(*plan.from) + " to " + to_string(*plan.to) + ")"};
+            plan.upgrade = &detail::upgrade_value<T>;
+        } else {
+            throw;
+        }
+    }
+    return plan;
+}
+
+/// The bytes of the T that old_bytes (a value of plan.from) becomes. Throws inmem::error
+/// (errc::corruption) when old_bytes do not decode as plan.from.
+inline std::string migrate_value(const migration_plan& plan, std::string_view old_bytes) {
+    if (plan.identical()) return std::string(old_bytes);
+    if (plan.upgrade) return plan.upgrade(*plan.from, old_bytes);
+    detail::cursor c(old_bytes);
+    std::string out;
+    detail::migrator m(plan);
+    errc failure = errc::ok;
+    if (!m.convert(c, *plan.from, *plan.to, out)) failure = c.r.error() == errc::ok ? errc::decode_invalid : c.r.error();
+    else if (c.r.remaining() != 0) failure = errc::decode_trailing;
+    if (failure != errc::ok)
+        throw error(errc::corruption, "inmem: a stored value of " + std::to_string(old_bytes.size()) +
+                                          " bytes does not decode as its old layout " + to_string(*plan.from) + ": " +
+                                          make_error_code(failure).message());
+    return out;
+}
+
+} // namespace inmem
+// ---- end inmem/schema/evolution.hpp ----
+// ---- begin inmem/schema/schema.hpp ----
+// inmem/schema/schema.hpp: the list of stored types a database is declared with.
+//
+//   using agent_schema = inmem::schema<inmem::kv<Plan, std::string>,
+//                                      inmem::events<ToolCall, ToolResult>,
+//                                      inmem::states<Lease>>;
+//
+// Each (primitive, type) pair is a slot with a small index; the index is part of every
+// stored key, so slots must only ever be appended. The schema's fingerprint covers the slots
+// in order and each type's layout; data written under another fingerprint is refused.
+
+
+#include <boost/hana/at_key.hpp>
+#include <boost/hana/find.hpp>
+#include <boost/hana/integral_constant.hpp>
+#include <boost/hana/map.hpp>
+#include <boost/hana/optional.hpp>
+#include <boost/hana/pair.hpp>
+#include <boost/hana/type.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace inmem {
+
+/// The primitive a slot belongs to. Stable: written into keys.
+enum class primitive : std::uint8_t { kv = 1, event = 2, state = 3, trace = 4, vector = 5 };
+
+/// A readable name of a primitive ("kv", "events", ...).
+constexpr std::string_view to_string(primitive p) noexcept {
+    switch (p) {
+    case primitive::kv: return "kv";
+    case primitive::event: return "events";
+    case primitive::state: return "states";
+    case primitive::trace: return "traces";
+    case primitive::vector: return "vectors";
+    }
+    return "?";
+}
+
+namespace detail {
+// The identity of a slot: a primitive's id and a value type (a type may be in several families).
+template <primitive P, class T>
+struct slot_key {};
+
+template <class Family, class T>
+struct slot {
+    static constexpr primitive kind = Family::id;
+    using family = Family;
+    using type = T;
+    using key = slot_key<Family::id, T>;
+};
+template <class... Slots>
+struct slot_list {};
+
+template <class... Lists>
+struct concat_slots;
+template <>
+struct concat_slots<> {
+    using type = slot_list<>;
+};
+template <class... A>
+struct concat_slots<slot_list<A...>> {
+    using type = slot_list<A...>;
+};
+template <class... A, class... B, class... Rest>
+struct concat_slots<slot_list<A...>, slot_list<B...>, Rest...> {
+    using type = typename concat_slots<slot_list<A..., B...>, Rest...>::type;
+};
+
+template <class E>
+concept schema_entry = requires { typename E::slots; };
+
+} // namespace detail
+
+/// What a primitive family declares (primitives/family.hpp has the whole contract): the id
+/// written into its keys (stable, unique in a schema) and its name as tools spell it.
+template <class F>
+concept family_identity = requires {
+    { F::id } -> std::convertible_to<primitive>;
+    { F::name } -> std::convertible_to<std::string_view>;
+};
+
+/// A schema entry of family F listing value types T...: how each primitive declares its
+/// entry (`template <class... T> struct kv : inmem::family_entry<kv_family, T...> {};`).
+template <class F, class... T>
+struct family_entry {
+    static_assert(family_identity<F>, "inmem: family_entry<F, T...> needs a family F with static constexpr "
+                                      "inmem::primitive id and std::string_view name (see primitives/family.hpp)");
+    static_assert(sizeof...(T) > 0, "inmem: a schema entry lists at least one type, e.g. inmem::kv<Plan>");
+    using family = F;
+    using slots = detail::slot_list<detail::slot<F, T>...>;
+};
+
+// inmem::kv, inmem::events, inmem::states, inmem::traces and inmem::vectors are declared
+// with their families (primitives/kv.hpp, events.hpp, states.hpp, traces.hpp, vectors.hpp).
+
+namespace detail {
+// A slot's layout fingerprint: its type's, mixed with what its family adds that the layout
+// does not show (a vector collection's metric: `template <class T> static constexpr
+// std::uint64_t fingerprint_extra`).
+template <class S>
+consteval std::uint64_t slot_fingerprint() {
+    if constexpr (requires { S::family::template fingerprint_extra<typename S::type>; }) {
+        fnv1a_sink sink;
+        add_number(sink, fingerprint_v<typename S::type>);
+        sink.add("+");
+        add_number(sink, std::uint64_t{S::family::template fingerprint_extra<typename S::type>});
+        return sink.hash;
+    } else {
+        return fingerprint_v<typename S::type>;
+    }
+}
+
+template <class... Slots, std::size_t... I>
+constexpr auto make_slot_map(slot_list<Slots...>, std::index_sequence<I...>) {
+    return boost::hana::make_map(
+        boost::hana::make_pair(boost::hana::type_c<typename Slots::key>, boost::hana::size_c<I>)...);
+}
+
+template <class Slot, class... Slots>
+constexpr std::size_t count_slot(slot_list<Slots...>) {
+    return (std::size_t{0} + ... + std::is_same_v<typename Slot::key, typename Slots::key>);
+}
+
+// Whether two different families of the schema claim the same id.
+template <class... Slots>
+constexpr bool ids_unique(slot_list<Slots...>) {
+    constexpr std::array<primitive, sizeof...(Slots)> ids{Slots::kind...};
+    constexpr std::array<std::string_view, sizeof...(Slots)> names{Slots::family::name...};
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (ids[i] == ids[j] && names[i] != names[j]) return false;
+    return true;
+}
+
+/// One row of a schema's description: what a slot holds, for reports and file headers.
+struct slot_info {
+    primitive kind;
+    std::string_view family; ///< the family's name ("kv", "state", ...)
+    std::string_view type_name;
+    std::uint64_t fingerprint;
+};
+} // namespace detail
+
+/// A database's schema: its stored types, grouped by primitive (see kv, events, states,
+/// traces, vectors). Every type must be storable; a type may appear once per primitive.
+template <class... Entries>
+struct schema {
+    static_assert((detail::schema_entry<Entries> && ...),
+                  "inmem: every argument of inmem::schema<...> is an entry such as inmem::kv<T...>, "
+                  "inmem::events<T...>, inmem::states<T...>, inmem::traces<T...> or inmem::vectors<T...> "
+                  "(or a primitive family's own, inmem::family_entry<F, T...>)");
+
+    using slots = typename detail::concat_slots<typename Entries::slots...>::type;
+
+private:
+    template <class... S>
+    static consteval std::size_t count(detail::slot_list<S...>) {
+        return sizeof...(S);
+    }
+    template <class... S>
+    static consteval bool unique(detail::slot_list<S...> l) {
+        return ((detail::count_slot<S>(l) == 1) && ...);
+    }
+    template <class... S>
+    static consteval bool all_storable(detail::slot_list<S...>) {
+        return (detail::storable_v<typename S::type> && ...);
+    }
+    template <class... S>
+    static consteval auto infos(detail::slot_list<S...> l) {
+        if constexpr (all_storable(l))
+            return std::array<detail::slot_info, sizeof...(S)>{
+                detail::slot_info{S::kind, S::family::name, detail::type_name<typename S::type>(),
+                                  detail::slot_fingerprint<S>()}...};
+        else
+            return std::array<detail::slot_info, sizeof...(S)>{}; // the storable check said why
+    }
+
+public:
+    /// Number of slots (type x primitive pairs).
+    static constexpr std::size_t size = count(slots{});
+    static_assert(size < 65536, "inmem: a schema holds at most 65535 types");
+    static_assert(unique(slots{}), "inmem: a type is listed twice for the same primitive in inmem::schema<...>; "
+                                   "list each type once");
+    static_assert(detail::ids_unique(slots{}), "inmem: two primitive families of this schema declare the same id; "
+                                               "give each family its own inmem::primitive id");
+    static_assert(all_storable(slots{}));
+
+    /// True once the checks above passed; basic_database asserts it to run them early.
+    static constexpr bool checked = true;
+
+    /// Compile-time map from hana::type<slot<P, T>> to the slot's index.
+    static constexpr auto slot_map = detail::make_slot_map(slots{}, std::make_index_sequence<size>{});
+
+    /// True when T is declared for primitive P.
+    template <primitive P, class T>
+    static constexpr bool contains =
+        decltype(boost::hana::is_just(boost::hana::find(slot_map, boost::hana::type_c<detail::slot_key<P, T>>)))::value;
+
+    /// The index of (P, T); only valid when contains<P, T>.
+    template <primitive P, class T>
+    static constexpr std::uint16_t slot_of =
+        static_cast<std::uint16_t>(decltype(+slot_map[boost::hana::type_c<detail::slot_key<P, T>>])::value);
+
+    /// Each slot's primitive, type name and layout fingerprint, in slot order.
+    static constexpr auto slot_infos = infos(slots{});
+
+    /// The fingerprint of the whole schema: the slots in order, each with its layout.
+    static constexpr std::uint64_t fingerprint = [] {
+        detail::fnv1a_sink sink;
+        for (const auto& s : slot_infos) {
+            detail::add_number(sink, static_cast<std::uint64_t>(s.kind));
+            sink.add(":");
+            detail::add_number(sink, s.fingerprint);
+            sink.add(";");
+        }
+        return sink.hash;
+    }();
+};
+
+namespace detail {
+template <class T>
+inline constexpr bool is_schema_v = false;
+template <class... E>
+inline constexpr bool is_schema_v<schema<E...>> = true;
+
+} // namespace detail
+
+} // namespace inmem
+// ---- end inmem/schema/schema.hpp ----
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace inmem::detail {
+
+class schema_migration final : public record_rewriter {
+public:
+    /// Maps stored (read from file) onto current, the program's schema. Throws
+    /// schema_mismatch when a change cannot be made (see the top of this file).
+    schema_migration(const schema_stamp& current, const schema_stamp& stored, const std::string& file)
+        : current_(current), file_(file) {
+        identity_ = current.fingerprint == stored.fingerprint && current.slots.size() == stored.slots.size();
+        if (identity_) return;
+        std::vector<bool> matched(current.slots.size());
+        slots_.resize(stored.slots.size());
+        // A stored slot is the program's of the same primitive and type name; failing that, of
+        // the same primitive and layout (fingerprint) that no other slot took: a type whose
+        // name changed without its layout, such as a vector collection whose options (not
+        // stored, not in its fingerprint, but in its C++ name) changed.
+        auto match = [&](auto&& same) {
+            for (std::size_t i = 0; i < stored.slots.size(); ++i) {
+                if (slots_[i].to != removed) continue;
+                for (std::size_t j = 0; j < current.slots.size(); ++j)
+                    if (!matched[j] && current.slots[j].primitive == stored.slots[i].primitive &&
+                        same(stored.slots[i], current.slots[j])) {
+                        slots_[i].to = static_cast<std::uint16_t>(j);
+                        matched[j] = true;
+                        break;
+                    }
+            }
+        };
+        match([](const auto& a, const auto& b) { return a.name == b.name; });
+        match([](const auto& a, const auto& b) { return a.fingerprint == b.fingerprint; });
+        for (std::size_t i = 0; i < stored.slots.size(); ++i) {
+            const auto& old = stored.slots[i];
+            auto& map = slots_[i];
+            map.name = old.name;
+            map.primitive = old.primitive;
+            if (map.to == removed) {
+                changes_.push_back(label(old) + ": no longer in the schema; its records are dropped");
+                continue;
+            }
+            const auto& now = current.slots[map.to];
+            if (now.name != old.name) changes_.push_back(label(old) + ": now " + label(now) + " (the same layout)");
+            if (map.to != i)
+                changes_.push_back(label(old) + ": slot " + std::to_string(i) + " is now slot " + std::to_string(map.to));
+            if (now.fingerprint == old.fingerprint) continue;
+            if (old.description.empty())
+                refuse(label(old) + " changed its layout, and the files were written before they described their "
+                                    "types (WAL and snapshot format 3 or older), so its old values cannot be "
+                                    "read by name: open the directory once with the program that wrote it, "
+                                    "under this version of inmem, and take a snapshot (db.snapshot()), which "
+                                    "records the descriptions");
+            if (now.hashed)
+                refuse(label(old) + " changed its layout (stored " + old.description + ", now " + now.description +
+                       "), and its values are hashed into each run's event chain, so rewriting them would break "
+                       "it: keep this type as it was and declare the new layout as another type");
+            if (!now.plan) refuse(label(old) + " changed its layout, and its family cannot convert it");
+            try {
+                map.plan.emplace(now.plan(old.description));
+            } catch (const error& e) {
+                if (e.code() != errc::schema_mismatch) throw;
+                refuse(label(old) + ": " + bare(e));
+            }
+            for (const auto& change : map.plan->changes) changes_.push_back(label(old) + ": " + change);
+        }
+        if (!stored.slots.empty() && std::find(matched.begin(), matched.end(), true) == matched.end()) {
+            std::string before, after;
+            for (const auto& s : stored.slots) before += (before.empty() ? "" : ", ") + label(s);
+            for (const auto& s : current.slots) after += (after.empty() ? "" : ", ") + label(s);
+            refuse("none of its types [" + before + "] is one of this schema's [" + after +
+                   "]; open it with the schema that wrote it (a type is known by its name: declare "
+                   "schema_traits<T>::name to keep it when the C++ name changes)");
+        }
+        for (std::size_t j = 0; j < current.slots.size(); ++j)
+            if (!matched[j]) changes_.push_back(label(current.slots[j]) + ": new in the schema (slot " + std::to_string(j) + ")");
+        // A one-log family's types, stored and now, in order.
+        std::vector<std::uint8_t> checked;
+        for (std::size_t j = 0; j < current.slots.size(); ++j) {
+            const std::uint8_t primitive = current.slots[j].primitive;
+            if (!current.slots[j].one_log || std::find(checked.begin(), checked.end(), primitive) != checked.end())
+                continue;
+            checked.push_back(primitive);
+            std::string before, after;
+            for (const auto& s : stored.slots)
+                if (s.primitive == primitive) before += (before.empty() ? "" : ", ") + s.name;
+            for (const auto& s : current.slots)
+                if (s.primitive == primitive) after += (after.empty() ? "" : ", ") + s.name;
+            if (before != after && !before.empty())
+                refuse("the " + std::string(current.slots[j].family) + " types changed from [" + before + "] to [" +
+                       after + "]; each run's " + std::string(current.slots[j].family) +
+                       " log counts its records per type in the types' order, which a migration cannot change "
+                       "yet: keep the list as it was");
+        }
+    }
+
+    /// True when the files' schema is the program's: nothing to do.
+    bool identity() const noexcept { return identity_; }
+    /// What changed, one line each, for the open report.
+    const std::vector<std::string>& changes() const noexcept { return changes_; }
+    /// Records whose key or value was rewritten, and records dropped (of removed slots).
+    std::uint64_t rewritten() const noexcept { return rewritten_; }
+    std::uint64_t dropped() const noexcept { return dropped_; }
+
+    /// Rewrites a stored record (bytes: nullptr for an erasure) for the program's schema;
+    /// false when it belongs to a slot the program no longer has (it is to be dropped).
+    bool rewrite(std::string& key, std::string* bytes) {
+        if (identity_) return true;
+        const auto at = address_of(key);
+        if (!at || (at->space == key_space::run && at->primitive == history_primitive)) return true;
+        if (at->slot >= slots_.size()) return true; // recovery's checks say what is wrong with it
+        const std::uint16_t stored = at->slot;
+        const std::uint16_t to = slots_[stored].to;
+        if (to == removed) {
+            ++dropped_;
+            return false;
+        }
+        bool changed = to != stored;
+        if (changed) store_big_endian(key.data() + (at->space == key_space::run ? 14 : 6), to);
+        if (bytes && current_.slots[to].rewrite) {
+            converted_ = false;
+            if (!current_.slots[to].rewrite(key, stored, *bytes, *this))
+                throw error(errc::corruption, "inmem: " + file_ + " holds a " + label(slots_[stored]) +
+                                                  " record its family cannot read: " + describe_key(key));
+            changed = changed || converted_;
+        }
+        if (changed) ++rewritten_;
+        return true;
+    }
+
+    /// A snapshot piece of run's history stream (history/history_store.hpp), rewritten;
+    /// the pieces of one run come in order, and every piece holds whole records.
+    std::string rewrite_history(std::uint64_t run, std::string_view piece) {
+        if (identity_) return std::string(piece);
+        if (run != history_.run || !history_.started) {
+            history_ = history_state{};
+            history_.run = run;
+            history_.started = true;
+        }
+        std::string out;
+        writer w(out);
+        history_item item;
+        for (std::size_t pos = 0, start = 0; history_.cursor.next(piece, pos, item); start = pos) {
+            switch (item.kind) {
+            case history_record::key: {
+                std::string key;
+                run_data_key_into(key, default_namespace, run, 0, 0, {});
+                key.resize(13);
+                key.append(item.bytes);
+                const auto at = address_of(key);
+                const std::uint16_t stored = at ? at->slot : 0;
+                if (!at || !rewrite(key, nullptr)) {
+                    history_.numbers.push_back(no_key);
+                    history_.keys.emplace_back();
+                    history_.stored.push_back(0);
+                    break;
+                }
+                history_.numbers.push_back(history_.next++);
+                history_.stored.push_back(stored);
+                const std::string_view tail = std::string_view(key).substr(13);
+                w.fixed(static_cast<std::uint8_t>(history_record::key));
+                w.varint(tail.size());
+                w.bytes(tail.data(), tail.size());
+                history_.keys.push_back(std::move(key));
+                break;
+            }
+            case history_record::value: {
+                const std::uint32_t number = history_.numbers[item.key];
+                if (number == no_key) break;
+                std::string bytes(item.bytes);
+                const std::string& key = history_.keys[item.key];
+                const auto to = load_big_endian<std::uint16_t>(key.data() + 14);
+                if (current_.slots[to].rewrite &&
+                    !current_.slots[to].rewrite(key, history_.stored[item.key], bytes, *this))
+                    throw error(errc::corruption, "inmem: " + file_ + " holds, in the history of run " +
+                                                      std::to_string(run) + ", a record its family cannot read: " +
+                                                      describe_key(key));
+                w.fixed(static_cast<std::uint8_t>(history_record::value));
+                w.varint(number);
+                w.varint(item.version - item.written);
+                w.varint(bytes.size());
+                w.bytes(bytes.data(), bytes.size());
+                break;
+            }
+            default: out.append(piece.substr(start, pos - start)); break; // commits, compactions: as they are
+            }
+        }
+        if (!history_.cursor.ok()) return std::string(piece); // damaged: the history's own load says so
+        return out;
+    }
+
+    std::uint16_t slot_of(std::uint16_t stored) const override {
+        return stored < slots_.size() && slots_[stored].to != removed ? slots_[stored].to : stored;
+    }
+
+    bool convert(std::uint16_t stored, std::string_view value, std::string& out) const override {
+        if (stored >= slots_.size() || !slots_[stored].plan || slots_[stored].plan->identical()) return false;
+        try {
+            out = migrate_value(*slots_[stored].plan, value);
+            converted_ = true;
+        } catch (const error& e) {
+            throw error(e.code(), "inmem: " + file_ + ": a " + label(slots_[stored]) + " value: " + bare(e));
+        }
+        return true;
+    }
+
+private:
+    static constexpr std::uint16_t removed = 0xFFFF;
+    static constexpr std::uint32_t no_key = 0xFFFFFFFF;
+
+    struct slot_map {
+        std::string name;
+        std::uint8_t primitive = 0;
+        std::uint16_t to = removed;
+        std::optional<migration_plan> plan; // when the layout changed
+    };
+    // The running state of the run whose history pieces are being rewritten.
+    struct history_state {
+        std::uint64_t run = 0;
+        bool started = false;
+        history_cursor cursor;
+        std::vector<std::uint32_t> numbers; // a stored key's number -> its new one (no_key: dropped)
+        std::vector<std::string> keys;      // -> the whole key as the program's schema has it
+        std::vector<std::uint16_t> stored;  // -> the slot the files gave it
+        std::uint32_t next = 0;
+    };
+
+    // As the schema declares it: "kv<Note>", "events<ToolCall>".
+    static std::string label(const schema_stamp::slot& s) { return label(s.primitive, s.name); }
+    static std::string label(const slot_map& s) { return label(s.primitive, s.name); }
+    static std::string label(std::uint8_t p, const std::string& name) {
+        const std::string_view family = to_string(static_cast<primitive>(p));
+        return (family == "?" ? "primitive " + std::to_string(p) : std::string(family)) + "<" + name + ">";
+    }
+
+    // An error's own text, without "inmem: " and the code's message that what() adds.
+    static std::string bare(const error& e) {
+        std::string why = e.what();
+        if (why.starts_with("inmem: ")) why.erase(0, 7);
+        const std::string suffix = ": " + e.code().message();
+        if (why.ends_with(suffix)) why.resize(why.size() - suffix.size());
+        return why;
+    }
+
+    [[noreturn]] void refuse(const std::string& why) const {
+        throw error(errc::schema_mismatch, "inmem: " + file_ + " was written under another schema: " + why);
+    }
+
+    const schema_stamp& current_;
+    std::string file_;
+    bool identity_ = false;
+    std::vector<slot_map> slots_; // by stored slot
+    std::vector<std::string> changes_;
+    std::uint64_t rewritten_ = 0, dropped_ = 0;
+    mutable bool converted_ = false; // convert() changed the record rewrite() is at
+    history_state history_;
+};
+
+} // namespace inmem::detail
+// ---- end inmem/durability/migration.hpp ----
 // ---- begin inmem/durability/snapshot.hpp ----
 // inmem/durability/snapshot.hpp: the whole state in one file, so the WAL before it can go.
 //
@@ -2150,29 +4942,6 @@ inline std::optional<std::uint32_t> parse_wal_segment_name(std::string_view name
     }
     if (n > UINT32_MAX || (name.size() > 16 && name[4] == '0')) return std::nullopt;
     return static_cast<std::uint32_t>(n);
-}
-
-/// Throws schema_mismatch, naming the first slot whose type differs, when found (read from a
-/// file) is not what this program's schema expects.
-inline void check_schema(const schema_stamp& expected, const schema_stamp& found, const std::string& file) {
-    if (expected.fingerprint == found.fingerprint) return;
-    std::string what;
-    const std::size_t n = std::max(expected.slots.size(), found.slots.size());
-    for (std::size_t i = 0; i < n && what.empty(); ++i) {
-        if (i >= expected.slots.size())
-            what = "the file has a slot " + std::to_string(i) + " (" + found.slots[i].name +
-                   ") that this schema does not declare";
-        else if (i >= found.slots.size())
-            what = "this schema declares " + expected.slots[i].name + " (slot " + std::to_string(i) +
-                   ") that the file does not have";
-        else if (expected.slots[i].fingerprint != found.slots[i].fingerprint ||
-                 expected.slots[i].primitive != found.slots[i].primitive)
-            what = "slot " + std::to_string(i) + " holds " + found.slots[i].name + " in the file but " +
-                   expected.slots[i].name + " in this schema, or its layout changed";
-    }
-    if (what.empty()) what = "the schema fingerprints differ";
-    throw error(errc::schema_mismatch, "inmem: " + file + " was written under another schema: " + what +
-                                           "; open it with the schema that wrote it");
 }
 
 inline void write_string(writer& w, std::string_view s) {
@@ -2970,6 +5739,7 @@ private:
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -2998,6 +5768,18 @@ struct recovery_report {
     std::uint64_t reserved_run = 0;            ///< see reserved_version
     bool snapshot_written = false;             ///< open took a snapshot (see open_options::snapshot_after_bytes)
     std::string snapshot_error;                ///< why that snapshot failed ("" if none); it is retried later
+    /// The files were written under another schema and their records were read as this
+    /// program's (durability/migration.hpp): what changed, one line each ("kv<Note>:
+    /// $.priority: added"); empty when nothing did. The open then took a snapshot under the
+    /// program's schema (snapshot_written; snapshot_error if it failed, and the next open
+    /// migrates again).
+    std::vector<std::string> schema_changes;
+    std::uint64_t records_migrated = 0;        ///< records whose key or value was rewritten
+    /// Records of types the schema no longer has, left out of the database. The files they
+    /// were in are copied first into files_kept, a directory inside the database's, which
+    /// opens as the database was under the schema that wrote it.
+    std::uint64_t records_dropped = 0;
+    std::string files_kept;                    ///< see records_dropped ("" when none were)
     std::chrono::microseconds took{};          ///< time open spent recovering
 };
 
@@ -3044,6 +5826,17 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
     auto& report = out.report;
     const std::span<const schema_stamp::slot> slot_primitives = schema.slots;
 
+    // How the files' schemas (by fingerprint) map onto the program's.
+    std::map<std::uint64_t, std::unique_ptr<schema_migration>> migrations;
+    auto migration_for = [&](const schema_stamp& stored, const std::string& file) -> schema_migration& {
+        auto& m = migrations[stored.fingerprint];
+        if (!m) {
+            m = std::make_unique<schema_migration>(schema, stored, file);
+            report.schema_changes.insert(report.schema_changes.end(), m->changes().begin(), m->changes().end());
+        }
+        return *m;
+    };
+
     std::map<version_t, std::string> snapshots;
     std::map<std::uint32_t, std::string> segments;
     for (const auto& name : fs.list(dir)) {
@@ -3062,7 +5855,22 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         std::string why;
         auto data = read_snapshot(fs.read_all(dir / it->second), why, it->second);
         if (data) {
-            check_schema(schema, data->head.schema, (dir / it->second).string());
+            auto& migration = migration_for(data->head.schema, (dir / it->second).string());
+            if (!migration.identity()) {
+                std::size_t kept = 0;
+                for (auto& rec : data->records) {
+                    if (is_history_key(rec.key)) {
+                        if (rec.key.size() == 20)
+                            rec.bytes = migration.rewrite_history(load_big_endian<std::uint64_t>(rec.key.data() + 5), rec.bytes);
+                    } else if (!migration.rewrite(rec.key, &rec.bytes)) {
+                        continue;
+                    }
+                    if (&data->records[kept] != &rec) data->records[kept] = std::move(rec);
+                    ++kept;
+                }
+                data->records.resize(kept);
+                // (renumbered slots can change the records' order: the store takes them in any)
+            }
             for (const auto& rec : data->records) {
                 const std::string_view bytes = rec.bytes;
                 if (!key_is_valid(rec.key, &bytes, slot_primitives)) {
@@ -3126,6 +5934,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
     std::uint64_t live_bytes = 0;            // of the segments read, as they are left
     std::uint32_t expected = first_segment;
     std::uint32_t last_format = 0;           // of the last segment read
+    std::uint64_t last_schema = schema.fingerprint; // the schema its last header names
     std::uint64_t last_size = 0;             // its size once recovery is done with it
     for (auto it = segments.lower_bound(first_segment); it != segments.end(); ++it) {
         const auto& [number, name] = *it;
@@ -3143,6 +5952,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
         std::string problem; // what makes a record impossible: it and everything after are refused
         std::uint64_t good_end = 0;
         std::uint32_t format = 0; // from the segment's first header
+        schema_migration* migration = nullptr; // from its last
         bool closed = false;      // a close record ended the session
         wal_entry entry;
         auto scan = scan_wal_segment(data, number, [&](std::string_view payload, std::uint64_t start) {
@@ -3155,7 +5965,8 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
             if (format == 0 && entry.kind != wal_record::header) return refuse("a segment that does not begin with a header");
             switch (entry.kind) {
             case wal_record::header:
-                check_schema(schema, entry.schema, file);
+                migration = &migration_for(entry.schema, file);
+                last_schema = entry.schema.fingerprint;
                 if (format != 0 && (format == 1 || entry.format != format))
                     return refuse("a second header in a segment of format " + std::to_string(format));
                 format = entry.format;
@@ -3180,6 +5991,10 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                 if (format >= 2 && entry.version > out.reserved_versions)
                     return refuse("commit version " + std::to_string(entry.version) + " beyond the reservation (" +
                                   std::to_string(out.reserved_versions) + ")");
+                if (!migration->identity())
+                    std::erase_if(entry.ops, [&](write_op& op) {
+                        return !migration->rewrite(op.key, op.op == write_op::kind::put ? &op.bytes : nullptr);
+                    });
                 for (const auto& op : entry.ops) {
                     const std::string_view bytes = op.bytes;
                     const std::string_view* value = op.op == write_op::kind::put ? &bytes : nullptr;
@@ -3266,15 +6081,20 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
     const auto live = segments.lower_bound(first_segment);
     if (live != segments.end()) fs.open_append(dir / segments.rbegin()->second, false)->sync();
 
-    // The session goes on at the end of the last segment if it is of this format, else in a
-    // new one.
-    if (live != segments.end() && (last_format == 0 || last_format == wal_format_version))
+    // The session goes on at the end of the last segment if it is of this format and schema,
+    // else in a new one (so that each segment holds one schema's records).
+    if (live != segments.end() && (last_format == 0 || last_format == wal_format_version) &&
+        last_schema == schema.fingerprint)
         out.resume = {segments.rbegin()->first, last_size, true};
     else
         out.resume = {segments.empty() ? std::max<std::uint32_t>(first_segment, 1)
                                        : std::max(segments.rbegin()->first + 1, first_segment),
                       0, false};
     out.wal_position = live_bytes;
+    for (const auto& [fingerprint, m] : migrations) {
+        report.records_migrated += m->rewritten();
+        report.records_dropped += m->dropped();
+    }
     report.clean_shutdown = out.clean;
     report.reserved_version = !out.clean && out.reserved_versions > report.last_version ? out.reserved_versions : 0;
     report.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
@@ -3448,6 +6268,28 @@ public:
 
     /// What recovery found.
     const recovered& found() const noexcept { return found_; }
+
+    /// Copies every snapshot and WAL segment of the directory into its subdirectory name
+    /// (replacing what is there), synced, and returns its path: what the open keeps of records
+    /// a migration leaves out (recovery_report::records_dropped).
+    std::filesystem::path keep_files(const std::string& name) {
+        auto& fs = *options_.fs;
+        const auto to = dir_ / name;
+        try {
+            fs.create_directories(to);
+            for (const auto& file : fs.list(dir_)) {
+                if (!parse_snapshot_name(file) && !parse_wal_segment_name(file)) continue;
+                auto out = fs.open_append(to / file, true);
+                out->append(fs.read_all(dir_ / file));
+                out->sync();
+            }
+            fs.sync_directory(to);
+            fs.sync_directory(dir_);
+        } catch (const std::exception& e) {
+            throw as_error(e, ("keeping the files before a migration in " + to.string()).c_str());
+        }
+        return to;
+    }
 
     /// Whether the WAL since the last snapshot (as recovered) is past the threshold.
     bool snapshot_due_at_open() const noexcept {
@@ -3646,445 +6488,6 @@ private:
 // so a snapshot holds it beside the run's records, and a commit that erases or compacts a
 // run's history says so in the WAL like any other change, and recovery does it again.
 
-// ---- begin inmem/history/run_history.hpp ----
-// inmem/history/run_history.hpp: one run's history, what its commits overwrote, kept.
-//
-// The store keeps each key's latest record (and older versions only while a snapshot reads
-// them). A run's history keeps the rest, for the time machine: every commit that wrote to
-// the run's key range, with its version and time, and every record of that range such a
-// commit overwrote or erased, with the version that had written it. It is one append-only
-// stream of bytes per run, in commit order:
-//
-//   commit    := 0x01 varint(version - the previous commit's) zigzag(time - the previous commit's)
-//   key       := 0x02 varint(size) byte{size}
-//                a key of the run (what follows its 13-byte run prefix: primitive, slot, user
-//                key), numbered 0, 1, ... in stream order, written before its first value
-//   value     := 0x03 varint(key number) varint(commit version - written) varint(size) byte{size}
-//                the record written at version `written` that the commit before it in the
-//                stream overwrote or erased
-//   compacted := 0x04 varint(version)   db.compact dropped everything before version
-//
-// (times are nanoseconds since the epoch by the database's clock; versions and times start
-// from 0.) A record of the stream costs its bytes plus a few: docs/performance.md measures it.
-//
-// One writer (under the engine's writers' lock, or recovery) appends; readers read without a
-// lock: the stream lives in blocks that never move, each publishing how much of it is
-// written, and readers stop at the first commit past their snapshot.
-
-// ---- begin inmem/storage/hash_index.hpp ----
-// inmem/storage/hash_index.hpp: a hash index that readers search while one writer inserts.
-//
-// Open addressing with linear probing over an array of atomic words, each a pointer to a node
-// with the top 16 bits of the node's hash in the pointer's unused top 16 bits (x86-64 and
-// AArch64 user addresses fit in 48 bits), so a probe skips a slot of another key without
-// touching its node: one cache miss per lookup, not one per probe. A node has a `hash` and a
-// `key` that never change once it is inserted. Readers load the array and probe with acquire
-// loads: no lock, no retry. The one writer fills an empty slot with a
-// release store. When the array is half full the writer builds one twice as large, publishes
-// it, and hands the old array back to the caller to retire (free once no reader can hold it:
-// see memory_backend). Nodes are never removed; their owner frees them.
-
-#include <boost/container_hash/hash.hpp>
-
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
-#include <stdexcept>
-#include <string_view>
-
-namespace inmem::detail {
-
-struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return boost::hash<std::string_view>{}(s); }
-};
-
-template <class Node>
-class hash_index {
-public:
-    /// A slot array; what insert() returns when it replaced one.
-    struct table {
-        explicit table(std::size_t size) : mask(size - 1), slots(new std::atomic<std::uintptr_t>[size]) {
-            for (std::size_t i = 0; i < size; ++i) slots[i].store(0, std::memory_order_relaxed);
-        }
-        ~table() { delete[] slots; }
-        table(const table&) = delete;
-        table& operator=(const table&) = delete;
-
-        std::size_t mask;
-        std::atomic<std::uintptr_t>* slots; // 0, or tag << 48 | node address
-    };
-
-    hash_index() : table_(new table(64)) {}
-    hash_index(const hash_index&) = delete;
-    hash_index& operator=(const hash_index&) = delete;
-    ~hash_index() { delete table_.load(std::memory_order_relaxed); }
-
-    /// The node with key (whose hash is hash), or nullptr. Any thread.
-    Node* find(std::string_view key, std::size_t hash) const noexcept {
-        const table* t = table_.load(std::memory_order_acquire);
-        const std::uintptr_t tag = tag_of(hash);
-        for (std::size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
-            const std::uintptr_t word = t->slots[i].load(std::memory_order_acquire);
-            if (!word) return nullptr;
-            if ((word & tag_mask) != tag) continue; // another key: no need to look at its node
-            Node* n = node_of(word);
-            if (n->hash == hash && n->key == key) return n;
-        }
-    }
-
-    /// Inserts n, whose key is not in the index. The writer only. Returns the replaced
-    /// array when the index grew (the caller retires it), else nullptr.
-    table* insert(Node* n) {
-        if (reinterpret_cast<std::uintptr_t>(n) & tag_mask) // never on Linux unless mmap is asked for more
-            throw std::runtime_error("inmem: a node was allocated above 2^48, where hash_index keeps tags");
-        table* t = table_.load(std::memory_order_relaxed);
-        table* old = nullptr;
-        if ((count_ + 1) * 2 > t->mask + 1) {
-            auto* bigger = new table((t->mask + 1) * 2);
-            for (std::size_t i = 0; i <= t->mask; ++i)
-                if (const std::uintptr_t word = t->slots[i].load(std::memory_order_relaxed)) place(*bigger, node_of(word));
-            table_.store(bigger, std::memory_order_release);
-            old = t;
-            t = bigger;
-        }
-        place(*t, n);
-        ++count_;
-        return old;
-    }
-
-    /// Calls f(Node*) for every node. Any thread: nodes inserted meanwhile may be missed.
-    template <class F>
-    void for_each(F&& f) const {
-        const table* t = table_.load(std::memory_order_acquire);
-        for (std::size_t i = 0; i <= t->mask; ++i)
-            if (const std::uintptr_t word = t->slots[i].load(std::memory_order_acquire)) f(node_of(word));
-    }
-
-    /// Number of nodes. The writer only: a plain count, which readers must not read.
-    std::size_t size() const noexcept { return count_; }
-
-private:
-    static constexpr std::uintptr_t tag_mask = sizeof(std::uintptr_t) == 8 ? ~((std::uintptr_t{1} << 48) - 1) : 0;
-
-    static std::uintptr_t tag_of(std::size_t hash) noexcept { return static_cast<std::uintptr_t>(hash) & tag_mask; }
-    static Node* node_of(std::uintptr_t word) noexcept { return reinterpret_cast<Node*>(word & ~tag_mask); }
-
-    static void place(table& t, Node* n) noexcept {
-        std::size_t i = n->hash & t.mask;
-        while (t.slots[i].load(std::memory_order_relaxed)) i = (i + 1) & t.mask;
-        t.slots[i].store(reinterpret_cast<std::uintptr_t>(n) | tag_of(n->hash), std::memory_order_release);
-    }
-
-    std::atomic<table*> table_;          // read by every reader
-    alignas(64) std::size_t count_ = 0;  // the writer's, on a line of its own
-};
-
-} // namespace inmem::detail
-// ---- end inmem/storage/hash_index.hpp ----
-
-#include <algorithm>
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <new>
-#include <string>
-#include <string_view>
-#include <unordered_map>
-#include <vector>
-
-namespace inmem::detail {
-
-enum class history_record : char { commit = 1, key = 2, value = 3, compacted = 4 };
-
-/// One decoded record of a history stream (see the grammar above), with the running state:
-/// the current commit's version and time, and for a value, its key's number and the version
-/// that wrote it.
-struct history_item {
-    history_record kind{};
-    version_t version = 0;      ///< commit: its version; value: the commit that superseded it; compacted: where
-    std::int64_t time = 0;      ///< the current commit's time (ns)
-    std::uint32_t key = 0;      ///< key, value: the key's number
-    version_t written = 0;      ///< value: the version that wrote it
-    std::string_view bytes;     ///< key: the key (after the run prefix); value: the bytes
-};
-
-/// Reads the records of a stream's bytes, in order, keeping the running state. Refuses
-/// (returns false with ok() false) bytes that break the grammar.
-class history_cursor {
-public:
-    /// Decodes the next record into item from data[pos...]; false at the end or on damage.
-    bool next(std::string_view data, std::size_t& pos, history_item& item) noexcept {
-        if (pos >= data.size()) return false;
-        reader r(data.substr(pos));
-        std::uint8_t tag = 0;
-        r.fixed(tag);
-        item.kind = static_cast<history_record>(tag);
-        std::uint64_t a = 0, b = 0, n = 0;
-        const char* p = nullptr;
-        switch (item.kind) {
-        case history_record::commit:
-            if (!r.varint(a) || !r.varint(b) || a == 0) return bad();
-            version_ += a;
-            time_ += static_cast<std::int64_t>((b >> 1) ^ (~(b & 1) + 1)); // zigzag
-            item.version = version_;
-            break;
-        case history_record::key:
-            if (!r.count(n, 1) || !r.bytes(n, p)) return bad();
-            item.key = keys_++;
-            item.bytes = std::string_view(p, n);
-            break;
-        case history_record::value:
-            if (version_ == 0 || !r.varint(a) || a >= keys_ || !r.varint(b) || b == 0 || b > version_ ||
-                !r.count(n, 1) || !r.bytes(n, p))
-                return bad();
-            item.key = static_cast<std::uint32_t>(a);
-            item.version = version_;
-            item.written = version_ - b;
-            item.bytes = std::string_view(p, n);
-            break;
-        case history_record::compacted:
-            if (!r.varint(a) || a < version_) return bad();
-            version_ = a;
-            item.version = a;
-            break;
-        default: return bad();
-        }
-        item.time = time_;
-        pos = static_cast<std::size_t>(data.size() - r.remaining());
-        return true;
-    }
-
-    bool ok() const noexcept { return ok_; }
-    version_t version() const noexcept { return version_; }
-    std::int64_t time() const noexcept { return time_; }
-    std::uint32_t keys() const noexcept { return keys_; }
-
-private:
-    bool bad() noexcept { return ok_ = false; }
-
-    version_t version_ = 0;
-    std::int64_t time_ = 0;
-    std::uint32_t keys_ = 0;
-    bool ok_ = true;
-};
-
-/// One run's history stream, with the writer's index of the keys it numbered.
-class run_history {
-    struct block {
-        std::atomic<block*> next{nullptr};
-        std::atomic<std::size_t> used{0};
-        std::size_t capacity = 0;
-        char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
-        const char* data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
-    };
-
-public:
-    run_history() = default;
-    run_history(const run_history&) = delete;
-    run_history& operator=(const run_history&) = delete;
-    ~run_history() {
-        for (block* b = first_; b;) {
-            block* next = b->next.load(std::memory_order_relaxed);
-            b->~block();
-            ::operator delete(b);
-            b = next;
-        }
-    }
-
-    // ---- The writer
-
-    /// Starts the records of the commit at version (once per commit; later calls for the
-    /// same version do nothing).
-    void commit(version_t version, std::int64_t time) {
-        if (version == version_) return;
-        const std::int64_t dt = time - time_;
-        const std::uint64_t zigzag = (static_cast<std::uint64_t>(dt) << 1) ^ static_cast<std::uint64_t>(dt >> 63);
-        char buf[21];
-        std::size_t n = 0;
-        buf[n++] = static_cast<char>(history_record::commit);
-        n += put_varint(buf + n, version - version_);
-        n += put_varint(buf + n, zigzag);
-        append(buf, n);
-        version_ = version;
-        time_ = time;
-    }
-
-    /// Keeps the bytes of the record of key (after the run prefix) written at `written`,
-    /// which the current commit overwrites or erases.
-    void superseded(std::string_view key, version_t written, std::string_view bytes) {
-        const std::uint32_t number = number_of(key);
-        char head[31];
-        std::size_t n = 0;
-        head[n++] = static_cast<char>(history_record::value);
-        n += put_varint(head + n, number);
-        n += put_varint(head + n, version_ - written);
-        n += put_varint(head + n, bytes.size());
-        append(head, n, bytes);
-        ++values_;
-        value_bytes_ += bytes.size();
-    }
-
-    /// Records that everything before version was dropped (the run's history now starts there).
-    void compacted(version_t version) {
-        char buf[11];
-        std::size_t n = 0;
-        buf[n++] = static_cast<char>(history_record::compacted);
-        n += put_varint(buf + n, version);
-        append(buf, n);
-        version_ = version;
-    }
-
-    /// Appends the records of a stream read back (a snapshot's), after checking them; false
-    /// (and nothing changes) when they break the grammar or do not follow what is here.
-    bool load(std::string_view stream) {
-        history_cursor check = cursor_;
-        history_item item;
-        std::size_t pos = 0;
-        while (check.next(stream, pos, item)) {}
-        if (!check.ok()) return false;
-        if (stream.empty()) return true;
-        const std::string_view stored(append(stream.data(), stream.size()), stream.size());
-        for (std::size_t at = 0; cursor_.next(stored, at, item);) { // the writer's index and counts
-            if (item.kind == history_record::key) index_.emplace(item.bytes, item.key);
-            else if (item.kind == history_record::value) ++values_, value_bytes_ += item.bytes.size();
-        }
-        version_ = cursor_.version();
-        time_ = cursor_.time();
-        return true;
-    }
-
-    // ---- Readers: any thread
-
-    /// Calls f(item) for every record of the commits at or before `at`, in order.
-    template <class F>
-    void read(version_t at, F&& f) const {
-        history_cursor cursor;
-        history_item item;
-        for_each_block([&](std::string_view data) {
-            for (std::size_t pos = 0; cursor.next(data, pos, item);) {
-                if (item.kind == history_record::commit && item.version > at) return false;
-                f(std::as_const(item));
-            }
-            return true;
-        });
-    }
-
-    /// Calls emit(bytes) with the stream's bytes up to the first commit after `at`, in
-    /// pieces (what a snapshot at `at` writes; load() takes them back in order).
-    template <class F>
-    void stream_until(version_t at, F&& emit) const {
-        history_cursor cursor;
-        history_item item;
-        for_each_block([&](std::string_view data) {
-            std::size_t pos = 0, start = 0;
-            bool past = false;
-            while (cursor.next(data, pos, item)) {
-                if (item.kind == history_record::commit && item.version > at) {
-                    past = true;
-                    break;
-                }
-                start = pos;
-            }
-            if (start) emit(data.substr(0, start));
-            return !past;
-        });
-    }
-
-    // ---- Measures (the writer, or after it)
-
-    /// The versions kept (value records).
-    std::size_t values() const noexcept { return values_; }
-    /// Their bytes.
-    std::size_t value_bytes() const noexcept { return value_bytes_; }
-    /// Everything this history holds in memory: its blocks and the writer's key index.
-    std::size_t memory() const noexcept {
-        std::size_t n = sizeof(*this) + index_.bucket_count() * sizeof(void*) +
-                        index_.size() * (sizeof(std::pair<const std::string_view, std::uint32_t>) + 2 * sizeof(void*));
-        for (const block* b = first_; b; b = b->next.load(std::memory_order_relaxed)) n += sizeof(block) + b->capacity;
-        return n;
-    }
-    /// The last commit recorded (0: none).
-    version_t last_version() const noexcept { return version_; }
-
-private:
-    static constexpr std::size_t first_block = 256, largest_block = 64 * 1024;
-
-    static std::size_t put_varint(char* out, std::uint64_t v) noexcept {
-        std::size_t n = 0;
-        while (v >= 0x80) {
-            out[n++] = static_cast<char>(v | 0x80);
-            v >>= 7;
-        }
-        out[n++] = static_cast<char>(v);
-        return n;
-    }
-
-    // The number of key, numbering it (a key record) the first time.
-    std::uint32_t number_of(std::string_view key) {
-        if (const auto it = index_.find(key); it != index_.end()) return it->second;
-        char head[11];
-        std::size_t n = 0;
-        head[n++] = static_cast<char>(history_record::key);
-        n += put_varint(head + n, key.size());
-        const char* stored = append(head, n, key) + n;
-        const auto number = static_cast<std::uint32_t>(index_.size());
-        index_.emplace(std::string_view(stored, key.size()), number);
-        return number;
-    }
-
-    // Appends head then tail as one record (never split across blocks); returns where it went.
-    const char* append(const char* head, std::size_t n, std::string_view tail = {}) {
-        const std::size_t size = n + tail.size();
-        block* b = last_;
-        std::size_t used = b ? b->used.load(std::memory_order_relaxed) : 0;
-        if (!b || b->capacity - used < size) {
-            const std::size_t grown = b ? std::min(largest_block, b->capacity * 2) : first_block;
-            b = new_block(std::max(grown, size));
-            used = 0;
-        }
-        char* at = b->data() + used;
-        std::memcpy(at, head, n);
-        if (!tail.empty()) std::memcpy(at + n, tail.data(), tail.size());
-        b->used.store(used + size, std::memory_order_release);
-        return at;
-    }
-
-    block* new_block(std::size_t capacity) {
-        void* raw = ::operator new(sizeof(block) + capacity);
-        block* b = new (raw) block;
-        b->capacity = capacity;
-        if (last_) last_->next.store(b, std::memory_order_release);
-        else first_published_.store(b, std::memory_order_release);
-        if (!first_) first_ = b;
-        last_ = b;
-        return b;
-    }
-
-    // f(bytes of one block) -> bool (false: stop), block by block.
-    template <class F>
-    void for_each_block(F&& f) const {
-        for (const block* b = first_published_.load(std::memory_order_acquire); b;) {
-            const block* next = b->next.load(std::memory_order_acquire); // before used: a block is full once linked
-            const std::size_t used = b->used.load(std::memory_order_acquire);
-            if (!f(std::string_view(b->data(), used))) return;
-            b = next; // (a block linked since holds no commit the reader's snapshot sees)
-        }
-    }
-
-    block* first_ = nullptr;                        // the writer's
-    block* last_ = nullptr;                         // the writer's
-    std::atomic<block*> first_published_{nullptr};  // the readers'
-    version_t version_ = 0;                         // the last commit recorded
-    std::int64_t time_ = 0;                         // its time
-    history_cursor cursor_;                         // load()'s running state
-    std::unordered_map<std::string_view, std::uint32_t, string_hash, std::equal_to<>> index_;
-    std::size_t values_ = 0, value_bytes_ = 0;
-};
-
-} // namespace inmem::detail
-// ---- end inmem/history/run_history.hpp ----
 
 #include <cstdint>
 #include <map>
@@ -6036,11 +8439,15 @@ public:
         const recovered& found = session->found();
         report_ = found.report;
         version_ = report_.last_version;
+        // A migration left records out: their files are kept before a snapshot replaces them.
+        if (report_.records_dropped)
+            report_.files_kept = session->keep_files("before-migration-" + std::to_string(version_)).string();
         store_.collect(latest_version);
         visible_.store(version_);
         runs_.rebuild(store_);
         if (!found.clean) runs_.after_crash(found.reserved_runs, report_); // what it may have handed out is never used
-        const bool snapshot_due = session->snapshot_due_at_open();
+        // Files read under another schema are rewritten by a snapshot under this one.
+        const bool snapshot_due = session->snapshot_due_at_open() || !report_.schema_changes.empty();
         // The deleter is a function made here: an engine in memory never names the session's
         // destructor, so nothing of the durable code is compiled into programs without it.
         log_ = log_pointer(session.release(), [](commit_log* log) { delete static_cast<durable_session*>(log); });
@@ -7466,890 +9873,6 @@ inline void finalize_head(write_op& op, const commit_context& commit) {
 // records, recovery checks its keys and values (parse and value_of must accept them), error
 // messages describe its keys, and JSON (json/) shows its values: nothing else is edited.
 
-// ---- begin inmem/schema/fingerprint.hpp ----
-// inmem/schema/fingerprint.hpp: a stable hash of a type's stored layout.
-//
-// describe<T>() writes a canonical text of T's structure; fingerprint_v<T> is its 64-bit
-// FNV-1a hash, computed at compile time. The text names field types in order and field
-// names; it uses our own tokens for standard types (never the compiler's spelling) and leaves
-// out a struct's own name, so it is the same under gcc and clang and survives renaming a
-// type. Types that encode identically describe identically (map and unordered_map, pair and
-// tuple), so switching between them keeps old data readable.
-//
-//   int32_t                       -> i32
-//   std::vector<std::string>      -> vector<string>
-//   struct Plan{goal, steps, n}   -> struct{goal:string;steps:vector<string>;n:i32;}
-
-// ---- begin inmem/schema/reflect.hpp ----
-// inmem/schema/reflect.hpp: names of types and fields, without macros.
-//
-// Fields are reached with Boost.PFR. Names come from schema_traits<T> when the user declares
-// them, otherwise from the compiler: the text of __PRETTY_FUNCTION__ for a template whose
-// argument points at the field of an object that is declared but never defined. gcc 12 and
-// clang 14 both print the member's name there (clang only when the pointer is wrapped in a
-// class-type argument, hence ptr_holder). The derived names are checked at compile time: a
-// compiler that prints something else makes the fallback (declared names) necessary.
-
-// ---- begin inmem/schema/customize.hpp ----
-// inmem/schema/customize.hpp: the two customization points of a stored type.
-//
-// A plain aggregate needs neither. Specialize them to rename a type or its fields, or to
-// store a type that is not an aggregate (a class with invariants, a third-party type).
-
-namespace inmem {
-
-/// Refines how a stored type is described. Specialize with either or both of:
-///   static constexpr std::string_view name = "Plan";                  // type name in output
-///   static constexpr std::array<std::string_view, N> field_names = {...}; // one per field
-/// Without it, both are derived from the compiler (gcc >= 12, clang >= 14); field names are
-/// part of the schema fingerprint, so declared names must match what was derived before.
-/// A field renamed since values were stored keeps them when declared (schema/evolution.hpp):
-///   static constexpr std::array<std::pair<std::string_view, std::string_view>, N>
-///       renamed_fields = {{{"old_name", "new_name"}, ...}};
-template <class T>
-struct schema_traits {};
-
-/// Stores a type that is not an aggregate through one that is storable. Specialize with:
-///   using stored_type = ...;                         // any storable type
-///   static stored_type to_stored(const T&);
-///   static T from_stored(stored_type&&);             // may throw to reject bad data
-/// T must be default-constructible and move-assignable: decoding creates a T, then assigns
-/// from_stored's result to it.
-template <class T>
-struct adapt {};
-
-} // namespace inmem
-// ---- end inmem/schema/customize.hpp ----
-
-#include <boost/pfr/core.hpp>
-
-#include <algorithm>
-#include <array>
-#include <cstddef>
-#include <string_view>
-#include <type_traits>
-
-namespace inmem::detail {
-
-template <class T>
-consteval std::string_view raw_type_name() {
-    return __PRETTY_FUNCTION__;
-}
-
-// "... [with T = ns::Plan; std::string_view = ...]" (gcc) or "... [T = ns::Plan]" (clang).
-constexpr std::string_view parse_type_name(std::string_view s) {
-    auto start = s.find("T = ");
-    if (start == std::string_view::npos) return s;
-    start += 4;
-    auto stop = s.find(';', start);
-    if (stop == std::string_view::npos) stop = s.rfind(']');
-    return s.substr(start, stop - start);
-}
-
-template <class T>
-concept declares_name = requires { std::string_view{schema_traits<T>::name}; };
-
-template <class T>
-concept declares_field_names = requires {
-    { schema_traits<T>::field_names.size() } -> std::convertible_to<std::size_t>;
-};
-
-/// A readable name of T: declared through schema_traits<T>::name, else the compiler's.
-template <class T>
-consteval std::string_view type_name() {
-    if constexpr (declares_name<T>) return schema_traits<T>::name;
-    else return parse_type_name(raw_type_name<T>());
-}
-
-template <class T>
-struct fake_holder {
-    const T value;
-};
-// Declared, never defined: only the addresses of its members are taken, at compile time.
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wundefined-var-template"
-#pragma clang diagnostic ignored "-Wundefined-internal"
-#endif
-template <class T>
-extern const fake_holder<T> fake_object;
-
-template <class P>
-struct ptr_holder {
-    const P* ptr;
-};
-
-template <auto Holder>
-consteval std::string_view raw_field_name() {
-    return __PRETTY_FUNCTION__;
-}
-
-constexpr bool is_identifier_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-// The member's name is the identifier that closes the template argument: gcc prints
-// "(& fake_object<P>.<...>::value.Plan::budget)}", clang "{&fake_object.value.budget}]".
-// Searching for that closing pair and walking back over identifier characters copes with
-// qualifiers such as "{anonymous}::" or "main()::Local::" in front of the member.
-constexpr std::string_view parse_field_name(std::string_view s) {
-    auto dot = s.rfind('.');
-    if (dot == std::string_view::npos) return {};
-    s.remove_prefix(dot + 1);
-    auto end = std::min(s.find(")}"), s.find("}]"));
-    if (end == std::string_view::npos) return {};
-    auto begin = end;
-    while (begin > 0 && is_identifier_char(s[begin - 1])) --begin;
-    return s.substr(begin, end - begin);
-}
-
-constexpr bool is_identifier(std::string_view s) {
-    if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
-    for (char c : s)
-        if (!is_identifier_char(c)) return false;
-    return true;
-}
-
-template <std::size_t N>
-constexpr bool all_identifiers(const std::array<std::string_view, N>& names) {
-    for (auto name : names)
-        if (!is_identifier(name)) return false;
-    return true;
-}
-
-template <class T, std::size_t I>
-consteval std::string_view derived_field_name() {
-    constexpr const auto& field = boost::pfr::get<I>(fake_object<T>.value);
-    using field_type = std::remove_cvref_t<decltype(field)>;
-    return parse_field_name(raw_field_name<ptr_holder<field_type>{&field}>());
-}
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#endif
-
-template <class T, std::size_t... I>
-consteval std::array<std::string_view, sizeof...(I)> derived_field_names(std::index_sequence<I...>) {
-    return {derived_field_name<T, I>()...};
-}
-
-/// The names of T's fields, in declaration order.
-template <class T>
-consteval auto field_names() {
-    constexpr std::size_t n = boost::pfr::tuple_size_v<T>;
-    if constexpr (declares_field_names<T>) {
-        static_assert(schema_traits<T>::field_names.size() == n,
-                      "inmem: schema_traits<T>::field_names must name every field of T, in order");
-        std::array<std::string_view, n> names{};
-        for (std::size_t i = 0; i < n; ++i) names[i] = schema_traits<T>::field_names[i];
-        return names;
-    } else {
-        constexpr auto names = derived_field_names<T>(std::make_index_sequence<n>{});
-        static_assert(all_identifiers(names), "inmem: this compiler does not reveal field names; declare them with "
-             "inmem::schema_traits<T>::field_names");
-        return names;
-    }
-}
-
-} // namespace inmem::detail
-// ---- end inmem/schema/reflect.hpp ----
-// ---- begin inmem/schema/storable.hpp ----
-// inmem/schema/storable.hpp: the compile-time check that a type can be stored.
-//
-// check_storable<T>() walks T's structure once. The first thing it cannot store stops the
-// build with a static_assert that says why and what to do; the compiler's "required from"
-// lines name the offending type (T = ...) and the types that contain it (Path = {...}).
-// Two mistakes are caught by Boost.PFR before us, with its own words: a struct with a base
-// class ("Inherited types are not supported") and a C-array member (a structured binding
-// error); flatten the base into members, and use std::array.
-// A compiler limit, not ours: gcc 12 crashes ("internal compiler error" in
-// check_noexcept_r) counting the fields of a struct with a member std::array of a
-// non-trivial type (std::array<std::string, N>); clang 14 is fine. Use std::vector there.
-
-// ---- begin inmem/schema/classify.hpp ----
-// inmem/schema/classify.hpp: which family of the codec a C++ type belongs to.
-//
-// The codec, the storable checks and the fingerprint all dispatch on value_kind_v<T>, so a
-// type is classified in exactly one place.
-
-
-#include <array>
-#include <chrono>
-#include <cstdint>
-#include <map>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <tuple>
-#include <type_traits>
-#include <unordered_map>
-#include <utility>
-#include <variant>
-#include <vector>
-
-namespace inmem::detail {
-
-enum class value_kind {
-    boolean,
-    integer,
-    floating,
-    enumeration,
-    string,
-    vector,
-    array,
-    optional,
-    variant,
-    map, // std::map and std::unordered_map share one encoding
-    pair,
-    tuple,
-    duration,
-    time_point,
-    adapted,
-    aggregate,
-    unsupported,
-};
-
-template <class T, template <class...> class Tmpl>
-inline constexpr bool is_specialization_v = false;
-template <template <class...> class Tmpl, class... Args>
-inline constexpr bool is_specialization_v<Tmpl<Args...>, Tmpl> = true;
-
-template <class T>
-inline constexpr bool is_std_array_v = false;
-template <class T, std::size_t N>
-inline constexpr bool is_std_array_v<std::array<T, N>> = true;
-
-template <class T>
-inline constexpr bool is_duration_v = false;
-template <class Rep, class Period>
-inline constexpr bool is_duration_v<std::chrono::duration<Rep, Period>> = true;
-
-template <class T>
-inline constexpr bool is_time_point_v = false;
-template <class Clock, class Dur>
-inline constexpr bool is_time_point_v<std::chrono::time_point<Clock, Dur>> = true;
-
-template <class T>
-concept adapted_type = requires { typename adapt<T>::stored_type; };
-
-template <class T>
-inline constexpr bool is_map_v =
-    is_specialization_v<T, std::map> || is_specialization_v<T, std::unordered_map>;
-
-template <class T>
-consteval value_kind kind_of() {
-    if constexpr (adapted_type<T>) return value_kind::adapted;
-    else if constexpr (std::is_same_v<T, bool>) return value_kind::boolean;
-    else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, wchar_t>) return value_kind::integer;
-    else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) return value_kind::floating;
-    else if constexpr (std::is_enum_v<T>) return value_kind::enumeration;
-    else if constexpr (std::is_same_v<T, std::string>) return value_kind::string;
-    else if constexpr (is_specialization_v<T, std::vector>) return value_kind::vector;
-    else if constexpr (is_std_array_v<T>) return value_kind::array;
-    else if constexpr (is_specialization_v<T, std::optional>) return value_kind::optional;
-    else if constexpr (is_specialization_v<T, std::variant>) return value_kind::variant;
-    else if constexpr (is_map_v<T>) return value_kind::map;
-    else if constexpr (is_specialization_v<T, std::pair>) return value_kind::pair;
-    else if constexpr (is_specialization_v<T, std::tuple>) return value_kind::tuple;
-    else if constexpr (is_duration_v<T>) return value_kind::duration;
-    else if constexpr (is_time_point_v<T>) return value_kind::time_point;
-    else if constexpr (std::is_class_v<T> && std::is_aggregate_v<T> && !std::is_union_v<T>)
-        return value_kind::aggregate;
-    else return value_kind::unsupported;
-}
-
-/// The codec family of T (cv-qualifiers ignored).
-template <class T>
-inline constexpr value_kind value_kind_v = kind_of<std::remove_cv_t<T>>();
-
-} // namespace inmem::detail
-// ---- end inmem/schema/classify.hpp ----
-
-#include <boost/pfr/core.hpp>
-
-#include <memory>
-#include <span>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-
-namespace inmem::detail {
-
-template <class...>
-inline constexpr bool always_false = false;
-
-template <class T, class... Ts>
-inline constexpr bool one_of_v = (std::is_same_v<T, Ts> || ...);
-
-template <class T, class... Path>
-consteval bool check_storable();
-
-template <class T>
-inline constexpr bool is_span_v = false;
-template <class T, std::size_t N>
-inline constexpr bool is_span_v<std::span<T, N>> = true;
-
-// The template arguments of a variant or tuple, as a std::tuple of types.
-template <class T>
-struct type_args;
-template <template <class...> class Tmpl, class... A>
-struct type_args<Tmpl<A...>> {
-    using type = std::tuple<A...>;
-};
-template <class T>
-using type_args_t = typename type_args<T>::type;
-
-// Checks each field of an aggregate, or each alternative/element type of a template.
-template <class Owner, class... Path, class... Members>
-consteval bool check_all(std::type_identity<std::tuple<Members...>>) {
-    return (check_storable<Members, Owner, Path...>() && ...);
-}
-
-template <class T, class... Path, std::size_t... I>
-consteval bool check_fields(std::index_sequence<I...>) {
-    return check_all<T, Path...>(std::type_identity<std::tuple<boost::pfr::tuple_element_t<I, T>...>>{});
-}
-
-// The smallest number of bytes an encoded T takes; containers use it to refuse counts that
-// the input cannot hold.
-template <class T>
-consteval std::size_t min_encoded_size();
-
-template <class T, class... Path>
-consteval bool check_storable() {
-    using U = std::remove_cv_t<T>;
-    constexpr value_kind kind = value_kind_v<U>;
-    if constexpr (one_of_v<U, Path...>) {
-        static_assert(always_false<T>,
-                      "inmem: a type that contains itself (through a vector, optional, map...) cannot be "
-                      "stored; store the children in their own records and keep their keys");
-        return false;
-    } else if constexpr (std::is_reference_v<T>) {
-        static_assert(always_false<T>,
-                      "inmem: a reference member cannot be stored; hold the value itself as a member");
-        return false;
-    } else if constexpr (std::is_const_v<T> && kind != value_kind::unsupported) {
-        static_assert(always_false<T>,
-                      "inmem: a const member cannot be decoded into; remove const from the member");
-        return false;
-    } else if constexpr (std::is_pointer_v<U> || std::is_member_pointer_v<U> ||
-                         std::is_null_pointer_v<U>) {
-        static_assert(always_false<T>,
-                      "inmem: a raw pointer cannot be stored (its target is gone after a restart); "
-                      "store the value itself, a std::optional of it, or the key of a record that holds it");
-        return false;
-    } else if constexpr (std::is_union_v<U>) {
-        static_assert(always_false<T>,
-                      "inmem: a union cannot be stored (which member is active is not known); use std::variant");
-        return false;
-    } else if constexpr (std::is_same_v<U, long double>) {
-        static_assert(always_false<T>,
-                      "inmem: long double has no portable encoding; use double");
-        return false;
-    } else if constexpr (std::is_same_v<U, wchar_t>) {
-        static_assert(always_false<T>,
-                      "inmem: wchar_t has a different size on different platforms; use char16_t or char32_t");
-        return false;
-    } else if constexpr (std::is_array_v<U>) {
-        static_assert(always_false<T>,
-                      "inmem: a C array cannot be stored; use std::array");
-        return false;
-    } else if constexpr (is_specialization_v<U, std::basic_string_view> || is_span_v<U>) {
-        static_assert(always_false<T>,
-                      "inmem: a view (std::string_view, std::span) does not own its bytes; "
-                      "store std::string or std::vector instead");
-        return false;
-    } else if constexpr (is_specialization_v<U, std::unique_ptr> || is_specialization_v<U, std::shared_ptr>) {
-        static_assert(always_false<T>,
-                      "inmem: a smart pointer cannot be stored; store the value, or std::optional for a "
-                      "value that may be absent");
-        return false;
-    } else if constexpr (kind == value_kind::adapted) {
-        using stored = typename adapt<U>::stored_type;
-        static_assert(requires(const U& u, stored&& s) {
-            { adapt<U>::to_stored(u) } -> std::convertible_to<stored>;
-            { adapt<U>::from_stored(std::move(s)) } -> std::convertible_to<U>;
-        }, "inmem: inmem::adapt<T> must declare static stored_type to_stored(const T&) and "
-           "static T from_stored(stored_type&&)");
-        static_assert(std::is_default_constructible_v<U> && std::is_move_assignable_v<U>,
-                      "inmem: a type stored through inmem::adapt<T> must be default-constructible and "
-                      "move-assignable (decoding creates a T, then assigns from_stored's result to it)");
-        return check_storable<stored, U, Path...>();
-    } else if constexpr (kind == value_kind::boolean || kind == value_kind::integer ||
-                         kind == value_kind::floating || kind == value_kind::string) {
-        return true;
-    } else if constexpr (kind == value_kind::enumeration) {
-        return true;
-    } else if constexpr (kind == value_kind::vector || kind == value_kind::array ||
-                         kind == value_kind::optional) {
-        using E = typename U::value_type;
-        constexpr bool ok = check_storable<E, U, Path...>();
-        if constexpr (ok && kind == value_kind::vector) {
-            static_assert(min_encoded_size<E>() > 0,
-                          "inmem: a std::vector of a type that encodes to no bytes (an empty struct) "
-                          "cannot be stored; store its size instead");
-        }
-        return ok;
-    } else if constexpr (kind == value_kind::map) {
-        using K = typename U::key_type;
-        using V = typename U::mapped_type;
-        constexpr bool ok = check_storable<K, U, Path...>() && check_storable<V, U, Path...>();
-        if constexpr (ok) {
-            static_assert(min_encoded_size<K>() + min_encoded_size<V>() > 0,
-                          "inmem: a map whose keys and values encode to no bytes cannot be stored");
-        }
-        return ok;
-    } else if constexpr (kind == value_kind::variant || kind == value_kind::tuple) {
-        return check_all<U, Path...>(std::type_identity<type_args_t<U>>{});
-    } else if constexpr (kind == value_kind::pair) {
-        return check_storable<typename U::first_type, U, Path...>() &&
-               check_storable<typename U::second_type, U, Path...>();
-    } else if constexpr (kind == value_kind::duration) {
-        return check_storable<typename U::rep, U, Path...>();
-    } else if constexpr (kind == value_kind::time_point) {
-        using clock = typename U::clock;
-        constexpr bool named_clock = std::is_same_v<clock, std::chrono::system_clock> ||
-                                     std::is_same_v<clock, std::chrono::steady_clock> ||
-                                     requires { std::string_view{schema_traits<clock>::name}; };
-        static_assert(named_clock,
-                      "inmem: a time_point of a clock other than system_clock or steady_clock needs a "
-                      "portable name for the schema fingerprint: specialize inmem::schema_traits<Clock> "
-                      "with static constexpr std::string_view name = \"...\"");
-        return named_clock && check_storable<typename U::duration, U, Path...>();
-    } else if constexpr (kind == value_kind::aggregate) {
-        constexpr bool fields_ok = check_fields<U, Path...>(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
-        // PFR sees a reference member as the type it refers to, so such a member shows up
-        // here: decoding default-constructs the struct and assigns each field, which a
-        // reference member, a const member or a member without a default constructor prevents.
-        constexpr bool fillable = std::is_default_constructible_v<U> && std::is_move_assignable_v<U>;
-        if constexpr (fields_ok) {
-            static_assert(fillable,
-                          "inmem: a reference member cannot be stored, nor a const member or one that is not "
-                          "default-constructible (decoding default-constructs the struct and assigns each "
-                          "field); hold the value itself as a plain member, or specialize inmem::adapt<T>");
-        }
-        return fields_ok && fillable;
-    } else {
-        static_assert(always_false<T>,
-                      "inmem: this type cannot be stored: it is not an aggregate (it has constructors, "
-                      "private members or virtual functions) and it is not a supported standard type; "
-                      "make it a plain struct, or specialize inmem::adapt<T> to store it through a "
-                      "type that can be stored");
-        return false;
-    }
-}
-
-template <class T>
-consteval std::size_t min_encoded_size() {
-    using U = std::remove_cv_t<T>;
-    constexpr value_kind kind = value_kind_v<U>;
-    if constexpr (kind == value_kind::adapted) return min_encoded_size<typename adapt<U>::stored_type>();
-    else if constexpr (kind == value_kind::boolean || kind == value_kind::integer ||
-                       kind == value_kind::floating || kind == value_kind::enumeration)
-        return sizeof(U);
-    else if constexpr (kind == value_kind::string || kind == value_kind::vector ||
-                       kind == value_kind::map || kind == value_kind::optional ||
-                       kind == value_kind::variant)
-        return 1; // a length, count, flag or index
-    else if constexpr (kind == value_kind::array)
-        return std::tuple_size_v<U> * min_encoded_size<typename U::value_type>();
-    else if constexpr (kind == value_kind::pair)
-        return min_encoded_size<typename U::first_type>() + min_encoded_size<typename U::second_type>();
-    else if constexpr (kind == value_kind::tuple)
-        return []<class... A>(std::type_identity<std::tuple<A...>>) {
-            return (std::size_t{0} + ... + min_encoded_size<A>());
-        }(std::type_identity<type_args_t<U>>{});
-    else if constexpr (kind == value_kind::duration) return sizeof(typename U::rep);
-    else if constexpr (kind == value_kind::time_point) return sizeof(typename U::rep);
-    else if constexpr (kind == value_kind::aggregate)
-        return []<std::size_t... I>(std::index_sequence<I...>) {
-            return (std::size_t{0} + ... + min_encoded_size<boost::pfr::tuple_element_t<I, U>>());
-        }(std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
-    else return 0;
-}
-
-/// True when T can be stored; otherwise the build stops with a message saying why.
-template <class T>
-inline constexpr bool storable_v = check_storable<T>();
-
-} // namespace inmem::detail
-// ---- end inmem/schema/storable.hpp ----
-
-#include <cstdint>
-#include <string>
-#include <string_view>
-
-namespace inmem::detail {
-
-/// FNV-1a, 64 bit: tiny, constexpr, and stable forever (it is written into files).
-struct fnv1a_sink {
-    std::uint64_t hash = 0xcbf29ce484222325ull;
-    constexpr void add(std::string_view s) {
-        for (char c : s) {
-            hash ^= static_cast<unsigned char>(c);
-            hash *= 0x100000001b3ull;
-        }
-    }
-};
-
-struct string_sink {
-    std::string text;
-    void add(std::string_view s) { text.append(s); }
-};
-
-template <class Sink>
-constexpr void add_number(Sink& sink, std::uint64_t n) {
-    char buf[20];
-    std::size_t i = sizeof buf;
-    do {
-        buf[--i] = static_cast<char>('0' + n % 10);
-        n /= 10;
-    } while (n);
-    sink.add(std::string_view(buf + i, sizeof buf - i));
-}
-
-template <class T, class Sink>
-constexpr void describe_to(Sink& sink);
-
-template <class Sink, class... A>
-constexpr void describe_list(Sink& sink, std::type_identity<std::tuple<A...>>) {
-    bool first = true;
-    ((sink.add(first ? "" : ","), first = false, describe_to<A>(sink)), ...);
-}
-
-template <class T, class Sink>
-constexpr void describe_to(Sink& sink) {
-    using U = std::remove_cv_t<T>;
-    constexpr value_kind kind = value_kind_v<U>;
-    if constexpr (kind == value_kind::adapted) {
-        describe_to<typename adapt<U>::stored_type>(sink);
-    } else if constexpr (kind == value_kind::boolean) {
-        sink.add("bool");
-    } else if constexpr (kind == value_kind::integer) {
-        if constexpr (std::is_same_v<U, char>) sink.add("char");
-        else {
-            sink.add(std::is_signed_v<U> ? "i" : "u");
-            add_number(sink, sizeof(U) * 8);
-        }
-    } else if constexpr (kind == value_kind::floating) {
-        sink.add(sizeof(U) == 4 ? "f32" : "f64");
-    } else if constexpr (kind == value_kind::enumeration) {
-        sink.add("enum<");
-        describe_to<std::underlying_type_t<U>>(sink);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::string) {
-        sink.add("string");
-    } else if constexpr (kind == value_kind::vector || kind == value_kind::optional) {
-        sink.add(kind == value_kind::vector ? "vector<" : "optional<");
-        describe_to<typename U::value_type>(sink);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::array) {
-        sink.add("array<");
-        describe_to<typename U::value_type>(sink);
-        sink.add(",");
-        add_number(sink, std::tuple_size_v<U>);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::variant) {
-        sink.add("variant<");
-        describe_list(sink, std::type_identity<type_args_t<U>>{});
-        sink.add(">");
-    } else if constexpr (kind == value_kind::map) {
-        sink.add("map<");
-        describe_to<typename U::key_type>(sink);
-        sink.add(",");
-        describe_to<typename U::mapped_type>(sink);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::pair) {
-        sink.add("tuple<");
-        describe_list(sink, std::type_identity<std::tuple<typename U::first_type, typename U::second_type>>{});
-        sink.add(">");
-    } else if constexpr (kind == value_kind::tuple) {
-        sink.add("tuple<");
-        describe_list(sink, std::type_identity<type_args_t<U>>{});
-        sink.add(">");
-    } else if constexpr (kind == value_kind::duration) {
-        sink.add("duration<");
-        describe_to<typename U::rep>(sink);
-        sink.add(",");
-        add_number(sink, static_cast<std::uint64_t>(U::period::num));
-        sink.add("/");
-        add_number(sink, static_cast<std::uint64_t>(U::period::den));
-        sink.add(">");
-    } else if constexpr (kind == value_kind::time_point) {
-        using clock = typename U::clock;
-        sink.add("time_point<");
-        if constexpr (std::is_same_v<clock, std::chrono::system_clock>) sink.add("system");
-        else if constexpr (std::is_same_v<clock, std::chrono::steady_clock>) sink.add("steady");
-        else sink.add(schema_traits<clock>::name); // required by check_storable: portable
-        sink.add(",");
-        describe_to<typename U::duration>(sink);
-        sink.add(">");
-    } else if constexpr (kind == value_kind::aggregate) {
-        constexpr auto names = field_names<U>();
-        sink.add("struct{");
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((sink.add(names[I]), sink.add(":"), describe_to<boost::pfr::tuple_element_t<I, U>>(sink),
-              sink.add(";")),
-             ...);
-        }(std::make_index_sequence<names.size()>{});
-        sink.add("}");
-    }
-}
-
-} // namespace inmem::detail
-
-namespace inmem {
-
-/// The canonical description of T's stored layout (what fingerprint_v<T> hashes).
-template <class T>
-std::string describe() {
-    static_assert(detail::storable_v<T>);
-    detail::string_sink sink;
-    detail::describe_to<T>(sink);
-    return std::move(sink.text);
-}
-
-/// A stable 64-bit hash of T's stored layout: field types in order and field names.
-template <class T>
-inline constexpr std::uint64_t fingerprint_v = [] {
-    detail::fnv1a_sink sink;
-    if constexpr (detail::storable_v<T>) detail::describe_to<T>(sink); // else the check said why
-    return sink.hash;
-}();
-
-} // namespace inmem
-// ---- end inmem/schema/fingerprint.hpp ----
-// ---- begin inmem/schema/schema.hpp ----
-// inmem/schema/schema.hpp: the list of stored types a database is declared with.
-//
-//   using agent_schema = inmem::schema<inmem::kv<Plan, std::string>,
-//                                      inmem::events<ToolCall, ToolResult>,
-//                                      inmem::states<Lease>>;
-//
-// Each (primitive, type) pair is a slot with a small index; the index is part of every
-// stored key, so slots must only ever be appended. The schema's fingerprint covers the slots
-// in order and each type's layout; data written under another fingerprint is refused.
-
-
-#include <boost/hana/at_key.hpp>
-#include <boost/hana/find.hpp>
-#include <boost/hana/integral_constant.hpp>
-#include <boost/hana/map.hpp>
-#include <boost/hana/optional.hpp>
-#include <boost/hana/pair.hpp>
-#include <boost/hana/type.hpp>
-
-#include <array>
-#include <cstdint>
-#include <string_view>
-
-namespace inmem {
-
-/// The primitive a slot belongs to. Stable: written into keys.
-enum class primitive : std::uint8_t { kv = 1, event = 2, state = 3, trace = 4, vector = 5 };
-
-/// A readable name of a primitive ("kv", "events", ...).
-constexpr std::string_view to_string(primitive p) noexcept {
-    switch (p) {
-    case primitive::kv: return "kv";
-    case primitive::event: return "events";
-    case primitive::state: return "states";
-    case primitive::trace: return "traces";
-    case primitive::vector: return "vectors";
-    }
-    return "?";
-}
-
-namespace detail {
-// The identity of a slot: a primitive's id and a value type (a type may be in several families).
-template <primitive P, class T>
-struct slot_key {};
-
-template <class Family, class T>
-struct slot {
-    static constexpr primitive kind = Family::id;
-    using family = Family;
-    using type = T;
-    using key = slot_key<Family::id, T>;
-};
-template <class... Slots>
-struct slot_list {};
-
-template <class... Lists>
-struct concat_slots;
-template <>
-struct concat_slots<> {
-    using type = slot_list<>;
-};
-template <class... A>
-struct concat_slots<slot_list<A...>> {
-    using type = slot_list<A...>;
-};
-template <class... A, class... B, class... Rest>
-struct concat_slots<slot_list<A...>, slot_list<B...>, Rest...> {
-    using type = typename concat_slots<slot_list<A..., B...>, Rest...>::type;
-};
-
-template <class E>
-concept schema_entry = requires { typename E::slots; };
-
-} // namespace detail
-
-/// What a primitive family declares (primitives/family.hpp has the whole contract): the id
-/// written into its keys (stable, unique in a schema) and its name as tools spell it.
-template <class F>
-concept family_identity = requires {
-    { F::id } -> std::convertible_to<primitive>;
-    { F::name } -> std::convertible_to<std::string_view>;
-};
-
-/// A schema entry of family F listing value types T...: how each primitive declares its
-/// entry (`template <class... T> struct kv : inmem::family_entry<kv_family, T...> {};`).
-template <class F, class... T>
-struct family_entry {
-    static_assert(family_identity<F>, "inmem: family_entry<F, T...> needs a family F with static constexpr "
-                                      "inmem::primitive id and std::string_view name (see primitives/family.hpp)");
-    static_assert(sizeof...(T) > 0, "inmem: a schema entry lists at least one type, e.g. inmem::kv<Plan>");
-    using family = F;
-    using slots = detail::slot_list<detail::slot<F, T>...>;
-};
-
-// inmem::kv, inmem::events, inmem::states, inmem::traces and inmem::vectors are declared
-// with their families (primitives/kv.hpp, events.hpp, states.hpp, traces.hpp, vectors.hpp).
-
-namespace detail {
-// A slot's layout fingerprint: its type's, mixed with what its family adds that the layout
-// does not show (a vector collection's metric: `template <class T> static constexpr
-// std::uint64_t fingerprint_extra`).
-template <class S>
-consteval std::uint64_t slot_fingerprint() {
-    if constexpr (requires { S::family::template fingerprint_extra<typename S::type>; }) {
-        fnv1a_sink sink;
-        add_number(sink, fingerprint_v<typename S::type>);
-        sink.add("+");
-        add_number(sink, std::uint64_t{S::family::template fingerprint_extra<typename S::type>});
-        return sink.hash;
-    } else {
-        return fingerprint_v<typename S::type>;
-    }
-}
-
-template <class... Slots, std::size_t... I>
-constexpr auto make_slot_map(slot_list<Slots...>, std::index_sequence<I...>) {
-    return boost::hana::make_map(
-        boost::hana::make_pair(boost::hana::type_c<typename Slots::key>, boost::hana::size_c<I>)...);
-}
-
-template <class Slot, class... Slots>
-constexpr std::size_t count_slot(slot_list<Slots...>) {
-    return (std::size_t{0} + ... + std::is_same_v<typename Slot::key, typename Slots::key>);
-}
-
-// Whether two different families of the schema claim the same id.
-template <class... Slots>
-constexpr bool ids_unique(slot_list<Slots...>) {
-    constexpr std::array<primitive, sizeof...(Slots)> ids{Slots::kind...};
-    constexpr std::array<std::string_view, sizeof...(Slots)> names{Slots::family::name...};
-    for (std::size_t i = 0; i < ids.size(); ++i)
-        for (std::size_t j = 0; j < i; ++j)
-            if (ids[i] == ids[j] && names[i] != names[j]) return false;
-    return true;
-}
-
-/// One row of a schema's description: what a slot holds, for reports and file headers.
-struct slot_info {
-    primitive kind;
-    std::string_view family; ///< the family's name ("kv", "state", ...)
-    std::string_view type_name;
-    std::uint64_t fingerprint;
-};
-} // namespace detail
-
-/// A database's schema: its stored types, grouped by primitive (see kv, events, states,
-/// traces, vectors). Every type must be storable; a type may appear once per primitive.
-template <class... Entries>
-struct schema {
-    static_assert((detail::schema_entry<Entries> && ...),
-                  "inmem: every argument of inmem::schema<...> is an entry such as inmem::kv<T...>, "
-                  "inmem::events<T...>, inmem::states<T...>, inmem::traces<T...> or inmem::vectors<T...> "
-                  "(or a primitive family's own, inmem::family_entry<F, T...>)");
-
-    using slots = typename detail::concat_slots<typename Entries::slots...>::type;
-
-private:
-    template <class... S>
-    static consteval std::size_t count(detail::slot_list<S...>) {
-        return sizeof...(S);
-    }
-    template <class... S>
-    static consteval bool unique(detail::slot_list<S...> l) {
-        return ((detail::count_slot<S>(l) == 1) && ...);
-    }
-    template <class... S>
-    static consteval bool all_storable(detail::slot_list<S...>) {
-        return (detail::storable_v<typename S::type> && ...);
-    }
-    template <class... S>
-    static consteval auto infos(detail::slot_list<S...> l) {
-        if constexpr (all_storable(l))
-            return std::array<detail::slot_info, sizeof...(S)>{
-                detail::slot_info{S::kind, S::family::name, detail::type_name<typename S::type>(),
-                                  detail::slot_fingerprint<S>()}...};
-        else
-            return std::array<detail::slot_info, sizeof...(S)>{}; // the storable check said why
-    }
-
-public:
-    /// Number of slots (type x primitive pairs).
-    static constexpr std::size_t size = count(slots{});
-    static_assert(size < 65536, "inmem: a schema holds at most 65535 types");
-    static_assert(unique(slots{}), "inmem: a type is listed twice for the same primitive in inmem::schema<...>; "
-                                   "list each type once");
-    static_assert(detail::ids_unique(slots{}), "inmem: two primitive families of this schema declare the same id; "
-                                               "give each family its own inmem::primitive id");
-    static_assert(all_storable(slots{}));
-
-    /// True once the checks above passed; basic_database asserts it to run them early.
-    static constexpr bool checked = true;
-
-    /// Compile-time map from hana::type<slot<P, T>> to the slot's index.
-    static constexpr auto slot_map = detail::make_slot_map(slots{}, std::make_index_sequence<size>{});
-
-    /// True when T is declared for primitive P.
-    template <primitive P, class T>
-    static constexpr bool contains =
-        decltype(boost::hana::is_just(boost::hana::find(slot_map, boost::hana::type_c<detail::slot_key<P, T>>)))::value;
-
-    /// The index of (P, T); only valid when contains<P, T>.
-    template <primitive P, class T>
-    static constexpr std::uint16_t slot_of =
-        static_cast<std::uint16_t>(decltype(+slot_map[boost::hana::type_c<detail::slot_key<P, T>>])::value);
-
-    /// Each slot's primitive, type name and layout fingerprint, in slot order.
-    static constexpr auto slot_infos = infos(slots{});
-
-    /// The fingerprint of the whole schema: the slots in order, each with its layout.
-    static constexpr std::uint64_t fingerprint = [] {
-        detail::fnv1a_sink sink;
-        for (const auto& s : slot_infos) {
-            detail::add_number(sink, static_cast<std::uint64_t>(s.kind));
-            sink.add(":");
-            detail::add_number(sink, s.fingerprint);
-            sink.add(";");
-        }
-        return sink.hash;
-    }();
-};
-
-namespace detail {
-template <class T>
-inline constexpr bool is_schema_v = false;
-template <class... E>
-inline constexpr bool is_schema_v<schema<E...>> = true;
-
-} // namespace detail
-
-} // namespace inmem
-// ---- end inmem/schema/schema.hpp ----
 
 #include <array>
 #include <concepts>
@@ -8529,10 +10052,65 @@ const char* check_slot_record(std::string_view key, const std::string_view* byte
     return nullptr;
 }
 
+// Slot I of a slot list.
+template <std::size_t I, class List>
+struct slot_at;
+template <std::size_t I, class First, class... Rest>
+struct slot_at<I, slot_list<First, Rest...>> : slot_at<I - 1, slot_list<Rest...>> {};
+template <class First, class... Rest>
+struct slot_at<0, slot_list<First, Rest...>> : First {};
+template <class Schema, std::size_t I>
+using family_of_slot = typename slot_at<I, typename Schema::slots>::family;
+
+// A record of slot I, read from files written under another schema, rewritten by its family
+// for the program's (durability/migration.hpp): key is already renumbered; the value its
+// framing holds is converted in place and, in a family that keeps its types in one log, the
+// type's slot in the framing renumbered. False when the family cannot read the record.
+template <class Schema, std::size_t I>
+bool rewrite_slot_record(std::string_view key, std::uint16_t stored_slot, std::string& bytes,
+                         const record_rewriter& how) {
+    using F = family_of_slot<Schema, I>;
+    constexpr const slot_entry& slot = slot_table<Schema>[I];
+    const auto parts = slot.parse(key);
+    if (!parts) return false;
+    const auto value = slot.value_of(*parts, bytes);
+    if (!value) return false;
+    if (!value->value) return true; // an erasure marker or a derived record: nothing typed in it
+    const std::uint16_t value_slot = value->slot.value_or(stored_slot);
+    const std::size_t at = static_cast<std::size_t>(value->value->data() - bytes.data()), size = value->value->size();
+    std::string converted;
+    if (how.convert(value_slot, *value->value, converted)) bytes.replace(at, size, converted);
+    if (value->slot) {
+        if constexpr (requires(std::string& b) { F::set_value_slot(b, std::uint16_t{}); })
+            F::set_value_slot(bytes, how.slot_of(value_slot));
+        else if (how.slot_of(value_slot) != value_slot) return false;
+    }
+    return true;
+}
+
+template <class T>
+migration_plan plan_from_description(std::string_view old_description) {
+    return plan_migration<T>(parse_type_description(old_description));
+}
+
 // The canonical description of each slot's type, in slot order.
 template <class... S>
 std::vector<std::string> slot_descriptions(slot_list<S...>) {
     return {inmem::describe<typename S::type>()...};
+}
+
+template <class Schema, std::size_t I>
+constexpr auto slot_rewrite() {
+    return slot_table<Schema>[I].built ? &rewrite_slot_record<Schema, I> : nullptr;
+}
+template <class Schema, std::size_t I>
+constexpr bool slot_hashed() {
+    if constexpr (requires { family_of_slot<Schema, I>::hashed_values; }) return family_of_slot<Schema, I>::hashed_values;
+    else return false;
+}
+template <class Schema, std::size_t I>
+constexpr bool slot_one_log() {
+    return requires(std::string& b) { family_of_slot<Schema, I>::set_value_slot(b, std::uint16_t{}); };
 }
 
 /// What the files written under Schema record of it (schema_stamp): each slot's primitive,
@@ -8546,7 +10124,9 @@ schema_stamp stamp_of() {
         (s.slots.push_back({static_cast<std::uint8_t>(Schema::slot_infos[I].kind), Schema::slot_infos[I].fingerprint,
                             std::string(Schema::slot_infos[I].type_name), slot_table<Schema>[I].family,
                             slot_table<Schema>[I].built ? &check_slot_record<Schema, I> : nullptr,
-                            std::move(descriptions[I])}),
+                            std::move(descriptions[I]), slot_rewrite<Schema, I>(), slot_hashed<Schema, I>(),
+                            slot_one_log<Schema, I>(),
+                            &plan_from_description<typename slot_at<I, typename Schema::slots>::type>}),
          ...);
     }(std::make_index_sequence<Schema::size>{});
     return s;
@@ -8625,300 +10205,6 @@ private:
 // the ticket that an append in a transaction hands out. The storage layouts differ and stay
 // apart (event_chain.hpp, trace_store.hpp); the time conversions are in event_chain.hpp.
 
-// ---- begin inmem/schema/codec.hpp ----
-// inmem/schema/codec.hpp: the binary encoding of stored values, derived from their types.
-//
-// Grammar (all integers little-endian; varint is unsigned LEB128, at most 10 bytes, no
-// redundant trailing zero byte):
-//   bool                      := u8 (0 or 1)
-//   integer, char             := its bytes, sizeof(T) of them
-//   float, double             := IEEE-754 bits as u32 / u64
-//   enum                      := its underlying integer
-//   string                    := varint(size) byte*
-//   vector<T>                 := varint(count) T*
-//   array<T, N>               := T{N}
-//   optional<T>               := u8(0) | u8(1) T
-//   variant<T...>             := varint(index) T[index]
-//   map<K, V>, unordered_map  := varint(count) (K V)*   (unordered_map: sorted by encoded key)
-//   pair<A, B>, tuple<A...>   := A B ...
-//   duration                  := rep
-//   time_point                := duration since the clock's epoch
-//   struct                    := each field in declaration order (no names, no tags)
-//   adapt<T>                  := adapt<T>::stored_type
-// The schema fingerprint (fingerprint.hpp) guards against reading bytes with another layout.
-//
-// Decoding assumes nothing about its input: every length is checked against the bytes left
-// before anything is read or allocated, so a hostile input yields an error, never a crash.
-// Memory is bounded by the input: a count is refused unless the bytes left can hold that
-// many elements at their smallest encoding, so what decoding allocates is at most the
-// input's size times a constant of the type (the in-memory size of an element over its
-// smallest encoding, e.g. 1 for vector<char>, 32 for vector<std::string>, sizeof(T) for
-// vector<optional<T>>), multiplied through nesting. Map keys need not be in order, but a
-// key given twice is refused.
-
-
-#include <algorithm>
-#include <bit>
-#include <cstdint>
-#include <cstring>
-#include <exception>
-#include <new>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace inmem::detail {
-
-template <class T>
-void encode_value(writer& w, const T& v);
-template <class T>
-bool decode_value(reader& r, T& v);
-
-template <class T>
-inline constexpr bool bulk_copyable_v =
-    (value_kind_v<T> == value_kind::integer || value_kind_v<T> == value_kind::floating ||
-     value_kind_v<T> == value_kind::enumeration) &&
-    std::endian::native == std::endian::little;
-
-template <class T>
-void encode_value(writer& w, const T& v) {
-    constexpr value_kind kind = value_kind_v<T>;
-    if constexpr (kind == value_kind::adapted) {
-        encode_value(w, adapt<T>::to_stored(v));
-    } else if constexpr (kind == value_kind::boolean) {
-        w.fixed(static_cast<std::uint8_t>(v ? 1 : 0));
-    } else if constexpr (kind == value_kind::integer) {
-        w.fixed(v);
-    } else if constexpr (kind == value_kind::floating) {
-        if constexpr (sizeof(T) == 4) w.fixed(std::bit_cast<std::uint32_t>(v));
-        else w.fixed(std::bit_cast<std::uint64_t>(v));
-    } else if constexpr (kind == value_kind::enumeration) {
-        w.fixed(static_cast<std::underlying_type_t<T>>(v));
-    } else if constexpr (kind == value_kind::string) {
-        w.varint(v.size());
-        w.bytes(v.data(), v.size());
-    } else if constexpr (kind == value_kind::vector) {
-        using E = typename T::value_type;
-        w.varint(v.size());
-        if constexpr (bulk_copyable_v<E> && !std::is_same_v<E, bool>) {
-            w.bytes(v.data(), v.size() * sizeof(E));
-        } else {
-            for (const auto& e : v) encode_value(w, static_cast<const E&>(e));
-        }
-    } else if constexpr (kind == value_kind::array) {
-        for (const auto& e : v) encode_value(w, e);
-    } else if constexpr (kind == value_kind::optional) {
-        w.fixed(static_cast<std::uint8_t>(v.has_value()));
-        if (v) encode_value(w, *v);
-    } else if constexpr (kind == value_kind::variant) {
-        w.varint(v.index());
-        std::visit([&](const auto& alt) { encode_value(w, alt); }, v);
-    } else if constexpr (kind == value_kind::map) {
-        w.varint(v.size());
-        if constexpr (is_specialization_v<T, std::unordered_map>) {
-            // Hash order differs between builds; sort by encoded key so equal maps encode equally.
-            std::vector<std::pair<std::string, const typename T::mapped_type*>> entries;
-            entries.reserve(v.size());
-            for (const auto& [key, value] : v) {
-                std::string k;
-                writer kw(k);
-                encode_value(kw, key);
-                entries.emplace_back(std::move(k), &value);
-            }
-            std::sort(entries.begin(), entries.end(),
-                      [](const auto& a, const auto& b) { return a.first < b.first; });
-            for (const auto& [k, value] : entries) {
-                w.bytes(k.data(), k.size());
-                encode_value(w, *value);
-            }
-        } else {
-            for (const auto& [key, value] : v) {
-                encode_value(w, key);
-                encode_value(w, value);
-            }
-        }
-    } else if constexpr (kind == value_kind::pair) {
-        encode_value(w, v.first);
-        encode_value(w, v.second);
-    } else if constexpr (kind == value_kind::tuple) {
-        std::apply([&](const auto&... e) { (encode_value(w, e), ...); }, v);
-    } else if constexpr (kind == value_kind::duration) {
-        encode_value(w, v.count());
-    } else if constexpr (kind == value_kind::time_point) {
-        encode_value(w, v.time_since_epoch().count());
-    } else if constexpr (kind == value_kind::aggregate) {
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (encode_value(w, boost::pfr::get<I>(v)), ...);
-        }(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
-    } else {
-        static_assert(always_false<T>, "inmem: unreachable: type was not checked with storable_v");
-    }
-}
-
-template <class V, std::size_t... I>
-bool decode_variant(reader& r, V& v, std::size_t index, std::index_sequence<I...>) {
-    bool ok = false;
-    ((index == I ? (ok = decode_value(r, v.template emplace<I>())) : false), ...);
-    return ok;
-}
-
-template <class T>
-bool decode_value(reader& r, T& v) {
-    constexpr value_kind kind = value_kind_v<T>;
-    if constexpr (kind == value_kind::adapted) {
-        typename adapt<T>::stored_type stored{};
-        if (!decode_value(r, stored)) return false;
-        try {
-            v = adapt<T>::from_stored(std::move(stored));
-        } catch (const std::bad_alloc&) {
-            throw; // out of memory is not a property of the bytes
-        } catch (...) {
-            return r.fail(errc::decode_invalid); // from_stored rejected the value
-        }
-        return true;
-    } else if constexpr (kind == value_kind::boolean) {
-        std::uint8_t b;
-        if (!r.fixed(b)) return false;
-        if (b > 1) return r.fail(errc::decode_invalid);
-        v = b != 0;
-        return true;
-    } else if constexpr (kind == value_kind::integer) {
-        return r.fixed(v);
-    } else if constexpr (kind == value_kind::floating) {
-        using bits_t = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-        bits_t bits;
-        if (!r.fixed(bits)) return false;
-        v = std::bit_cast<T>(bits);
-        return true;
-    } else if constexpr (kind == value_kind::enumeration) {
-        std::underlying_type_t<T> u;
-        if (!r.fixed(u)) return false;
-        v = static_cast<T>(u);
-        return true;
-    } else if constexpr (kind == value_kind::string) {
-        std::uint64_t n;
-        const char* p;
-        if (!r.count(n, 1) || !r.bytes(n, p)) return false;
-        v.assign(p, n);
-        return true;
-    } else if constexpr (kind == value_kind::vector) {
-        using E = typename T::value_type;
-        std::uint64_t n;
-        if (!r.count(n, min_encoded_size<E>())) return false;
-        v.clear();
-        if constexpr (bulk_copyable_v<E> && !std::is_same_v<E, bool>) {
-            const char* p;
-            if (!r.bytes(n * sizeof(E), p)) return false;
-            v.resize(n);
-            if (n != 0) std::memcpy(v.data(), p, n * sizeof(E)); // an empty vector's data() may be null
-            return true;
-        } else {
-            v.reserve(n);
-            for (std::uint64_t i = 0; i < n; ++i) {
-                E e{};
-                if (!decode_value(r, e)) return false;
-                v.push_back(std::move(e));
-            }
-            return true;
-        }
-    } else if constexpr (kind == value_kind::array) {
-        for (auto& e : v)
-            if (!decode_value(r, e)) return false;
-        return true;
-    } else if constexpr (kind == value_kind::optional) {
-        std::uint8_t flag;
-        if (!r.fixed(flag)) return false;
-        if (flag > 1) return r.fail(errc::decode_invalid);
-        if (!flag) {
-            v.reset();
-            return true;
-        }
-        return decode_value(r, v.emplace());
-    } else if constexpr (kind == value_kind::variant) {
-        std::uint64_t index;
-        if (!r.varint(index)) return false;
-        if (index >= std::variant_size_v<T>) return r.fail(errc::decode_invalid);
-        return decode_variant(r, v, static_cast<std::size_t>(index),
-                              std::make_index_sequence<std::variant_size_v<T>>{});
-    } else if constexpr (kind == value_kind::map) {
-        using K = typename T::key_type;
-        using V = typename T::mapped_type;
-        std::uint64_t n;
-        if (!r.count(n, min_encoded_size<K>() + min_encoded_size<V>())) return false;
-        v.clear();
-        if constexpr (requires { v.reserve(n); }) v.reserve(n);
-        for (std::uint64_t i = 0; i < n; ++i) {
-            K key{};
-            V value{};
-            if (!decode_value(r, key) || !decode_value(r, value)) return false;
-            if (!v.emplace(std::move(key), std::move(value)).second)
-                return r.fail(errc::decode_invalid); // a key twice: not something we wrote
-        }
-        return true;
-    } else if constexpr (kind == value_kind::pair) {
-        return decode_value(r, v.first) && decode_value(r, v.second);
-    } else if constexpr (kind == value_kind::tuple) {
-        return std::apply([&](auto&... e) { return (decode_value(r, e) && ...); }, v);
-    } else if constexpr (kind == value_kind::duration) {
-        typename T::rep count;
-        if (!decode_value(r, count)) return false;
-        v = T{count};
-        return true;
-    } else if constexpr (kind == value_kind::time_point) {
-        typename T::rep count;
-        if (!decode_value(r, count)) return false;
-        v = T{typename T::duration{count}};
-        return true;
-    } else if constexpr (kind == value_kind::aggregate) {
-        return [&]<std::size_t... I>(std::index_sequence<I...>) {
-            return (decode_value(r, boost::pfr::get<I>(v)) && ...);
-        }(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
-    } else {
-        static_assert(always_false<T>, "inmem: unreachable: type was not checked with storable_v");
-    }
-}
-
-} // namespace inmem::detail
-
-namespace inmem {
-
-/// Appends the encoding of value to out. Cost: one pass over the value.
-template <class T>
-void encode_to(const T& value, std::string& out) {
-    static_assert(detail::storable_v<T>);
-    detail::writer w(out);
-    detail::encode_value(w, value);
-}
-
-/// The encoding of value, as bytes in a std::string of exactly that size.
-template <class T>
-std::string encode(const T& value) {
-    // Encoding appends piecemeal; doing it in a reused buffer and copying once costs one
-    // allocation instead of one per doubling of the string.
-    thread_local std::string scratch;
-    scratch.clear();
-    encode_to(value, scratch);
-    std::string out(scratch);
-    if (scratch.capacity() > (std::size_t{1} << 20)) scratch = std::string(); // do not pin huge buffers
-    return out;
-}
-
-/// Decodes a T that must fill bytes exactly. Never throws for bad input: truncated, malformed
-/// or trailing bytes give errc::decode_truncated, decode_invalid or decode_trailing (also
-/// when adapt<T>::from_stored throws). Only std::bad_alloc propagates.
-template <class T>
-result<T> decode(std::string_view bytes) {
-    static_assert(detail::storable_v<T>);
-    detail::reader r(bytes);
-    T value{};
-    if (!detail::decode_value(r, value)) return make_error_code(r.error());
-    if (r.remaining() != 0) return make_error_code(errc::decode_trailing);
-    return value;
-}
-
-} // namespace inmem
-// ---- end inmem/schema/codec.hpp ----
 
 #include <array>
 #include <cstddef>
@@ -9667,6 +10953,14 @@ struct event_family {
         if (bytes.empty() || (!parts.key.empty() && bytes.size() != 8)) return std::nullopt;
         return value_parts{std::nullopt, parts.run, std::nullopt, true}; // a head or an index entry
     }
+
+    /// For opening files written under another schema (durability/migration.hpp): an
+    /// event's type is its slot in its framing, and its payload is hashed into the chain, so
+    /// a changed event type's events cannot be rewritten.
+    static void set_value_slot(std::string& bytes, std::uint16_t slot) noexcept {
+        detail::store_big_endian(bytes.data() + detail::event_slot_at, slot);
+    }
+    static constexpr bool hashed_values = true;
 
     static std::string describe(const key_parts& parts) {
         std::string out;
@@ -11362,6 +12656,12 @@ struct trace_family {
         }
         default: return std::nullopt;
         }
+    }
+
+    /// For opening files written under another schema (durability/migration.hpp): a
+    /// trace's type is its slot in its framing.
+    static void set_value_slot(std::string& bytes, std::uint16_t slot) noexcept {
+        detail::store_big_endian(bytes.data() + detail::trace_slot_at, slot);
     }
 
     /// A trace's payload with its type's slot; heads and indexes as derived; nullopt for

@@ -89,6 +89,28 @@ public:
     /// What recovery found.
     const recovered& found() const noexcept { return found_; }
 
+    /// Copies every snapshot and WAL segment of the directory into its subdirectory name
+    /// (replacing what is there), synced, and returns its path: what the open keeps of records
+    /// a migration leaves out (recovery_report::records_dropped).
+    std::filesystem::path keep_files(const std::string& name) {
+        auto& fs = *options_.fs;
+        const auto to = dir_ / name;
+        try {
+            fs.create_directories(to);
+            for (const auto& file : fs.list(dir_)) {
+                if (!parse_snapshot_name(file) && !parse_wal_segment_name(file)) continue;
+                auto out = fs.open_append(to / file, true);
+                out->append(fs.read_all(dir_ / file));
+                out->sync();
+            }
+            fs.sync_directory(to);
+            fs.sync_directory(dir_);
+        } catch (const std::exception& e) {
+            throw as_error(e, ("keeping the files before a migration in " + to.string()).c_str());
+        }
+        return to;
+    }
+
     /// Whether the WAL since the last snapshot (as recovered) is past the threshold.
     bool snapshot_due_at_open() const noexcept {
         return options_.snapshot_after_bytes && found_.wal_position >= options_.snapshot_after_bytes;

@@ -93,29 +93,6 @@ inline std::optional<std::uint32_t> parse_wal_segment_name(std::string_view name
     return static_cast<std::uint32_t>(n);
 }
 
-/// Throws schema_mismatch, naming the first slot whose type differs, when found (read from a
-/// file) is not what this program's schema expects.
-inline void check_schema(const schema_stamp& expected, const schema_stamp& found, const std::string& file) {
-    if (expected.fingerprint == found.fingerprint) return;
-    std::string what;
-    const std::size_t n = std::max(expected.slots.size(), found.slots.size());
-    for (std::size_t i = 0; i < n && what.empty(); ++i) {
-        if (i >= expected.slots.size())
-            what = "the file has a slot " + std::to_string(i) + " (" + found.slots[i].name +
-                   ") that this schema does not declare";
-        else if (i >= found.slots.size())
-            what = "this schema declares " + expected.slots[i].name + " (slot " + std::to_string(i) +
-                   ") that the file does not have";
-        else if (expected.slots[i].fingerprint != found.slots[i].fingerprint ||
-                 expected.slots[i].primitive != found.slots[i].primitive)
-            what = "slot " + std::to_string(i) + " holds " + found.slots[i].name + " in the file but " +
-                   expected.slots[i].name + " in this schema, or its layout changed";
-    }
-    if (what.empty()) what = "the schema fingerprints differ";
-    throw error(errc::schema_mismatch, "inmem: " + file + " was written under another schema: " + what +
-                                           "; open it with the schema that wrote it");
-}
-
 inline void write_string(writer& w, std::string_view s) {
     w.varint(s.size());
     w.bytes(s.data(), s.size());

@@ -636,6 +636,14 @@ struct event_family {
         return value_parts{std::nullopt, parts.run, std::nullopt, true}; // a head or an index entry
     }
 
+    /// For opening files written under another schema (durability/migration.hpp): an
+    /// event's type is its slot in its framing, and its payload is hashed into the chain, so
+    /// a changed event type's events cannot be rewritten.
+    static void set_value_slot(std::string& bytes, std::uint16_t slot) noexcept {
+        detail::store_big_endian(bytes.data() + detail::event_slot_at, slot);
+    }
+    static constexpr bool hashed_values = true;
+
     static std::string describe(const key_parts& parts) {
         std::string out;
         if (parts.key.empty()) out = parts.sequence ? "event #" + std::to_string(*parts.sequence) : "event chain head";

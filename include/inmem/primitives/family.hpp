@@ -22,6 +22,7 @@
 // messages describe its keys, and JSON (json/) shows its values: nothing else is edited.
 #pragma once
 
+#include <inmem/schema/evolution.hpp>
 #include <inmem/schema/fingerprint.hpp>
 #include <inmem/schema/schema.hpp>
 #include <inmem/storage/key.hpp>
@@ -206,10 +207,65 @@ const char* check_slot_record(std::string_view key, const std::string_view* byte
     return nullptr;
 }
 
+// Slot I of a slot list.
+template <std::size_t I, class List>
+struct slot_at;
+template <std::size_t I, class First, class... Rest>
+struct slot_at<I, slot_list<First, Rest...>> : slot_at<I - 1, slot_list<Rest...>> {};
+template <class First, class... Rest>
+struct slot_at<0, slot_list<First, Rest...>> : First {};
+template <class Schema, std::size_t I>
+using family_of_slot = typename slot_at<I, typename Schema::slots>::family;
+
+// A record of slot I, read from files written under another schema, rewritten by its family
+// for the program's (durability/migration.hpp): key is already renumbered; the value its
+// framing holds is converted in place and, in a family that keeps its types in one log, the
+// type's slot in the framing renumbered. False when the family cannot read the record.
+template <class Schema, std::size_t I>
+bool rewrite_slot_record(std::string_view key, std::uint16_t stored_slot, std::string& bytes,
+                         const record_rewriter& how) {
+    using F = family_of_slot<Schema, I>;
+    constexpr const slot_entry& slot = slot_table<Schema>[I];
+    const auto parts = slot.parse(key);
+    if (!parts) return false;
+    const auto value = slot.value_of(*parts, bytes);
+    if (!value) return false;
+    if (!value->value) return true; // an erasure marker or a derived record: nothing typed in it
+    const std::uint16_t value_slot = value->slot.value_or(stored_slot);
+    const std::size_t at = static_cast<std::size_t>(value->value->data() - bytes.data()), size = value->value->size();
+    std::string converted;
+    if (how.convert(value_slot, *value->value, converted)) bytes.replace(at, size, converted);
+    if (value->slot) {
+        if constexpr (requires(std::string& b) { F::set_value_slot(b, std::uint16_t{}); })
+            F::set_value_slot(bytes, how.slot_of(value_slot));
+        else if (how.slot_of(value_slot) != value_slot) return false;
+    }
+    return true;
+}
+
+template <class T>
+migration_plan plan_from_description(std::string_view old_description) {
+    return plan_migration<T>(parse_type_description(old_description));
+}
+
 // The canonical description of each slot's type, in slot order.
 template <class... S>
 std::vector<std::string> slot_descriptions(slot_list<S...>) {
     return {inmem::describe<typename S::type>()...};
+}
+
+template <class Schema, std::size_t I>
+constexpr auto slot_rewrite() {
+    return slot_table<Schema>[I].built ? &rewrite_slot_record<Schema, I> : nullptr;
+}
+template <class Schema, std::size_t I>
+constexpr bool slot_hashed() {
+    if constexpr (requires { family_of_slot<Schema, I>::hashed_values; }) return family_of_slot<Schema, I>::hashed_values;
+    else return false;
+}
+template <class Schema, std::size_t I>
+constexpr bool slot_one_log() {
+    return requires(std::string& b) { family_of_slot<Schema, I>::set_value_slot(b, std::uint16_t{}); };
 }
 
 /// What the files written under Schema record of it (schema_stamp): each slot's primitive,
@@ -223,7 +279,9 @@ schema_stamp stamp_of() {
         (s.slots.push_back({static_cast<std::uint8_t>(Schema::slot_infos[I].kind), Schema::slot_infos[I].fingerprint,
                             std::string(Schema::slot_infos[I].type_name), slot_table<Schema>[I].family,
                             slot_table<Schema>[I].built ? &check_slot_record<Schema, I> : nullptr,
-                            std::move(descriptions[I])}),
+                            std::move(descriptions[I]), slot_rewrite<Schema, I>(), slot_hashed<Schema, I>(),
+                            slot_one_log<Schema, I>(),
+                            &plan_from_description<typename slot_at<I, typename Schema::slots>::type>}),
          ...);
     }(std::make_index_sequence<Schema::size>{});
     return s;

@@ -682,6 +682,12 @@ struct trace_family {
         }
     }
 
+    /// For opening files written under another schema (durability/migration.hpp): a
+    /// trace's type is its slot in its framing.
+    static void set_value_slot(std::string& bytes, std::uint16_t slot) noexcept {
+        detail::store_big_endian(bytes.data() + detail::trace_slot_at, slot);
+    }
+
     /// A trace's payload with its type's slot; heads and indexes as derived; nullopt for
     /// bytes of no shape the store writes.
     static std::optional<value_parts> value_of(const key_parts& parts, std::string_view bytes) noexcept {
