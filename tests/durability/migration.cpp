@@ -10,6 +10,7 @@
 #include <inmem/time_machine.hpp>
 
 #include "../support.hpp"
+#include "faulty_fs.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -348,4 +349,48 @@ TEST_CASE("a vector collection migrates: its metadata by field name, its index r
     REQUIRE(hits.size() == 1);
     CHECK(hits[0].id == "d7");
     CHECK(hits[0].meta.year == 2026);
+}
+
+TEST_CASE("a migrating open that meets a full disk or a power loss loses nothing: the old files stay, the next open "
+          "migrates again",
+          "[evolution]") {
+    temp_dir dir;
+    const written w = write_v1(dir.path(), true);
+    const auto before = inmem_test::regular_files(dir.path());
+    auto fs = std::make_shared<inmem_test::faulty_file_system>(false);
+    inmem::open_options options;
+    options.fs = fs;
+    SECTION("keeping the dropped type's files fails: the open fails, nothing changed") {
+        fs->inject({.op = inmem_test::fs_op::append, .err = ENOSPC, .sticky = true, .path_contains = "before-migration"});
+        try {
+            v2_db db(dir.path(), options);
+            FAIL("opened");
+        } catch (const inmem::error& e) {
+            CHECK(e.code() == errc::no_space);
+            CHECK_THAT(e.what(), Catch::Contains("before-migration"));
+        }
+        CHECK(inmem_test::regular_files(dir.path()) == before);
+    }
+    SECTION("the snapshot under the new schema fails: the open goes on, and says so") {
+        fs->inject({.op = inmem_test::fs_op::append, .err = ENOSPC, .sticky = true, .path_contains = ".snap.tmp"});
+        v2_db db(dir.path(), options);
+        CHECK_FALSE(db.recovery().snapshot_written);
+        CHECK_FALSE(db.recovery().snapshot_error.empty());
+        check_v2(db, w);
+        db.kv<v2::Note>().put(w.run, "d", {4, "dee", false}); // written under v2, beside the v1 files
+        db.kv<v2::Added>().put(w.run, "y", {9});
+    }
+    SECTION("a power loss right after the migrating open") {
+        { v2_db db(dir.path(), options); }
+        fs->simulate_power_loss();
+        fs->heal();
+        v2_db db(dir.path(), options);
+        CHECK(db.recovery().schema_changes.empty()); // the snapshot was durable before anything relied on it
+        check_v2(db, w);
+        return;
+    }
+    fs->heal();
+    v2_db db(dir.path());
+    CHECK_FALSE(db.recovery().schema_changes.empty()); // migrated again, from the old files
+    check_v2(db, w, db.kv<v2::Added>().get(w.run, "y").has_value());
 }
