@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace inmem {
@@ -177,6 +178,12 @@ public:
     /// Writes into out what value (codec bytes of the type of stored_slot, as written)
     /// becomes under the program's type; false when it is kept as it is.
     virtual bool convert(std::uint16_t stored_slot, std::string_view value, std::string& out) const = 0;
+    /// For a family that keeps its types in one log (primitive): how many types the files'
+    /// schema gave it and how many the program's does (the files' first, in order).
+    virtual std::pair<std::size_t, std::size_t> log_types(std::uint8_t primitive) const = 0;
+    /// Adds a record the program's schema derives and the files' did not keep (a type index
+    /// once a log has several types).
+    virtual void add(std::string key, std::string bytes) const = 0;
 
 protected:
     ~record_rewriter() = default;

@@ -59,6 +59,7 @@ static_assert(std::endian::native == std::endian::little || std::endian::native 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace inmem {
@@ -225,6 +226,12 @@ public:
     /// Writes into out what value (codec bytes of the type of stored_slot, as written)
     /// becomes under the program's type; false when it is kept as it is.
     virtual bool convert(std::uint16_t stored_slot, std::string_view value, std::string& out) const = 0;
+    /// For a family that keeps its types in one log (primitive): how many types the files'
+    /// schema gave it and how many the program's does (the files' first, in order).
+    virtual std::pair<std::size_t, std::size_t> log_types(std::uint8_t primitive) const = 0;
+    /// Adds a record the program's schema derives and the files' did not keep (a type index
+    /// once a log has several types).
+    virtual void add(std::string key, std::string bytes) const = 0;
 
 protected:
     ~record_rewriter() = default;
@@ -1572,9 +1579,10 @@ struct none {
 //   - a slot the program adds has no records yet.
 // Refused with errc::schema_mismatch, naming the file, the slot and both layouts: a change
 // plan_migration refuses, a changed event type (its events are hashed into the run's chain:
-// rewriting them would break it), a changed list of a one-log family's types (events,
-// traces: each run's log counts its records per type, in the types' order), and files older
-// than the descriptions (format 3 and before) whose schema differs.
+// rewriting them would break it), a one-log family's types (events, traces) changed other
+// than by adding types at the end (each run's log counts its records per type, in the
+// types' order; adding widens the counts, and a log of one type gets its type index), and
+// files older than the descriptions (format 3 and before) whose schema differs.
 //
 // Nothing here writes: the files are left as they are, and the open takes a snapshot under
 // the program's schema (engine.hpp), the point from which the old files are no longer needed.
@@ -4059,6 +4067,7 @@ inline constexpr bool is_schema_v<schema<E...>> = true;
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace inmem::detail {
@@ -4146,11 +4155,20 @@ public:
                 if (s.primitive == primitive) before += (before.empty() ? "" : ", ") + s.name;
             for (const auto& s : current.slots)
                 if (s.primitive == primitive) after += (after.empty() ? "" : ", ") + s.name;
-            if (before != after && !before.empty())
+            std::size_t stored_count = 0, current_count = 0;
+            for (const auto& s : stored.slots) stored_count += s.primitive == primitive;
+            for (const auto& s : current.slots) current_count += s.primitive == primitive;
+            const bool appended = stored_count == 0 || (after.starts_with(before) &&
+                                                        (after.size() == before.size() || after[before.size()] == ','));
+            if (!appended)
                 refuse("the " + std::string(current.slots[j].family) + " types changed from [" + before + "] to [" +
                        after + "]; each run's " + std::string(current.slots[j].family) +
-                       " log counts its records per type in the types' order, which a migration cannot change "
-                       "yet: keep the list as it was");
+                       " log counts its records per type in the types' order, so types may only be added at the "
+                       "end of the list: keep the others as they were, in their order");
+            logs_.push_back({primitive, stored_count, current_count});
+            if (current_count > stored_count && stored_count > 0)
+                changes_.push_back("the " + std::string(current.slots[j].family) + " log: [" + before + "] now [" +
+                                   after + "]" + (stored_count == 1 ? ", its records indexed by type" : ""));
         }
     }
 
@@ -4235,6 +4253,7 @@ public:
                     throw error(errc::corruption, "inmem: " + file_ + " holds, in the history of run " +
                                                       std::to_string(run) + ", a record its family cannot read: " +
                                                       describe_key(key));
+                added_.clear(); // (what old versions would derive, the latest already did)
                 w.fixed(static_cast<std::uint8_t>(history_record::value));
                 w.varint(number);
                 w.varint(item.version - item.written);
@@ -4248,6 +4267,18 @@ public:
         if (!history_.cursor.ok()) return std::string(piece); // damaged: the history's own load says so
         return out;
     }
+
+    std::pair<std::size_t, std::size_t> log_types(std::uint8_t primitive) const override {
+        for (const auto& log : logs_)
+            if (log.primitive == primitive) return {log.stored, log.current};
+        return {0, 0};
+    }
+
+    void add(std::string key, std::string bytes) const override { added_.emplace_back(std::move(key), std::move(bytes)); }
+
+    /// Records the rewrites since the last call derived anew (type index entries), to be
+    /// stored beside the record that made them; taken, they are forgotten.
+    std::vector<std::pair<std::string, std::string>> take_added() { return std::exchange(added_, {}); }
 
     std::uint16_t slot_of(std::uint16_t stored) const override {
         return stored < slots_.size() && slots_[stored].to != removed ? slots_[stored].to : stored;
@@ -4313,6 +4344,12 @@ private:
     std::vector<std::string> changes_;
     std::uint64_t rewritten_ = 0, dropped_ = 0;
     mutable bool converted_ = false; // convert() changed the record rewrite() is at
+    struct log_types_of {
+        std::uint8_t primitive;
+        std::size_t stored, current;
+    };
+    std::vector<log_types_of> logs_; // one-log families: their types' counts, stored and now
+    mutable std::vector<std::pair<std::string, std::string>> added_;
     history_state history_;
 };
 
@@ -5858,6 +5895,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
             auto& migration = migration_for(data->head.schema, (dir / it->second).string());
             if (!migration.identity()) {
                 std::size_t kept = 0;
+                std::vector<snapshot_record> added; // derived anew (type index entries)
                 for (auto& rec : data->records) {
                     if (is_history_key(rec.key)) {
                         if (rec.key.size() == 20)
@@ -5865,10 +5903,13 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                     } else if (!migration.rewrite(rec.key, &rec.bytes)) {
                         continue;
                     }
+                    for (auto& [key, bytes] : migration.take_added())
+                        added.push_back({std::move(key), rec.version, std::move(bytes)});
                     if (&data->records[kept] != &rec) data->records[kept] = std::move(rec);
                     ++kept;
                 }
                 data->records.resize(kept);
+                for (auto& rec : added) data->records.push_back(std::move(rec));
                 // (renumbered slots can change the records' order: the store takes them in any)
             }
             for (const auto& rec : data->records) {
@@ -5991,10 +6032,13 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                 if (format >= 2 && entry.version > out.reserved_versions)
                     return refuse("commit version " + std::to_string(entry.version) + " beyond the reservation (" +
                                   std::to_string(out.reserved_versions) + ")");
-                if (!migration->identity())
+                if (!migration->identity()) {
                     std::erase_if(entry.ops, [&](write_op& op) {
                         return !migration->rewrite(op.key, op.op == write_op::kind::put ? &op.bytes : nullptr);
                     });
+                    for (auto& [key, bytes] : migration->take_added())
+                        entry.ops.push_back(write_op{write_op::kind::put, std::move(key), std::move(bytes)});
+                }
                 for (const auto& op : entry.ops) {
                     const std::string_view bytes = op.bytes;
                     const std::string_view* value = op.op == write_op::kind::put ? &bytes : nullptr;
@@ -10075,6 +10119,34 @@ bool rewrite_slot_record(std::string_view key, std::uint16_t stored_slot, std::s
     if (!parts) return false;
     const auto value = slot.value_of(*parts, bytes);
     if (!value) return false;
+    if constexpr (requires { F::log_head_counts_at; }) {
+        // A one-log family given more types (at the end): its heads count per type from
+        // now on (the first, in a log of one type, counts every record), and the records of
+        // a log of one type get its type index entries (i-th of the type: seq i).
+        const auto [from, to] = how.log_types(static_cast<std::uint8_t>(F::id));
+        if (to > from && to > 1 && parts->key.empty()) {
+            constexpr std::size_t counts_at = F::log_head_counts_at;
+            if (!parts->sequence && bytes.size() >= counts_at) { // the head
+                if (from <= 1) {
+                    const std::string next = bytes.substr(1, 8); // the next seq: the count of the one type
+                    bytes.resize(counts_at);
+                    bytes += next;
+                    bytes.append(8 * (to - 1), '\0');
+                } else {
+                    bytes.append(8 * (to - from), '\0');
+                }
+            } else if (parts->sequence && from <= 1) {
+                std::string index;
+                run_data_key_into(index, default_namespace, parts->run.value, static_cast<std::uint8_t>(F::id), parts->slot,
+                                  {});
+                index.push_back(F::log_type_index_marker);
+                append_big_endian(index, *parts->sequence);
+                std::string seq;
+                append_big_endian(seq, *parts->sequence);
+                how.add(std::move(index), std::move(seq));
+            }
+        }
+    }
     if (!value->value) return true; // an erasure marker or a derived record: nothing typed in it
     const std::uint16_t value_slot = value->slot.value_or(stored_slot);
     const std::size_t at = static_cast<std::size_t>(value->value->data() - bytes.data()), size = value->value->size();
@@ -10961,6 +11033,10 @@ struct event_family {
         detail::store_big_endian(bytes.data() + detail::event_slot_at, slot);
     }
     static constexpr bool hashed_values = true;
+    /// Where a chain head's counts per type begin (event_chain.hpp): a migration that gives
+    /// the log more types widens the heads, and indexes the events of a log of one type.
+    static constexpr std::size_t log_head_counts_at = detail::head_counts_at;
+    static constexpr char log_type_index_marker = detail::type_index_marker;
 
     static std::string describe(const key_parts& parts) {
         std::string out;
@@ -12663,6 +12739,9 @@ struct trace_family {
     static void set_value_slot(std::string& bytes, std::uint16_t slot) noexcept {
         detail::store_big_endian(bytes.data() + detail::trace_slot_at, slot);
     }
+    /// Where a head's counts per type begin (trace_store.hpp), as for the event log.
+    static constexpr std::size_t log_head_counts_at = detail::trace_head_counts_at;
+    static constexpr char log_type_index_marker = detail::trace_type_marker;
 
     /// A trace's payload with its type's slot; heads and indexes as derived; nullopt for
     /// bytes of no shape the store writes.

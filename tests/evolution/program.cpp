@@ -276,6 +276,23 @@ NEW(void check(db<schema>& d, inmem::run_id r, int i, checker& c) {
 })
 } // namespace quickstart
 
+namespace event_added { // an event type added at the end of the list: the log of one type gets its type index
+struct Asked {
+    std::string question;
+};
+NEW(struct Answered { std::string answer; };)
+OLD(using schema = inmem::schema<inmem::kv<int>, inmem::events<Asked>>;)
+NEW(using schema = inmem::schema<inmem::kv<int>, inmem::events<Asked, Answered>>;)
+OLD(void write(db<schema>& d, inmem::run_id r, int i) { d.events().append(r, Asked{"q" + std::to_string(i)}); })
+NEW(void check(db<schema>& d, inmem::run_id r, int i, checker& c) {
+    const auto asked = d.events().read<Asked>(r);
+    c.expect(asked.size() == static_cast<std::size_t>(values_per_case) && asked[i].value.question == "q" + std::to_string(i) &&
+                 asked[i].id.seq == static_cast<std::uint64_t>(i),
+             "the old events by their type");
+    c.expect(d.events().count<Answered>(r) == 0 && d.events().verify(r), "the chain and the new type's count");
+})
+} // namespace event_added
+
 namespace upgraded { // a change no rule makes, made by the type's upgrade function
 OLD(struct T {
     std::string count;
@@ -363,6 +380,7 @@ int writer(const fs::path& root) {
     write_case<states::schema>(root, "states", states::write);
     write_case<quickstart::schema>(root, "quickstart", quickstart::write);
     write_case<upgraded::schema>(root, "upgraded", upgraded::write);
+    write_case<event_added::schema>(root, "event_added", event_added::write);
     write_case<undeclared_rename::schema>(root, "undeclared_rename", undeclared_rename::write);
     write_case<narrowed::schema>(root, "narrowed", narrowed::write);
     write_case<retyped::schema>(root, "retyped", retyped::write);
@@ -435,11 +453,12 @@ int check_all(const fs::path& writer_program) {
     check_case<states::schema>(root.path(), "states", states::check, c);
     check_case<quickstart::schema>(root.path(), "quickstart", quickstart::check, c);
     check_case<upgraded::schema>(root.path(), "upgraded", upgraded::check, c);
+    check_case<event_added::schema>(root.path(), "event_added", event_added::check, c);
     check_refused<undeclared_rename::schema>(root.path(), "undeclared_rename", undeclared_rename::refusal, c);
     check_refused<narrowed::schema>(root.path(), "narrowed", narrowed::refusal, c);
     check_refused<retyped::schema>(root.path(), "retyped", retyped::refusal, c);
     check_refused<event_changed::schema>(root.path(), "event_changed", event_changed::refusal, c);
-    std::printf("evolution matrix: 10 safe changes and 4 refused, each from the WAL and from a snapshot: %d failures\n",
+    std::printf("evolution matrix: 11 safe changes and 4 refused, each from the WAL and from a snapshot: %d failures\n",
                 c.failures);
     return c.failures == 0 ? 0 : 1;
 }

@@ -14,9 +14,10 @@
 //   - a slot the program adds has no records yet.
 // Refused with errc::schema_mismatch, naming the file, the slot and both layouts: a change
 // plan_migration refuses, a changed event type (its events are hashed into the run's chain:
-// rewriting them would break it), a changed list of a one-log family's types (events,
-// traces: each run's log counts its records per type, in the types' order), and files older
-// than the descriptions (format 3 and before) whose schema differs.
+// rewriting them would break it), a one-log family's types (events, traces) changed other
+// than by adding types at the end (each run's log counts its records per type, in the
+// types' order; adding widens the counts, and a log of one type gets its type index), and
+// files older than the descriptions (format 3 and before) whose schema differs.
 //
 // Nothing here writes: the files are left as they are, and the open takes a snapshot under
 // the program's schema (engine.hpp), the point from which the old files are no longer needed.
@@ -37,6 +38,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace inmem::detail {
@@ -124,11 +126,20 @@ public:
                 if (s.primitive == primitive) before += (before.empty() ? "" : ", ") + s.name;
             for (const auto& s : current.slots)
                 if (s.primitive == primitive) after += (after.empty() ? "" : ", ") + s.name;
-            if (before != after && !before.empty())
+            std::size_t stored_count = 0, current_count = 0;
+            for (const auto& s : stored.slots) stored_count += s.primitive == primitive;
+            for (const auto& s : current.slots) current_count += s.primitive == primitive;
+            const bool appended = stored_count == 0 || (after.starts_with(before) &&
+                                                        (after.size() == before.size() || after[before.size()] == ','));
+            if (!appended)
                 refuse("the " + std::string(current.slots[j].family) + " types changed from [" + before + "] to [" +
                        after + "]; each run's " + std::string(current.slots[j].family) +
-                       " log counts its records per type in the types' order, which a migration cannot change "
-                       "yet: keep the list as it was");
+                       " log counts its records per type in the types' order, so types may only be added at the "
+                       "end of the list: keep the others as they were, in their order");
+            logs_.push_back({primitive, stored_count, current_count});
+            if (current_count > stored_count && stored_count > 0)
+                changes_.push_back("the " + std::string(current.slots[j].family) + " log: [" + before + "] now [" +
+                                   after + "]" + (stored_count == 1 ? ", its records indexed by type" : ""));
         }
     }
 
@@ -213,6 +224,7 @@ public:
                     throw error(errc::corruption, "inmem: " + file_ + " holds, in the history of run " +
                                                       std::to_string(run) + ", a record its family cannot read: " +
                                                       describe_key(key));
+                added_.clear(); // (what old versions would derive, the latest already did)
                 w.fixed(static_cast<std::uint8_t>(history_record::value));
                 w.varint(number);
                 w.varint(item.version - item.written);
@@ -226,6 +238,18 @@ public:
         if (!history_.cursor.ok()) return std::string(piece); // damaged: the history's own load says so
         return out;
     }
+
+    std::pair<std::size_t, std::size_t> log_types(std::uint8_t primitive) const override {
+        for (const auto& log : logs_)
+            if (log.primitive == primitive) return {log.stored, log.current};
+        return {0, 0};
+    }
+
+    void add(std::string key, std::string bytes) const override { added_.emplace_back(std::move(key), std::move(bytes)); }
+
+    /// Records the rewrites since the last call derived anew (type index entries), to be
+    /// stored beside the record that made them; taken, they are forgotten.
+    std::vector<std::pair<std::string, std::string>> take_added() { return std::exchange(added_, {}); }
 
     std::uint16_t slot_of(std::uint16_t stored) const override {
         return stored < slots_.size() && slots_[stored].to != removed ? slots_[stored].to : stored;
@@ -291,6 +315,12 @@ private:
     std::vector<std::string> changes_;
     std::uint64_t rewritten_ = 0, dropped_ = 0;
     mutable bool converted_ = false; // convert() changed the record rewrite() is at
+    struct log_types_of {
+        std::uint8_t primitive;
+        std::size_t stored, current;
+    };
+    std::vector<log_types_of> logs_; // one-log families: their types' counts, stored and now
+    mutable std::vector<std::pair<std::string, std::string>> added_;
     history_state history_;
 };
 

@@ -142,6 +142,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
             auto& migration = migration_for(data->head.schema, (dir / it->second).string());
             if (!migration.identity()) {
                 std::size_t kept = 0;
+                std::vector<snapshot_record> added; // derived anew (type index entries)
                 for (auto& rec : data->records) {
                     if (is_history_key(rec.key)) {
                         if (rec.key.size() == 20)
@@ -149,10 +150,13 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                     } else if (!migration.rewrite(rec.key, &rec.bytes)) {
                         continue;
                     }
+                    for (auto& [key, bytes] : migration.take_added())
+                        added.push_back({std::move(key), rec.version, std::move(bytes)});
                     if (&data->records[kept] != &rec) data->records[kept] = std::move(rec);
                     ++kept;
                 }
                 data->records.resize(kept);
+                for (auto& rec : added) data->records.push_back(std::move(rec));
                 // (renumbered slots can change the records' order: the store takes them in any)
             }
             for (const auto& rec : data->records) {
@@ -275,10 +279,13 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
                 if (format >= 2 && entry.version > out.reserved_versions)
                     return refuse("commit version " + std::to_string(entry.version) + " beyond the reservation (" +
                                   std::to_string(out.reserved_versions) + ")");
-                if (!migration->identity())
+                if (!migration->identity()) {
                     std::erase_if(entry.ops, [&](write_op& op) {
                         return !migration->rewrite(op.key, op.op == write_op::kind::put ? &op.bytes : nullptr);
                     });
+                    for (auto& [key, bytes] : migration->take_added())
+                        entry.ops.push_back(write_op{write_op::kind::put, std::move(key), std::move(bytes)});
+                }
                 for (const auto& op : entry.ops) {
                     const std::string_view bytes = op.bytes;
                     const std::string_view* value = op.op == write_op::kind::put ? &bytes : nullptr;

@@ -643,6 +643,10 @@ struct event_family {
         detail::store_big_endian(bytes.data() + detail::event_slot_at, slot);
     }
     static constexpr bool hashed_values = true;
+    /// Where a chain head's counts per type begin (event_chain.hpp): a migration that gives
+    /// the log more types widens the heads, and indexes the events of a log of one type.
+    static constexpr std::size_t log_head_counts_at = detail::head_counts_at;
+    static constexpr char log_type_index_marker = detail::type_index_marker;
 
     static std::string describe(const key_parts& parts) {
         std::string out;

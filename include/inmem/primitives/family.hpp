@@ -230,6 +230,34 @@ bool rewrite_slot_record(std::string_view key, std::uint16_t stored_slot, std::s
     if (!parts) return false;
     const auto value = slot.value_of(*parts, bytes);
     if (!value) return false;
+    if constexpr (requires { F::log_head_counts_at; }) {
+        // A one-log family given more types (at the end): its heads count per type from
+        // now on (the first, in a log of one type, counts every record), and the records of
+        // a log of one type get its type index entries (i-th of the type: seq i).
+        const auto [from, to] = how.log_types(static_cast<std::uint8_t>(F::id));
+        if (to > from && to > 1 && parts->key.empty()) {
+            constexpr std::size_t counts_at = F::log_head_counts_at;
+            if (!parts->sequence && bytes.size() >= counts_at) { // the head
+                if (from <= 1) {
+                    const std::string next = bytes.substr(1, 8); // the next seq: the count of the one type
+                    bytes.resize(counts_at);
+                    bytes += next;
+                    bytes.append(8 * (to - 1), '\0');
+                } else {
+                    bytes.append(8 * (to - from), '\0');
+                }
+            } else if (parts->sequence && from <= 1) {
+                std::string index;
+                run_data_key_into(index, default_namespace, parts->run.value, static_cast<std::uint8_t>(F::id), parts->slot,
+                                  {});
+                index.push_back(F::log_type_index_marker);
+                append_big_endian(index, *parts->sequence);
+                std::string seq;
+                append_big_endian(seq, *parts->sequence);
+                how.add(std::move(index), std::move(seq));
+            }
+        }
+    }
     if (!value->value) return true; // an erasure marker or a derived record: nothing typed in it
     const std::uint16_t value_slot = value->slot.value_or(stored_slot);
     const std::size_t at = static_cast<std::size_t>(value->value->data() - bytes.data()), size = value->value->size();

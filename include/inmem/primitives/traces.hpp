@@ -687,6 +687,9 @@ struct trace_family {
     static void set_value_slot(std::string& bytes, std::uint16_t slot) noexcept {
         detail::store_big_endian(bytes.data() + detail::trace_slot_at, slot);
     }
+    /// Where a head's counts per type begin (trace_store.hpp), as for the event log.
+    static constexpr std::size_t log_head_counts_at = detail::trace_head_counts_at;
+    static constexpr char log_type_index_marker = detail::trace_type_marker;
 
     /// A trace's payload with its type's slot; heads and indexes as derived; nullopt for
     /// bytes of no shape the store writes.
