@@ -177,6 +177,10 @@ public:
         return true;
     }
 
+    /// Forgets what the pieces of the last snapshot read left (a snapshot refused after its
+    /// history was rewritten, and an older one read instead).
+    void begin_snapshot() noexcept { history_.started = false; }
+
     /// A snapshot piece of run's history stream (history/history_store.hpp), rewritten;
     /// the pieces of one run come in order, and every piece holds whole records.
     std::string rewrite_history(std::uint64_t run, std::string_view piece) {

@@ -143,6 +143,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
             if (!migration.identity()) {
                 std::size_t kept = 0;
                 std::vector<snapshot_record> added; // derived anew (type index entries)
+                migration.begin_snapshot();
                 for (auto& rec : data->records) {
                     if (is_history_key(rec.key)) {
                         if (rec.key.size() == 20)
