@@ -4206,6 +4206,10 @@ public:
         return true;
     }
 
+    /// Forgets what the pieces of the last snapshot read left (a snapshot refused after its
+    /// history was rewritten, and an older one read instead).
+    void begin_snapshot() noexcept { history_.started = false; }
+
     /// A snapshot piece of run's history stream (history/history_store.hpp), rewritten;
     /// the pieces of one run come in order, and every piece holds whole records.
     std::string rewrite_history(std::uint64_t run, std::string_view piece) {
@@ -5896,6 +5900,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
             if (!migration.identity()) {
                 std::size_t kept = 0;
                 std::vector<snapshot_record> added; // derived anew (type index entries)
+                migration.begin_snapshot();
                 for (auto& rec : data->records) {
                     if (is_history_key(rec.key)) {
                         if (rec.key.size() == 20)
