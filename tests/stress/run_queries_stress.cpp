@@ -71,7 +71,9 @@ TEST_CASE("run queries stay consistent while threads begin, end and annotate run
                 {.metadata = {{"step", "2"}}, .order = inmem::run_order::by_start, .descending = true},
             };
             std::set<std::uint64_t> ended_seen; // completed or failed once: stays so
-            while (done.load() < writers) {
+            // Until the writers are done, and a few pages at least (a loaded machine may run the
+            // writers to their end before a reader is scheduled).
+            for (int n = 0; done.load() < writers || n < 8; ++n) {
                 for (auto q : qs) {
                     std::vector<std::uint64_t> walked;
                     for (int page_no = 0; page_no < 5; ++page_no) {

@@ -88,7 +88,9 @@ TEMPLATE_TEST_CASE("vectors: upserts, erases and searches race without torn read
     for (std::uint32_t r = 0; r < readers; ++r)
         threads.emplace_back([&, r] {
             std::mt19937 rng(100 + r);
-            while (done.load() < writers) {
+            // Until the writers are done, and a few searches at least: on a loaded machine the
+            // writers can finish before a reader is scheduled at all.
+            for (std::uint64_t n = 0; done.load() < writers || n < 8; ++n) {
                 const auto q = embed(rng());
                 const auto check = [&](const auto& hits) {
                     for (std::size_t i = 0; i < hits.size(); ++i) {
