@@ -181,6 +181,13 @@ TEST_CASE("export: several runs, an unknown run refused before anything is writt
     CHECK(runs == std::vector<std::uint64_t>{a.value, b.value});
     CHECK(lines[3]["run"]["parent"] == a.value);
 
+    // A key that is not UTF-8 survives, as json/value.hpp writes such strings.
+    db.kv<std::string>().put(a, std::string("\xff\x01", 2), "binary key");
+    std::ostringstream binary;
+    inmem::export_run(db, a, binary);
+    const auto binary_lines = lines_of(binary.str());
+    CHECK(binary_lines[binary_lines.size() - 2]["commit"]["changes"][0]["key"] == nlohmann::json::parse(R"({"base64":"/wE="})"));
+
     std::ostringstream none;
     const std::vector<inmem::run_id> unknown{a, inmem::run_id{99}};
     try {

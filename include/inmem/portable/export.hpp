@@ -20,6 +20,8 @@
 //   ... a run line, then its commits oldest first (the time machine's timeline: every commit
 //   that wrote to the run, with every value it wrote, overwrote values included), per run ...
 //   {"end":{"runs":R,"commits":C,"changes":N}}
+// (Members in any order: a reader goes by name. A key that is not valid UTF-8 is written
+// {"base64": "..."}, as json/value.hpp writes such strings.)
 // Values are the JSON of json/value.hpp (field names as keys), which the descriptions in the
 // header read back without the C++ types (json/generic.hpp). Times are nanoseconds since the
 // epoch by the database's clock. An event's hash (event_chain.hpp) is computed from what its
@@ -145,21 +147,39 @@ export_report export_runs(Db& db, std::span<const run_id> runs, std::ostream& ou
                                    {"agent", e.agent},
                                    {"prev_hash", detail::hash_to_hex({reinterpret_cast<const char*>(e.prev_hash.data()), 32})},
                                    {"hash", detail::hash_to_hex({reinterpret_cast<const char*>(e.hash.data()), 32})}};
+        // A commit's line is written as text (the same JSON the objects would dump, in the
+        // same key order), the values by nlohmann: building an object per change cost
+        // two thirds of the export.
+        std::string line;
         for (const timeline_step& step : timeline(db, run)) {
-            nlohmann::json changes = nlohmann::json::array();
+            line.assign("{\"commit\":{\"changes\":[");
+            bool first = true;
             for (const timeline_change& c : step.changes) {
-                nlohmann::json change = {{"family", c.family}, {"type", c.type}, {"slot", c.slot}, {"key", c.key}};
-                if (c.sequence) change["seq"] = *c.sequence;
-                if (c.after) change["value"] = slot_value_to_json<schema>(c.slot, *c.after);
-                else change["erased"] = true;
+                line += first ? "{" : ",{";
+                first = false;
+                if (!c.after) line += "\"erased\":true,";
                 if (c.family_id == primitive::event && c.sequence)
-                    if (const auto it = chain.find(*c.sequence); it != chain.end()) change["event"] = it->second;
-                changes.push_back(std::move(change));
+                    if (const auto it = chain.find(*c.sequence); it != chain.end()) line += "\"event\":" + it->second.dump() + ",";
+                line += "\"family\":";
+                line += detail::json_quoted(c.family);
+                line += ",\"key\":";
+                line += detail::is_valid_utf8(c.key) ? detail::json_quoted(c.key)
+                                                     : "{\"base64\":\"" + detail::base64_encode(c.key) + "\"}";
+                if (c.sequence) line += ",\"seq\":" + std::to_string(*c.sequence);
+                line += ",\"slot\":" + std::to_string(c.slot) + ",\"type\":";
+                line += detail::json_quoted(c.type);
+                if (c.after) {
+                    line += ",\"value\":";
+                    line += slot_value_to_json<schema>(c.slot, *c.after).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                }
+                line += "}";
                 ++report.changes;
             }
-            write({{"commit",
-                    {{"run", run.value}, {"version", step.version}, {"time", detail::export_ns(step.time)},
-                     {"changes", std::move(changes)}}}});
+            line += "],\"run\":" + std::to_string(run.value) + ",\"time\":" + std::to_string(detail::export_ns(step.time)) +
+                    ",\"version\":" + std::to_string(step.version) + "}}\n";
+            out.write(line.data(), static_cast<std::streamsize>(line.size()));
+            if (!out) throw error(errc::io_error, "inmem: export_runs: writing the export failed");
+            report.bytes += line.size();
             ++report.commits;
             if (options.progress) {
                 progress.commits = report.commits;
