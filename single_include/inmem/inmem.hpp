@@ -4134,10 +4134,10 @@ public:
             for (const auto& change : map.plan->changes) changes_.push_back(label(old) + ": " + change);
         }
         if (!stored.slots.empty() && std::find(matched.begin(), matched.end(), true) == matched.end()) {
-            std::string before, after;
-            for (const auto& s : stored.slots) before += (before.empty() ? "" : ", ") + label(s);
-            for (const auto& s : current.slots) after += (after.empty() ? "" : ", ") + label(s);
-            refuse("none of its types [" + before + "] is one of this schema's [" + after +
+            std::vector<std::string> before, after;
+            for (const auto& s : stored.slots) before.push_back(label(s));
+            for (const auto& s : current.slots) after.push_back(label(s));
+            refuse("none of its types [" + joined(before) + "] is one of this schema's [" + joined(after) +
                    "]; open it with the schema that wrote it (a type is known by its name: declare "
                    "schema_traits<T>::name to keep it when the C++ name changes)");
         }
@@ -4150,27 +4150,28 @@ public:
             if (!current.slots[j].one_log || std::find(checked.begin(), checked.end(), primitive) != checked.end())
                 continue;
             checked.push_back(primitive);
-            std::string before, after;
+            std::vector<std::string> before, after;
             for (const auto& s : stored.slots)
-                if (s.primitive == primitive) before += (before.empty() ? "" : ", ") + s.name;
+                if (s.primitive == primitive) before.push_back(s.name);
             for (const auto& s : current.slots)
-                if (s.primitive == primitive) after += (after.empty() ? "" : ", ") + s.name;
-            std::size_t stored_count = 0, current_count = 0;
-            for (const auto& s : stored.slots) stored_count += s.primitive == primitive;
-            for (const auto& s : current.slots) current_count += s.primitive == primitive;
-            const bool appended = stored_count == 0 || (after.starts_with(before) &&
-                                                        (after.size() == before.size() || after[before.size()] == ','));
+                if (s.primitive == primitive) after.push_back(s.name);
+            const bool appended = before.size() <= after.size() && std::equal(before.begin(), before.end(), after.begin());
+            const std::string family(current.slots[j].family);
             if (!appended)
-                refuse("the " + std::string(current.slots[j].family) + " types changed from [" + before + "] to [" +
-                       after + "]; each run's " + std::string(current.slots[j].family) +
+                refuse("the " + family + " types changed from [" + joined(before) + "] to [" + joined(after) +
+                       "]; each run's " + family +
                        " log counts its records per type in the types' order, so types may only be added at the "
                        "end of the list: keep the others as they were, in their order");
-            logs_.push_back({primitive, stored_count, current_count});
-            if (current_count > stored_count && stored_count > 0)
-                changes_.push_back("the " + std::string(current.slots[j].family) + " log: [" + before + "] now [" +
-                                   after + "]" + (stored_count == 1 ? ", its records indexed by type" : ""));
+            logs_.push_back({primitive, before.size(), after.size()});
+            if (after.size() > before.size() && !before.empty())
+                changes_.push_back("the " + family + " log: [" + joined(before) + "] now [" + joined(after) + "]" +
+                                   (before.size() == 1 ? ", its records indexed by type" : ""));
         }
     }
+
+    /// Names file, rather than the one it was made for, in what it throws from now on (a
+    /// schema's migration serves every file written under it).
+    void reading(const std::string& file) { file_ = file; }
 
     /// True when the files' schema is the program's: nothing to do.
     bool identity() const noexcept { return identity_; }
@@ -4319,6 +4320,12 @@ private:
         std::vector<std::uint16_t> stored;  // -> the slot the files gave it
         std::uint32_t next = 0;
     };
+
+    static std::string joined(const std::vector<std::string>& names) {
+        std::string out;
+        for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+        return out;
+    }
 
     // As the schema declares it: "kv<Note>", "events<ToolCall>".
     static std::string label(const schema_stamp::slot& s) { return label(s.primitive, s.name); }
@@ -5875,6 +5882,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
             m = std::make_unique<schema_migration>(schema, stored, file);
             report.schema_changes.insert(report.schema_changes.end(), m->changes().begin(), m->changes().end());
         }
+        m->reading(file);
         return *m;
     };
 

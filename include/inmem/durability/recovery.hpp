@@ -118,6 +118,7 @@ recovered recover_directory(file_system& fs, const std::filesystem::path& dir, c
             m = std::make_unique<schema_migration>(schema, stored, file);
             report.schema_changes.insert(report.schema_changes.end(), m->changes().begin(), m->changes().end());
         }
+        m->reading(file);
         return *m;
     };
 

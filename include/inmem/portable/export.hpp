@@ -128,11 +128,13 @@ export_report export_runs(Db& db, std::span<const run_id> runs, std::ostream& ou
     for (const run_id run : runs) db.engine().check_known(run);
     export_report report;
     export_progress progress{0, runs.size(), 0, 0};
-    auto write = [&](const nlohmann::json& line) {
-        const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    auto write_text = [&](std::string_view text) {
         out.write(text.data(), static_cast<std::streamsize>(text.size()));
         if (!out) throw error(errc::io_error, "inmem: export_runs: writing the export failed");
         report.bytes += text.size();
+    };
+    auto write = [&](const nlohmann::json& line) {
+        write_text(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     };
     write(detail::export_header<schema>());
     for (const run_id run : runs) {
@@ -177,9 +179,7 @@ export_report export_runs(Db& db, std::span<const run_id> runs, std::ostream& ou
             }
             line += "],\"run\":" + std::to_string(run.value) + ",\"time\":" + std::to_string(detail::export_ns(step.time)) +
                     ",\"version\":" + std::to_string(step.version) + "}}\n";
-            out.write(line.data(), static_cast<std::streamsize>(line.size()));
-            if (!out) throw error(errc::io_error, "inmem: export_runs: writing the export failed");
-            report.bytes += line.size();
+            write_text(line);
             ++report.commits;
             if (options.progress) {
                 progress.commits = report.commits;
